@@ -1,0 +1,5 @@
+import type { Command } from 'commander';
+import { registerOctree } from './octree.ts';
+
+/** Every subcommand of `rq3d`; one module each. */
+export const COMMANDS: ReadonlyArray<(program: Command) => void> = [registerOctree];
