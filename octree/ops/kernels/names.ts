@@ -1,0 +1,7 @@
+/** Kernel names rq3d registers with tfjs; prefixed so they cannot clash with built-ins. */
+export const OCT_GATHER = 'Rq3dOctGather';
+export const OCT_SCATTER_ADD = 'Rq3dOctScatterAdd';
+export const MATMUL_NN = 'Rq3dMatMulNN';
+
+/** Backends with JS gather/scatter kernels; other backends use the reference (built-in ops) path. */
+export const JS_KERNEL_BACKENDS: readonly string[] = ['cpu', 'wasm'];

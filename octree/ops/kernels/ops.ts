@@ -1,0 +1,111 @@
+/**
+ * The public kernel ops. Each checks its arguments, then runs the registered JS kernel when the active
+ * backend has one (cpu, wasm) and the reference path (built-in tfjs ops under tf.customGrad) otherwise,
+ * so the same model code runs on webgl, webgpu or tfjs-node.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { JS_KERNEL_BACKENDS } from './names.ts';
+import { runGather, runMatMulNN, runScatterAdd } from './register.ts';
+
+function hasJsKernels(): boolean {
+  return JS_KERNEL_BACKENDS.includes(tf.getBackend());
+}
+
+function checkIndex(idx: tf.Tensor, op: string): void {
+  if (idx.rank !== 1) throw new RangeError(`${op}: idx must be rank 1, got shape [${idx.shape.join(', ')}]`);
+  if (idx.dtype !== 'int32') throw new TypeError(`${op}: idx must be int32, got ${idx.dtype}`);
+}
+
+function checkRows(t: tf.Tensor, name: string, op: string): void {
+  if (t.rank !== 2) throw new RangeError(`${op}: ${name} must be rank 2, got shape [${t.shape.join(', ')}]`);
+  if (t.dtype !== 'float32') throw new TypeError(`${op}: ${name} must be float32, got ${t.dtype}`);
+}
+
+/**
+ * Row gather: out[i] = x[idx[i]], or a zero row where idx[i] = -1. With idx a flattened [N, K]
+ * neighbour table, `reshape(out, [N, K*C])` is the im2col matrix of an octree conv.
+ * Gradient wrt x: octScatterAdd(dy, idx, R). idx gets no gradient.
+ * @param x [R, C] float32 rows
+ * @param idx [M] int32 in [-1, R); other values throw a RangeError (on cpu/wasm)
+ * @returns [M, C] float32
+ */
+export function octGather(x: tf.Tensor2D, idx: tf.Tensor1D): tf.Tensor2D {
+  checkRows(x, 'x', 'octGather');
+  checkIndex(idx, 'octGather');
+  if (hasJsKernels()) return runGather(x, idx) as tf.Tensor2D;
+  return octGatherReference(x, idx);
+}
+
+/**
+ * Row scatter-add: out = zeros [numRows, C]; out[idx[i]] += y[i] for every i with idx[i] >= 0.
+ * Gradient wrt y: octGather(dy, idx).
+ * @param y [M, C] float32
+ * @param idx [M] int32 in [-1, numRows)
+ * @returns [numRows, C] float32
+ */
+export function octScatterAdd(y: tf.Tensor2D, idx: tf.Tensor1D, numRows: number): tf.Tensor2D {
+  checkRows(y, 'y', 'octScatterAdd');
+  checkIndex(idx, 'octScatterAdd');
+  if (idx.shape[0] !== y.shape[0]) throw new RangeError(`octScatterAdd: idx has ${idx.shape[0]} entries but y has ${y.shape[0]} rows`);
+  if (!Number.isInteger(numRows) || numRows < 0) throw new RangeError(`octScatterAdd: numRows must be a non-negative integer, got ${numRows}`);
+  if (hasJsKernels()) return runScatterAdd(y, idx, numRows) as tf.Tensor2D;
+  return octScatterAddReference(y, idx, numRows);
+}
+
+/**
+ * a · b for 2-D float32 a [M, K], b [K, N]. Same value as tf.matMul, but its gradient is
+ * dA = dy · transpose(b), dB = transpose(a) · dy with explicit transposes, so every product stays on
+ * the backend's fast NN path (XNNPACK on wasm), and only the gradients the tape needs are computed.
+ */
+export function matMulNN(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
+  checkRows(a, 'a', 'matMulNN');
+  checkRows(b, 'b', 'matMulNN');
+  if (a.shape[1] !== b.shape[0]) throw new RangeError(`matMulNN: inner sizes differ: [${a.shape.join(', ')}] x [${b.shape.join(', ')}]`);
+  return runMatMulNN(a, b) as tf.Tensor2D;
+}
+
+// ---- reference path: built-in ops only ----------------------------------------------------------
+
+function maskAndSafe(idx: tf.Tensor1D): { mask: tf.Tensor2D; safe: tf.Tensor1D } {
+  return {
+    mask: tf.expandDims(tf.cast(tf.greaterEqual(idx, 0), 'float32'), 1) as tf.Tensor2D,
+    safe: tf.maximum(idx, tf.scalar(0, 'int32')) as tf.Tensor1D,
+  };
+}
+
+/**
+ * octGather written with built-in ops (gather + mask; gradient via scatterND). The reference the
+ * kernels are tested against, and the path on backends without JS kernels. Does not range-check idx.
+ */
+export function octGatherReference(x: tf.Tensor2D, idx: tf.Tensor1D): tf.Tensor2D {
+  const numRows = x.shape[0];
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const xx = args[0] as tf.Tensor2D;
+    const value = tf.tidy(() => {
+      const { mask, safe } = maskAndSafe(idx);
+      return tf.mul(tf.gather(xx, safe), mask) as tf.Tensor2D;
+    });
+    return { value, gradFunc: (dy: tf.Tensor) => [octScatterAddReference(dy as tf.Tensor2D, idx, numRows)] };
+  });
+  return f(x) as tf.Tensor2D;
+}
+
+/** octScatterAdd written with built-in ops (masked scatterND, which sums duplicates). */
+export function octScatterAddReference(y: tf.Tensor2D, idx: tf.Tensor1D, numRows: number): tf.Tensor2D {
+  const c = y.shape[1];
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const yy = args[0] as tf.Tensor2D;
+    const value = tf.tidy(() => {
+      if (yy.shape[0] === 0 || numRows === 0 || c === 0) return tf.zeros([numRows, c]) as tf.Tensor2D;
+      const { mask, safe } = maskAndSafe(idx);
+      return tf.scatterND(tf.expandDims(safe, 1), tf.mul(yy, mask), [numRows, c]) as tf.Tensor2D;
+    });
+    return { value, gradFunc: (dy: tf.Tensor) => [octGatherReference(dy as tf.Tensor2D, idx)] };
+  });
+  return f(y) as tf.Tensor2D;
+}
+
+/** matMulNN as plain tf.matMul with tfjs's own gradient (transpose flags): the reference. */
+export function matMulReference(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
+  return tf.matMul(a, b);
+}

@@ -1,0 +1,203 @@
+/**
+ * Registers rq3d's kernels and their gradients with tfjs. Runs on import of ./index.ts; idempotent.
+ *
+ * OctGather / OctScatterAdd run the shared loops of ./loops.ts on the cpu and wasm backends. Their
+ * gradients are each other, so any depth of autodiff stays on these kernels (the built-in gather
+ * gradient is missing on wasm and quadratic on cpu, tfjs-eval.md §3).
+ *
+ * MatMulNN is a plain (non-transposed) matMul whose gradient is written with explicit transposes and
+ * NN products, because on wasm XNNPACK serves only the NN case (NT/TN run 10-50x slower). It is a
+ * registered kernel rather than a tf.customGrad so that the tape asks only for the gradients it needs
+ * (no dA for a first layer whose input is data). Its forward delegates to the backend's own BatchMatMul
+ * kernel, so it is registered on demand for whatever backend is active.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { checkIndices, gatherRows, scatterAddRows } from './loops.ts';
+import { JS_KERNEL_BACKENDS, MATMUL_NN, OCT_GATHER, OCT_SCATTER_ADD } from './names.ts';
+
+type TensorInfo = tf.TensorInfo;
+
+/** The parts of tfjs-backend-cpu's MathBackendCPU the kernels use. */
+interface CpuBackendLike {
+  readSync(dataId: object): tf.backend_util.BackendValues;
+  makeTensorInfo(shape: number[], dtype: tf.DataType, values?: tf.backend_util.BackendValues): TensorInfo;
+}
+
+/** The parts of tfjs-backend-wasm's BackendWasm the kernels use. */
+interface WasmBackendLike {
+  wasm: { HEAPU8: Uint8Array };
+  makeOutput(shape: number[], dtype: tf.DataType): TensorInfo;
+  getMemoryOffset(dataId: object): number;
+}
+
+function input(inputs: tf.NamedTensorInfoMap, name: string, kernel: string): TensorInfo {
+  const t = inputs[name];
+  if (!t) throw new Error(`${kernel}: missing input '${name}'`);
+  return t;
+}
+
+function numRowsAttr(attrs: tf.NamedAttrMap | undefined): number {
+  const n = attrs?.numRows;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) throw new Error(`${OCT_SCATTER_ADD}: attr numRows must be a non-negative integer`);
+  return n;
+}
+
+function asFloat32(v: tf.backend_util.BackendValues, what: string): Float32Array {
+  if (!(v instanceof Float32Array)) throw new TypeError(`${what} must be float32`);
+  return v;
+}
+
+function asIndex(v: tf.backend_util.BackendValues, what: string): Int32Array {
+  if (!(v instanceof Int32Array)) throw new TypeError(`${what} must be int32`);
+  return v;
+}
+
+// ---- cpu: values arrays in JS memory -----------------------------------------------------------
+
+const gatherCpu: tf.KernelFunc = ({ inputs, backend }) => {
+  const b = backend as CpuBackendLike;
+  const x = input(inputs, 'x', OCT_GATHER), idx = input(inputs, 'idx', OCT_GATHER);
+  const [rows, c] = x.shape as [number, number];
+  const m = idx.shape[0]!;
+  const xv = asFloat32(b.readSync(x.dataId), `${OCT_GATHER} x`);
+  const iv = asIndex(b.readSync(idx.dataId), `${OCT_GATHER} idx`);
+  checkIndices(iv, 0, m, rows, OCT_GATHER);
+  const out = new Float32Array(m * c);
+  gatherRows(xv, 0, iv, 0, m, out, 0, c);
+  return b.makeTensorInfo([m, c], 'float32', out);
+};
+
+const scatterAddCpu: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+  const b = backend as CpuBackendLike;
+  const y = input(inputs, 'y', OCT_SCATTER_ADD), idx = input(inputs, 'idx', OCT_SCATTER_ADD);
+  const numRows = numRowsAttr(attrs);
+  const [m, c] = y.shape as [number, number];
+  const yv = asFloat32(b.readSync(y.dataId), `${OCT_SCATTER_ADD} y`);
+  const iv = asIndex(b.readSync(idx.dataId), `${OCT_SCATTER_ADD} idx`);
+  checkIndices(iv, 0, m, numRows, OCT_SCATTER_ADD);
+  const out = new Float32Array(numRows * c);
+  scatterAddRows(yv, 0, iv, 0, m, out, 0, c, numRows);
+  return b.makeTensorInfo([numRows, c], 'float32', out);
+};
+
+// ---- wasm: everything is a view of the one heap -------------------------------------------------
+// makeOutput may grow the heap, which detaches earlier views: allocate first, then take the views.
+
+const gatherWasm: tf.KernelFunc = ({ inputs, backend }) => {
+  const b = backend as WasmBackendLike;
+  const x = input(inputs, 'x', OCT_GATHER), idx = input(inputs, 'idx', OCT_GATHER);
+  if (x.dtype !== 'float32') throw new TypeError(`${OCT_GATHER} x must be float32`);
+  if (idx.dtype !== 'int32') throw new TypeError(`${OCT_GATHER} idx must be int32`);
+  const [rows, c] = x.shape as [number, number];
+  const m = idx.shape[0]!;
+  {
+    const heap32 = new Int32Array(b.wasm.HEAPU8.buffer);
+    checkIndices(heap32, b.getMemoryOffset(idx.dataId) >> 2, m, rows, OCT_GATHER);
+  }
+  const out = b.makeOutput([m, c], 'float32');
+  const buf = b.wasm.HEAPU8.buffer;
+  const f32 = new Float32Array(buf), i32 = new Int32Array(buf);
+  gatherRows(f32, b.getMemoryOffset(x.dataId) >> 2, i32, b.getMemoryOffset(idx.dataId) >> 2, m, f32, b.getMemoryOffset(out.dataId) >> 2, c);
+  return out;
+};
+
+const scatterAddWasm: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+  const b = backend as WasmBackendLike;
+  const y = input(inputs, 'y', OCT_SCATTER_ADD), idx = input(inputs, 'idx', OCT_SCATTER_ADD);
+  if (y.dtype !== 'float32') throw new TypeError(`${OCT_SCATTER_ADD} y must be float32`);
+  if (idx.dtype !== 'int32') throw new TypeError(`${OCT_SCATTER_ADD} idx must be int32`);
+  const numRows = numRowsAttr(attrs);
+  const [m, c] = y.shape as [number, number];
+  {
+    const heap32 = new Int32Array(b.wasm.HEAPU8.buffer);
+    checkIndices(heap32, b.getMemoryOffset(idx.dataId) >> 2, m, numRows, OCT_SCATTER_ADD);
+  }
+  const out = b.makeOutput([numRows, c], 'float32');
+  const buf = b.wasm.HEAPU8.buffer;
+  const f32 = new Float32Array(buf), i32 = new Int32Array(buf);
+  scatterAddRows(f32, b.getMemoryOffset(y.dataId) >> 2, i32, b.getMemoryOffset(idx.dataId) >> 2, m, f32, b.getMemoryOffset(out.dataId) >> 2, c, numRows);
+  return out;
+};
+
+// ---- MatMulNN: the backend's BatchMatMul without transpose flags ---------------------------------
+
+function matMulNNKernel(backendName: string): tf.KernelFunc {
+  return ({ inputs, backend }) => {
+    const batchMatMul = tf.getKernel(tf.BatchMatMul, backendName);
+    if (!batchMatMul) throw new Error(`${MATMUL_NN}: backend '${backendName}' has no BatchMatMul kernel`);
+    return batchMatMul.kernelFunc({ inputs, backend, attrs: { transposeA: false, transposeB: false } });
+  };
+}
+
+/** Registers MatMulNN for `backendName` unless it already is; cheap enough to call before every use. */
+export function ensureMatMulNN(backendName: string): void {
+  if (!tf.getKernel(MATMUL_NN, backendName)) {
+    tf.registerKernel({ kernelName: MATMUL_NN, backendName, kernelFunc: matMulNNKernel(backendName) });
+  }
+}
+
+// ---- gradients -----------------------------------------------------------------------------------
+
+function runGather(x: tf.Tensor, idx: tf.Tensor): tf.Tensor {
+  return tf.engine().runKernel(OCT_GATHER, { x, idx }, {}) as tf.Tensor;
+}
+
+function runScatterAdd(y: tf.Tensor, idx: tf.Tensor, numRows: number): tf.Tensor {
+  return tf.engine().runKernel(OCT_SCATTER_ADD, { y, idx }, { numRows }) as tf.Tensor;
+}
+
+function runMatMulNN(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  ensureMatMulNN(tf.getBackend());
+  return tf.engine().runKernel(MATMUL_NN, { a, b }, {}) as tf.Tensor;
+}
+
+let registered = false;
+
+/** Registers every kernel and gradient once per process (a re-import or second call does nothing). */
+export function registerOctKernels(): void {
+  if (registered) return;
+  registered = true;
+  const kernels: tf.KernelConfig[] = [];
+  for (const backendName of JS_KERNEL_BACKENDS) {
+    kernels.push(
+      { kernelName: OCT_GATHER, backendName, kernelFunc: backendName === 'wasm' ? gatherWasm : gatherCpu },
+      { kernelName: OCT_SCATTER_ADD, backendName, kernelFunc: backendName === 'wasm' ? scatterAddWasm : scatterAddCpu },
+      { kernelName: MATMUL_NN, backendName, kernelFunc: matMulNNKernel(backendName) },
+    );
+  }
+  for (const k of kernels) if (!tf.getKernel(k.kernelName, k.backendName)) tf.registerKernel(k);
+
+  const grads: tf.GradConfig[] = [
+    {
+      kernelName: OCT_GATHER,
+      inputsToSave: ['x', 'idx'],
+      gradFunc: (dy, saved) => {
+        const [x, idx] = saved as [tf.Tensor, tf.Tensor];
+        return { x: () => runScatterAdd(dy as tf.Tensor, idx, x.shape[0]!) };
+      },
+    },
+    {
+      kernelName: OCT_SCATTER_ADD,
+      inputsToSave: ['idx'],
+      gradFunc: (dy, saved) => {
+        const [idx] = saved as [tf.Tensor];
+        return { y: () => runGather(dy as tf.Tensor, idx) };
+      },
+    },
+    {
+      kernelName: MATMUL_NN,
+      inputsToSave: ['a', 'b'],
+      gradFunc: (dy, saved) => {
+        const [a, b] = saved as [tf.Tensor, tf.Tensor];
+        const g = dy as tf.Tensor;
+        return {
+          a: () => runMatMulNN(g, tf.transpose(b)),
+          b: () => runMatMulNN(tf.transpose(a), g),
+        };
+      },
+    },
+  ];
+  for (const g of grads) if (!tf.getGradient(g.kernelName)) tf.registerGradient(g);
+}
+
+export { runGather, runScatterAdd, runMatMulNN };
