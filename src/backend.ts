@@ -1,0 +1,238 @@
+/**
+ * Picks and initialises the TensorFlow.js backend rq3d runs on.
+ *
+ * Order: the explicit `backend` option, then `RQ3D_BACKEND`; otherwise `@tensorflow/tfjs-node-gpu` or
+ * `@tensorflow/tfjs-node` when one is installed (they are never dependencies: their install downloads
+ * libtensorflow); otherwise wasm with SIMD and `threads` XNNPACK threads (default 2, `RQ3D_THREADS`),
+ * falling back to single-threaded wasm and then to cpu. Every fallback is recorded in `reason`.
+ *
+ * Multithreaded wasm is disabled by tfjs under Node; `enableWasmThreads` below works around the four
+ * obstacles measured in shared/reference/tfjs-eval.md §1 (flag, blob: worker URL, Blob main script,
+ * cores/2 cap). It relies on tfjs-backend-wasm 4.22 internals, hence the fallbacks.
+ */
+import * as tf from '@tensorflow/tfjs';
+import * as tfwasm from '@tensorflow/tfjs-backend-wasm';
+import { createRequire } from 'node:module';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+export interface BackendInfo {
+  /** tfjs backend name actually in use: 'wasm', 'cpu', 'tensorflow', ... */
+  name: string;
+  /** XNNPACK threads for wasm; 0 when the backend does not report it (cpu: 1). */
+  threads: number;
+  simd: boolean;
+  /** Why this backend was chosen, including any fallback and its cause. */
+  reason: string;
+  versions: { tfjs: string; node: string };
+}
+
+export interface InitBackendOptions {
+  /** 'wasm' | 'cpu' | 'tensorflow' (tfjs-node[-gpu]) | any other registered tfjs backend name. */
+  backend?: string;
+  /** XNNPACK thread count for wasm (default: RQ3D_THREADS, else 2). */
+  threads?: number;
+}
+
+let pending: Promise<BackendInfo> | undefined;
+let current: BackendInfo | undefined;
+
+/**
+ * Initialises the backend once per process. Later calls return the first call's info, whatever
+ * their options: tfjs kernels, variables and wasm threads cannot be switched cleanly mid-run.
+ */
+export function initBackend(opts: InitBackendOptions = {}): Promise<BackendInfo> {
+  if (!pending) {
+    pending = choose(opts).then((info) => {
+      current = info;
+      return info;
+    });
+  }
+  return pending;
+}
+
+/** The info of the backend initialised by initBackend, or undefined before it finished. */
+export function backendInfo(): BackendInfo | undefined {
+  return current;
+}
+
+const WASM_INIT_TIMEOUT_MS = 60_000;
+
+async function choose(opts: InitBackendOptions): Promise<BackendInfo> {
+  const notes: string[] = [];
+  const envBackend = process.env.RQ3D_BACKEND?.trim();
+  const requested = opts.backend ?? (envBackend ? envBackend : undefined);
+  const source = opts.backend ? 'option' : 'RQ3D_BACKEND';
+  const threads = resolveThreads(opts.threads, notes);
+
+  if (requested === 'cpu') return useCpu(`cpu requested (${source})`);
+  if (requested === 'wasm') return useWasm(threads, [`wasm requested (${source})`, ...notes]);
+  if (requested === 'tensorflow' || requested === undefined) {
+    const native = await tryTfjsNode();
+    if (native.ok) {
+      const why = requested ? `tensorflow requested (${source})` : 'tfjs-node found';
+      return info(native.name, 0, false, `${why}: ${native.pkg}`);
+    }
+    if (requested) notes.push(`tensorflow requested (${source}) but ${native.why}`);
+    else notes.push(native.why);
+    return useWasm(threads, notes);
+  }
+  // Any other registered backend (webgl, webgpu, ...) as a plain tfjs backend.
+  try {
+    if (await tf.setBackend(requested)) {
+      await tf.ready();
+      return info(tf.getBackend(), 0, false, `${requested} requested (${source})`);
+    }
+    notes.push(`${requested} requested (${source}) but tf.setBackend failed`);
+  } catch (e) {
+    notes.push(`${requested} requested (${source}) but ${message(e)}`);
+  }
+  return useWasm(threads, notes);
+}
+
+function resolveThreads(optThreads: number | undefined, notes: string[]): number {
+  if (optThreads !== undefined) {
+    if (!Number.isInteger(optThreads) || optThreads < 1) throw new RangeError(`threads must be a positive integer, got ${optThreads}`);
+    return optThreads;
+  }
+  const env = process.env.RQ3D_THREADS?.trim();
+  if (env) {
+    const n = Number(env);
+    if (Number.isInteger(n) && n >= 1) return n;
+    notes.push(`ignored RQ3D_THREADS=${JSON.stringify(env)} (not a positive integer)`);
+  }
+  return 2;
+}
+
+type NativeProbe = { ok: true; name: string; pkg: string } | { ok: false; why: string };
+
+/** Imports tfjs-node(-gpu) if installed; the specifier is a variable so bundlers and tsc leave it alone. */
+async function tryTfjsNode(): Promise<NativeProbe> {
+  const tried: string[] = [];
+  for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+    try {
+      const spec: string = pkg;
+      await import(spec);
+      if (await tf.setBackend('tensorflow')) {
+        await tf.ready();
+        return { ok: true, name: tf.getBackend(), pkg };
+      }
+      tried.push(`${pkg} loaded but backend 'tensorflow' failed to initialise`);
+    } catch (e) {
+      tried.push(isNotFound(e) ? `${pkg} not installed` : `${pkg} failed: ${message(e)}`);
+    }
+  }
+  return { ok: false, why: tried.join('; ') };
+}
+
+async function useWasm(threads: number, notes: string[]): Promise<BackendInfo> {
+  if (threads > 1) {
+    try {
+      const n = await withTimeout(enableWasmThreads(threads), WASM_INIT_TIMEOUT_MS, 'threaded wasm init timed out');
+      return info('wasm', n, simdOn(), [...notes, `wasm threaded-SIMD with ${n} threads`].join('; '));
+    } catch (e) {
+      notes.push(`threaded wasm failed (${message(e)}), using 1 thread`);
+      if (e instanceof TimeoutError) return useCpu([...notes, 'wasm state unknown after timeout'].join('; '));
+    }
+  }
+  try {
+    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+    tfwasm.setThreadsCount(1);
+    if (!(await tf.setBackend('wasm'))) throw new Error('tf.setBackend("wasm") returned false');
+    await tf.ready();
+    return info('wasm', tfwasm.getThreadsCount(), simdOn(), [...notes, `wasm${simdOn() ? ' SIMD' : ''}, 1 thread`].join('; '));
+  } catch (e) {
+    notes.push(`wasm failed (${message(e)})`);
+  }
+  return useCpu([...notes, 'falling back to cpu'].join('; '));
+}
+
+async function useCpu(reason: string): Promise<BackendInfo> {
+  if (!(await tf.setBackend('cpu'))) throw new Error('tfjs cpu backend failed to initialise');
+  await tf.ready();
+  // The cpu backend's first-use banner recommends tfjs-node; `reason` already says why it is not used.
+  (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
+  return info('cpu', 1, false, reason);
+}
+
+interface PThreadPool {
+  unusedWorkers: Array<{ unref(): void }>;
+  runningWorkers: Array<{ unref(): void }>;
+  allocateUnusedWorker?: () => void;
+}
+
+/** Loads tfjs-backend-wasm's threaded-SIMD build under worker_threads and returns the thread count. */
+async function enableWasmThreads(n: number): Promise<number> {
+  const require = createRequire(import.meta.url);
+  const outDir = path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'wasm-out');
+  const mainJs = path.join(outDir, 'tfjs-backend-wasm-threaded-simd.js');
+  const workerModule = require(path.join(outDir, 'tfjs-backend-wasm-threaded-simd.worker.js')) as { wasmWorkerContents: string };
+  // The worker normally receives the main script as a Blob; point its 'load' message at the file instead.
+  const prologue =
+    `const __wt=require('worker_threads');const __on=__wt.parentPort.on.bind(__wt.parentPort);` +
+    `__wt.parentPort.on=(ev,fn)=>__on(ev,ev==='message'?(d)=>{if(d&&d.cmd==='load')d.urlOrBlob=${JSON.stringify(mainJs)};fn(d)}:fn);\n`;
+  const workerFile = path.join(os.tmpdir(), `rq3d-tfjs-wasm-worker-${process.pid}.cjs`);
+  fs.writeFileSync(workerFile, prologue + workerModule.wasmWorkerContents.replace(/\n/g, '\\n'));
+  process.once('exit', () => fs.rmSync(workerFile, { force: true }));
+
+  const origCreate = URL.createObjectURL.bind(URL);
+  const origCpus = os.cpus;
+  URL.createObjectURL = (obj: Blob | MediaSource): string =>
+    obj instanceof Blob && obj.type === 'application/javascript' ? workerFile : origCreate(obj);
+  // XNNPACK caps threads at logical cores / 2 (assumes hyperthreads).
+  os.cpus = () => Array.from({ length: 2 * n }, () => origCpus()[0]!);
+  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
+  tfwasm.setThreadsCount(n);
+  try {
+    if (!(await tf.setBackend('wasm'))) throw new Error('tf.setBackend("wasm") returned false');
+    await tf.ready();
+  } catch (e) {
+    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+    throw e;
+  } finally {
+    os.cpus = origCpus;
+  }
+  // Idle pthread workers would otherwise keep the process alive; later-created ones are unref'd too.
+  const pool = (tf.backend() as unknown as { wasm: { PThread?: PThreadPool } }).wasm.PThread;
+  if (pool) {
+    for (const w of [...pool.unusedWorkers, ...pool.runningWorkers]) w.unref();
+    const allocate = pool.allocateUnusedWorker;
+    if (allocate) {
+      pool.allocateUnusedWorker = () => {
+        allocate();
+        pool.unusedWorkers[pool.unusedWorkers.length - 1]?.unref();
+      };
+    }
+  }
+  const got = tfwasm.getThreadsCount();
+  if (got < 2) throw new Error(`threaded build reports ${got} thread(s)`);
+  return got;
+}
+
+function simdOn(): boolean {
+  return tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
+}
+
+function info(name: string, threads: number, simd: boolean, reason: string): BackendInfo {
+  return { name, threads, simd, reason, versions: { tfjs: tf.version.tfjs, node: process.versions.node } };
+}
+
+class TimeoutError extends Error {}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const t = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new TimeoutError(what)), ms);
+  });
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}
+
+function isNotFound(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND';
+}
+
+function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
