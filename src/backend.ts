@@ -43,11 +43,21 @@ let current: BackendInfo | undefined;
  * their options: tfjs kernels, variables and wasm threads cannot be switched cleanly mid-run.
  */
 export function initBackend(opts: InitBackendOptions = {}): Promise<BackendInfo> {
+  const t = opts.threads;
+  if (t !== undefined && (!Number.isInteger(t) || t < 1)) {
+    return Promise.reject(new RangeError(`threads must be a positive integer, got ${t}`));
+  }
   if (!pending) {
-    pending = choose(opts).then((info) => {
-      current = info;
-      return info;
-    });
+    pending = choose(opts).then(
+      (info) => {
+        current = info;
+        return info;
+      },
+      (e: unknown) => {
+        pending = undefined; // let a later call retry
+        throw e;
+      },
+    );
   }
   return pending;
 }
@@ -92,10 +102,7 @@ async function choose(opts: InitBackendOptions): Promise<BackendInfo> {
 }
 
 function resolveThreads(optThreads: number | undefined, notes: string[]): number {
-  if (optThreads !== undefined) {
-    if (!Number.isInteger(optThreads) || optThreads < 1) throw new RangeError(`threads must be a positive integer, got ${optThreads}`);
-    return optThreads;
-  }
+  if (optThreads !== undefined) return optThreads;
   const env = process.env.RQ3D_THREADS?.trim();
   if (env) {
     const n = Number(env);
