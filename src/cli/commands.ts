@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerOctree } from './octree.ts';
+import { registerDoctor } from './doctor.ts';
 
 /** Every subcommand of `rq3d`; one module each. */
-export const COMMANDS: ReadonlyArray<(program: Command) => void> = [registerOctree];
+export const COMMANDS: ReadonlyArray<(program: Command) => void> = [registerOctree, registerDoctor];

@@ -1,0 +1,87 @@
+/**
+ * `rq3d doctor`: what rq3d will compute with on this machine (backend, threads, SIMD and why), the
+ * versions, cores and memory, and a quick 512^3 matMul throughput figure.
+ */
+import type { Command } from 'commander';
+import os from 'node:os';
+import { initBackend, type BackendInfo } from '../backend.ts';
+import { timeMatMul, type MatMulResult } from '../bench/matmul.ts';
+import { UserError } from '../util/errors.ts';
+
+export interface DoctorReport {
+  backend: string;
+  threads: number;
+  simd: boolean;
+  reason: string;
+  versions: BackendInfo['versions'];
+  cores: number;
+  cpuModel: string;
+  memory: { totalMiB: number; freeMiB: number; processRssMiB: number };
+  loadAverage: number[];
+  matmul512: Pick<MatMulResult, 'ms' | 'gflops' | 'reps'>;
+}
+
+export interface DoctorOptions {
+  backend?: string;
+  threads?: number;
+}
+
+const MIB = 1024 * 1024;
+
+export async function runDoctor(opts: DoctorOptions = {}): Promise<DoctorReport> {
+  const info = await initBackend(opts);
+  const mm = await timeMatMul(512, 512, 512, 5);
+  const cpus = os.cpus();
+  return {
+    backend: info.name,
+    threads: info.threads,
+    simd: info.simd,
+    reason: info.reason,
+    versions: info.versions,
+    cores: cpus.length,
+    cpuModel: cpus[0]?.model.trim() ?? 'unknown',
+    memory: {
+      totalMiB: Math.round(os.totalmem() / MIB),
+      freeMiB: Math.round(os.freemem() / MIB),
+      processRssMiB: Math.round(process.memoryUsage().rss / MIB),
+    },
+    loadAverage: os.loadavg().map((x) => Math.round(x * 100) / 100),
+    matmul512: { ms: mm.ms, gflops: mm.gflops, reps: mm.reps },
+  };
+}
+
+export function formatDoctor(r: DoctorReport): string {
+  const rows: Array<[string, string]> = [
+    ['backend', r.backend],
+    ['threads', String(r.threads)],
+    ['SIMD', r.simd ? 'yes' : 'no'],
+    ['reason', r.reason],
+    ['tfjs', r.versions.tfjs],
+    ['node', r.versions.node],
+    ['cores', `${r.cores} (${r.cpuModel})`],
+    ['memory', `${r.memory.freeMiB} MiB free of ${r.memory.totalMiB} MiB; this process ${r.memory.processRssMiB} MiB`],
+    ['load average', r.loadAverage.join(' ')],
+    ['matMul 512^3', `${r.matmul512.gflops} GFLOP/s (${r.matmul512.ms} ms, median of ${r.matmul512.reps})`],
+  ];
+  const w = Math.max(...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n') + '\n';
+}
+
+function parseThreads(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new UserError(`--threads: expected a positive integer, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+export function registerDoctor(program: Command): void {
+  program
+    .command('doctor')
+    .description('show the compute backend, threads, SIMD, versions, cores, memory and a quick matMul speed')
+    .option('--json', 'print one JSON object')
+    .option('--backend <name>', 'backend to try (wasm, cpu, tensorflow, ...); default: RQ3D_BACKEND or automatic')
+    .option('--threads <n>', 'wasm threads (default: RQ3D_THREADS or 2)', parseThreads)
+    .action(async (o: { json?: boolean; backend?: string; threads?: number }) => {
+      const report = await runDoctor({ backend: o.backend, threads: o.threads });
+      process.stdout.write(o.json ? JSON.stringify(report) + '\n' : formatDoctor(report));
+    });
+}
