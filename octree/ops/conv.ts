@@ -1,0 +1,150 @@
+import * as tf from '@tensorflow/tfjs';
+import { matMulNN, octGather, octScatterAdd } from './kernels/index.ts';
+import { getNeighbors, kernelSize, type Kernel } from '../neighbors.ts';
+import type { Octree } from '../octree.ts';
+import { octreeDepad, octreePad } from './pad.ts';
+import { checkRowsAt, indexTensor, rowCount } from './tables.ts';
+
+/**
+ * Octree convolution (anchor-spec §2.6): out = im2col(data, neighbours) · W, with W laid out as
+ * (K·Cin, Cout), i.e. ocnn's (K, Cin, Cout) flattened. Stride 2 reads the first-child window of each
+ * non-empty parent and writes depth-1; without nempty its result is padded to all rows of depth-1.
+ *
+ * The im2col buffer is K times the input. To bound memory the conv is a custom-gradient op that keeps
+ * only its input and weights for the backward pass and recomputes the columns there, in row blocks of
+ * at most `maxColumnElements` floats; the gradient is dW = Σ colᵀ·dy and dX = scatter-add(dy·Wᵀ).
+ */
+export interface ConvOptions {
+  kernel?: Kernel;
+  stride?: 1 | 2;
+  nempty?: boolean;
+  /** Upper bound on the floats of one im2col block (default 2^24 = 64 MB). */
+  maxColumnElements?: number;
+}
+
+export const DEFAULT_MAX_COLUMN_ELEMENTS = 1 << 24;
+
+export function convOutputDepth(depth: number, stride: 1 | 2): number {
+  return stride === 2 ? depth - 1 : depth;
+}
+
+export function octreeConv(
+  data: tf.Tensor2D,
+  octree: Octree,
+  depth: number,
+  weights: tf.Tensor2D,
+  opts: ConvOptions = {},
+): tf.Tensor2D {
+  const kernel = opts.kernel ?? '333';
+  const stride = opts.stride ?? 1;
+  const nempty = opts.nempty ?? false;
+  checkRowsAt(data, octree, depth, nempty, 'octreeConv');
+  const K = kernelSize(kernel);
+  const cin = data.shape[1];
+  if (weights.shape[0] !== K * cin) {
+    throw new RangeError(`octreeConv: weights must have ${K}·${cin} = ${K * cin} rows for kernel ${kernel}, got [${weights.shape.join(', ')}]`);
+  }
+  const neigh = getNeighbors(octree, { depth, kernel, stride, nempty });
+  const out = im2colMatMul(data, weights, neigh, K, opts.maxColumnElements ?? DEFAULT_MAX_COLUMN_ELEMENTS);
+  if (stride === 2 && !nempty) {
+    return tf.tidy(() => octreePad(out, octree, depth - 1));
+  }
+  return out;
+}
+
+/** out[i] = Σ_k data[neigh[i,k]] · W[k] as one op with a memory-bounded custom gradient. */
+export function im2colMatMul(
+  data: tf.Tensor2D,
+  weights: tf.Tensor2D,
+  neigh: Int32Array,
+  K: number,
+  maxColumnElements = DEFAULT_MAX_COLUMN_ELEMENTS,
+): tf.Tensor2D {
+  const rows = neigh.length / K;
+  const cin = data.shape[1];
+  const cout = weights.shape[1];
+  const numIn = data.shape[0];
+  const blockRows = Math.max(1, Math.floor(maxColumnElements / (K * cin)));
+  const blocks: Array<[number, number]> = [];
+  for (let s = 0; s < rows; s += blockRows) blocks.push([s, Math.min(rows, s + blockRows)]);
+  const columns = (x: tf.Tensor2D, s: number, e: number): tf.Tensor2D =>
+    tf.reshape(octGather(x, indexTensor(neigh.subarray(s * K, e * K))), [e - s, K * cin]) as tf.Tensor2D;
+
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const x = args[0] as tf.Tensor2D;
+    const w = args[1] as tf.Tensor2D;
+    const save = args[2] as tf.GradSaveFunc;
+    save([x, w]);
+    const value = tf.tidy(() => {
+      if (rows === 0) return tf.zeros([0, cout]) as tf.Tensor2D;
+      const parts = blocks.map(([s, e]) => tf.tidy(() => tf.matMul(columns(x, s, e), w)));
+      return (parts.length === 1 ? parts[0]! : tf.concat(parts, 0)) as tf.Tensor2D;
+    });
+    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]): tf.Tensor[] => {
+      const [xs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
+      return tf.tidy(() => {
+        const wT = tf.transpose(ws);
+        let dW: tf.Tensor2D = tf.zeros([K * cin, cout]);
+        let dX: tf.Tensor2D = tf.zeros([numIn, cin]);
+        for (const [s, e] of blocks) {
+          const dyB = tf.slice(dy, [s, 0], [e - s, cout]) as tf.Tensor2D;
+          const colT = tf.transpose(columns(xs, s, e));
+          const nextW = tf.add(dW, tf.matMul(colT, dyB)) as tf.Tensor2D;
+          const dCol = tf.reshape(tf.matMul(dyB, wT), [(e - s) * K, cin]) as tf.Tensor2D;
+          const nextX = tf.add(dX, octScatterAdd(dCol, indexTensor(neigh.subarray(s * K, e * K)), numIn)) as tf.Tensor2D;
+          dW.dispose();
+          dX.dispose();
+          dW = nextW;
+          dX = nextX;
+        }
+        return [dX, dW];
+      });
+    };
+    return { value, gradFunc };
+  });
+  return f(data, weights) as tf.Tensor2D;
+}
+
+/** The plain composition (gather, reshape, matMulNN) with autodiff: the reference the fused op is tested against. */
+export function octreeConvReference(data: tf.Tensor2D, octree: Octree, depth: number, weights: tf.Tensor2D, opts: ConvOptions = {}): tf.Tensor2D {
+  const kernel = opts.kernel ?? '333';
+  const stride = opts.stride ?? 1;
+  const nempty = opts.nempty ?? false;
+  const K = kernelSize(kernel);
+  const neigh = getNeighbors(octree, { depth, kernel, stride, nempty });
+  return tf.tidy(() => {
+    const col = tf.reshape(octGather(data, indexTensor(neigh)), [neigh.length / K, K * data.shape[1]]) as tf.Tensor2D;
+    const out = matMulNN(col, weights);
+    return stride === 2 && !nempty ? octreePad(out, octree, depth - 1) : out;
+  });
+}
+
+/**
+ * Transposed octree convolution (ocnn's OctreeDeconv): each input row spreads W-weighted copies to its
+ * neighbours, i.e. the adjoint of the conv's im2col. W is laid out (Cin, K·Cout). Stride 2 goes from
+ * `depth` to depth+1 through the first-child windows; without nempty the input is first depadded.
+ */
+export function octreeDeconv(
+  data: tf.Tensor2D,
+  octree: Octree,
+  depth: number,
+  weights: tf.Tensor2D,
+  opts: ConvOptions = {},
+): tf.Tensor2D {
+  const kernel = opts.kernel ?? '333';
+  const stride = opts.stride ?? 1;
+  const nempty = opts.nempty ?? false;
+  checkRowsAt(data, octree, depth, nempty, 'octreeDeconv');
+  const K = kernelSize(kernel);
+  if (weights.shape[0] !== data.shape[1] || weights.shape[1] % K !== 0) {
+    throw new RangeError(`octreeDeconv: weights must be [Cin=${data.shape[1]}, ${K}·Cout], got [${weights.shape.join(', ')}]`);
+  }
+  const cout = weights.shape[1] / K;
+  const outDepth = stride === 2 ? depth + 1 : depth;
+  const neigh = getNeighbors(octree, { depth: outDepth, kernel, stride, nempty });
+  return tf.tidy(() => {
+    const x = stride === 2 && !nempty ? octreeDepad(data, octree, depth) : data;
+    const col = tf.reshape(matMulNN(x, weights), [neigh.length, cout]) as tf.Tensor2D;
+    return octScatterAdd(col, indexTensor(neigh), rowCount(octree, outDepth, nempty));
+  });
+}
