@@ -72,8 +72,8 @@ describe('octree conv', () => {
       const y2 = octreeConvReference(x, oct, d, w, opts);
       expect(y1.shape).toEqual([rowsOf(oct, stride === 2 ? d - 1 : d, nempty), 5]);
       expect(maxAbsDiff(y1, y2)).toBeLessThan(1e-4);
-      const [gx1, gw1] = tf.grads(f1)([x, w]);
-      const [gx2, gw2] = tf.grads(f2)([x, w]);
+      const [gx1, gw1] = tf.grads(f1 as (...a: tf.Tensor[]) => tf.Tensor)([x, w]);
+      const [gx2, gw2] = tf.grads(f2 as (...a: tf.Tensor[]) => tf.Tensor)([x, w]);
       expect(maxAbsDiff(gx1!, gx2!)).toBeLessThan(1e-3);
       expect(maxAbsDiff(gw1!, gw2!)).toBeLessThan(1e-3);
       tf.dispose([x, w, y1, y2, gx1!, gx2!, gw1!, gw2!]);
@@ -259,8 +259,8 @@ describe('memory', () => {
     const oct = smallBatch();
     const feat = inputFeature(oct, { letters: 'ND', nempty: false });
     const x = tf.tensor2d(feat.data, [oct.nnum[4]!, 4]);
-    const w1 = tf.variable(tf.randomNormal([27 * 4, 8], 0, 0.1, 'float32', 1));
-    const w2 = tf.variable(tf.randomNormal([8, 3], 0, 0.1, 'float32', 2));
+    const w1 = tf.variable(tf.randomNormal([27 * 4, 8], 0, 0.1, "float32", 1)) as tf.Variable<tf.Rank.R2>;
+    const w2 = tf.variable(tf.randomNormal([8, 3], 0, 0.1, "float32", 2)) as tf.Variable<tf.Rank.R2>;
     const opt = tf.train.momentum(0.01, 0.9);
     const step = (): void => {
       const cost = opt.minimize(() => {
