@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { registerOctree } from './octree.ts';
 import { registerDoctor } from './doctor.ts';
+import { registerInfo } from './info.ts';
+import { registerConvert } from './convert.ts';
 
 /** Every subcommand of `rq3d`; one module each. */
-export const COMMANDS: ReadonlyArray<(program: Command) => void> = [registerOctree, registerDoctor];
+export const COMMANDS: ReadonlyArray<(program: Command) => void> = [registerOctree, registerDoctor, registerInfo, registerConvert];
