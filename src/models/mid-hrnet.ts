@@ -1,0 +1,181 @@
+import * as tf from '@tensorflow/tfjs';
+import type { Octree } from '../../octree/octree.ts';
+import { octreeDepad, octreeGlobalPool, octreeMaxPool, octreeUpsample } from '../../octree/ops/index.ts';
+import { Params, type ForwardContext, type Scope } from './params.ts';
+import { BatchNorm, Conv1x1Bn, Linear, ResBlocks, convBnRelu, poolLevels, upsampleLevels, type OctreeConvBn } from './layers.ts';
+
+/**
+ * MID-Net's HRNet backbone and heads (anchor-spec §3.3), for any octree depth D >= 4:
+ * front 3x3 conv at D (kept as `front`), max-pool, 3x3 conv at D-1; three stages of bottleneck resblocks on
+ * branches at D-1, D-2, D-3 with C, 2C, 4C channels; transitions after stages 1 and 2 add a coarser branch and
+ * fuse all branches (same depth: identity; finer -> coarser: max-pool then 1x1+BN; coarser -> finer: 1x1+BN
+ * then nearest upsample; ReLU of the sum).
+ * Shape head: every branch pooled to D-3, concatenated, 1x1 conv -> fc1 width (BN, ReLU), per-shape mean ->
+ * `fc1`; dense -> `fc2` (the 128-d projection). Point head: branches upsampled to D-1, concatenated,
+ * trilinear to the non-empty depth-D nodes, + front -> 1x1 conv -> hidden (BN, ReLU) -> dense -> point feature.
+ */
+export interface HRNetConfig {
+  depth: number;
+  fullDepth: number;
+  inChannels: number;
+  frontChannels: number;
+  /** Widths of the three branches, finest first (paper: 128, 256, 512). */
+  channels: [number, number, number];
+  resblocks: number;
+  fc1: number;
+  projection: number;
+  pointHidden: number;
+  pointOut: number;
+  /** abs() of the input signal (MID-Net's signal_abs). */
+  signalAbs: boolean;
+}
+
+export const HRNET_PRESETS: Record<'paper' | 'cpu' | 'tiny', HRNetConfig> = {
+  paper: { depth: 6, fullDepth: 2, inChannels: 4, frontChannels: 32, channels: [128, 256, 512], resblocks: 3, fc1: 1024, projection: 128, pointHidden: 256, pointOut: 64, signalAbs: true },
+  cpu: { depth: 5, fullDepth: 2, inChannels: 4, frontChannels: 16, channels: [32, 64, 128], resblocks: 1, fc1: 256, projection: 128, pointHidden: 128, pointOut: 64, signalAbs: true },
+  tiny: { depth: 5, fullDepth: 2, inChannels: 4, frontChannels: 8, channels: [8, 16, 32], resblocks: 1, fc1: 32, projection: 16, pointHidden: 16, pointOut: 8, signalAbs: true },
+};
+
+/** Bottleneck factor of a branch (MID-Net: 4 below 256 channels, else 8). */
+export function bottleneckFactor(channels: number): number {
+  return channels < 256 ? 4 : 8;
+}
+
+interface FuseEdge {
+  from: number;
+  to: number;
+  conv: Conv1x1Bn | null;
+}
+
+class Transition {
+  readonly edges: FuseEdge[] = [];
+  constructor(scope: Scope, readonly nIn: number, channels: readonly number[]) {
+    for (let to = 0; to <= nIn; to++) {
+      for (let from = 0; from < nIn; from++) {
+        const conv = from === to ? null : new Conv1x1Bn(scope.scope(`from${from}_to${to}`), channels[from]!, channels[to]!, false);
+        this.edges.push({ from, to, conv });
+      }
+    }
+  }
+
+  apply(xs: tf.Tensor2D[], octree: Octree, depths: readonly number[], ctx: ForwardContext): tf.Tensor2D[] {
+    const outs: tf.Tensor2D[] = [];
+    for (let to = 0; to <= this.nIn; to++) {
+      outs.push(
+        tf.tidy(() => {
+          const terms = this.edges.filter((e) => e.to === to).map((e) => {
+            const x = xs[e.from]!;
+            if (e.from === to) return x;
+            if (e.from < to) return e.conv!.apply(poolLevels(x, octree, depths[e.from]!, to - e.from), ctx);
+            return upsampleLevels(e.conv!.apply(x, ctx), octree, depths[e.from]!, e.from - to);
+          });
+          return tf.relu(terms.length === 1 ? terms[0]! : tf.addN(terms)) as tf.Tensor2D;
+        }),
+      );
+    }
+    return outs;
+  }
+}
+
+export interface BackboneOutput {
+  /** Branch features, finest first, at depths D-1, D-2, D-3 (all nodes). */
+  branches: tf.Tensor2D[];
+  /** Front conv output at depth D (all nodes). */
+  front: tf.Tensor2D;
+}
+
+export class MidHRNet {
+  readonly params: Params;
+  readonly cfg: HRNetConfig;
+  readonly branchDepths: number[];
+  private readonly front: OctreeConvBn;
+  private readonly front2: OctreeConvBn;
+  private readonly stages: ResBlocks[][];
+  private readonly transitions: Transition[];
+  private readonly shapeConv: Conv1x1Bn;
+  readonly fc2: Linear;
+  readonly pointFc1: Conv1x1Bn;
+  readonly pointFc2: Linear;
+
+  constructor(cfg: HRNetConfig, seed: number | string = 0, params?: Params) {
+    if (cfg.depth < 4) throw new RangeError(`MidHRNet needs depth >= 4 (three branches below the front), got ${cfg.depth}`);
+    if (cfg.fullDepth > cfg.depth - 3) throw new RangeError(`MidHRNet needs fullDepth <= depth - 3, got ${cfg.fullDepth} for depth ${cfg.depth}`);
+    this.cfg = cfg;
+    this.params = params ?? new Params(seed);
+    const root = this.params.scope('');
+    const D = cfg.depth;
+    const C = cfg.channels;
+    this.branchDepths = [D - 1, D - 2, D - 3];
+    this.front = convBnRelu(root.scope('front/conv_d'), cfg.inChannels, cfg.frontChannels);
+    this.front2 = convBnRelu(root.scope('front/conv_d1'), cfg.frontChannels, C[0]);
+    this.stages = [];
+    this.transitions = [];
+    for (let s = 0; s < 3; s++) {
+      this.stages.push(
+        Array.from({ length: s + 1 }, (_, b) => new ResBlocks(root.scope(`stage${s + 1}/branch${b}`), C[b]!, C[b]!, cfg.resblocks, bottleneckFactor(C[b]!))),
+      );
+      if (s < 2) this.transitions.push(new Transition(root.scope(`transition${s + 1}`), s + 1, C));
+    }
+    const concat = C[0] + C[1] + C[2];
+    this.shapeConv = new Conv1x1Bn(root.scope('shape_head/conv'), concat, cfg.fc1, true);
+    this.fc2 = new Linear(root.scope('shape_head/fc2'), cfg.fc1, cfg.projection);
+    this.pointFc1 = new Conv1x1Bn(root.scope('point_head/fc1'), concat + cfg.frontChannels, cfg.pointHidden, true);
+    this.pointFc2 = new Linear(root.scope('point_head/fc2'), cfg.pointHidden, cfg.pointOut);
+  }
+
+  /** The backbone on the input signal of all depth-D nodes (rows = nnum[D]). */
+  backbone(input: tf.Tensor2D, octree: Octree, ctx: ForwardContext): BackboneOutput {
+    const D = this.cfg.depth;
+    return tf.tidy(() => {
+      const x = this.cfg.signalAbs ? (tf.abs(input) as tf.Tensor2D) : input;
+      const front = this.front.apply(x, octree, D, ctx);
+      let xs = [this.front2.apply(octreeMaxPool(front, octree, D), octree, D - 1, ctx)];
+      for (let s = 0; s < 3; s++) {
+        xs = xs.map((h, b) => this.stages[s]![b]!.apply(h, octree, this.branchDepths[b]!, ctx));
+        if (s < 2) xs = this.transitions[s]!.apply(xs, octree, this.branchDepths, ctx);
+      }
+      return { branches: xs, front };
+    });
+  }
+
+  /** Shape head: `fc1` [B, fc1] (the linear-probe feature) and `fc2` [B, projection]. */
+  shapeHead(bb: BackboneOutput, octree: Octree, ctx: ForwardContext): { fc1: tf.Tensor2D; fc2: tf.Tensor2D } {
+    const target = this.cfg.depth - 3;
+    return tf.tidy(() => {
+      const pooled = bb.branches.map((h, b) => poolLevels(h, octree, this.branchDepths[b]!, this.branchDepths[b]! - target));
+      const h = this.shapeConv.apply(tf.concat(pooled, 1) as tf.Tensor2D, ctx);
+      const fc1 = octreeGlobalPool(h, octree, target);
+      return { fc1, fc2: this.fc2.apply(fc1) };
+    });
+  }
+
+  /**
+   * The point head's input: the concatenated branch features at D-1, trilinearly sampled at the non-empty
+   * depth-D nodes, with the front features of those nodes: [nnumNempty[D], concat + front].
+   */
+  pointFeatures(bb: BackboneOutput, octree: Octree): tf.Tensor2D {
+    const D = this.cfg.depth;
+    return tf.tidy(() => {
+      const ups = bb.branches.map((h, b) => upsampleLevels(h, octree, this.branchDepths[b]!, b));
+      const cat = tf.concat(ups, 1) as tf.Tensor2D;
+      // depad to the non-empty rows at D-1, then trilinear to the non-empty rows at D
+      const fine = octreeUpsample(octreeDepad(cat, octree, D - 1), octree, D - 1, { method: 'linear', nempty: true });
+      return tf.concat([fine, octreeDepad(bb.front, octree, D)], 1) as tf.Tensor2D;
+    });
+  }
+
+  /** Point head on the non-empty depth-D nodes: hidden [n, pointHidden] and output [n, pointOut]. */
+  pointHead(bb: BackboneOutput, octree: Octree, ctx: ForwardContext): { hidden: tf.Tensor2D; out: tf.Tensor2D } {
+    return tf.tidy(() => {
+      const hidden = this.pointFc1.apply(this.pointFeatures(bb, octree), ctx);
+      return { hidden, out: this.pointFc2.apply(hidden) };
+    });
+  }
+
+  dispose(): void {
+    this.params.dispose();
+  }
+}
+
+/** All batch norms of the model are reachable through Params; this is only used to type-check imports. */
+export type { BatchNorm };
