@@ -3,6 +3,8 @@ import { registerOctree } from './octree.ts';
 import { registerDoctor } from './doctor.ts';
 import { registerInfo } from './info.ts';
 import { registerConvert } from './convert.ts';
+import { registerQuantize } from './quantize.ts';
+import { registerSynth } from './synth.ts';
 
 /** Every subcommand of `rq3d`; one module each. */
-export const COMMANDS: ReadonlyArray<(program: Command) => void> = [registerOctree, registerDoctor, registerInfo, registerConvert];
+export const COMMANDS: ReadonlyArray<(program: Command) => void> = [registerOctree, registerDoctor, registerInfo, registerConvert, registerQuantize, registerSynth];
