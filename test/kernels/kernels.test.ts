@@ -3,7 +3,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend.ts';
 import { Rng } from '../../src/util/rng.ts';
 import {
-  matMulNN, matMulReference, octGather, octGatherReference, octScatterAdd, octScatterAddReference, registerOctKernels,
+  gatherMatMul, matMulNN, matMulReference, octGather, octGatherReference, octGatherT, octScatterAdd, octScatterAddReference,
+  registerOctKernels,
 } from '../../octree/ops/kernels/index.ts';
 import { gatherJs, matMulJs, maxAbsDiff, randomIndex, randomRows, scatterAddJs } from './helpers.ts';
 
@@ -102,15 +103,21 @@ describe.each(BACKENDS)('kernels on %s', (backend) => {
         for (let i = 0; i < o.length; i++) s += Math.tanh(o[i]!) * rv[i]!;
         return s;
       };
-      const [gx, gw] = tf.tidy(() => {
+      const [gx, gw, fx, fw] = tf.tidy(() => {
         const idx = tf.tensor1d(idxv, 'int32'), r = tf.tensor2d(rv, [n, cout]);
         const f = (x: tf.Tensor, w: tf.Tensor): tf.Tensor =>
           tf.sum(tf.mul(tf.tanh(matMulNN(tf.reshape(octGather(x as tf.Tensor2D, idx), [n, k * c]) as tf.Tensor2D, w as tf.Tensor2D)), r));
-        return tf.grads(f)([tf.tensor2d(xv, [rows, c]), tf.tensor2d(wv, [k * c, cout])]).map((t) => f32(t));
+        const fused = (x: tf.Tensor, w: tf.Tensor): tf.Tensor =>
+          tf.sum(tf.mul(tf.tanh(gatherMatMul(x as tf.Tensor2D, idx, w as tf.Tensor2D)), r));
+        const xw = [tf.tensor2d(xv, [rows, c]), tf.tensor2d(wv, [k * c, cout])];
+        return [...tf.grads(f)(xw), ...tf.grads(fused)(xw)].map((t) => f32(t));
       });
       const x64 = Float64Array.from(xv), w64 = Float64Array.from(wv);
-      expect(maxAbsDiff(gx!, finiteDiff((v) => loss64(v, w64), x64))).toBeLessThan(2e-4);
-      expect(maxAbsDiff(gw!, finiteDiff((v) => loss64(x64, v), w64))).toBeLessThan(2e-4);
+      const fdx = finiteDiff((v) => loss64(v, w64), x64), fdw = finiteDiff((v) => loss64(x64, v), w64);
+      expect(maxAbsDiff(gx!, fdx)).toBeLessThan(2e-4);
+      expect(maxAbsDiff(gw!, fdw)).toBeLessThan(2e-4);
+      expect(maxAbsDiff(fx!, fdx)).toBeLessThan(2e-4);
+      expect(maxAbsDiff(fw!, fdw)).toBeLessThan(2e-4);
       // The -1 entries and unreferenced rows get exactly zero gradient.
       const used = new Set(idxv);
       for (let r = 0; r < rows; r++) if (!used.has(r)) for (let j = 0; j < c; j++) expect(gx![r * c + j]).toBe(0);
@@ -153,6 +160,69 @@ describe.each(BACKENDS)('kernels on %s', (backend) => {
     }));
   });
 
+  it.each([[3, 4], [40, 27]])('octGatherT is the transposed im2col matrix (C=%i, K=%i)', async (c, k) => {
+    await on(backend, () => tf.tidy(() => {
+      const rng = new Rng(`gt-${c}-${k}`);
+      const rows = 23, n = 17;
+      const xv = randomRows(rng, rows, c), idxv = randomIndex(rng, n * k, rows);
+      const t = octGatherT(tf.tensor2d(xv, [rows, c]), tf.tensor1d(idxv, 'int32'), k);
+      expect(t.shape).toEqual([k * c, n]);
+      const col = gatherJs(xv, c, idxv); // [n, k*c]
+      const tv = f32(t);
+      let d = 0;
+      for (let i = 0; i < n; i++) for (let j = 0; j < k * c; j++) d = Math.max(d, Math.abs(tv[j * n + i]! - col[i * k * c + j]!));
+      expect(d).toBe(0);
+      // Its gradient wrt x is the scatter of the transposed upstream gradient.
+      const r = tf.tensor2d(randomRows(rng, k * c, n), [k * c, n]);
+      const idx = tf.tensor1d(idxv, 'int32');
+      const x = tf.tensor2d(xv, [rows, c]);
+      const g = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(octGatherT(a as tf.Tensor2D, idx, k), r)))(x);
+      const gRef = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.transpose(tf.reshape(octGather(a as tf.Tensor2D, idx), [n, k * c])), r)))(x);
+      expect(maxAbsDiff(f32(g), f32(gRef))).toBeLessThan(1e-5);
+    }));
+  });
+
+  it('gatherMatMul equals the gather/reshape/matMulNN composition in value and gradients', async () => {
+    await on(backend, () => tf.tidy(() => {
+      const rng = new Rng('fused');
+      const rows = 41, c = 5, k = 27, n = 30, cout = 7;
+      const idx = tf.tensor1d(randomIndex(rng, n * k, rows), 'int32');
+      const x = tf.tensor2d(randomRows(rng, rows, c), [rows, c]);
+      const w = tf.tensor2d(randomRows(rng, k * c, cout), [k * c, cout]);
+      const r = tf.tensor2d(randomRows(rng, n, cout), [n, cout]);
+      const composed = (a: tf.Tensor, b: tf.Tensor): tf.Tensor2D => matMulNN(tf.reshape(octGather(a as tf.Tensor2D, idx), [n, k * c]), b as tf.Tensor2D);
+      const fused = (a: tf.Tensor, b: tf.Tensor): tf.Tensor2D => gatherMatMul(a as tf.Tensor2D, idx, b as tf.Tensor2D);
+      expect(fused(x, w).shape).toEqual([n, cout]);
+      expect(maxAbsDiff(f32(fused(x, w)), f32(composed(x, w)))).toBeLessThan(1e-5);
+      const loss = (layer: typeof fused) => (a: tf.Tensor, b: tf.Tensor): tf.Tensor => tf.sum(tf.mul(tf.sin(layer(a, b)), r));
+      const gf = tf.grads(loss(fused))([x, w]), gc = tf.grads(loss(composed))([x, w]);
+      expect(maxAbsDiff(f32(gf[0]!), f32(gc[0]!))).toBeLessThan(1e-5);
+      expect(maxAbsDiff(f32(gf[1]!), f32(gc[1]!))).toBeLessThan(1e-5);
+      // One gradient at a time (the other input is data).
+      expect(maxAbsDiff(f32(tf.grad((b: tf.Tensor) => loss(fused)(x, b))(w)), f32(gc[1]!))).toBeLessThan(1e-5);
+      expect(maxAbsDiff(f32(tf.grad((a: tf.Tensor) => loss(fused)(a, w))(x)), f32(gc[0]!))).toBeLessThan(1e-5);
+      // Empty tables.
+      expect(gatherMatMul(x, tf.tensor1d([], 'int32'), w).shape).toEqual([0, cout]);
+      expect(() => gatherMatMul(x, idx, tf.zeros([k * c + 1, cout]) as tf.Tensor2D)).toThrow(RangeError);
+    }));
+  });
+
+  it('gatherMatMul frees its temporary column matrix on the backend', async () => {
+    await on(backend, () => {
+      const rng = new Rng('fused-free');
+      const idx = tf.tensor1d(randomIndex(rng, 20 * 27, 20), 'int32');
+      const x = tf.tensor2d(randomRows(rng, 20, 3), [20, 3]), w = tf.tensor2d(randomRows(rng, 81, 4), [81, 4]);
+      const ids = (): number => tf.backend().numDataIds();
+      const before = ids();
+      tf.tidy(() => {
+        gatherMatMul(x, idx, w).dataSync();
+        tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(gatherMatMul(a as tf.Tensor2D, idx, b as tf.Tensor2D)))([x, w]);
+      });
+      expect(ids()).toBe(before);
+      tf.dispose([idx, x, w]);
+    });
+  });
+
   it('trains inside tf.variableGrads / optimizer.minimize without leaking tensors', async () => {
     await on(backend, () => {
       const rng = new Rng(`train-${backend}`);
@@ -163,7 +233,8 @@ describe.each(BACKENDS)('kernels on %s', (backend) => {
       const w = tf.variable(tf.tensor2d(randomRows(rng, k * c, cout), [k * c, cout]).mul(0.1) as tf.Tensor2D, true, `w-${backend}`);
       const target = tf.tensor2d(randomRows(rng, parents, cout), [parents, cout]);
       const lossFn = (): tf.Scalar => {
-        const h = tf.relu(matMulNN(tf.reshape(octGather(x, idx), [rows, k * c]) as tf.Tensor2D, w));
+        const h0 = tf.relu(matMulNN(tf.reshape(octGather(x, idx), [rows, k * c]) as tf.Tensor2D, w));
+        const h = tf.add(h0, tf.relu(gatherMatMul(x, idx, w)));
         return tf.losses.meanSquaredError(target, octScatterAdd(h as tf.Tensor2D, parentIdx, parents));
       };
       // variableGrads returns a gradient for both variables.
@@ -201,13 +272,16 @@ describe('cpu and wasm agree', () => {
       const gathered = f32(octGather(x, idx));
       const scattered = f32(octScatterAdd(tf.tensor2d(rv.subarray(0, rows * Math.min(c, cout)).slice(), [rows, Math.min(c, cout)]), idx.slice(0, rows), rows));
       const grads = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.sin(layer(a, b)), r)))([x, w]);
-      return [gathered, scattered, f32(layer(x, w)), f32(grads[0]!), f32(grads[1]!)];
+      const fused = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.sin(gatherMatMul(a as tf.Tensor2D, idx, b as tf.Tensor2D)), r)))([x, w]);
+      const gatheredT = f32(octGatherT(x, idx, k));
+      return [gathered, scattered, gatheredT, f32(layer(x, w)), f32(grads[0]!), f32(grads[1]!), f32(fused[0]!), f32(fused[1]!)];
     });
     const cpu = await on('cpu', run);
     const wasm = await on('wasm', run);
     expect(maxAbsDiff(cpu[0]!, wasm[0]!)).toBe(0); // same loops: bit-identical
     expect(maxAbsDiff(cpu[1]!, wasm[1]!)).toBe(0);
-    for (let i = 2; i < 5; i++) expect(maxAbsDiff(cpu[i]!, wasm[i]!)).toBeLessThan(1e-4);
+    expect(maxAbsDiff(cpu[2]!, wasm[2]!)).toBe(0);
+    for (let i = 3; i < cpu.length; i++) expect(maxAbsDiff(cpu[i]!, wasm[i]!)).toBeLessThan(1e-4);
   });
 });
 

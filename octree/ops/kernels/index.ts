@@ -5,14 +5,17 @@
  *   octGather(x [R,C], idx [M] int32)            -> [M,C]   (idx -1 -> zero row)
  *   octScatterAdd(y [M,C], idx [M] int32, R)      -> [R,C]   (idx < 0 skipped)
  *   matMulNN(a [M,K], b [K,N])                   -> [M,N]   (gradients use NN products only)
+ *   octGatherT(x [R,C], idx [N·K], K)             -> [K·C,N] (transposed im2col, one pass)
+ *   gatherMatMul(x [R,C], idx [N·K], w [K·C,Co])  -> [N,Co]  (fused im2col·W; columns not kept for bwd)
  *
- * An octree conv is `matMulNN(reshape(octGather(x, neigh.flat), [N, K*C]), W[K*C, Cout])`.
+ * An octree conv is `matMulNN(reshape(octGather(x, neigh.flat), [N, K*C]), W[K*C, Cout])`, or the same
+ * as gatherMatMul(x, neigh.flat, W), which is faster in fwd+bwd and keeps no column matrix for backward.
  * The *Reference functions compute the same with built-in ops (tests; non-cpu/wasm backends).
  */
 import { registerOctKernels } from './register.ts';
 
 registerOctKernels();
 
-export { octGather, octScatterAdd, matMulNN, octGatherReference, octScatterAddReference, matMulReference } from './ops.ts';
+export { octGather, octScatterAdd, matMulNN, octGatherT, gatherMatMul, octGatherReference, octScatterAddReference, matMulReference } from './ops.ts';
 export { registerOctKernels, ensureMatMulNN } from './register.ts';
-export { OCT_GATHER, OCT_SCATTER_ADD, MATMUL_NN } from './names.ts';
+export { OCT_GATHER, OCT_SCATTER_ADD, MATMUL_NN, OCT_GATHER_T, GATHER_MATMUL } from './names.ts';

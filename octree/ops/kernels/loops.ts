@@ -78,3 +78,34 @@ export function scatterAddRows(
     for (; o < end; o++, s++) dst[o] = dst[o]! + src[s]!;
   }
 }
+
+/** Output rows written at once by gatherRowsTransposed: enough for 16-float runs, few enough for L1. */
+const TRANSPOSE_ROW_BLOCK = 32;
+
+/**
+ * The transposed im2col matrix: dst[(kk*c + j)*n + i] = src row idx[i*k + kk], element j (0 if the index
+ * is negative), i.e. transpose(reshape(gather(src, idx), [n, k*c])) written directly. Loops run over
+ * (kk, block of j, i, j) so that at most TRANSPOSE_ROW_BLOCK output rows are being written at a time.
+ */
+export function gatherRowsTransposed(
+  src: Float32Array, srcOff: number,
+  idx: IndexArray, idxOff: number, n: number, k: number,
+  dst: Float32Array, dstOff: number, c: number,
+): void {
+  for (let kk = 0; kk < k; kk++) {
+    for (let j0 = 0; j0 < c; j0 += TRANSPOSE_ROW_BLOCK) {
+      const j1 = Math.min(c, j0 + TRANSPOSE_ROW_BLOCK);
+      const base = dstOff + (kk * c + j0) * n;
+      for (let i = 0; i < n; i++) {
+        const r = idx[idxOff + i * k + kk]!;
+        let o = base + i;
+        if (r < 0) {
+          for (let j = j0; j < j1; j++, o += n) dst[o] = 0;
+        } else {
+          let s = srcOff + r * c + j0;
+          for (let j = j0; j < j1; j++, o += n, s++) dst[o] = src[s]!;
+        }
+      }
+    }
+  }
+}

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { JS_KERNEL_BACKENDS } from './names.ts';
-import { runGather, runMatMulNN, runScatterAdd } from './register.ts';
+import { runGather, runGatherMatMul, runGatherT, runMatMulNN, runScatterAdd } from './register.ts';
 
 function hasJsKernels(): boolean {
   return JS_KERNEL_BACKENDS.includes(tf.getBackend());
@@ -62,6 +62,46 @@ export function matMulNN(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
   checkRows(b, 'b', 'matMulNN');
   if (a.shape[1] !== b.shape[0]) throw new RangeError(`matMulNN: inner sizes differ: [${a.shape.join(', ')}] x [${b.shape.join(', ')}]`);
   return runMatMulNN(a, b) as tf.Tensor2D;
+}
+
+/**
+ * The transposed im2col matrix: transpose(reshape(octGather(x, idx), [N, k·C])) built in one pass
+ * (N = idx.length / k). Used for dW = colᵀ·dy without a transpose pass. Differentiable wrt x.
+ * @param x [R, C] float32
+ * @param idx [N·k] int32 in [-1, R), row-major [N, k]
+ * @returns [k·C, N] float32
+ */
+export function octGatherT(x: tf.Tensor2D, idx: tf.Tensor1D, k: number): tf.Tensor2D {
+  checkRows(x, 'x', 'octGatherT');
+  checkIndex(idx, 'octGatherT');
+  if (!Number.isInteger(k) || k < 1 || idx.shape[0] % k !== 0) {
+    throw new RangeError(`octGatherT: idx length ${idx.shape[0]} is not a multiple of k = ${k}`);
+  }
+  if (hasJsKernels()) return runGatherT(x, idx, k) as tf.Tensor2D;
+  const n = idx.shape[0] / k;
+  return tf.transpose(tf.reshape(octGatherReference(x, idx), [n, k * x.shape[1]])) as tf.Tensor2D;
+}
+
+/**
+ * The im2col product of an octree conv as one op: matMulNN(reshape(octGather(x, idx), [N, K·C]), w)
+ * with K = w.rows / C and N = idx.length / K. Same value and gradients as that composition, but the
+ * [N, K·C] column matrix never outlives the op: the tape keeps x, idx and w, the backward computes
+ * dX = octScatterAdd(dy·wᵀ) and dW = octGatherT(x, idx, K)·dy, each only when it is needed.
+ * @param x [R, C] float32
+ * @param idx [N·K] int32 in [-1, R), row-major [N, K]
+ * @param w [K·C, Cout] float32
+ * @returns [N, Cout] float32
+ */
+export function gatherMatMul(x: tf.Tensor2D, idx: tf.Tensor1D, w: tf.Tensor2D): tf.Tensor2D {
+  checkRows(x, 'x', 'gatherMatMul');
+  checkIndex(idx, 'gatherMatMul');
+  checkRows(w, 'w', 'gatherMatMul');
+  const c = x.shape[1], kc = w.shape[0];
+  if (c === 0 || kc % c !== 0) throw new RangeError(`gatherMatMul: w has ${kc} rows, not a positive multiple of C = ${c}`);
+  const k = kc / c;
+  if (idx.shape[0] % k !== 0) throw new RangeError(`gatherMatMul: idx length ${idx.shape[0]} is not a multiple of K = ${k}`);
+  if (hasJsKernels()) return runGatherMatMul(x, idx, w) as tf.Tensor2D;
+  return matMulNN(tf.reshape(octGatherReference(x, idx), [idx.shape[0] / k, kc]), w);
 }
 
 // ---- reference path: built-in ops only ----------------------------------------------------------

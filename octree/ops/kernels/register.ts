@@ -5,6 +5,10 @@
  * gradients are each other, so any depth of autodiff stays on these kernels (the built-in gather
  * gradient is missing on wasm and quadratic on cpu, tfjs-eval.md §3).
  *
+ * OctGatherT writes the transposed im2col matrix directly (for dW = colᵀ·dy without a transpose pass).
+ * GatherMatMul fuses gather -> reshape -> matMul: the [N, K·C] columns exist only inside the kernel, the
+ * tape saves x, idx and w, and the backward recomputes the columns (transposed) only if dW is needed.
+ *
  * MatMulNN is a plain (non-transposed) matMul whose gradient is written with explicit transposes and
  * NN products, because on wasm XNNPACK serves only the NN case (NT/TN run 10-50x slower). It is a
  * registered kernel rather than a tf.customGrad so that the tape asks only for the gradients it needs
@@ -12,8 +16,8 @@
  * kernel, so it is registered on demand for whatever backend is active.
  */
 import * as tf from '@tensorflow/tfjs';
-import { checkIndices, gatherRows, scatterAddRows } from './loops.ts';
-import { JS_KERNEL_BACKENDS, MATMUL_NN, OCT_GATHER, OCT_SCATTER_ADD } from './names.ts';
+import { checkIndices, gatherRows, gatherRowsTransposed, scatterAddRows } from './loops.ts';
+import { GATHER_MATMUL, JS_KERNEL_BACKENDS, MATMUL_NN, OCT_GATHER, OCT_GATHER_T, OCT_SCATTER_ADD } from './names.ts';
 
 type TensorInfo = tf.TensorInfo;
 
@@ -34,6 +38,12 @@ function input(inputs: tf.NamedTensorInfoMap, name: string, kernel: string): Ten
   const t = inputs[name];
   if (!t) throw new Error(`${kernel}: missing input '${name}'`);
   return t;
+}
+
+function positiveIntAttr(attrs: tf.NamedAttrMap | undefined, name: string, kernel: string): number {
+  const n = attrs?.[name];
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) throw new Error(`${kernel}: attr ${name} must be a positive integer`);
+  return n;
 }
 
 function numRowsAttr(attrs: tf.NamedAttrMap | undefined): number {
@@ -65,6 +75,20 @@ const gatherCpu: tf.KernelFunc = ({ inputs, backend }) => {
   const out = new Float32Array(m * c);
   gatherRows(xv, 0, iv, 0, m, out, 0, c);
   return b.makeTensorInfo([m, c], 'float32', out);
+};
+
+const gatherTCpu: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+  const b = backend as CpuBackendLike;
+  const x = input(inputs, 'x', OCT_GATHER_T), idx = input(inputs, 'idx', OCT_GATHER_T);
+  const k = positiveIntAttr(attrs, 'k', OCT_GATHER_T);
+  const [rows, c] = x.shape as [number, number];
+  const m = idx.shape[0]!, n = m / k;
+  const xv = asFloat32(b.readSync(x.dataId), `${OCT_GATHER_T} x`);
+  const iv = asIndex(b.readSync(idx.dataId), `${OCT_GATHER_T} idx`);
+  checkIndices(iv, 0, m, rows, OCT_GATHER_T);
+  const out = new Float32Array(m * c);
+  gatherRowsTransposed(xv, 0, iv, 0, n, k, out, 0, c);
+  return b.makeTensorInfo([k * c, n], 'float32', out);
 };
 
 const scatterAddCpu: tf.KernelFunc = ({ inputs, backend, attrs }) => {
@@ -101,6 +125,25 @@ const gatherWasm: tf.KernelFunc = ({ inputs, backend }) => {
   return out;
 };
 
+const gatherTWasm: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+  const b = backend as WasmBackendLike;
+  const x = input(inputs, 'x', OCT_GATHER_T), idx = input(inputs, 'idx', OCT_GATHER_T);
+  if (x.dtype !== 'float32') throw new TypeError(`${OCT_GATHER_T} x must be float32`);
+  if (idx.dtype !== 'int32') throw new TypeError(`${OCT_GATHER_T} idx must be int32`);
+  const k = positiveIntAttr(attrs, 'k', OCT_GATHER_T);
+  const [rows, c] = x.shape as [number, number];
+  const m = idx.shape[0]!, n = m / k;
+  {
+    const heap32 = new Int32Array(b.wasm.HEAPU8.buffer);
+    checkIndices(heap32, b.getMemoryOffset(idx.dataId) >> 2, m, rows, OCT_GATHER_T);
+  }
+  const out = b.makeOutput([k * c, n], 'float32');
+  const buf = b.wasm.HEAPU8.buffer;
+  const f32 = new Float32Array(buf), i32 = new Int32Array(buf);
+  gatherRowsTransposed(f32, b.getMemoryOffset(x.dataId) >> 2, i32, b.getMemoryOffset(idx.dataId) >> 2, n, k, f32, b.getMemoryOffset(out.dataId) >> 2, c);
+  return out;
+};
+
 const scatterAddWasm: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const b = backend as WasmBackendLike;
   const y = input(inputs, 'y', OCT_SCATTER_ADD), idx = input(inputs, 'idx', OCT_SCATTER_ADD);
@@ -129,6 +172,29 @@ function matMulNNKernel(backendName: string): tf.KernelFunc {
   };
 }
 
+/** The backend-level dispose the fused kernel needs for its temporary column matrix. */
+interface DisposingBackend {
+  disposeData(dataId: object, force?: boolean): boolean;
+}
+
+/** gather -> [N, K·C] view -> the backend's BatchMatMul, freeing the columns before returning. */
+function gatherMatMulKernel(backendName: string, gather: tf.KernelFunc): tf.KernelFunc {
+  return ({ inputs, backend }) => {
+    const x = input(inputs, 'x', GATHER_MATMUL), idx = input(inputs, 'idx', GATHER_MATMUL), w = input(inputs, 'w', GATHER_MATMUL);
+    const c = x.shape[1]!, kc = w.shape[0]!, m = idx.shape[0]!;
+    const n = (m * c) / kc;
+    const batchMatMul = tf.getKernel(tf.BatchMatMul, backendName);
+    if (!batchMatMul) throw new Error(`${GATHER_MATMUL}: backend '${backendName}' has no BatchMatMul kernel`);
+    const col = gather({ inputs: { x, idx }, backend }) as TensorInfo;
+    try {
+      const a: TensorInfo = { dataId: col.dataId, shape: [n, kc], dtype: 'float32' };
+      return batchMatMul.kernelFunc({ inputs: { a, b: w }, backend, attrs: { transposeA: false, transposeB: false } });
+    } finally {
+      (backend as DisposingBackend).disposeData(col.dataId);
+    }
+  };
+}
+
 /** Registers MatMulNN for `backendName` unless it already is; cheap enough to call before every use. */
 export function ensureMatMulNN(backendName: string): void {
   if (!tf.getKernel(MATMUL_NN, backendName)) {
@@ -146,6 +212,14 @@ function runScatterAdd(y: tf.Tensor, idx: tf.Tensor, numRows: number): tf.Tensor
   return tf.engine().runKernel(OCT_SCATTER_ADD, { y, idx }, { numRows }) as tf.Tensor;
 }
 
+function runGatherT(x: tf.Tensor, idx: tf.Tensor, k: number): tf.Tensor {
+  return tf.engine().runKernel(OCT_GATHER_T, { x, idx }, { k }) as tf.Tensor;
+}
+
+function runGatherMatMul(x: tf.Tensor, idx: tf.Tensor, w: tf.Tensor): tf.Tensor {
+  return tf.engine().runKernel(GATHER_MATMUL, { x, idx, w }, {}) as tf.Tensor;
+}
+
 function runMatMulNN(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
   ensureMatMulNN(tf.getBackend());
   return tf.engine().runKernel(MATMUL_NN, { a, b }, {}) as tf.Tensor;
@@ -159,8 +233,11 @@ export function registerOctKernels(): void {
   registered = true;
   const kernels: tf.KernelConfig[] = [];
   for (const backendName of JS_KERNEL_BACKENDS) {
+    const gather = backendName === 'wasm' ? gatherWasm : gatherCpu;
     kernels.push(
-      { kernelName: OCT_GATHER, backendName, kernelFunc: backendName === 'wasm' ? gatherWasm : gatherCpu },
+      { kernelName: OCT_GATHER, backendName, kernelFunc: gather },
+      { kernelName: OCT_GATHER_T, backendName, kernelFunc: backendName === 'wasm' ? gatherTWasm : gatherTCpu },
+      { kernelName: GATHER_MATMUL, backendName, kernelFunc: gatherMatMulKernel(backendName, gather) },
       { kernelName: OCT_SCATTER_ADD, backendName, kernelFunc: backendName === 'wasm' ? scatterAddWasm : scatterAddCpu },
       { kernelName: MATMUL_NN, backendName, kernelFunc: matMulNNKernel(backendName) },
     );
@@ -185,6 +262,31 @@ export function registerOctKernels(): void {
       },
     },
     {
+      kernelName: OCT_GATHER_T,
+      inputsToSave: ['x', 'idx'],
+      gradFunc: (dy, saved) => {
+        const [x, idx] = saved as [tf.Tensor, tf.Tensor];
+        const c = x.shape[1]!;
+        // dy is [K·C, N]; as rows of the untransposed columns it is [N·K, C].
+        return { x: () => runScatterAdd(tf.reshape(tf.transpose(dy as tf.Tensor), [idx.shape[0]!, c]), idx, x.shape[0]!) };
+      },
+    },
+    {
+      kernelName: GATHER_MATMUL,
+      inputsToSave: ['x', 'idx', 'w'],
+      gradFunc: (dy, saved) => {
+        const [x, idx, w] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
+        const g = dy as tf.Tensor;
+        const c = x.shape[1]!, k = w.shape[0]! / c;
+        return {
+          // dX = scatter-add of dCol = dy·Wᵀ viewed as [N·K, C] rows.
+          x: () => runScatterAdd(tf.reshape(runMatMulNN(g, tf.transpose(w)), [idx.shape[0]!, c]), idx, x.shape[0]!),
+          // dW = colᵀ·dy with colᵀ recomputed by the transposed gather (no transpose pass, nothing kept from fwd).
+          w: () => runMatMulNN(runGatherT(x, idx, k), g),
+        };
+      },
+    },
+    {
       kernelName: MATMUL_NN,
       inputsToSave: ['a', 'b'],
       gradFunc: (dy, saved) => {
@@ -200,4 +302,4 @@ export function registerOctKernels(): void {
   for (const g of grads) if (!tf.getGradient(g.kernelName)) tf.registerGradient(g);
 }
 
-export { runGather, runScatterAdd, runMatMulNN };
+export { runGather, runScatterAdd, runMatMulNN, runGatherT, runGatherMatMul };
