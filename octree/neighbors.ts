@@ -53,7 +53,9 @@ export function neighborTable(octree: Octree, depth: number): Int32Array {
   const hit = octree.cache.get(name);
   if (hit) return hit;
   const rows = octree.nnum[depth]!;
-  const out = new Int32Array(rows * 27).fill(-1);
+  const covered = depth > octree.fullDepth && rows === 8 * octree.nnumNempty[depth - 1]!;
+  const out = new Int32Array(rows * 27);
+  if (!covered) out.fill(-1);
   if (depth === 0) {
     for (let r = 0; r < rows; r++) out[27 * r + 13] = r;
   } else if (depth <= octree.fullDepth) {
@@ -81,23 +83,26 @@ export function neighborTable(octree: Octree, depth: number): Int32Array {
       }
     }
   } else {
+    // Every row at this depth is one of the 8 children of a non-empty parent, so each row is written
+    // below. Per parent, first resolve its 27 neighbours to their first-child blocks (one indirection
+    // instead of two per entry), then fill the 8 x 27 entries of its children from two lookup tables.
     const parentNeigh = neighborTable(octree, depth - 1);
     const parentChildren = octree.children[depth - 1]!;
     const nParents = octree.nnum[depth - 1]!;
+    const block = new Int32Array(27);
     for (let p = 0; p < nParents; p++) {
       const c = parentChildren[p]!;
       if (c < 0) continue;
       const pn = 27 * p;
-      for (let a = 0; a < 8; a++) {
-        const row = 8 * c + a;
-        const o = 27 * row;
-        const lut = 27 * a;
-        for (let k = 0; k < 27; k++) {
-          const q = parentNeigh[pn + PARENT_SLOT[lut + k]!]!;
-          if (q < 0) continue;
-          const qc = parentChildren[q]!;
-          if (qc >= 0) out[o + k] = 8 * qc + CHILD_SLOT[lut + k]!;
-        }
+      for (let k = 0; k < 27; k++) {
+        const q = parentNeigh[pn + k]!;
+        const qc = q < 0 ? -1 : parentChildren[q]!;
+        block[k] = qc < 0 ? -1 : 8 * qc;
+      }
+      const o = 216 * c;
+      for (let j = 0; j < 216; j++) {
+        const b = block[PARENT_SLOT[j]!]!;
+        out[o + j] = b < 0 ? -1 : b + CHILD_SLOT[j]!;
       }
     }
   }
@@ -127,6 +132,11 @@ export function getNeighbors(octree: Octree, q: NeighborQuery): Int32Array {
   const hit = octree.cache.get(name);
   if (hit) return hit;
   const full = neighborTable(octree, q.depth);
+  if (kernel === '333' && stride === 1 && !nempty) {
+    // the full table is already this variant: share it instead of copying 27 ints per row
+    octree.cache.set(name, full);
+    return full;
+  }
   const children = octree.children[q.depth]!;
   let rows: Int32Array;
   if (stride === 2) {
