@@ -265,3 +265,24 @@ describe('dispatch', () => {
     expect(() => parseShape(new Uint8Array(0), 'x.ply')).toThrow(/x\.ply: file is empty/);
   });
 });
+
+describe('file writers', () => {
+  it('writePly / writePoints write files that read back', async () => {
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const os = await import('node:os');
+    const { writePly, writePoints } = await import('../../src/data/write.ts');
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'rq3d-write-'));
+    try {
+      const pc = { points: Float32Array.from([1, 2, 3]), normals: Float32Array.from([0, 0, 1]), labels: Int32Array.from([4]), features: null, featureChannels: 0 };
+      await writePly(path.join(dir, 'a.ply'), pc, { ascii: true });
+      await writePoints(path.join(dir, 'a.points'), pc);
+      for (const f of ['a.ply', 'a.points']) {
+        const c = (await readShape(path.join(dir, f))).cloud!;
+        expect(arr(c.points)).toEqual([1, 2, 3]);
+        expect(arr(c.labels)).toEqual([4]);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
