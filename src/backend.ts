@@ -180,13 +180,17 @@ async function enableWasmThreads(n: number): Promise<number> {
     `const __wt=require('worker_threads');const __on=__wt.parentPort.on.bind(__wt.parentPort);` +
     `__wt.parentPort.on=(ev,fn)=>__on(ev,ev==='message'?(d)=>{if(d&&d.cmd==='load')d.urlOrBlob=${JSON.stringify(mainJs)};fn(d)}:fn);\n`;
   const workerFile = path.join(os.tmpdir(), `rq3d-tfjs-wasm-worker-${process.pid}.cjs`);
-  fs.writeFileSync(workerFile, prologue + workerModule.wasmWorkerContents.replace(/\n/g, '\\n'));
+  const workerSource = workerModule.wasmWorkerContents.replace(/\n/g, '\\n');
+  fs.writeFileSync(workerFile, prologue + workerSource);
   process.once('exit', () => fs.rmSync(workerFile, { force: true }));
 
-  const origCreate = URL.createObjectURL.bind(URL);
+  // Only the worker Blob tfjs builds (same type and size as its escaped worker source) is redirected.
+  // The patch stays while the backend lives: pthread workers may be spawned, and their URL asked for, later.
+  const workerBytes = Buffer.byteLength(workerSource);
+  const origCreate = URL.createObjectURL;
   const origCpus = os.cpus;
   URL.createObjectURL = (obj: Blob | MediaSource): string =>
-    obj instanceof Blob && obj.type === 'application/javascript' ? workerFile : origCreate(obj);
+    obj instanceof Blob && obj.type === 'application/javascript' && obj.size === workerBytes ? workerFile : origCreate.call(URL, obj);
   // XNNPACK caps threads at logical cores / 2 (assumes hyperthreads).
   os.cpus = () => Array.from({ length: 2 * n }, () => origCpus()[0]!);
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
@@ -196,6 +200,7 @@ async function enableWasmThreads(n: number): Promise<number> {
     await tf.ready();
   } catch (e) {
     tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+    URL.createObjectURL = origCreate;
     throw e;
   } finally {
     os.cpus = origCpus;
