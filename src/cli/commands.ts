@@ -5,6 +5,8 @@ import { registerInfo } from './info.ts';
 import { registerConvert } from './convert.ts';
 import { registerQuantize } from './quantize.ts';
 import { registerSynth } from './synth.ts';
+import { registerView } from './view.ts';
+import { registerPretrain } from './pretrain.ts';
 
 /** Every subcommand of `rq3d`; one module each. */
-export const COMMANDS: ReadonlyArray<(program: Command) => void> = [registerOctree, registerDoctor, registerInfo, registerConvert, registerQuantize, registerSynth];
+export const COMMANDS: ReadonlyArray<(program: Command) => void> = [registerOctree, registerDoctor, registerInfo, registerConvert, registerQuantize, registerSynth, registerView, registerPretrain];

@@ -1,0 +1,115 @@
+/**
+ * Everything that defines a view, kept in the URL hash so a link reproduces it: `#file=a/b.pcd&bins=30&...`.
+ * Unknown or invalid values fall back to the defaults one by one, so an old or hand-edited link still opens.
+ */
+import { isRqVariant, type RqVariant } from '../../src/augment/randomized-quantization.ts';
+
+export type ColorMode = 'normal' | 'height' | 'label' | 'cluster' | 'prediction' | 'plain';
+export type BoxMode = 'off' | 'wire' | 'solid';
+export const COLOR_MODES: readonly ColorMode[] = ['height', 'normal', 'label', 'cluster', 'prediction', 'plain'];
+export const BOX_MODES: readonly BoxMode[] = ['off', 'wire', 'solid'];
+
+export interface ViewState {
+  /** Path under the served root, or null (nothing chosen yet, or a dropped file). */
+  file: string | null;
+  bins: number;
+  seed: number;
+  variant: RqVariant;
+  p: number;
+  mid: boolean;
+  normalize: 'sphere' | 'bbox';
+  depth: number;
+  boxes: BoxMode;
+  points: boolean;
+  color: ColorMode;
+  k: number;
+  pointSize: number;
+  /** Camera position (x, y, z), or null for the default view. */
+  cam: [number, number, number] | null;
+  /** Dataset browser filters. */
+  category: string;
+  split: string;
+}
+
+export const DEFAULT_STATE: Readonly<ViewState> = Object.freeze({
+  file: null,
+  bins: 30,
+  seed: 0,
+  variant: 'random-random',
+  p: 1,
+  mid: false,
+  normalize: 'sphere',
+  depth: 5,
+  boxes: 'off',
+  points: true,
+  color: 'height',
+  k: 6,
+  pointSize: 1,
+  cam: null,
+  category: '',
+  split: '',
+});
+
+const int = (v: string | null, lo: number, hi: number): number | undefined => {
+  if (v === null || v.trim() === '') return undefined;
+  const n = Number(v);
+  return Number.isInteger(n) && n >= lo && n <= hi ? n : undefined;
+};
+const num = (v: string | null, lo: number, hi: number): number | undefined => {
+  if (v === null || v.trim() === '') return undefined;
+  const n = Number(v);
+  return Number.isFinite(n) && n >= lo && n <= hi ? n : undefined;
+};
+function pick<T extends string>(v: string | null, allowed: readonly T[]): T | undefined {
+  return allowed.find((a) => a === v);
+}
+
+export function decodeState(hash: string): ViewState {
+  const q = new URLSearchParams(hash.replace(/^#/, ''));
+  const d = DEFAULT_STATE;
+  const variant = q.get('variant');
+  const cam = (q.get('cam') ?? '').split(',').map(Number);
+  return {
+    file: q.get('file') || null,
+    bins: int(q.get('bins'), 1, 64) ?? d.bins,
+    seed: int(q.get('seed'), 0, 2 ** 31 - 1) ?? d.seed,
+    variant: variant && isRqVariant(variant) ? variant : d.variant,
+    p: num(q.get('p'), 0, 1) ?? d.p,
+    mid: q.has('mid') ? q.get('mid') === '1' : d.mid,
+    normalize: pick(q.get('norm'), ['sphere', 'bbox'] as const) ?? d.normalize,
+    depth: int(q.get('depth'), 1, 8) ?? d.depth,
+    boxes: pick(q.get('boxes'), BOX_MODES) ?? d.boxes,
+    points: q.has('points') ? q.get('points') === '1' : d.points,
+    color: pick(q.get('color'), COLOR_MODES) ?? d.color,
+    k: int(q.get('k'), 2, 32) ?? d.k,
+    pointSize: num(q.get('ps'), 0.25, 4) ?? d.pointSize,
+    cam: cam.length === 3 && cam.every(Number.isFinite) ? (cam as [number, number, number]) : null,
+    category: q.get('cat') ?? d.category,
+    split: q.get('split') ?? d.split,
+  };
+}
+
+export function encodeState(s: ViewState): string {
+  const q = new URLSearchParams();
+  if (s.file) q.set('file', s.file);
+  q.set('bins', String(s.bins));
+  q.set('seed', String(s.seed));
+  q.set('variant', s.variant);
+  q.set('p', String(s.p));
+  q.set('mid', s.mid ? '1' : '0');
+  q.set('norm', s.normalize);
+  q.set('depth', String(s.depth));
+  q.set('boxes', s.boxes);
+  q.set('points', s.points ? '1' : '0');
+  q.set('color', s.color);
+  q.set('k', String(s.k));
+  q.set('ps', String(s.pointSize));
+  if (s.cam) q.set('cam', s.cam.map((v) => v.toFixed(3)).join(','));
+  if (s.category) q.set('cat', s.category);
+  if (s.split) q.set('split', s.split);
+  return '#' + q.toString();
+}
+
+export function isVariant(v: string): v is RqVariant {
+  return isRqVariant(v);
+}
