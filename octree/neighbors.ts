@@ -97,12 +97,14 @@ export function neighborTable(octree: Octree, depth: number): Int32Array {
       for (let k = 0; k < 27; k++) {
         const q = parentNeigh[pn + k]!;
         const qc = q < 0 ? -1 : parentChildren[q]!;
-        block[k] = qc < 0 ? -1 : 8 * qc;
+        block[k] = qc < 0 ? -8 : 8 * qc;
       }
+      // branch-free (missing neighbours are unpredictable on a surface): a missing block is -8, so
+      // b + slot is in [-8, -1] and OR-ing the sign mask turns it into -1
       const o = 216 * c;
       for (let j = 0; j < 216; j++) {
         const b = block[PARENT_SLOT[j]!]!;
-        out[o + j] = b < 0 ? -1 : b + CHILD_SLOT[j]!;
+        out[o + j] = (b + CHILD_SLOT[j]!) | (b >> 31);
       }
     }
   }

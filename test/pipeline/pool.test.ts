@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { syntheticShapes } from '../../src/bench/octree.ts';
-import { BatchPipeline, PipelineWorkerError, WorkerPool, type BatchPart } from '../../src/pipeline/index.ts';
+import { BatchPipeline, PipelineWorkerError, WorkerPool, type BatchPart, type PipelineBatch } from '../../src/pipeline/index.ts';
 import type { PointCloud } from '../../src/data/pointcloud.ts';
 import { SPEC, batchArrays, expectSameBatch, repoRoot, sameBits } from './helpers.ts';
 
@@ -73,7 +73,7 @@ describe('BatchPipeline', () => {
     };
     const batches = [[0, 1], [2, 3], [4, 5], [1, 0]];
     const pipe = new BatchPipeline({ load, batches, spec: SPEC, pool: pool(1), seed: 42, epoch: 3, prefetch: 1 });
-    const got: BatchPart[] = [];
+    const got: PipelineBatch[] = [];
     for await (const b of pipe) {
       expect(b.indices).toEqual(batches[b.batch]);
       // while batch b is being consumed, batch b+1 has already been requested
