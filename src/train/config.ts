@@ -1,0 +1,162 @@
+import * as fs from 'node:fs';
+import { z } from 'zod';
+import { HRNET_PRESETS } from '../models/mid-hrnet.ts';
+import { UserError } from '../util/errors.ts';
+
+/**
+ * Run configurations, validated (unknown keys are errors) and saved with each run. A config file may name
+ * a preset in `extends` and override any field.
+ */
+const HRNet = z
+  .object({
+    depth: z.number().int().min(4).max(8),
+    fullDepth: z.number().int().min(0).max(5),
+    inChannels: z.number().int().positive(),
+    frontChannels: z.number().int().positive(),
+    channels: z.tuple([z.number().int().positive(), z.number().int().positive(), z.number().int().positive()]),
+    resblocks: z.number().int().min(1),
+    fc1: z.number().int().positive(),
+    projection: z.number().int().positive(),
+    pointHidden: z.number().int().positive(),
+    pointOut: z.number().int().positive(),
+    signalAbs: z.boolean(),
+  })
+  .strict();
+
+const Rq = z
+  .object({
+    bins: z.number().int().min(1).max(4096),
+    variant: z.enum(['random-random', 'random-middle', 'uniform-random', 'uniform-middle']),
+    p: z.number().min(0).max(1),
+  })
+  .strict();
+
+export const PretrainConfigSchema = z
+  .object({
+    name: z.string(),
+    model: HRNet,
+    data: z
+      .object({
+        source: z.string(),
+        points: z.number().int().positive().optional(),
+        synthPerClass: z.number().int().positive().optional(),
+        normalize: z.enum(['sphere', 'bbox']),
+      })
+      .strict(),
+    rq: Rq.nullable(),
+    clusters: z.number().int().min(1),
+    temperature: z.number().positive(),
+    bankMomentum: z.number().min(0).max(1),
+    lossWeights: z.tuple([z.number(), z.number()]),
+    optim: z
+      .object({
+        lr: z.number().positive(),
+        momentum: z.number().min(0).max(1),
+        weightDecay: z.number().min(0),
+        batchSize: z.number().int().positive(),
+        epochs: z.number().int().positive(),
+        /** Epochs at which the lr is multiplied by 0.1. */
+        milestones: z.array(z.number().positive()),
+      })
+      .strict(),
+    seed: z.number().int(),
+    checkpointEvery: z.number().int().positive(),
+    workers: z.number().int().min(0),
+  })
+  .strict();
+
+export type PretrainConfig = z.infer<typeof PretrainConfigSchema>;
+
+const MID_COMMON = {
+  rq: { bins: 30, variant: 'random-random' as const, p: 1 },
+  clusters: 100,
+  temperature: 0.1,
+  bankMomentum: 0.5,
+  lossWeights: [1, 1] as [number, number],
+  seed: 0,
+  workers: 1,
+};
+
+export const PRETRAIN_PRESETS: Record<string, PretrainConfig> = {
+  /** The paper's recipe: ShapeNet (57,449 shapes), depth 6, HRNet 128/256/512, 400 epochs. */
+  paper: {
+    ...MID_COMMON,
+    name: 'paper',
+    model: HRNET_PRESETS.paper,
+    data: { source: 'shapenet', normalize: 'sphere' },
+    optim: { lr: 0.03, momentum: 0.9, weightDecay: 5e-4, batchSize: 32, epochs: 400, milestones: [200, 300] },
+    checkpointEvery: 2000,
+  },
+  /** CPU-sized: the 3,991 ModelNet10 training shapes, depth 5, a narrow HRNet; under an hour on 2 cores. */
+  cpu: {
+    ...MID_COMMON,
+    name: 'cpu',
+    model: HRNET_PRESETS.cpu,
+    data: { source: 'modelnet10', normalize: 'sphere' },
+    clusters: 50,
+    optim: { lr: 0.03, momentum: 0.9, weightDecay: 5e-4, batchSize: 32, epochs: 12, milestones: [8, 10] },
+    checkpointEvery: 100,
+  },
+  /** The main job of `npm start`: the bundled synthetic shapes, a few minutes. */
+  quick: {
+    ...MID_COMMON,
+    name: 'quick',
+    model: HRNET_PRESETS.cpu,
+    data: { source: 'synth', synthPerClass: 40, points: 2048, normalize: 'sphere' },
+    clusters: 50,
+    optim: { lr: 0.03, momentum: 0.9, weightDecay: 5e-4, batchSize: 16, epochs: 6, milestones: [4, 5] },
+    checkpointEvery: 50,
+  },
+  /** Seconds-long runs for tests. */
+  tiny: {
+    ...MID_COMMON,
+    name: 'tiny',
+    model: HRNET_PRESETS.tiny,
+    data: { source: 'synth', synthPerClass: 4, points: 512, normalize: 'sphere' },
+    clusters: 16,
+    optim: { lr: 0.03, momentum: 0.9, weightDecay: 5e-4, batchSize: 4, epochs: 2, milestones: [1] },
+    checkpointEvery: 2,
+    workers: 0,
+  },
+};
+
+function formatIssues(err: z.ZodError, where: string): string {
+  return err.issues.map((i) => `${where}: ${i.path.join('.') || '(root)'}: ${i.message}`).join('\n');
+}
+
+function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const b = out[k];
+    out[k] = v && typeof v === 'object' && !Array.isArray(v) && b && typeof b === 'object' && !Array.isArray(b) ? deepMerge(b as Record<string, unknown>, v as Record<string, unknown>) : v;
+  }
+  return out;
+}
+
+/** A preset name, or a JSON file `{ "extends": "cpu", ...overrides }` (or a complete config). */
+export function resolvePretrainConfig(spec: string): PretrainConfig {
+  const preset = PRETRAIN_PRESETS[spec];
+  if (preset) return structuredClone(preset);
+  if (!fs.existsSync(spec)) throw new UserError(`--config: '${spec}' is neither a preset (${Object.keys(PRETRAIN_PRESETS).join(', ')}) nor a file`);
+  let raw: Record<string, unknown>;
+  try {
+    raw = JSON.parse(fs.readFileSync(spec, 'utf8')) as Record<string, unknown>;
+  } catch (e) {
+    throw new UserError(`${spec}: invalid JSON (${(e as Error).message})`);
+  }
+  const { extends: ext, ...rest } = raw;
+  let merged: Record<string, unknown> = rest;
+  if (ext !== undefined) {
+    if (typeof ext !== 'string' || !PRETRAIN_PRESETS[ext]) throw new UserError(`${spec}: extends must name a preset (${Object.keys(PRETRAIN_PRESETS).join(', ')})`);
+    merged = deepMerge(structuredClone(PRETRAIN_PRESETS[ext]!) as unknown as Record<string, unknown>, rest);
+  }
+  return validatePretrainConfig(merged, spec);
+}
+
+export function validatePretrainConfig(obj: unknown, where = 'config'): PretrainConfig {
+  const r = PretrainConfigSchema.safeParse(obj);
+  if (!r.success) throw new UserError(formatIssues(r.error, where));
+  const c = r.data;
+  if (c.model.fullDepth > c.model.depth - 3) throw new UserError(`${where}: model.fullDepth must be <= model.depth - 3`);
+  return c;
+}

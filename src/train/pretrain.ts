@@ -1,0 +1,272 @@
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { MidHRNet } from '../models/mid-hrnet.ts';
+import { BatchPipeline, WorkerPool, type SampleSpec } from '../pipeline/index.ts';
+import { MemoryBank } from '../ssl/memory-bank.ts';
+import { accuracy, midLosses, updateBanks, type MidBatchTargets } from '../ssl/mid-loss.ts';
+import { shapeClusters } from '../ssl/clusters.ts';
+import { Rng } from '../util/rng.ts';
+import { writeFileAtomic } from '../util/atomic.ts';
+import { initBackend, type BackendInfo } from '../backend.ts';
+import { assignVariables, checkpointExists, disposeLoaded, loadCheckpoint, saveCheckpoint } from './checkpoint.ts';
+import type { PretrainConfig } from './config.ts';
+import { MetricsLog } from './metrics.ts';
+import { lineChart } from './plot.ts';
+import { createProgress } from './progress.ts';
+import { SgdMomentum, stepLr } from './sgd.ts';
+import { cacheDir, loadShapes, type ShapeCollection } from './shapes.ts';
+import { UserError } from '../util/errors.ts';
+
+/**
+ * MID-Net pretraining (anchor-spec §3): per step, a batch of shapes gets MID's base augmentation, then
+ * randomized quantization (when configured), then its octree, all built in worker threads ahead of the
+ * step; the HRNet's shape and point heads are trained with the two instance-discrimination losses against
+ * memory banks, which are updated after the step. Everything random is derived from (seed, epoch, index),
+ * so a run resumed from a checkpoint continues exactly as the uninterrupted run would.
+ */
+export interface PretrainOptions {
+  out: string;
+  resume?: boolean;
+  /** Stop after this many optimizer steps in total (with a checkpoint). */
+  maxSteps?: number;
+  quiet?: boolean;
+  backend?: string;
+  /** Shapes already loaded (tests, the main job); otherwise loaded from config.data. */
+  shapes?: ShapeCollection;
+}
+
+export interface PretrainResult {
+  steps: number;
+  epochs: number;
+  last: StepMetrics | null;
+  first: StepMetrics | null;
+  seconds: number;
+  shapesPerSec: number;
+  checkpoint: string;
+  backend: BackendInfo;
+}
+
+export interface StepMetrics {
+  step: number;
+  epoch: number;
+  loss: number;
+  shapeLoss: number;
+  pointLoss: number;
+  shapeAcc: number;
+  pointAcc: number;
+  lr: number;
+  shapesPerSec: number;
+  leaves: number;
+  buildMs: number;
+  /** Live tfjs tensors after the step (constant from step 1 on: nothing leaks). */
+  tensors: number;
+}
+
+export function sampleSpecOf(cfg: PretrainConfig): SampleSpec {
+  return {
+    depth: cfg.model.depth,
+    fullDepth: cfg.model.fullDepth,
+    transform: 'midnet',
+    rq: cfg.rq ? { bins: cfg.rq.bins, variant: cfg.rq.variant, p: cfg.rq.p } : null,
+    features: 'ND',
+    nempty: false,
+  };
+}
+
+/** Batches of one epoch: a seeded permutation of the training shapes, last partial batch dropped. */
+export function epochBatches(n: number, batchSize: number, seed: number, epoch: number): number[][] {
+  const perm = new Rng(`${seed}/epoch/${epoch}`).permutation(n);
+  const out: number[][] = [];
+  for (let s = 0; s + batchSize <= n; s += batchSize) out.push(Array.from(perm.subarray(s, s + batchSize)));
+  return out;
+}
+
+export async function pretrain(cfg: PretrainConfig, opts: PretrainOptions): Promise<PretrainResult> {
+  const backend = await initBackend({ backend: opts.backend });
+  const out = path.resolve(opts.out);
+  const ckptDir = path.join(out, 'checkpoint');
+  const shapes =
+    opts.shapes ??
+    (await loadShapes(cfg.data.source, { split: 'train', normalize: cfg.data.normalize, points: cfg.data.points, synthPerClass: cfg.data.synthPerClass, seed: cfg.seed, quiet: opts.quiet }));
+  const N = shapes.clouds.length;
+  const B = Math.min(cfg.optim.batchSize, N);
+  if (N < 2) throw new UserError(`pretraining needs at least 2 shapes, ${shapes.name} has ${N}`);
+
+  // canonical clouds carry their k-means cluster ids as per-point labels
+  const clusterBar = createProgress('k-means clusters', N, { quiet: opts.quiet, unit: 'shapes' });
+  const clusterIds = await shapeClusters(shapes.clouds, cfg.clusters, { key: shapes.key, cacheDir: cacheDir(), seed: cfg.seed, onProgress: (d) => clusterBar.update(d) });
+  clusterBar.stop();
+  const clouds = shapes.clouds.map((c, i) => ({ ...c, labels: clusterIds[i]! }));
+
+  const model = new MidHRNet(cfg.model, cfg.seed);
+  const shapeBank = new MemoryBank(N, cfg.model.projection, `${cfg.seed}/shape-bank`);
+  const pointBank = new MemoryBank(N * cfg.clusters, cfg.model.pointOut, `${cfg.seed}/point-bank`);
+  const opt = new SgdMomentum(cfg.optim.momentum, cfg.optim.weightDecay);
+  const trainable = new Map([...model.params.variables].filter(([n]) => model.params.trainable.has(n)));
+
+  const stepsPerEpoch = Math.floor(N / B);
+  const totalSteps = Math.min(cfg.optim.epochs * stepsPerEpoch, opts.maxSteps ?? Infinity);
+  const milestones = cfg.optim.milestones.map((e) => Math.round(e * stepsPerEpoch));
+  let step = 0;
+  const metrics = new MetricsLog(path.join(out, 'metrics.jsonl'));
+  await writeFileAtomic(path.join(out, 'config.json'), `${JSON.stringify({ kind: 'pretrain', ...cfg }, null, 2)}\n`);
+
+  if (opts.resume && (await checkpointExists(ckptDir))) {
+    const ck = await loadCheckpoint(ckptDir);
+    try {
+      assignVariables(model.params.variables, ck.groups.get('model') ?? new Map(), { source: ckptDir });
+      // a variable shares the loaded tensor's data, so the loaded tensors can be disposed afterwards
+      for (const [name, t] of ck.groups.get('optimizer') ?? new Map<string, tf.Tensor>()) opt.velocity.set(name, tf.variable(t, false));
+      const sb = ck.arrays.get('shape_bank');
+      const pb = ck.arrays.get('point_bank');
+      if (!sb || !pb || sb.length !== shapeBank.data.length || pb.length !== pointBank.data.length) {
+        throw new UserError(`${ckptDir}: the checkpoint's memory banks do not match this dataset and config`);
+      }
+      shapeBank.data.set(sb);
+      pointBank.data.set(pb);
+      step = Number(ck.meta.step ?? 0);
+    } finally {
+      disposeLoaded(ck);
+    }
+    await metrics.truncateAfter(step);
+    if (!opts.quiet) process.stderr.write(`resuming ${out} from step ${step}\n`);
+  } else {
+    await metrics.truncateAfter(-1);
+  }
+
+  const save = async (): Promise<void> => {
+    await saveCheckpoint(ckptDir, {
+      meta: { kind: 'pretrain', step, epoch: Math.floor(step / stepsPerEpoch), stepsPerEpoch, model: cfg.model, config: cfg, backend: backend.name },
+      groups: { model: model.params.variables, optimizer: opt.velocity },
+      arrays: { shape_bank: shapeBank.data, point_bank: pointBank.data },
+    });
+  };
+
+  const pool = new WorkerPool({ workers: cfg.workers });
+  const spec = sampleSpecOf(cfg);
+  const progress = createProgress('pretrain', totalSteps, { quiet: opts.quiet });
+  const t0 = performance.now();
+  const startStep = step;
+  let first: StepMetrics | null = null;
+  let last: StepMetrics | null = null;
+  try {
+    while (step < totalSteps) {
+      const epoch = Math.floor(step / stepsPerEpoch);
+      const batches = epochBatches(N, B, cfg.seed, epoch).slice(step - epoch * stepsPerEpoch, Math.min(stepsPerEpoch, step - epoch * stepsPerEpoch + (totalSteps - step)));
+      const pipeline = new BatchPipeline({ load: (i) => clouds[i]!, batches, spec, pool, epoch, seed: cfg.seed });
+      for await (const batch of pipeline) {
+        const tStep = performance.now();
+        const oct = batch.octree;
+        const D = cfg.model.depth;
+        const targets: MidBatchTargets = {
+          ids: Int32Array.from(batch.indices),
+          nodeLabels: oct.labels!,
+          nodeShape: oct.batchIdNempty(D),
+          clusters: cfg.clusters,
+        };
+        const lr = stepLr(cfg.optim.lr, milestones, step);
+        let kept: tf.Tensor[] = [];
+        let labelled: Int32Array = new Int32Array(0);
+        const x = tf.tensor2d(batch.features.data, [oct.nnum[D]!, batch.features.channels]);
+        const { value, grads } = tf.variableGrads(() => {
+          const ctx = { training: true };
+          const bb = model.backbone(x, oct, ctx);
+          const sh = model.shapeHead(bb, oct, ctx);
+          const pt = model.pointHead(bb, oct, ctx);
+          const l = midLosses(sh.fc2, pt.out, targets, shapeBank, pointBank, cfg.temperature);
+          kept = [l.f, l.g, l.shapeLogits, l.pointLogits, l.shapeLoss, l.pointLoss].map((t) => tf.keep(t));
+          labelled = l.labelled;
+          const [ws, wp] = cfg.lossWeights;
+          return tf.add(tf.mul(l.shapeLoss, ws), tf.mul(l.pointLoss, wp)) as tf.Scalar;
+        }, [...trainable.values()]);
+        opt.apply(trainable, grads, lr);
+        const [f, g, shapeLogits, pointLogits, shapeLoss, pointLoss] = kept as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.Scalar, tf.Scalar];
+        const pointTargets = new Int32Array(labelled.length);
+        for (let i = 0; i < labelled.length; i++) pointTargets[i] = targets.nodeLabels[labelled[i]!]!;
+        const m: StepMetrics = {
+          step: step + 1,
+          epoch,
+          loss: value.dataSync()[0]!,
+          shapeLoss: shapeLoss.dataSync()[0]!,
+          pointLoss: pointLoss.dataSync()[0]!,
+          shapeAcc: accuracy(shapeLogits, targets.ids),
+          pointAcc: accuracy(pointLogits, pointTargets),
+          lr,
+          shapesPerSec: 0,
+          leaves: oct.nnumNempty[D]! / oct.batchSize,
+          buildMs: batch.timings.buildMs + batch.timings.mergeMs + batch.timings.tablesMs,
+          tensors: 0,
+        };
+        updateBanks(f.dataSync() as Float32Array, g.dataSync() as Float32Array, labelled, targets, shapeBank, pointBank, cfg.bankMomentum);
+        tf.dispose([x, value, ...Object.values(grads), ...kept]);
+        m.tensors = tf.memory().numTensors;
+        step++;
+        m.shapesPerSec = oct.batchSize / ((performance.now() - tStep) / 1000);
+        first ??= m;
+        last = m;
+        metrics.append({ ...m });
+        progress.update(step, { loss: m.loss, sAcc: m.shapeAcc, pAcc: m.pointAcc, lr });
+        if (step % cfg.checkpointEvery === 0 || step === totalSteps) await save();
+        if (step >= totalSteps) break;
+      }
+    }
+  } finally {
+    progress.stop();
+    await pool.close();
+  }
+  if (step === startStep) await save();
+  const seconds = (performance.now() - t0) / 1000;
+  await writePretrainPlots(out);
+  model.dispose();
+  opt.dispose();
+  return {
+    steps: step,
+    epochs: step / stepsPerEpoch,
+    first,
+    last,
+    seconds,
+    shapesPerSec: ((step - startStep) * B) / Math.max(seconds, 1e-9),
+    checkpoint: ckptDir,
+    backend,
+  };
+}
+
+/** Loss and accuracy curves of a pretraining run as SVG in the run folder. */
+export async function writePretrainPlots(out: string): Promise<void> {
+  let rows: Array<Record<string, number>>;
+  try {
+    rows = await MetricsLog.read(path.join(out, 'metrics.jsonl'));
+  } catch {
+    return;
+  }
+  if (rows.length === 0) return;
+  const smooth = (key: string): Array<{ x: number; y: number }> => {
+    const w = Math.max(1, Math.round(rows.length / 50));
+    const pts: Array<{ x: number; y: number }> = [];
+    for (let i = 0; i < rows.length; i += w) {
+      const chunk = rows.slice(i, i + w);
+      pts.push({ x: chunk[chunk.length - 1]!.step!, y: chunk.reduce((s, r) => s + (r[key] ?? 0), 0) / chunk.length });
+    }
+    return pts;
+  };
+  await writeFileAtomic(
+    path.join(out, 'accuracy.svg'),
+    lineChart(
+      [
+        { name: 'shape-level (instance)', points: smooth('shapeAcc') },
+        { name: 'point-level (cluster)', points: smooth('pointAcc') },
+      ],
+      { title: 'MID-Net instance discrimination accuracy', xLabel: 'step', yLabel: 'accuracy', yMin: 0, yMax: 1 },
+    ),
+  );
+  await writeFileAtomic(
+    path.join(out, 'loss.svg'),
+    lineChart(
+      [
+        { name: 'shape loss', points: smooth('shapeLoss') },
+        { name: 'point loss', points: smooth('pointLoss') },
+      ],
+      { title: 'MID-Net losses', xLabel: 'step', yLabel: 'cross-entropy' },
+    ),
+  );
+}

@@ -1,0 +1,113 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { modelNetH5, modelNetResampled, modelNetTree, shapeNetPart, type Dataset, type DatasetItem } from '../data/datasets/index.ts';
+import { preprocessDataset } from '../data/datasets/cache.ts';
+import { normalizeCloud } from '../data/normalize.ts';
+import type { PointCloud } from '../data/pointcloud.ts';
+import { synthDataset } from '../data/synth/index.ts';
+import { UserError } from '../util/errors.ts';
+import { createProgress } from './progress.ts';
+
+/**
+ * The shapes a run trains on, loaded once into memory in canonical form: normalized into the octree box
+ * (bounding sphere to the unit ball, MID-Net's choice, or bounding box) with unit normals (estimated where the
+ * source has none). Downstream code picks splits and ratios from `items`.
+ *
+ * Sources: `synth` or `synth:<perClass>` (the bundled generator), `modelnet10` (the real ModelNet10 next to
+ * the project, ../shared/data/modelnet10, or $RQ3D_MODELNET10), or a folder in any supported layout
+ * (ModelNet class tree, modelnet40_normal_resampled, modelnet40_ply_hdf5_2048, ShapeNet Part).
+ */
+export interface ShapeCollection {
+  name: string;
+  classes: string[];
+  items: Array<{ id: string; label: number; split: 'train' | 'test' }>;
+  clouds: PointCloud[];
+  /** Per-point part labels are present (synth, ShapeNet Part). */
+  hasPartLabels: boolean;
+  /** Part names per class, when known. */
+  parts?: Record<string, string[]>;
+  /** A stable description of the source and preprocessing (cache keys, run configs). */
+  key: string;
+}
+
+export interface LoadShapesOptions {
+  split?: 'train' | 'test' | 'all';
+  normalize?: 'sphere' | 'bbox';
+  /** Scale of the normalization (radius / half extent); MID-Net uses 1, ShapeNet Part 0.8 in ocnn. */
+  scale?: number;
+  /** Points per shape (meshes sampled; synth generated with this many). */
+  points?: number;
+  /** Default per-class count of `synth`. */
+  synthPerClass?: number;
+  seed?: number;
+  quiet?: boolean;
+}
+
+export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+export function defaultModelNet10(): string {
+  return process.env.RQ3D_MODELNET10 ?? path.resolve(PACKAGE_ROOT, '../shared/data/modelnet10');
+}
+
+export function cacheDir(): string {
+  return process.env.RQ3D_CACHE ?? path.join(os.homedir(), '.cache', 'rq3d');
+}
+
+async function openFolder(dir: string): Promise<Dataset> {
+  if (!fs.existsSync(dir)) throw new UserError(`${dir}: no such data folder`);
+  const has = (f: string): boolean => fs.existsSync(path.join(dir, f));
+  if (has('synsetoffset2category.txt') || fs.readdirSync(dir).some((n) => /^0\d{7}$/.test(n))) return shapeNetPart(dir, 'local');
+  if (has('modelnet40_shape_names.txt') || has('modelnet10_shape_names.txt')) return modelNetResampled(dir);
+  if (has('train_files.txt')) return modelNetH5(dir);
+  return modelNetTree(dir);
+}
+
+export async function loadShapes(source: string, opts: LoadShapesOptions = {}): Promise<ShapeCollection> {
+  const split = opts.split ?? 'all';
+  const normalize = opts.normalize ?? 'sphere';
+  const scale = opts.scale ?? 1;
+  const keep = <T extends { split: string }>(items: T[]): T[] => (split === 'all' ? items : items.filter((i) => i.split === split));
+  const synth = /^synth(?::(\d+))?$/.exec(source);
+  if (synth) {
+    const perClass = synth[1] ? Number(synth[1]) : (opts.synthPerClass ?? 40);
+    const ds = synthDataset({ perClass, seed: opts.seed ?? 0, points: opts.points ?? 2048 });
+    const items = keep(ds.items);
+    const clouds = items.map((it) => normalizeCloud(ds.loadSync(it), normalize, scale));
+    return {
+      name: 'synth',
+      classes: ds.classes,
+      items: items.map((i) => ({ id: i.id, label: i.label, split: i.split })),
+      clouds,
+      hasPartLabels: true,
+      parts: ds.parts,
+      key: `synth:${perClass}:${opts.seed ?? 0}:${opts.points ?? 2048}:${normalize}:${scale}`,
+    };
+  }
+  const dir = source === 'modelnet10' ? defaultModelNet10() : path.resolve(source);
+  if (source === 'modelnet10' && !fs.existsSync(dir)) {
+    throw new UserError(`ModelNet10 not found at ${dir} (set RQ3D_MODELNET10 or pass --data DIR)`);
+  }
+  const ds = await openFolder(dir);
+  const items = keep(ds.items);
+  const progress = createProgress(`preprocessing ${ds.name}`, items.length, { quiet: opts.quiet, unit: 'shapes' });
+  // Normals are estimated where the files have none (ModelNet10 PCD); normalization is applied after loading
+  // so one cache serves both normalizations.
+  const pre = await preprocessDataset(
+    ds,
+    { normalize: 'none', normals: 'auto', sample: opts.points, seed: opts.seed ?? 0 },
+    { cacheDir: cacheDir(), items, onProgress: (d) => progress.update(d) },
+  );
+  progress.stop();
+  const clouds: PointCloud[] = [];
+  for (const it of items) clouds.push(normalizeCloud(await pre.load(it), normalize, scale));
+  return {
+    name: ds.name,
+    classes: ds.classes,
+    items: items.map((i: DatasetItem) => ({ id: i.id, label: i.label, split: i.split })),
+    clouds,
+    hasPartLabels: clouds.length > 0 && clouds.every((c) => c.labels !== null),
+    key: `${ds.name}:${pre.key}:${normalize}:${scale}`,
+  };
+}
