@@ -2,7 +2,7 @@
  * The shared text readers decode bytes with `Buffer.from(buffer, offset, length).toString('latin1')`.
  * Browsers have no Buffer; this installs the one call they use (latin1: one char per byte, never throws).
  */
-function latin1(bytes: Uint8Array): string {
+export function latin1(bytes: Uint8Array): string {
   let out = '';
   const CHUNK = 0x8000;
   for (let i = 0; i < bytes.length; i += CHUNK) {

@@ -1,0 +1,97 @@
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { computeView, distinctPerAxis, loadCloud, parseLabelLines } from '../../viewer/src/pipeline.ts';
+import { decodeState, DEFAULT_STATE, encodeState } from '../../viewer/src/state.ts';
+import { kmeans } from '../../viewer/src/kmeans.ts';
+import { shapeIou } from '../../viewer/src/predict/iou.ts';
+import { latin1 } from '../../viewer/src/shims/buffer.ts';
+import { extname, basename } from '../../viewer/src/shims/path.ts';
+import { synthDataset } from '../../src/data/synth/index.ts';
+import { encodePly } from '../../src/data/formats/ply.ts';
+import type { RqVariant } from '../../src/augment/randomized-quantization.ts';
+
+const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/data');
+const chair = (): Uint8Array => {
+  const ds = synthDataset({ perClass: 1, points: 2048, categories: ['chair'] });
+  return encodePly(ds.loadSync(ds.items[0]!));
+};
+const q = { bins: 30, seed: 0, variant: 'random-random' as RqVariant, p: 1, mid: false, normalize: 'sphere' as const, depth: 5 };
+
+describe('viewer pipeline (the CLI modules, run as the browser runs them)', () => {
+  it('reads every fixture format through parseShape', () => {
+    for (const f of ['tetra.ply', 'cube.obj', 'cloud.pcd', 'points.xyz', 'labelled.txt', 'cube.off', 'cloud-labels.ply']) {
+      const pc = loadCloud(new Uint8Array(readFileSync(path.join(FIXTURES, f))), f);
+      expect(pc.points.length, f).toBeGreaterThan(0);
+      expect(pc.normals, f).not.toBeNull();
+    }
+    expect(loadCloud(new Uint8Array(readFileSync(path.join(FIXTURES, 'cube.obj'))), 'cube.obj').points.length / 3).toBe(8000);
+  });
+
+  it('quantizes to at most `bins` values per axis, so at most bins^3 octree leaves', () => {
+    const pc = loadCloud(chair(), 'chair.ply');
+    for (const variant of ['random-random', 'random-middle', 'uniform-random', 'uniform-middle'] as const) {
+      for (const bins of [1, 4, 30, 64]) {
+        const v = computeView(pc, { ...q, variant, bins });
+        expect(Math.max(...v.stats.distinctQuantized), `${variant} ${bins}`).toBeLessThanOrEqual(bins);
+        expect(v.stats.leavesQuantized).toBeLessThanOrEqual(Math.min(bins ** 3, v.stats.points));
+        expect(v.quantizedOctree.cellCoords(5, true).length).toBe(3 * v.stats.leavesQuantized);
+      }
+    }
+    const few = computeView(pc, { ...q, bins: 4 });
+    expect(few.stats.leavesQuantized).toBeLessThan(few.stats.leavesInput / 4);
+    expect(computeView(pc, { ...q, p: 0 }).stats.distinctQuantized).toEqual(computeView(pc, q).stats.distinctInput);
+  });
+
+  it('is a function of the seed; the MID-Net transform keeps points in the box', () => {
+    const pc = loadCloud(chair(), 'chair.ply');
+    const a = computeView(pc, q), b = computeView(pc, q), c = computeView(pc, { ...q, seed: 1 });
+    expect(a.quantized.points).toEqual(b.quantized.points);
+    expect(a.quantized.points).not.toEqual(c.quantized.points);
+    const m = computeView(pc, { ...q, mid: true });
+    expect(m.input.points.every((v) => v > -1 && v < 1)).toBe(true);
+    expect(m.input.labels!.length).toBe(m.input.points.length / 3);
+  });
+
+  it('counts distinct values per axis', () => {
+    expect(distinctPerAxis(new Float32Array([0, 1, 2, 0, 1, 3, 0, 5, 2]))).toEqual([1, 2, 2]);
+    expect(parseLabelLines('1\n2\n 3\n')).toEqual(Int32Array.from([1, 2, 3]));
+  });
+});
+
+describe('viewer state, k-means, IoU, shims', () => {
+  it('round-trips the URL state and falls back per field on bad values', () => {
+    const s = { ...DEFAULT_STATE, file: 'a b/c#.ply', bins: 7, seed: 42, variant: 'uniform-middle' as const, p: 0.5, mid: true, depth: 3, boxes: 'solid' as const, color: 'label' as const, cam: [1, 2, 3] as [number, number, number], category: 'chair', split: 'test' };
+    expect(decodeState(encodeState(s))).toEqual(s);
+    const bad = decodeState('#bins=999&variant=nope&depth=0&color=x&file=ok.ply&seed=-3');
+    expect(bad).toMatchObject({ bins: 30, variant: 'random-random', depth: 5, color: 'height', file: 'ok.ply', seed: 0 });
+  });
+
+  it('k-means is seeded and separates far-apart blobs', () => {
+    const pts = new Float32Array(3 * 200);
+    for (let i = 0; i < 200; i++) pts.set([(i < 100 ? -0.8 : 0.8) + (i % 7) * 0.01, (i % 5) * 0.01, 0], 3 * i);
+    const a = kmeans(pts, 3, 2, 1), b = kmeans(pts, 3, 2, 1);
+    expect(a.assign).toEqual(b.assign);
+    expect(new Set(a.assign.subarray(0, 100)).size).toBe(1);
+    expect(new Set(a.assign.subarray(100)).size).toBe(1);
+    expect(a.assign[0]).not.toBe(a.assign[150]);
+  });
+
+  it('computes per-shape part IoU', () => {
+    const gt = Int32Array.from([0, 0, 1, 1, -1]);
+    expect(shapeIou(gt, gt).miou).toBe(1);
+    const r = shapeIou(Int32Array.from([0, 1, 1, 1, 5]), gt);
+    expect(r.perPart.get(0)).toBeCloseTo(0.5);
+    expect(r.perPart.get(1)).toBeCloseTo(2 / 3);
+    expect(r.miou).toBeCloseTo((0.5 + 2 / 3) / 2);
+    expect(shapeIou(Int32Array.from([0, 0, 0, 0, 0]), gt, [0, 1, 2]).perPart.get(2)).toBe(1);
+  });
+
+  it('the browser shims decode latin1 like Node and split names like node:path', () => {
+    const bytes = Uint8Array.from({ length: 70000 }, (_, i) => i % 256);
+    expect(latin1(bytes)).toBe(Buffer.from(bytes).toString('latin1'));
+    expect(extname('a/b.c/d.PLY')).toBe('.PLY');
+    expect(extname('.hidden')).toBe('');
+    expect(basename('x/y/z.off')).toBe('z.off');
+  });
+});

@@ -1,0 +1,155 @@
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import * as http from 'node:http';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listShapes } from '../../src/view/catalog.ts';
+import { splitRequestPath } from '../../src/view/safe-path.ts';
+import { startViewServer, type ViewServer } from '../../src/view/server.ts';
+
+const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/data');
+
+/** A raw GET: the path goes on the wire exactly as written (fetch/URL would normalize `..` away). */
+function rawGet(port: number, rawPath: string, opts: { host?: string; method?: string } = {}): Promise<{ status: number; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, path: rawPath, method: opts.method ?? 'GET', headers: { host: opts.host ?? `127.0.0.1:${port}` } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+let tmp: string;
+let root: string;
+let server: ViewServer;
+
+beforeAll(async () => {
+  tmp = mkdtempSync(path.join(os.tmpdir(), 'rq3d-view-'));
+  root = path.join(tmp, 'data');
+  const app = path.join(tmp, 'app');
+  mkdirSync(path.join(app, 'assets'), { recursive: true });
+  writeFileSync(path.join(app, 'index.html'), '<!doctype html><title>app</title>');
+  writeFileSync(path.join(app, 'assets', 'main.js'), 'console.log(1)');
+  writeFileSync(path.join(tmp, 'secret.txt'), 'top secret');
+  // ModelNet10-like and synth-like layouts, a ShapeNet Part v0 folder, and files that are not shapes.
+  for (const [rel, src] of [
+    ['chair/train/chair_0001.pcd', 'cloud.pcd'],
+    ['chair/test/chair_0002.ply', 'cloud-labels.ply'],
+    ['table/train/table_0001.off', 'cube.off'],
+    ['02691156/points/abc.pts', 'points.xyz'],
+  ] as const) {
+    mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
+    writeFileSync(path.join(root, rel), readFileSync(path.join(FIXTURES, src)));
+  }
+  mkdirSync(path.join(root, '02691156', 'points_label'), { recursive: true });
+  writeFileSync(path.join(root, '02691156', 'points_label', 'abc.seg'), '1\n2\n');
+  mkdirSync(path.join(root, 'train_test_split'), { recursive: true });
+  writeFileSync(path.join(root, 'train_test_split', 'shuffled_val_file_list.json'), JSON.stringify(['shape_data/02691156/abc']));
+  writeFileSync(path.join(root, 'synsetoffset2category.txt'), 'Airplane\t02691156\n');
+  writeFileSync(path.join(root, 'classes.txt'), 'chair\ntable\n');
+  writeFileSync(path.join(root, 'notes.md'), 'hello');
+  // Links: one inside (allowed), one file and one folder pointing out (refused).
+  symlinkSync(path.join(root, 'chair', 'train', 'chair_0001.pcd'), path.join(root, 'inside-link.pcd'));
+  symlinkSync(path.join(tmp, 'secret.txt'), path.join(root, 'out-link.txt'));
+  symlinkSync(tmp, path.join(root, 'out-dir'));
+  mkdirSync(path.join(tmp, 'run'), { recursive: true });
+  writeFileSync(path.join(tmp, 'run', 'model.json'), '{"ok":true}');
+  server = await startViewServer({ target: root, appDir: app, checkpoint: path.join(tmp, 'run'), port: 0 });
+});
+
+afterAll(async () => {
+  await server?.close();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('request path splitting', () => {
+  it('refuses dot segments, encoded or not, and encoded separators', () => {
+    expect(splitRequestPath('a/b/c.ply')).toEqual(['a', 'b', 'c.ply']);
+    expect(splitRequestPath('a%20b/c%23.ply')).toEqual(['a b', 'c#.ply']);
+    for (const bad of ['../x', 'a/../../x', '%2e%2e/x', '%2E%2E/x', 'a/%2e%2e%2fx', '%2fetc%2fpasswd', 'a%5c..%5cx', '.', 'a/%00', '%zz']) {
+      expect(splitRequestPath(bad), bad).toBeNull();
+    }
+  });
+});
+
+describe('rq3d view server', () => {
+  it('serves the app, the info and the files under the root', async () => {
+    const index = await rawGet(server.port, '/');
+    expect(index.status).toBe(200);
+    expect(index.body.toString()).toContain('<title>app</title>');
+    expect((await rawGet(server.port, '/assets/main.js')).status).toBe(200);
+    const info = JSON.parse((await rawGet(server.port, '/api/info')).body.toString());
+    expect(info).toMatchObject({ kind: 'dir', name: 'data', file: null, checkpoint: { name: 'run', files: ['model.json'] } });
+    const f = await rawGet(server.port, '/files/chair/test/chair_0002.ply');
+    expect(f.status).toBe(200);
+    expect(f.body.equals(readFileSync(path.join(FIXTURES, 'cloud-labels.ply')))).toBe(true);
+    expect((await rawGet(server.port, '/files/inside-link.pcd')).status).toBe(200);
+    expect((await rawGet(server.port, '/checkpoint/model.json')).body.toString()).toBe('{"ok":true}');
+    expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+  });
+
+  it('refuses traversal: .., encoded .., absolute paths, symlinks out', async () => {
+    const attempts = [
+      '/files/../secret.txt',
+      '/files/chair/../../secret.txt',
+      '/files/%2e%2e/secret.txt',
+      '/files/%2E%2E/secret.txt',
+      '/files/%2e%2e%2fsecret.txt',
+      '/files/..%2fsecret.txt',
+      '/files/%2f' + encodeURIComponent(path.join(tmp, 'secret.txt').slice(1)),
+      '/files/' + encodeURIComponent(path.join(tmp, 'secret.txt')),
+      '/files//' + path.join(tmp, 'secret.txt').slice(1),
+      '/files/out-link.txt',
+      '/files/out-dir/secret.txt',
+      '/files/..\\secret.txt',
+      '/../secret.txt',
+      '/%2e%2e/secret.txt',
+      '/checkpoint/../secret.txt',
+      '/checkpoint/%2e%2e/secret.txt',
+    ];
+    for (const p of attempts) {
+      const r = await rawGet(server.port, p);
+      expect([403, 404], p).toContain(r.status);
+      expect(r.body.toString(), p).not.toContain('top secret');
+    }
+    expect((await rawGet(server.port, '/files/out-link.txt')).status).toBe(403);
+    expect((await rawGet(server.port, '/files/%2e%2e/secret.txt')).status).toBe(403);
+  });
+
+  it('refuses foreign Host headers and non-GET methods', async () => {
+    expect((await rawGet(server.port, '/api/info', { host: 'evil.example:80' })).status).toBe(403);
+    expect((await rawGet(server.port, '/api/info', { method: 'POST' })).status).toBe(405);
+    expect((await rawGet(server.port, '/api/info', { host: `localhost:${server.port}` })).status).toBe(200);
+  });
+
+  it('lists shapes with class and split read off the layout', async () => {
+    const { items } = JSON.parse((await rawGet(server.port, '/api/shapes')).body.toString()) as Awaited<ReturnType<typeof listShapes>>;
+    const byPath = Object.fromEntries(items.map((it) => [it.path, it]));
+    expect(Object.keys(byPath).sort()).toEqual([
+      '02691156/points/abc.pts', 'chair/test/chair_0002.ply', 'chair/train/chair_0001.pcd', 'inside-link.pcd', 'table/train/table_0001.off',
+    ]);
+    expect(byPath['chair/train/chair_0001.pcd']).toMatchObject({ category: 'chair', split: 'train', labels: null });
+    expect(byPath['chair/test/chair_0002.ply']).toMatchObject({ category: 'chair', split: 'test' });
+    expect(byPath['02691156/points/abc.pts']).toMatchObject({ category: 'Airplane', split: 'val', labels: '02691156/points_label/abc.seg' });
+  });
+});
+
+describe('rq3d view server on a single file', () => {
+  it('exposes that file only', async () => {
+    const app = path.join(tmp, 'app');
+    const one = await startViewServer({ target: path.join(root, 'chair', 'test', 'chair_0002.ply'), appDir: app, port: 0 });
+    try {
+      const info = JSON.parse((await rawGet(one.port, '/api/info')).body.toString());
+      expect(info).toMatchObject({ kind: 'file', file: 'chair_0002.ply', checkpoint: null });
+      expect((await rawGet(one.port, '/files/chair_0002.ply')).status).toBe(200);
+      expect((await rawGet(one.port, '/files/chair_0001.pcd')).status).toBe(404);
+      expect((await rawGet(one.port, '/files/../train/chair_0001.pcd')).status).toBe(403);
+      expect((await rawGet(one.port, '/checkpoint/model.json')).status).toBe(404);
+    } finally {
+      await one.close();
+    }
+  });
+});
