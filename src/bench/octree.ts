@@ -383,7 +383,7 @@ async function overlapRun(
     const list = Array.from({ length: batches }, () => all);
     // warm up (thread start, tsx, JIT) outside the timed loop: two whole batches on every worker
     for (let r = 0; r < 2; r++) await Promise.all(Array.from({ length: Math.max(1, workers) }, (_, w) => pool.prepare(shapes.map((cloud, i) => ({ cloud, seed: 1000 * r + 100 * w + i })), spec)));
-    const pipe = new BatchPipeline({ load: (i) => shapes[i]!, batches: list, spec, pool, seed, prefetch: Math.max(1, workers) });
+    const pipe = new BatchPipeline({ load: (i) => shapes[i]!, batches: list, spec, pool, seed, prefetch: workers });
     const t0 = performance.now();
     let sink = 0;
     for await (const b of pipe) sink += busyStep(stepMs) + b.features.data.length;

@@ -32,7 +32,8 @@ export interface BatchPipelineOptions {
   epoch?: number;
   /** A run seed (then shape i of epoch e gets sampleSeed(seed, e, i)) or the seed function itself. */
   seed: number | ((epoch: number, index: number) => number);
-  /** Batches built ahead of the one being consumed; default max(1, pool.size). */
+  /** Batches built ahead of the one being consumed; default pool.size (0 inline: building ahead in the
+   * consumer's own thread would only delay the current batch). */
   prefetch?: number;
   queries?: readonly NeighborQuery[];
 }
@@ -43,7 +44,7 @@ export class BatchPipeline implements AsyncIterable<PipelineBatch> {
   constructor(private readonly opts: BatchPipelineOptions) {
     const s = opts.seed;
     this.seedOf = typeof s === 'number' ? (e, i) => sampleSeed(s, e, i) : s;
-    const prefetch = opts.prefetch ?? 1;
+    const prefetch = opts.prefetch ?? 0;
     if (!Number.isInteger(prefetch) || prefetch < 0) throw new RangeError(`prefetch must be an integer >= 0, got ${prefetch}`);
   }
 
@@ -71,7 +72,7 @@ export class BatchPipeline implements AsyncIterable<PipelineBatch> {
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<PipelineBatch> {
-    const ahead = this.opts.prefetch ?? Math.max(1, this.opts.pool.size);
+    const ahead = this.opts.prefetch ?? this.opts.pool.size;
     const inflight: Promise<PipelineBatch>[] = [];
     let next = 0;
     const start = (): void => {

@@ -49,7 +49,7 @@ class PoolWorker {
   private readonly pending = new Map<number, Pending>();
   dead: Error | null = null;
 
-  constructor(private readonly onDead: (w: PoolWorker) => void) {
+  constructor() {
     this.worker = new Worker(new URL('./batch-worker-boot.js', import.meta.url));
     // Idle workers must not keep the process alive; a worker with work in flight does (see send).
     this.worker.unref();
@@ -85,7 +85,6 @@ class PoolWorker {
     this.dead = e;
     for (const p of this.pending.values()) p.reject(e);
     this.pending.clear();
-    this.onDead(this);
   }
 
   async terminate(): Promise<void> {
@@ -112,7 +111,7 @@ export class WorkerPool {
   private worker(): PoolWorker {
     this.workers = this.workers.filter((w) => !w.dead);
     if (this.workers.length < this.size) {
-      const w = new PoolWorker(() => undefined);
+      const w = new PoolWorker();
       this.workers.push(w);
       return w;
     }
