@@ -205,6 +205,9 @@ describe.skipIf(!CHROMIUM)('viewer in chromium', () => {
     await page.waitForFunction(() => document.getElementById('r-iou-in')!.textContent === '1.000', null, { timeout: 10_000 });
     expect(await page.locator('#r-iou-q').textContent()).toBe('1.000');
     expect(await page.locator('#legend').textContent()).toMatch(/class 0/);
+    // The backends a checkpoint-backed provider runs on: webgl (SwiftShader here), and the wasm fallback.
+    expect(await page.evaluate(() => window.rq3dViewer!.tfjsBackend(['webgl']))).toBe('webgl');
+    expect(await page.evaluate(() => window.rq3dViewer!.tfjsBackend(['wasm']))).toBe('wasm');
     expect(pageErrors).toEqual([]);
   });
 });

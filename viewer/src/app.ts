@@ -33,6 +33,8 @@ export interface ViewerHandle {
   setPredictionProvider(p: PredictionProvider | null): void;
   screenshotDataUrl(): string;
   lastError(): string | null;
+  /** Start tfjs with the first working backend of `order` (default webgl, wasm, cpu); returns its name. */
+  tfjsBackend(order?: string[]): Promise<string>;
 }
 
 /**
@@ -104,6 +106,7 @@ export class App {
       },
       screenshotDataUrl: () => this.screenshotCanvas().toDataURL('image/png'),
       lastError: () => this.error,
+      tfjsBackend: async (order) => (await import('./predict/tfjs-provider.ts')).selectBrowserBackend(order),
     };
   }
 

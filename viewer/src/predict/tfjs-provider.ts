@@ -48,7 +48,12 @@ async function buildModel(ckpt: CheckpointInfo, _fetchFile: (file: string) => Pr
 
 export async function loadTfjsProvider(ckpt: CheckpointInfo, fetchFile: (file: string) => Promise<ArrayBuffer>): Promise<PredictionProvider> {
   const backend = await selectBrowserBackend();
-  const predict = await buildModel(ckpt, fetchFile);
+  let predict: PointPredictor;
+  try {
+    predict = await buildModel(ckpt, fetchFile);
+  } catch (e) {
+    throw new Error(`${e instanceof Error ? e.message : String(e)} (tfjs backend ${backend} is ready)`);
+  }
   return {
     name: `${ckpt.name} (${backend})`,
     predictLabels: predict,
