@@ -7,6 +7,14 @@ import { Octree, mergeOctrees, neighborTable, getNeighbors, inputFeature, type O
 import type { PointCloud } from '../data/pointcloud.ts';
 import { prepareSample, type SampleParams, type SampleSpec } from './sample.ts';
 
+/** A shape of a batch could not be turned into a sample; the message says which one and why. */
+export class SampleError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SampleError';
+  }
+}
+
 export interface SampleItem {
   cloud: PointCloud;
   seed: number;
@@ -37,7 +45,14 @@ export interface BatchPart {
 
 export function buildPart(items: readonly SampleItem[], spec: SampleSpec): BatchPart {
   const t0 = performance.now();
-  const samples = items.map((it) => prepareSample(it.cloud, spec, it.seed));
+  const samples = items.map((it, j) => {
+    try {
+      return prepareSample(it.cloud, spec, it.seed);
+    } catch (e) {
+      const err = e instanceof Error ? e : new Error(String(e));
+      throw new SampleError(`shape ${j} of the batch (seed ${it.seed}): ${err.name === 'Error' ? '' : `${err.name}: `}${err.message}`);
+    }
+  });
   const t1 = performance.now();
   const octree = samples.length === 1 ? samples[0]!.octree : mergeOctrees(samples.map((s) => s.octree));
   const t2 = performance.now();

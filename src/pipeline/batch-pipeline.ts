@@ -4,7 +4,7 @@
  */
 import type { NeighborQuery, Octree } from '../../octree/index.ts';
 import type { PointCloud } from '../data/pointcloud.ts';
-import type { BatchTimings, InputFeatures } from './assemble.ts';
+import type { BatchPart, BatchTimings, InputFeatures } from './assemble.ts';
 import { sampleSeed, type SampleParams, type SampleSpec } from './sample.ts';
 import type { WorkerPool } from './worker-pool.ts';
 
@@ -59,7 +59,13 @@ export class BatchPipeline implements AsyncIterable<PipelineBatch> {
     const indices = [...batches[b]!];
     const clouds = await Promise.all(indices.map((i) => load(i)));
     const items = clouds.map((cloud, j) => ({ cloud, seed: this.seedOf(epoch, indices[j]!) }));
-    const part = await pool.prepare(items, spec, { queries });
+    let part: BatchPart;
+    try {
+      part = await pool.prepare(items, spec, { queries });
+    } catch (e) {
+      if (e instanceof Error) e.message = `batch ${b} (dataset indices ${indices.join(', ')}): ${e.message}`;
+      throw e;
+    }
     return {
       batch: b,
       indices,

@@ -48,7 +48,7 @@ describe('WorkerPool', () => {
     const empty: PointCloud = { points: new Float32Array(0), normals: new Float32Array(0), labels: null, features: null, featureChannels: 0 };
     const bad = p.prepare([{ cloud: shapes[0]!, seed: 1 }, { cloud: empty, seed: 2 }], SPEC);
     await expect(bad).rejects.toBeInstanceOf(PipelineWorkerError);
-    await expect(bad).rejects.toThrow(/OctreeError: cannot build an octree from an empty point cloud/);
+    await expect(bad).rejects.toThrow(/^shape 1 of the batch \(seed 2\): OctreeError: cannot build an octree from an empty point cloud$/);
     const inlineErr = pool(0).prepare([{ cloud: empty, seed: 2 }], SPEC);
     await expect(inlineErr).rejects.toThrow(/cannot build an octree from an empty point cloud/);
     const ok: BatchPart = await p.prepare(items(5).slice(0, 2), SPEC);
@@ -103,6 +103,9 @@ describe('BatchPipeline', () => {
       })(),
     ).rejects.toThrow('cannot read shape 3');
     expect(seen).toEqual([0]);
+    const empty: PointCloud = { points: new Float32Array(0), normals: null, labels: null, features: null, featureChannels: 0 };
+    const bad = new BatchPipeline({ load: (i) => (i === 9 ? empty : shapes[i]!), batches: [[0, 9]], spec: SPEC, pool: pool(1), seed: 1 });
+    await expect(bad.build(0)).rejects.toThrow(/^batch 0 \(dataset indices 0, 9\): shape 1 of the batch \(seed \d+\): OctreeError: cannot build/);
   });
 });
 
