@@ -1,6 +1,6 @@
 /**
  * Standalone octree / batch-pipeline benchmark: prints one JSON object.
- *   npx tsx src/bench/octree-main.ts [--reps 5] [--batches 8] [--step-ms N] [--workers 1] [--depths 5,6] [--quick]
+ *   npx tsx src/bench/octree-main.ts [--reps 5] [--batches 8] [--step-ms N] [--workers 1] [--depths 5,6] [--overlap-depth 5] [--quick]
  * Wall-clock medians on a possibly shared machine: the load average is printed beside them.
  */
 import { parseArgs } from 'node:util';
@@ -13,6 +13,7 @@ const { values } = parseArgs({
     'step-ms': { type: 'string' },
     workers: { type: 'string', default: '1' },
     depths: { type: 'string', default: '5,6' },
+    'overlap-depth': { type: 'string', default: '5' },
     quick: { type: 'boolean', default: false },
   },
 });
@@ -27,6 +28,7 @@ const result = await runOctreeBench({
   stepMs: values['step-ms'] === undefined ? undefined : Number(values['step-ms']),
   workers: int(values.workers, 'workers', 1),
   depths: values.depths.split(',').map((d) => int(d.trim(), 'depths', 1)),
+  overlapDepth: int(values['overlap-depth'], 'overlap-depth', 1),
   shapes: values.quick ? 8 : 32,
 });
 process.stdout.write(`${JSON.stringify(result)}\n`);
