@@ -1,0 +1,97 @@
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { kmeans } from '../../src/ssl/kmeans.ts';
+import { MemoryBank } from '../../src/ssl/memory-bank.ts';
+import { accuracy, midLosses, updateBanks, type MidBatchTargets } from '../../src/ssl/mid-loss.ts';
+import { SgdMomentum } from '../../src/train/sgd.ts';
+import { Rng } from '../../src/util/rng.ts';
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+describe('k-means', () => {
+  it('finds well-separated clusters exactly and is deterministic', () => {
+    const rng = new Rng(1);
+    const centers = [[0, 0, 0], [5, 0, 0], [0, 5, 0], [0, 0, 5]];
+    const pts = new Float32Array(3 * 400);
+    for (let i = 0; i < 400; i++) for (let a = 0; a < 3; a++) pts[3 * i + a] = centers[i % 4]![a]! + 0.1 * rng.normal();
+    const r = kmeans(pts, 4, { seed: 3 });
+    expect(r.k).toBe(4);
+    for (let i = 4; i < 400; i++) expect(r.labels[i]).toBe(r.labels[i % 4]);
+    expect(new Set(Array.from(r.labels)).size).toBe(4);
+    expect(Array.from(kmeans(pts, 4, { seed: 3 }).labels)).toEqual(Array.from(r.labels));
+    expect(kmeans(pts.subarray(0, 6), 10).k).toBe(2);
+  });
+});
+
+describe('memory bank', () => {
+  it('momentum update normalizes; a missing observation only renormalizes', () => {
+    const bank = new MemoryBank(3, 4, 0);
+    bank.update(1, [1, 0, 0, 0], 0.5);
+    const row = Array.from(bank.gather([1]));
+    expect(Math.hypot(...row)).toBeCloseTo(1, 5);
+    const before = Array.from(bank.gather([2]));
+    bank.update(2, null, 0.5);
+    const after = Array.from(bank.gather([2]));
+    const n = Math.hypot(...before);
+    after.forEach((v, i) => expect(v).toBeCloseTo(before[i]! / n, 5));
+    expect(bank.transposed()[1 * 3 + 2]).toBeCloseTo(bank.data[2 * 4 + 1]!, 6);
+  });
+});
+
+describe('MID losses', () => {
+  it('learn to discriminate instances and clusters when the features can (a linear model on fixed inputs)', () => {
+    // 24 "shapes", each a fixed random input; 30 "nodes" per shape with 5 cluster ids and inputs per cluster
+    const rng = new Rng(5);
+    const N = 24;
+    const K = 5;
+    const dIn = 16;
+    const shapeIn = Array.from({ length: N }, () => Array.from({ length: dIn }, () => rng.normal()));
+    const clusterIn = Array.from({ length: N * K }, () => Array.from({ length: dIn }, () => rng.normal()));
+    const ws = tf.variable(tf.randomNormal([dIn, 8], 0, 0.3, 'float32', 1));
+    const wp = tf.variable(tf.randomNormal([dIn, 6], 0, 0.3, 'float32', 2));
+    const vars = new Map([['ws', ws], ['wp', wp]]);
+    const opt = new SgdMomentum(0.9, 0);
+    const shapeBank = new MemoryBank(N, 8, 1);
+    const pointBank = new MemoryBank(N * K, 6, 2);
+    let lastShapeAcc = 0;
+    let lastPointAcc = 0;
+    for (let step = 0; step < 150; step++) {
+      const ids = Int32Array.from(new Rng(step).permutation(N).subarray(0, 8));
+      const nodeLabels: number[] = [];
+      const nodeShape: number[] = [];
+      const nodeIn: number[][] = [];
+      ids.forEach((id, b) => {
+        for (let j = 0; j < 30; j++) {
+          const k = j % K;
+          nodeLabels.push(j % 7 === 6 ? -1 : k);
+          nodeShape.push(b);
+          nodeIn.push(clusterIn[id * K + k]!.map((v) => v + 0.05 * rng.normal()));
+        }
+      });
+      const targets: MidBatchTargets = { ids, nodeLabels: Int32Array.from(nodeLabels), nodeShape: Int32Array.from(nodeShape), clusters: K };
+      const xs = tf.tensor2d(Array.from(ids).map((i) => shapeIn[i]!));
+      const xp = tf.tensor2d(nodeIn);
+      let keep: tf.Tensor[] = [];
+      let labelled: Int32Array = new Int32Array(0);
+      const { value, grads } = tf.variableGrads(() => {
+        const l = midLosses(tf.matMul(xs, ws) as tf.Tensor2D, tf.matMul(xp, wp) as tf.Tensor2D, targets, shapeBank, pointBank, 0.1);
+        keep = [l.f, l.g, l.shapeLogits, l.pointLogits].map((t) => tf.keep(t));
+        labelled = l.labelled;
+        return l.loss;
+      }, [ws, wp]);
+      opt.apply(vars, grads, 0.05);
+      const [f, g, sl, pl] = keep as tf.Tensor2D[];
+      const pt = Int32Array.from(Array.from(labelled).map((r) => nodeLabels[r]!));
+      lastShapeAcc = accuracy(sl!, ids);
+      lastPointAcc = accuracy(pl!, pt);
+      updateBanks(f!.dataSync() as Float32Array, g!.dataSync() as Float32Array, labelled, targets, shapeBank, pointBank, 0.5);
+      tf.dispose([value, xs, xp, ...keep, ...Object.values(grads)]);
+    }
+    expect(lastShapeAcc).toBeGreaterThan(0.8);
+    expect(lastPointAcc).toBeGreaterThan(0.8);
+    tf.dispose([ws, wp]);
+    opt.dispose();
+  });
+});
