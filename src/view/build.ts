@@ -79,6 +79,11 @@ export async function ensureViewerBuilt(log: (msg: string) => void = () => {}): 
 /** Keep the current build and the newest other one (a second checkout may still use it). */
 async function pruneOldBuilds(cache: string, keep: string): Promise<void> {
   const entries = await fs.readdir(cache, { withFileTypes: true }).catch(() => []);
+  // Half-written builds of a process that was killed mid-build are removed once they are an hour old.
+  for (const e of entries.filter((x) => x.isDirectory() && x.name.includes('.tmp-'))) {
+    const st = await fs.stat(path.join(cache, e.name)).catch(() => null);
+    if (st && Date.now() - st.mtimeMs > 3_600_000) await fs.rm(path.join(cache, e.name), { recursive: true, force: true });
+  }
   const dirs = await Promise.all(
     entries
       .filter((e) => e.isDirectory() && e.name !== keep && !e.name.includes('.tmp-'))

@@ -1,7 +1,7 @@
 import type { PointCloud } from '../../src/data/pointcloud.ts';
 import { fetchCatalog, fetchCheckpointFile, fetchInfo, fetchShapeBytes, fetchText, type CatalogItem, type ServerInfo } from './api.ts';
 import {
-  categoryHex, colorsFromHeight, colorsFromLabels, colorsFromNormals, leafColors, plainColors, ramp, yRange,
+  axisRange, categoryHex, colorsFromHeight, colorsFromLabels, colorsFromNormals, leafColors, plainColors, ramp,
 } from './colors.ts';
 import { DatasetBrowser } from './dataset-browser.ts';
 import { kmeans } from './kmeans.ts';
@@ -254,7 +254,7 @@ export class App {
     const grey: [number, number, number] = [0.62, 0.64, 0.68];
     switch (this.state.color) {
       case 'height':
-        return colorsFromHeight(pc.points, yr[0], yr[1]);
+        return colorsFromHeight(pc.points, yr[0], yr[1], this.upAxis());
       case 'normal':
         return colorsFromNormals(pc.normals, n);
       case 'label':
@@ -275,7 +275,9 @@ export class App {
     const d = this.data;
     if (!d) return;
     const s = this.state;
-    const yr = yRange(d.input.points);
+    const yr = axisRange(d.input.points, this.upAxis());
+    this.view.left.setUp(s.up);
+    this.view.right.setUp(s.up);
     for (const [side, pc, tree, which] of [
       [this.view.left, d.input, d.inputOctree, 'input'],
       [this.view.right, d.quantized, d.quantizedOctree, 'quantized'],
@@ -352,11 +354,21 @@ export class App {
       const stops = [0, 0.25, 0.5, 0.75, 1].map((t) => ramp(t).map((c) => Math.round(c * 255)).join(','));
       const bar = document.createElement('div');
       bar.style.cssText = `width:100%;height:10px;border-radius:3px;background:linear-gradient(90deg,${stops.map((c) => `rgb(${c})`).join(',')})`;
-      const [lo, hi] = yRange(d.input.points);
-      legend.append(bar, `low y = ${lo.toFixed(2)}`, `high y = ${hi.toFixed(2)}`);
+      const [lo, hi] = axisRange(d.input.points, this.upAxis());
+      const ends = document.createElement('div');
+      ends.className = 'ramp-ends';
+      const a = document.createElement('span'), b = document.createElement('span');
+      a.textContent = `${s.up} = ${lo.toFixed(2)}`;
+      b.textContent = `${s.up} = ${hi.toFixed(2)}`;
+      ends.append(a, b);
+      legend.append(bar, ends);
     } else if (s.color === 'normal') {
       legend.textContent = d.input.normals ? 'RGB = (normal + 1) / 2' : 'no normals';
     }
+  }
+
+  private upAxis(): number {
+    return this.state.up === 'z' ? 2 : 1;
   }
 
   private setStatus(text: string, isError = false): void {
@@ -384,6 +396,7 @@ export class App {
     val('ps', s.pointSize);
     val('color', s.color);
     val('k', s.k);
+    val('up', s.up);
     $<HTMLInputElement>('mid').checked = s.mid;
     $<HTMLInputElement>('points').checked = s.points;
     $<HTMLSelectElement>('normalize').disabled = s.mid;
@@ -422,6 +435,7 @@ export class App {
     onInput('ps', (e) => (s().pointSize = Number(e.value)), false);
     onInput('color', (e) => (s().color = e.value as ColorMode), false, 'change');
     onInput('k', (e) => (s().k = clampInt(e.value, 2, 32, DEFAULT_STATE.k)), false);
+    onInput('up', (e) => (s().up = e.value === 'z' ? 'z' : 'y'), false, 'change');
     $('reshuffle').addEventListener('click', () => {
       // A fresh seed for the user to look at; it lands in the URL, so the view stays reproducible.
       const r = new Uint32Array(1);

@@ -48,18 +48,18 @@ export function ramp(t: number): [number, number, number] {
   return [a[0] + f * (b[0] - a[0]), a[1] + f * (b[1] - a[1]), a[2] + f * (b[2] - a[2])];
 }
 
-/** Height = y, mapped over [lo, hi] (the same range for both views so their colours compare). */
-export function colorsFromHeight(points: Float32Array, lo: number, hi: number): Float32Array {
+/** Height = the coordinate `axis` (1 = y, 2 = z), mapped over [lo, hi] (one range for both views so colours compare). */
+export function colorsFromHeight(points: Float32Array, lo: number, hi: number, axis = 1): Float32Array {
   const n = points.length / 3;
   const out = new Float32Array(n * 3);
   const span = hi > lo ? hi - lo : 1;
-  for (let i = 0; i < n; i++) out.set(ramp((points[3 * i + 1]! - lo) / span), 3 * i);
+  for (let i = 0; i < n; i++) out.set(ramp((points[3 * i + axis]! - lo) / span), 3 * i);
   return out;
 }
 
-export function yRange(points: Float32Array): [number, number] {
+export function axisRange(points: Float32Array, axis = 1): [number, number] {
   let lo = Infinity, hi = -Infinity;
-  for (let i = 1; i < points.length; i += 3) {
+  for (let i = axis; i < points.length; i += 3) {
     if (points[i]! < lo) lo = points[i]!;
     if (points[i]! > hi) hi = points[i]!;
   }

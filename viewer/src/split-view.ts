@@ -13,6 +13,8 @@ export class Side {
   readonly scene = new THREE.Scene();
   readonly cloud = new CloudLayer();
   readonly octree = new OctreeLayer();
+  /** Holds everything in data coordinates; rotated when the data's up axis is z. */
+  readonly content = new THREE.Group();
   private readonly frame: THREE.LineSegments;
 
   constructor() {
@@ -25,7 +27,13 @@ export class Side {
       new THREE.EdgesGeometry(new THREE.BoxGeometry(2, 2, 2)),
       new THREE.LineBasicMaterial({ color: 0xb8bec8 }),
     );
-    this.scene.add(this.frame, this.cloud.object, this.octree.object);
+    this.content.add(this.frame, this.cloud.object, this.octree.object);
+    this.scene.add(this.content);
+  }
+
+  /** Show the data with `axis` pointing up on screen (z-up data such as ModelNet is turned -90° about x). */
+  setUp(axis: 'y' | 'z'): void {
+    this.content.rotation.set(axis === 'z' ? -Math.PI / 2 : 0, 0, 0);
   }
 
   dispose(): void {

@@ -24,6 +24,8 @@ export interface ViewState {
   color: ColorMode;
   k: number;
   pointSize: number;
+  /** The data's up axis (ModelNet files are z-up); display only. */
+  up: 'y' | 'z';
   /** Camera position (x, y, z), or null for the default view. */
   cam: [number, number, number] | null;
   /** Dataset browser filters. */
@@ -45,6 +47,7 @@ export const DEFAULT_STATE: Readonly<ViewState> = Object.freeze({
   color: 'height',
   k: 6,
   pointSize: 1,
+  up: 'y',
   cam: null,
   category: '',
   split: '',
@@ -83,6 +86,7 @@ export function decodeState(hash: string): ViewState {
     color: pick(q.get('color'), COLOR_MODES) ?? d.color,
     k: int(q.get('k'), 2, 32) ?? d.k,
     pointSize: num(q.get('ps'), 0.25, 4) ?? d.pointSize,
+    up: pick(q.get('up'), ['y', 'z'] as const) ?? d.up,
     cam: cam.length === 3 && cam.every(Number.isFinite) ? (cam as [number, number, number]) : null,
     category: q.get('cat') ?? d.category,
     split: q.get('split') ?? d.split,
@@ -104,6 +108,7 @@ export function encodeState(s: ViewState): string {
   q.set('color', s.color);
   q.set('k', String(s.k));
   q.set('ps', String(s.pointSize));
+  q.set('up', s.up);
   if (s.cam) q.set('cam', s.cam.map((v) => v.toFixed(3)).join(','));
   if (s.category) q.set('cat', s.category);
   if (s.split) q.set('split', s.split);
