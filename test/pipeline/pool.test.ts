@@ -35,6 +35,18 @@ describe('WorkerPool', () => {
     expect(inline.clouds.reduce((s, c) => s + c.points.length / 3, 0)).toBe(inline.octree.pointToLeaf.length);
   });
 
+  it('precomputes the requested conv index variants in the worker and brings them back', async () => {
+    const queries = [{ depth: 5 }, { depth: 5, stride: 2 as const }, { depth: 4, nempty: true }];
+    const w = await pool(1).prepare(items(9), SPEC, { queries });
+    const i = await pool(0).prepare(items(9), SPEC, { queries });
+    for (const name of ['nb:5:333:1:0', 'nb:5:333:2:0', 'nb:4:333:1:1']) {
+      expect(w.octree.cache.has(name)).toBe(true);
+      expect(sameBits(w.octree.cache.get(name)!, i.octree.cache.get(name)!)).toBe(true);
+    }
+    // the stride-1 all-rows 3x3x3 variant is the full table itself, also after the transfer
+    expect(w.octree.cache.get('nb:5:333:1:0')).toBe(w.octree.cache.get('neigh:5'));
+  });
+
   it('same seeds give the same batch, other seeds another one', async () => {
     const p = pool(1);
     const [a, b, c] = await Promise.all([p.prepare(items(1), SPEC), p.prepare(items(1), SPEC), p.prepare(items(2), SPEC)]);
