@@ -1,6 +1,6 @@
 import * as THREE from 'three';
 
-/** Round sprites for points: a white disc; alphaTest cuts the corners. */
+/** Round sprites for points: a disc used as alpha map (so colours stay the vertex colours); alphaTest cuts the corners. */
 function discTexture(): THREE.Texture {
   const c = document.createElement('canvas');
   c.width = c.height = 64;
@@ -22,7 +22,7 @@ export class CloudLayer {
 
   constructor() {
     this.texture = discTexture();
-    this.material = new THREE.PointsMaterial({ size: 0.03, vertexColors: true, map: this.texture, alphaTest: 0.5, sizeAttenuation: true });
+    this.material = new THREE.PointsMaterial({ size: 0.03, vertexColors: true, alphaMap: this.texture, alphaTest: 0.5, sizeAttenuation: true });
     this.object = new THREE.Points(new THREE.BufferGeometry(), this.material);
   }
 
@@ -42,7 +42,7 @@ export class CloudLayer {
 
   /** World-space point size; `scale` is the user's multiplier. Denser clouds get smaller points. */
   setSize(pointCount: number, scale: number): void {
-    this.material.size = scale * Math.min(0.07, Math.max(0.008, 2 / Math.sqrt(Math.max(1, pointCount))));
+    this.material.size = scale * Math.min(0.08, Math.max(0.01, 2.4 / Math.sqrt(Math.max(1, pointCount))));
   }
 
   set visible(v: boolean) {

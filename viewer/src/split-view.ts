@@ -77,7 +77,7 @@ export class SplitView {
   resetCamera(): void {
     const vfov = THREE.MathUtils.degToRad(this.camera.fov);
     const hfov = 2 * Math.atan(Math.tan(vfov / 2) * this.camera.aspect);
-    const dist = 1.6 / Math.sin(Math.min(vfov, hfov) / 2);
+    const dist = 1.4 / Math.sin(Math.min(vfov, hfov) / 2);
     this.camera.position.set(0.55, 0.42, 0.72).normalize().multiplyScalar(dist);
     this.controls.target.set(0, 0, 0);
     this.controls.update();
