@@ -1,6 +1,6 @@
 /**
  * Standalone octree / batch-pipeline benchmark: prints one JSON object.
- *   npx tsx src/bench/octree-main.ts [--reps 5] [--batches 8] [--step-ms N] [--workers 1] [--depths 5,6] [--overlap-depth 5] [--quick]
+ *   npx tsx src/bench/octree-main.ts [--reps 5] [--batches 8] [--step-ms N] [--workers 1] [--depths 5,6] [--overlap-depth 5] [--repeats 3] [--quick]
  * Wall-clock medians on a possibly shared machine: the load average is printed beside them.
  */
 import { parseArgs } from 'node:util';
@@ -14,6 +14,7 @@ const { values } = parseArgs({
     workers: { type: 'string', default: '1' },
     depths: { type: 'string', default: '5,6' },
     'overlap-depth': { type: 'string', default: '5' },
+    repeats: { type: 'string', default: '3' },
     quick: { type: 'boolean', default: false },
   },
 });
@@ -28,6 +29,7 @@ const result = await runOctreeBench({
   stepMs: values['step-ms'] === undefined ? undefined : Number(values['step-ms']),
   workers: int(values.workers, 'workers', 1),
   depths: values.depths.split(',').map((d) => int(d.trim(), 'depths', 1)),
+  overlapRepeats: values.quick ? 1 : int(values.repeats, 'repeats', 1),
   overlapDepth: int(values['overlap-depth'], 'overlap-depth', 1),
   shapes: values.quick ? 8 : 32,
 });

@@ -238,6 +238,8 @@ export interface OctreeBenchOptions {
   /** Overlap loop: batches, depth, and the synthetic training step (ms; default = one inline batch). */
   overlapBatches?: number;
   overlapDepth?: number;
+  /** Times each overlap loop is run (median reported). */
+  overlapRepeats?: number;
   stepMs?: number;
   workers?: number;
   seed?: number;
@@ -263,22 +265,27 @@ export interface DepthBench {
 
 export interface OverlapRun {
   wallMs: number;
-  /** Mean ms per batch the main thread spent waiting for / building batches (wall - K * step). */
-  mainThreadBatchMs: number;
+  /** Mean ms per batch the main thread spent getting its next batch (building it inline, or waiting). */
+  batchWaitMs: number;
+  /** Mean ms of one synthetic step in this run. */
+  stepMs: number;
 }
 
 export interface OverlapBench {
   depth: number;
   batches: number;
+  /** Target duration of the synthetic step (a fixed amount of work calibrated to this many ms). */
   stepMs: number;
+  stepIterations: number;
   workers: number;
+  repeats: number;
   /** (a) batches built inline, one after the other, between steps. */
   inline: OverlapRun;
   /** (b) worker pool with prefetch, the whole batch (merge, tables, features) built in the worker. */
   pooledMergeInWorker: OverlapRun;
   /** (b') worker pool with prefetch, samples built in the worker, merge and tables in the main thread. */
   pooledMergeInMain: OverlapRun;
-  /** Fraction of the inline batch time hidden behind the steps: (inline - pooled) / (K * inline batch ms). */
+  /** Fraction of the inline batch time hidden behind the steps: (inline wall - pooled wall) / (K x inline batchWaitMs). */
   overlapRatio: number;
   speedup: number;
 }
@@ -301,12 +308,27 @@ export interface OctreeBenchResult {
 const meanNodes = (octs: readonly Octree[]): number[] =>
   octs[0]!.nnumNempty.map((_, d) => round(octs.reduce((s, o) => s + o.nnumNempty[d]!, 0) / octs.length, 1));
 
-/** Keeps one core busy for `ms` with arithmetic, standing in for a training step on the main thread. */
-export function busyStep(ms: number): number {
-  const end = performance.now() + ms;
+/**
+ * A fixed amount of arithmetic standing in for a training step on the main thread. It is work, not a
+ * wall-clock wait, so that on a shared machine the step and the batch building slow down alike.
+ */
+export function busyWork(iterations: number): number {
   let acc = 0;
-  while (performance.now() < end) for (let i = 0; i < 10_000; i++) acc = (acc * 1.0000001 + i) % 1e9;
+  for (let i = 0; i < iterations; i++) acc = (acc * 1.0000001 + i) % 1e9;
   return acc;
+}
+
+/** Iterations of busyWork that take about `ms` now (median of a few calibration runs). */
+export function calibrateWork(ms: number): number {
+  const probe = 200_000;
+  busyWork(probe);
+  const t: number[] = [];
+  for (let r = 0; r < 5; r++) {
+    const t0 = performance.now();
+    busyWork(probe);
+    t.push(performance.now() - t0);
+  }
+  return Math.max(1, Math.round((probe * ms) / median(t)));
 }
 
 function benchDepth(shapes: readonly PointCloud[], depth: number, fullDepth: number, reps: number, seed: number): DepthBench {
@@ -375,7 +397,7 @@ function benchDepth(shapes: readonly PointCloud[], depth: number, fullDepth: num
 }
 
 async function overlapRun(
-  shapes: readonly PointCloud[], spec: SampleSpec, batches: number, stepMs: number, workers: number, mergeIn: MergeSite, seed: number,
+  shapes: readonly PointCloud[], spec: SampleSpec, batches: number, iterations: number, workers: number, mergeIn: MergeSite, seed: number,
 ): Promise<OverlapRun> {
   const pool = new WorkerPool({ workers, mergeIn });
   try {
@@ -384,12 +406,21 @@ async function overlapRun(
     // warm up (thread start, tsx, JIT) outside the timed loop: two whole batches on every worker
     for (let r = 0; r < 2; r++) await Promise.all(Array.from({ length: Math.max(1, workers) }, (_, w) => pool.prepare(shapes.map((cloud, i) => ({ cloud, seed: 1000 * r + 100 * w + i })), spec)));
     const pipe = new BatchPipeline({ load: (i) => shapes[i]!, batches: list, spec, pool, seed, prefetch: workers });
-    const t0 = performance.now();
     let sink = 0;
-    for await (const b of pipe) sink += busyStep(stepMs) + b.features.data.length;
+    let wait = 0;
+    let step = 0;
+    const t0 = performance.now();
+    let t = t0;
+    for await (const b of pipe) {
+      const t1 = performance.now();
+      wait += t1 - t;
+      sink += busyWork(iterations) + b.features.data.length;
+      t = performance.now();
+      step += t - t1;
+    }
     const wallMs = performance.now() - t0;
     if (sink === -1) console.log(sink);
-    return { wallMs: round(wallMs), mainThreadBatchMs: round((wallMs - batches * stepMs) / batches) };
+    return { wallMs: round(wallMs), batchWaitMs: round(wait / batches), stepMs: round(step / batches) };
   } finally {
     await pool.close();
   }
@@ -410,9 +441,17 @@ export async function runOctreeBench(opts: OctreeBenchOptions = {}): Promise<Oct
   const spec: SampleSpec = { depth: od, fullDepth, transform: 'midnet', rq: null, features: 'ND', nempty: false };
   const K = opts.overlapBatches ?? 8;
   const stepMs = round(opts.stepMs ?? depths.find((d) => d.depth === od)?.batchMs.plain ?? 100);
-  const inline = await overlapRun(shapes, spec, K, stepMs, 0, 'worker', seed);
-  const inWorker = await overlapRun(shapes, spec, K, stepMs, workers, 'worker', seed);
-  const inMain = await overlapRun(shapes, spec, K, stepMs, workers, 'main', seed);
+  const iterations = calibrateWork(stepMs);
+  // the three loops take turns, `overlapRepeats` times, and each reports its median run (by wall time),
+  // so a burst of load from other processes does not land on one of them only
+  const runs: OverlapRun[][] = [[], [], []];
+  for (let r = 0; r < (opts.overlapRepeats ?? 3); r++) {
+    runs[0]!.push(await overlapRun(shapes, spec, K, iterations, 0, 'worker', seed));
+    runs[1]!.push(await overlapRun(shapes, spec, K, iterations, workers, 'worker', seed));
+    runs[2]!.push(await overlapRun(shapes, spec, K, iterations, workers, 'main', seed));
+  }
+  const mid = (xs: OverlapRun[]): OverlapRun => [...xs].sort((a, b) => a.wallMs - b.wallMs)[(xs.length - 1) >> 1]!;
+  const [inline, inWorker, inMain] = runs.map(mid) as [OverlapRun, OverlapRun, OverlapRun];
   const best = Math.min(inWorker.wallMs, inMain.wallMs);
   return {
     shapes: count,
@@ -425,11 +464,13 @@ export async function runOctreeBench(opts: OctreeBenchOptions = {}): Promise<Oct
       depth: od,
       batches: K,
       stepMs,
+      stepIterations: iterations,
       workers,
+      repeats: runs[0]!.length,
       inline,
       pooledMergeInWorker: inWorker,
       pooledMergeInMain: inMain,
-      overlapRatio: round((inline.wallMs - best) / (K * inline.mainThreadBatchMs), 2),
+      overlapRatio: round((inline.wallMs - best) / (K * inline.batchWaitMs), 2),
       speedup: round(inline.wallMs / best, 2),
     },
     peer: PEER_OCNN,

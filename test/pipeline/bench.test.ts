@@ -16,7 +16,7 @@ describe('octree bench', () => {
   });
 
   it('runOctreeBench reports every figure (tiny run, nothing timed is asserted)', async () => {
-    const r = await runOctreeBench({ shapes: 4, points: 400, depths: [4], reps: 1, overlapBatches: 1, stepMs: 1 });
+    const r = await runOctreeBench({ shapes: 4, points: 400, depths: [4], reps: 1, overlapBatches: 1, stepMs: 1, overlapRepeats: 1 });
     expect(r.depths).toHaveLength(1);
     const d = r.depths[0]!;
     expect(d.nodes.plain).toHaveLength(5);
