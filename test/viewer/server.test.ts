@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
@@ -151,5 +152,17 @@ describe('rq3d view server on a single file', () => {
     } finally {
       await one.close();
     }
+  });
+});
+
+describe('rq3d view command line', () => {
+  it('names a missing path or a bad port and exits 1 before building anything', () => {
+    const bin = path.resolve(import.meta.dirname, '../../bin/rq3d.js');
+    const missing = spawnSync(process.execPath, [bin, 'view', path.join(tmp, 'nope'), '--no-open'], { encoding: 'utf8' });
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toMatch(/nope does not exist/);
+    const port = spawnSync(process.execPath, [bin, 'view', root, '--no-open', '--port', '70000'], { encoding: 'utf8' });
+    expect(port.status).toBe(1);
+    expect(port.stderr).toMatch(/--port must be in 0\.\.65535/);
   });
 });
