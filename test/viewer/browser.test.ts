@@ -173,6 +173,9 @@ describe.skipIf(!CHROMIUM)('viewer in chromium', () => {
     await page.waitForFunction(() => window.rq3dViewer!.state().file?.startsWith('chair/'));
     await settled(page);
     expect(page.url()).toContain('cat=chair');
+    await page.locator('#color').selectOption('cluster');
+    await page.waitForFunction(() => /cluster 5/.test(document.getElementById('legend')!.textContent ?? ''));
+    expect(await page.locator('#legend').textContent()).not.toMatch(/cluster 6/); // k = 6 by default
     expect(pageErrors).toEqual([]);
   });
 

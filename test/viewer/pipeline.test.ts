@@ -3,7 +3,6 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { computeView, distinctPerAxis, loadCloud, parseLabelLines } from '../../viewer/src/pipeline.ts';
 import { decodeState, DEFAULT_STATE, encodeState } from '../../viewer/src/state.ts';
-import { kmeans } from '../../viewer/src/kmeans.ts';
 import { shapeIou } from '../../viewer/src/predict/iou.ts';
 import { latin1 } from '../../viewer/src/shims/buffer.ts';
 import { extname, basename } from '../../viewer/src/shims/path.ts';
@@ -59,22 +58,12 @@ describe('viewer pipeline (the CLI modules, run as the browser runs them)', () =
   });
 });
 
-describe('viewer state, k-means, IoU, shims', () => {
+describe('viewer state, IoU, shims', () => {
   it('round-trips the URL state and falls back per field on bad values', () => {
     const s = { ...DEFAULT_STATE, file: 'a b/c#.ply', bins: 7, seed: 42, variant: 'uniform-middle' as const, p: 0.5, mid: true, depth: 3, boxes: 'solid' as const, color: 'label' as const, cam: [1, 2, 3] as [number, number, number], category: 'chair', split: 'test' };
     expect(decodeState(encodeState(s))).toEqual(s);
     const bad = decodeState('#bins=999&variant=nope&depth=0&color=x&file=ok.ply&seed=-3');
     expect(bad).toMatchObject({ bins: 30, variant: 'random-random', depth: 5, color: 'height', file: 'ok.ply', seed: 0 });
-  });
-
-  it('k-means is seeded and separates far-apart blobs', () => {
-    const pts = new Float32Array(3 * 200);
-    for (let i = 0; i < 200; i++) pts.set([(i < 100 ? -0.8 : 0.8) + (i % 7) * 0.01, (i % 5) * 0.01, 0], 3 * i);
-    const a = kmeans(pts, 3, 2, 1), b = kmeans(pts, 3, 2, 1);
-    expect(a.assign).toEqual(b.assign);
-    expect(new Set(a.assign.subarray(0, 100)).size).toBe(1);
-    expect(new Set(a.assign.subarray(100)).size).toBe(1);
-    expect(a.assign[0]).not.toBe(a.assign[150]);
   });
 
   it('computes per-shape part IoU', () => {

@@ -4,7 +4,7 @@ import {
   axisRange, categoryHex, colorsFromHeight, colorsFromLabels, colorsFromNormals, leafColors, plainColors, ramp,
 } from './colors.ts';
 import { DatasetBrowser } from './dataset-browser.ts';
-import { kmeans } from './kmeans.ts';
+import { kmeans } from '../../src/ssl/kmeans.ts';
 import { computeView, loadCloud, parseLabelLines, type ViewData, type ViewStats } from './pipeline.ts';
 import { shapeIou } from './predict/iou.ts';
 import { loadDefaultProvider, type PredictionProvider } from './predict/provider.ts';
@@ -225,7 +225,7 @@ export class App {
 
   private clusterIds(d: ViewData): Int32Array {
     const key = `${this.dataVersion}:${this.state.k}:${this.state.seed}`;
-    if (this.clusters?.key !== key) this.clusters = { key, assign: kmeans(d.input.points, 3, this.state.k, this.state.seed).assign };
+    if (this.clusters?.key !== key) this.clusters = { key, assign: kmeans(d.input.points, this.state.k, { seed: this.state.seed }).labels };
     return this.clusters.assign;
   }
 
