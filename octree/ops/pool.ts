@@ -3,6 +3,7 @@ import { octGather, octScatterAdd } from './kernels/index.ts';
 import { getNeighbors, kernelSize, type Kernel } from '../neighbors.ts';
 import type { Octree } from '../octree.ts';
 import { octreeDepad, octreePad } from './pad.ts';
+import { siblingArgMax, siblingMax } from './fused.ts';
 import { checkRowsAt, indexTensor, rowCount } from './tables.ts';
 
 // Finite stand-in for -inf when padding empty rows before a max: keeps gradients free of inf·0.
@@ -26,17 +27,12 @@ export function octreeMaxPoolWithIndices(
   withIndices = true,
 ): { value: tf.Tensor2D; indices: tf.Tensor2D | null } {
   checkRowsAt(data, octree, depth, nempty, 'octreeMaxPool');
-  const c = data.shape[1];
-  const parents = octree.nnum[depth]! / 8;
-  const grouped = (): tf.Tensor3D => {
-    const all = nempty ? octreePad(data, octree, depth, NEG_FILL) : data;
-    return tf.reshape(all, [parents, 8, c]) as tf.Tensor3D;
-  };
   const value = tf.tidy(() => {
-    const pooled = tf.max(grouped(), 1) as tf.Tensor2D;
+    const all = nempty ? octreePad(data, octree, depth, NEG_FILL) : data;
+    const pooled = siblingMax(all);
     return nempty ? pooled : octreePad(pooled, octree, depth - 1);
   });
-  const indices = withIndices ? tf.tidy(() => tf.argMax(grouped(), 1) as tf.Tensor2D) : null;
+  const indices = withIndices ? tf.tidy(() => siblingArgMax(nempty ? octreePad(data, octree, depth, NEG_FILL) : data)) : null;
   return { value, indices };
 }
 

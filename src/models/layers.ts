@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Octree } from '../../octree/octree.ts';
 import { kernelSize, type Kernel } from '../../octree/neighbors.ts';
-import { octreeConv, octreeMaxPool, octreeUpsample, matMulNN } from '../../octree/ops/index.ts';
+import { fusedBatchNorm, octreeConv, octreeMaxPool, octreeUpsample, matMulNN } from '../../octree/ops/index.ts';
 import type { ForwardContext, Scope } from './params.ts';
 
 /**
@@ -24,24 +24,31 @@ export class BatchNorm {
     this.runningVar = p.constant(scope.name('running_var'), [channels], 1, false);
   }
 
-  apply(x: tf.Tensor2D, ctx: ForwardContext): tf.Tensor2D {
+  /** Batch norm (+ ReLU) in one fused op when training; inference uses the running statistics. */
+  apply(x: tf.Tensor2D, ctx: ForwardContext, relu = false): tf.Tensor2D {
     if (!ctx.training) {
       return tf.tidy(() => {
         const scale = tf.div(this.gamma, tf.sqrt(tf.add(this.runningVar, this.eps)));
-        return tf.add(tf.mul(x, scale), tf.sub(this.beta, tf.mul(this.runningMean, scale))) as tf.Tensor2D;
+        const y = tf.add(tf.mul(x, scale), tf.sub(this.beta, tf.mul(this.runningMean, scale))) as tf.Tensor2D;
+        return relu ? tf.relu(y) : y;
       });
     }
-    return tf.tidy(() => {
-      const { mean, variance } = tf.moments(x, 0);
-      const n = x.shape[0];
-      // Running statistics are state, not part of the gradient: update them from the batch statistics.
-      tf.tidy(() => {
-        const m = this.momentum;
-        const unbiased = tf.mul(variance, n > 1 ? n / (n - 1) : 1);
-        this.runningMean.assign(tf.add(tf.mul(this.runningMean, 1 - m), tf.mul(mean, m)));
-        this.runningVar.assign(tf.add(tf.mul(this.runningVar, 1 - m), tf.mul(unbiased, m)));
-      });
-      return tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, this.eps))), this.gamma), this.beta) as tf.Tensor2D;
+    return this.applyTrain(x, relu);
+  }
+
+  private applyTrain(x: tf.Tensor2D, relu: boolean): tf.Tensor2D {
+    const n = x.shape[0];
+    return fusedBatchNorm(x, this.gamma as tf.Tensor1D, this.beta as tf.Tensor1D, {
+      eps: this.eps,
+      relu,
+      // running statistics are state, not part of the gradient (PyTorch: unbiased running variance)
+      onStats: ({ mean, variance }) =>
+        tf.tidy(() => {
+          const m = this.momentum;
+          const unbiased = tf.mul(tf.tensor1d(variance), n > 1 ? n / (n - 1) : 1);
+          this.runningMean.assign(tf.add(tf.mul(this.runningMean, 1 - m), tf.mul(tf.tensor1d(mean), m)));
+          this.runningVar.assign(tf.add(tf.mul(this.runningVar, 1 - m), tf.mul(unbiased, m)));
+        }),
     });
   }
 }
@@ -69,8 +76,7 @@ export class OctreeConvBn {
   }
   apply(x: tf.Tensor2D, octree: Octree, depth: number, ctx: ForwardContext): tf.Tensor2D {
     return tf.tidy(() => {
-      const y = this.bn.apply(this.conv.apply(x, octree, depth), ctx);
-      return this.relu ? tf.relu(y) : y;
+      return this.bn.apply(this.conv.apply(x, octree, depth), ctx, this.relu);
     });
   }
 }
@@ -89,8 +95,7 @@ export class Conv1x1Bn {
   }
   apply(x: tf.Tensor2D, ctx: ForwardContext): tf.Tensor2D {
     return tf.tidy(() => {
-      const y = this.bn.apply(matMulNN(x, this.weights as tf.Tensor2D), ctx);
-      return this.relu ? tf.relu(y) : y;
+      return this.bn.apply(matMulNN(x, this.weights as tf.Tensor2D), ctx, this.relu);
     });
   }
 }
@@ -120,7 +125,7 @@ export class FcBnRelu {
     this.bn = new BatchNorm(scope.scope('bn'), cout);
   }
   apply(x: tf.Tensor2D, ctx: ForwardContext): tf.Tensor2D {
-    return tf.tidy(() => tf.relu(this.bn.apply(this.fc.apply(x), ctx)));
+    return tf.tidy(() => this.bn.apply(this.fc.apply(x), ctx, true));
   }
 }
 

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Octree } from '../../octree/octree.ts';
-import { octreeDepad, octreeGlobalPool, octreeMaxPool, octreeUpsample } from '../../octree/ops/index.ts';
+import { octreeDepad, octreeGlobalPool, octreeInterp, octreeMaxPool, octreeUpsample } from '../../octree/ops/index.ts';
 import { Params, type ForwardContext, type Scope } from './params.ts';
 import { BatchNorm, Conv1x1Bn, Linear, ResBlocks, convBnRelu, poolLevels, upsampleLevels, type OctreeConvBn } from './layers.ts';
 
@@ -161,6 +161,22 @@ export class MidHRNet {
       // depad to the non-empty rows at D-1, then trilinear to the non-empty rows at D
       const fine = octreeUpsample(octreeDepad(cat, octree, D - 1), octree, D - 1, { method: 'linear', nempty: true });
       return tf.concat([fine, octreeDepad(bb.front, octree, D)], 1) as tf.Tensor2D;
+    });
+  }
+
+  /**
+   * The point head's input at arbitrary points (MID-Net's seg_header_pts): the concatenated branch features at
+   * D-1 sampled trilinearly at the points, with a nearest lookup of the front features at D. `pts` are
+   * (x, y, z, shape index) with x, y, z in [-1, 1].
+   */
+  pointFeaturesAt(bb: BackboneOutput, octree: Octree, pts: Float32Array): tf.Tensor2D {
+    const D = this.cfg.depth;
+    return tf.tidy(() => {
+      const ups = bb.branches.map((h, b) => upsampleLevels(h, octree, this.branchDepths[b]!, b));
+      const cat = octreeDepad(tf.concat(ups, 1) as tf.Tensor2D, octree, D - 1);
+      const coarse = octreeInterp(cat, octree, D - 1, pts, { method: 'linear', nempty: true });
+      const fine = octreeInterp(octreeDepad(bb.front, octree, D), octree, D, pts, { method: 'nearest', nempty: true });
+      return tf.concat([coarse, fine], 1) as tf.Tensor2D;
     });
   }
 

@@ -1,0 +1,178 @@
+import * as tf from '@tensorflow/tfjs';
+import type { PointCloud } from '../data/pointcloud.ts';
+import type { HRNetConfig } from '../models/mid-hrnet.ts';
+import { BatchPipeline, WorkerPool, type SampleSpec } from '../pipeline/index.ts';
+import { SgdMomentum, stepLr } from '../train/sgd.ts';
+import { createProgress } from '../train/progress.ts';
+import { chunks, trainingBatches } from './batches.ts';
+import { meanClassAccuracy, overallAccuracy } from './metrics.ts';
+import { loadPretrained, MidClassifier } from './models.ts';
+
+/**
+ * Classification downstream (anchor-spec §3.5): fc1 features of a frozen backbone for the linear probe, and
+ * whole-network fine-tuning (backbone at 0.1x the head's learning rate; head only for small ratios) or the
+ * same recipe from random initialization (the scratch baseline).
+ */
+export interface ClassifyData {
+  clouds: readonly PointCloud[];
+  labels: ArrayLike<number>;
+  classes: number;
+}
+
+function evalSpec(cfg: HRNetConfig): SampleSpec {
+  return { depth: cfg.depth, fullDepth: cfg.fullDepth, transform: 'none', rq: null, features: 'ND', nempty: false };
+}
+
+/** fc1 features (inference mode, no augmentation) of the shapes `indices`: [indices.length x fc1]. */
+export async function extractFc1(model: MidClassifier, data: ClassifyData, indices: readonly number[], opts: { batchSize?: number; workers?: number; quiet?: boolean; label?: string } = {}): Promise<Float32Array> {
+  const cfg = model.net.cfg;
+  const pool = new WorkerPool({ workers: opts.workers ?? 1 });
+  const out = new Float32Array(indices.length * cfg.fc1);
+  const batches = chunks(indices, opts.batchSize ?? 16);
+  const progress = createProgress(opts.label ?? 'features', indices.length, { quiet: opts.quiet, unit: 'shapes' });
+  let done = 0;
+  try {
+    const pipe = new BatchPipeline({ load: (i) => data.clouds[i]!, batches, spec: evalSpec(cfg), pool, seed: 0 });
+    for await (const b of pipe) {
+      const x = tf.tensor2d(b.features.data, [b.octree.nnum[cfg.depth]!, b.features.channels]);
+      const f = model.fc1(x, b.octree, { training: false });
+      out.set(f.dataSync(), done * cfg.fc1);
+      tf.dispose([x, f]);
+      done += b.indices.length;
+      progress.update(done);
+    }
+  } finally {
+    progress.stop();
+    await pool.close();
+  }
+  return out;
+}
+
+export interface LinearProbeOptions {
+  lr: number;
+  momentum: number;
+  weightDecay: number;
+  batchSize: number;
+  steps: number;
+  /** Fractions of `steps` at which the lr is multiplied by 0.1 (reference: 2/3 and 1). */
+  decayAt: number[];
+  seed: number;
+}
+
+/** The reference linear probe: one dense layer + bias on fixed features, SGD with momentum. */
+export function trainLinearProbe(
+  train: { x: Float32Array; y: ArrayLike<number> },
+  test: { x: Float32Array; y: ArrayLike<number> },
+  dim: number,
+  classes: number,
+  o: LinearProbeOptions,
+): { oa: number; macc: number } {
+  const n = train.y.length;
+  const w = tf.variable(tf.zeros([dim, classes]));
+  const b = tf.variable(tf.zeros([classes]));
+  const vars = new Map<string, tf.Variable>([['w', w], ['b', b]]);
+  const opt = new SgdMomentum(o.momentum, o.weightDecay);
+  const xAll = tf.tensor2d(train.x, [n, dim]);
+  const yAll = tf.tensor1d(Int32Array.from(train.y), 'int32');
+  const milestones = o.decayAt.map((f) => Math.round(f * o.steps));
+  const batches = trainingBatches(Array.from({ length: n }, (_, i) => i), o.batchSize, o.steps, o.seed);
+  for (let s = 0; s < batches.length; s++) {
+    const idx = tf.tensor1d(Int32Array.from(batches[s]!), 'int32');
+    const { value, grads } = tf.variableGrads(() => {
+      const x = tf.gather(xAll, idx);
+      const y = tf.oneHot(tf.gather(yAll, idx), classes);
+      return tf.losses.softmaxCrossEntropy(y, tf.add(tf.matMul(x, w), b)) as tf.Scalar;
+    }, [w, b]);
+    opt.apply(vars, grads, stepLr(o.lr, milestones, s));
+    tf.dispose([idx, value, ...Object.values(grads)]);
+  }
+  const pred = tf.tidy(() => tf.argMax(tf.add(tf.matMul(tf.tensor2d(test.x, [test.y.length, dim]), w), b), 1).dataSync());
+  tf.dispose([w, b, xAll, yAll]);
+  opt.dispose();
+  return { oa: overallAccuracy(pred, test.y), macc: meanClassAccuracy(pred, test.y, classes) };
+}
+
+export interface FinetuneOptions {
+  init: 'scratch' | { checkpoint: string };
+  /** 'full': the whole network (backbone lr x backboneLrScale); 'head': only the shape head and classifier. */
+  mode: 'full' | 'head';
+  steps: number;
+  lr: number;
+  backboneLrScale: number;
+  momentum: number;
+  weightDecay: number;
+  batchSize: number;
+  decayAt: number[];
+  seed: number;
+  workers?: number;
+  quiet?: boolean;
+  label?: string;
+}
+
+export interface FinetuneResult {
+  oa: number;
+  macc: number;
+  steps: number;
+  seconds: number;
+  finalLoss: number;
+}
+
+const HEAD_PREFIXES = ['cls/', 'shape_head/'];
+
+export async function finetuneClassifier(cfg: HRNetConfig, data: ClassifyData, trainIdx: readonly number[], testIdx: readonly number[], o: FinetuneOptions): Promise<FinetuneResult> {
+  const t0 = performance.now();
+  const model = new MidClassifier(cfg, data.classes, `${o.seed}/finetune`);
+  if (o.init !== 'scratch') await loadPretrained(model.net, o.init.checkpoint, ['cls/']);
+  const isHead = (n: string): boolean => HEAD_PREFIXES.some((p) => n.startsWith(p));
+  const trainableNames = [...model.net.params.trainable].filter((n) => !n.startsWith('shape_head/fc2') && !n.startsWith('point_head/') && (o.mode === 'full' || isHead(n)));
+  const vars = new Map(trainableNames.map((n) => [n, model.net.params.variables.get(n)!]));
+  // pretrained backbones train at a fraction of the head's rate; from scratch everything trains alike
+  const scale = (n: string): number => (o.init !== 'scratch' && !isHead(n) ? o.backboneLrScale : 1);
+  const opt = new SgdMomentum(o.momentum, o.weightDecay);
+  const spec: SampleSpec = { depth: cfg.depth, fullDepth: cfg.fullDepth, transform: 'finetune', rq: null, features: 'ND', nempty: false };
+  const pool = new WorkerPool({ workers: o.workers ?? 1 });
+  const milestones = o.decayAt.map((f) => Math.round(f * o.steps));
+  const batches = trainingBatches(trainIdx, o.batchSize, o.steps, o.seed);
+  const progress = createProgress(o.label ?? 'finetune', batches.length, { quiet: o.quiet });
+  let finalLoss = NaN;
+  try {
+    const pipe = new BatchPipeline({ load: (i) => data.clouds[i]!, batches, spec, pool, seed: o.seed });
+    let s = 0;
+    for await (const b of pipe) {
+      const x = tf.tensor2d(b.features.data, [b.octree.nnum[cfg.depth]!, b.features.channels]);
+      const y = tf.oneHot(tf.tensor1d(Int32Array.from(b.indices, (i) => data.labels[i]!), 'int32'), data.classes);
+      // head-only mode keeps the frozen backbone in inference mode (its statistics are not adapted)
+      const ctx = { training: true };
+      const { value, grads } = tf.variableGrads(() => {
+        if (o.mode === 'head') {
+          const bb = model.net.backbone(x, b.octree, { training: false });
+          return tf.losses.softmaxCrossEntropy(y, model.head.apply(model.net.shapeHead(bb, b.octree, ctx).fc1)) as tf.Scalar;
+        }
+        return tf.losses.softmaxCrossEntropy(y, model.logits(x, b.octree, ctx)) as tf.Scalar;
+      }, [...vars.values()]);
+      opt.apply(vars, grads, stepLr(o.lr, milestones, s), scale);
+      finalLoss = value.dataSync()[0]!;
+      tf.dispose([x, y, value, ...Object.values(grads)]);
+      s++;
+      progress.update(s, { loss: finalLoss });
+    }
+  } finally {
+    progress.stop();
+  }
+  let pred: number[] = [];
+  try {
+    const pipe = new BatchPipeline({ load: (i) => data.clouds[i]!, batches: chunks(testIdx, 16), spec: evalSpec(cfg), pool, seed: 0 });
+    for await (const b of pipe) {
+      const x = tf.tensor2d(b.features.data, [b.octree.nnum[cfg.depth]!, b.features.channels]);
+      const p = tf.tidy(() => tf.argMax(model.logits(x, b.octree, { training: false }), 1));
+      pred = pred.concat(Array.from(p.dataSync()));
+      tf.dispose([x, p]);
+    }
+  } finally {
+    await pool.close();
+  }
+  const truth = testIdx.map((i) => data.labels[i]!);
+  model.dispose();
+  opt.dispose();
+  return { oa: overallAccuracy(pred, truth), macc: meanClassAccuracy(pred, truth, data.classes), steps: batches.length, seconds: (performance.now() - t0) / 1000, finalLoss };
+}

@@ -1,0 +1,96 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { z } from 'zod';
+import { UserError } from '../util/errors.ts';
+
+/**
+ * A few-shot experiment grid: backbones x protocols x ratios x seeds on one dataset. Validated (unknown keys
+ * are errors). Backbones are random init (`scratch`), an existing pretraining checkpoint, or a pretraining
+ * config that the runner pretrains first (resumable), so one config file reproduces a whole table.
+ */
+const Hyper = z
+  .object({
+    lr: z.number().positive(),
+    momentum: z.number().min(0).max(1),
+    weightDecay: z.number().min(0),
+    batchSize: z.number().int().positive(),
+    /** Steps at ratio 1; a cell trains max(minSteps, round(baseSteps * ratio * multiplier(ratio))) steps. */
+    baseSteps: z.number().int().positive(),
+    minSteps: z.number().int().positive(),
+    /** Reference multipliers m per ratio (e.g. {"0.01": 4}); ratios not listed use 1. */
+    multipliers: z.record(z.string(), z.number().positive()),
+    decayAt: z.array(z.number().min(0).max(1)),
+    backboneLrScale: z.number().min(0),
+    /** Ratios below this train the head only (reference: 0.1 for classification fine-tuning). */
+    headOnlyBelow: z.number().min(0).max(1),
+  })
+  .strict();
+
+const Backbone = z.union([
+  z.object({ from: z.literal('scratch') }).strict(),
+  z.object({ checkpoint: z.string() }).strict(),
+  z
+    .object({
+      pretrain: z.string(),
+      rq: z.union([z.literal(false), z.object({ bins: z.number().int().min(1), variant: z.enum(['random-random', 'random-middle', 'uniform-random', 'uniform-middle']), p: z.number().min(0).max(1) }).strict()]).optional(),
+      epochs: z.number().int().positive().optional(),
+      maxSteps: z.number().int().positive().optional(),
+      data: z.string().optional(),
+    })
+    .strict(),
+]);
+
+export const FewshotConfigSchema = z
+  .object({
+    name: z.string(),
+    task: z.enum(['classification', 'segmentation']),
+    data: z.object({ source: z.string(), points: z.number().int().positive().optional(), synthPerClass: z.number().int().positive().optional() }).strict(),
+    /** HRNet preset for scratch backbones (pretrained ones use their checkpoint's config). */
+    model: z.enum(['paper', 'cpu', 'tiny']),
+    backbones: z.record(z.string(), Backbone),
+    protocols: z.array(z.enum(['linear', 'finetune', '2fc'])).min(1),
+    ratios: z.array(z.number().gt(0).max(1)).min(1),
+    seeds: z.array(z.number().int()).min(1),
+    linear: Hyper.optional(),
+    finetune: Hyper.optional(),
+    segment: Hyper.optional(),
+    /** Segmentation: only these categories (default all). */
+    categories: z.array(z.string()).optional(),
+    workers: z.number().int().min(0).default(1),
+  })
+  .strict();
+
+export type FewshotConfig = z.infer<typeof FewshotConfigSchema>;
+export type HyperParams = z.infer<typeof Hyper>;
+export type BackboneSpec = z.infer<typeof Backbone>;
+
+export function stepsFor(h: HyperParams, ratio: number): number {
+  const m = h.multipliers[ratio.toFixed(2)] ?? h.multipliers[String(ratio)] ?? 1;
+  return Math.max(h.minSteps, Math.round(h.baseSteps * ratio * m));
+}
+
+export function loadFewshotConfig(file: string): FewshotConfig {
+  if (!fs.existsSync(file)) throw new UserError(`${file}: no such experiment config`);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new UserError(`${file}: invalid JSON (${(e as Error).message})`);
+  }
+  const r = FewshotConfigSchema.safeParse(raw);
+  if (!r.success) throw new UserError(r.error.issues.map((i) => `${file}: ${i.path.join('.') || '(root)'}: ${i.message}`).join('\n'));
+  const c = r.data;
+  for (const p of c.protocols) {
+    const need = p === 'linear' ? 'linear' : c.task === 'segmentation' ? 'segment' : 'finetune';
+    if (!c[need]) throw new UserError(`${file}: protocol '${p}' needs a '${need}' section`);
+  }
+  if (c.task === 'classification' && c.protocols.includes('2fc')) throw new UserError(`${file}: protocol '2fc' is for segmentation`);
+  if (c.task === 'segmentation' && c.protocols.includes('linear')) throw new UserError(`${file}: protocol 'linear' is for classification (use '2fc')`);
+  // relative checkpoint / config paths are relative to the config file
+  const base = path.dirname(path.resolve(file));
+  for (const b of Object.values(c.backbones)) {
+    if ('checkpoint' in b && !path.isAbsolute(b.checkpoint)) b.checkpoint = path.resolve(base, b.checkpoint);
+    if ('pretrain' in b && b.pretrain.endsWith('.json') && !path.isAbsolute(b.pretrain)) b.pretrain = path.resolve(base, b.pretrain);
+  }
+  return c;
+}

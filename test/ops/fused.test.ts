@@ -1,0 +1,52 @@
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { fusedBatchNorm, siblingArgMax, siblingMax } from '../../octree/ops/index.ts';
+import { Rng } from '../../src/util/rng.ts';
+import { maxAbsDiff, randn } from './helpers.ts';
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+function referenceBn(x: tf.Tensor2D, g: tf.Tensor1D, b: tf.Tensor1D, relu: boolean): tf.Tensor2D {
+  const { mean, variance } = tf.moments(x, 0);
+  const y = tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, 1e-5))), g), b) as tf.Tensor2D;
+  return relu ? tf.relu(y) : y;
+}
+
+describe('fused ops', () => {
+  it('fusedBatchNorm (+ReLU) equals the composition of tfjs ops, values and all three gradients', () => {
+    const rng = new Rng(1);
+    for (const relu of [false, true]) {
+      const x = randn(rng, [200, 6]);
+      const g = tf.tensor1d([0.5, 1, 2, -1, 1.5, 0.7]);
+      const b = tf.tensor1d([0, 0.1, -0.2, 0.3, 0, 1]);
+      const probe = randn(rng, [200, 6]);
+      let stats: { mean: Float32Array; variance: Float32Array } | null = null;
+      const y1 = fusedBatchNorm(x, g, b, { relu, onStats: (s) => (stats = s) });
+      const y2 = referenceBn(x, g, b, relu);
+      expect(maxAbsDiff(y1, y2)).toBeLessThan(1e-5);
+      const m = tf.moments(x, 0);
+      expect(Math.max(...Array.from(stats!.mean).map((v, i) => Math.abs(v - m.mean.dataSync()[i]!)))).toBeLessThan(1e-5);
+      const f1 = (a: tf.Tensor, c: tf.Tensor, d: tf.Tensor): tf.Tensor => tf.sum(tf.mul(fusedBatchNorm(a as tf.Tensor2D, c as tf.Tensor1D, d as tf.Tensor1D, { relu }), probe));
+      const f2 = (a: tf.Tensor, c: tf.Tensor, d: tf.Tensor): tf.Tensor => tf.sum(tf.mul(referenceBn(a as tf.Tensor2D, c as tf.Tensor1D, d as tf.Tensor1D, relu), probe));
+      const g1 = tf.grads(f1)([x, g, b]);
+      const g2 = tf.grads(f2)([x, g, b]);
+      for (let i = 0; i < 3; i++) expect(maxAbsDiff(g1[i]!, g2[i]!)).toBeLessThan(1e-4);
+    }
+  });
+
+  it('siblingMax equals max over reshape (8, C) with the argmax gradient; siblingArgMax gives the slots', () => {
+    const rng = new Rng(2);
+    const x = randn(rng, [64, 5]);
+    const ref = (t: tf.Tensor): tf.Tensor => tf.max(tf.reshape(t, [8, 8, 5]), 1);
+    expect(maxAbsDiff(siblingMax(x), ref(x) as tf.Tensor2D)).toBe(0);
+    const probe = randn(rng, [8, 5]);
+    const g1 = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(siblingMax(t as tf.Tensor2D), probe)))(x);
+    const g2 = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(ref(t), probe)))(x);
+    expect(maxAbsDiff(g1, g2)).toBeLessThan(1e-6);
+    const arg = siblingArgMax(x).arraySync();
+    const ta = tf.argMax(tf.reshape(x, [8, 8, 5]), 1).arraySync() as number[][];
+    expect(arg).toEqual(ta);
+  });
+});
