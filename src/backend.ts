@@ -8,7 +8,8 @@
  *
  * Multithreaded wasm is disabled by tfjs under Node; `enableWasmThreads` below works around the four
  * obstacles measured in shared/reference/tfjs-eval.md §1 (flag, blob: worker URL, Blob main script,
- * cores/2 cap). It relies on tfjs-backend-wasm 4.22 internals, hence the fallbacks.
+ * cores/2 cap). It relies on tfjs-backend-wasm 4.22 internals, hence the fallbacks. It works under vitest
+ * (forks pool) too; test/backend/wasm.test.ts runs it with 2 threads.
  */
 import * as tf from '@tensorflow/tfjs';
 import * as tfwasm from '@tensorflow/tfjs-backend-wasm';

@@ -7,12 +7,13 @@
  *    whole [N, 27·Cin] column matrix for the backward, which transposes it for dW.
  *  - 'fused': gatherMatMul(x, idx, W); nothing 27× is kept, dW uses the transposed gather (octGatherT).
  *  - 'blocked': gatherMatMul per block of rows whose column buffer is at most `blockBytes`, outputs
- *    concatenated (each block's dX is a full [N, Cin] scatter-add, summed by autodiff).
+ *    concatenated (each block's dX is a full [N, Cin] scatter-add, summed by autodiff). Measured slower
+ *    in fwd+bwd than 'fused' at 4 MiB blocks (the per-block full-size dX), so it stays a bench variant.
  */
 import * as tf from '@tensorflow/tfjs';
 import { gatherMatMul, matMulNN, octGather } from '../../octree/ops/kernels/index.ts';
 import { sphereShellTable, type NeighbourTable } from './sphere-shell.ts';
-import { median, round, timeRuns } from './timing.ts';
+import { median, round } from './timing.ts';
 
 export type ConvVariant = 'im2col' | 'fused' | 'blocked';
 export const CONV_VARIANTS: readonly ConvVariant[] = ['im2col', 'fused', 'blocked'];
@@ -91,41 +92,62 @@ export function makeConvLayer(
   };
 }
 
-/** Times one case and variant on the active backend. */
-export async function benchConvCase(c: ConvCase, variant: ConvVariant, table: NeighbourTable, reps = 5, blockBytes?: number): Promise<ConvBenchResult> {
-  const { layer, blockRows, tensors } = makeConvLayer(table, c.cin, variant, blockBytes);
+/**
+ * Times every variant of one case on the active backend. The variants are interleaved (one forward of
+ * each, then one of each again, ...) so that load from other processes drifts over all of them alike.
+ */
+export async function benchConvCase(
+  c: ConvCase, variants: readonly ConvVariant[], table: NeighbourTable, reps = 5, blockBytes?: number,
+): Promise<ConvBenchResult[]> {
   const x = tf.randomUniform([c.n, c.cin], -1, 1, 'float32', 1) as tf.Tensor2D;
   const w = tf.randomUniform([K * c.cin, c.cout], -0.1, 0.1, 'float32', 2) as tf.Tensor2D;
   const dy = tf.randomUniform([c.n, c.cout], -1, 1, 'float32', 3) as tf.Tensor2D;
-  const fwd = timeRuns(() => {
+  const layers = variants.map((v) => makeConvLayer(table, c.cin, v, blockBytes));
+  const fwdOnce = (i: number): void => {
     tf.tidy(() => {
-      layer(x, w).dataSync();
+      layers[i]!.layer(x, w).dataSync();
     });
-  }, reps);
-  const fwdMs = median(await fwd);
-  const bwd = await timeRuns(() => {
+  };
+  const fwdBwdOnce = (i: number): void => {
+    const layer = layers[i]!.layer;
     tf.tidy(() => {
       // d/d(x, w) of sum(layer(x, w) * dy) backpropagates exactly dy through the layer.
       const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(layer(a as tf.Tensor2D, b as tf.Tensor2D), dy)))([x, w]);
       g[0]!.dataSync();
       g[1]!.dataSync();
     });
-  }, reps);
-  const fwdBwdMs = median(bwd);
-  tf.dispose([x, w, dy, ...tensors]);
-  const flops = 2 * c.n * K * c.cin * c.cout;
-  return {
-    backend: tf.getBackend(),
-    variant,
-    ...c,
-    ...(blockRows !== undefined ? { blockRows } : {}),
-    emptyFraction: round(table.emptyFraction, 3),
-    fwdMs: round(fwdMs, 1),
-    fwdBwdMs: round(fwdBwdMs, 1),
-    fwdGflops: round(flops / (fwdMs * 1e6), 1),
-    fwdBwdGflops: round((3 * flops) / (fwdBwdMs * 1e6), 1),
-    reps,
   };
+  const fwdMs: number[][] = variants.map(() => []);
+  const fwdBwdMs: number[][] = variants.map(() => []);
+  for (const [once, into] of [[fwdOnce, fwdMs], [fwdBwdOnce, fwdBwdMs]] as const) {
+    for (let i = 0; i < variants.length; i++) once(i); // warm-up
+    for (let r = 0; r < reps; r++) {
+      for (let i = 0; i < variants.length; i++) {
+        const t0 = performance.now();
+        once(i);
+        into[i]!.push(performance.now() - t0);
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+  tf.dispose([x, w, dy, ...layers.flatMap((l) => l.tensors)]);
+  const flops = 2 * c.n * K * c.cin * c.cout;
+  return variants.map((variant, i) => {
+    const f = median(fwdMs[i]!), fb = median(fwdBwdMs[i]!);
+    const blockRows = layers[i]!.blockRows;
+    return {
+      backend: tf.getBackend(),
+      variant,
+      ...c,
+      ...(blockRows !== undefined ? { blockRows } : {}),
+      emptyFraction: round(table.emptyFraction, 3),
+      fwdMs: round(f, 1),
+      fwdBwdMs: round(fb, 1),
+      fwdGflops: round(flops / (f * 1e6), 1),
+      fwdBwdGflops: round((3 * flops) / (fb * 1e6), 1),
+      reps,
+    };
+  });
 }
 
 /** Every case × variant on the active backend (call initBackend first). */
@@ -134,8 +156,7 @@ export async function runConvBench(opts: ConvBenchOptions = {}): Promise<ConvBen
   const variants = opts.variants ?? CONV_VARIANTS;
   const results: ConvBenchResult[] = [];
   for (const c of cases) {
-    const table = sphereShellTable(c.n);
-    for (const v of variants) results.push(await benchConvCase(c, v, table, opts.reps ?? 5, opts.blockBytes));
+    results.push(...(await benchConvCase(c, variants, sphereShellTable(c.n), opts.reps ?? 5, opts.blockBytes)));
   }
   return results;
 }

@@ -9,7 +9,8 @@
  *   gatherMatMul(x [R,C], idx [N·K], w [K·C,Co])  -> [N,Co]  (fused im2col·W; columns not kept for bwd)
  *
  * An octree conv is `matMulNN(reshape(octGather(x, neigh.flat), [N, K*C]), W[K*C, Cout])`, or the same
- * as gatherMatMul(x, neigh.flat, W), which is faster in fwd+bwd and keeps no column matrix for backward.
+ * as gatherMatMul(x, neigh.flat, W): about as fast in fwd+bwd (src/bench/conv-layer.ts), but the tape keeps
+ * no [N, K*C] column matrix between forward and backward, and dX is skipped when x needs no gradient.
  * The *Reference functions compute the same with built-in ops (tests; non-cpu/wasm backends).
  */
 import { registerOctKernels } from './register.ts';
