@@ -7,6 +7,7 @@ import { registerQuantize } from './quantize.ts';
 import { registerSynth } from './synth.ts';
 import { registerView } from './view.ts';
 import { registerPretrain } from './pretrain.ts';
+import { registerDownstream } from './downstream.ts';
 
 /** Every subcommand of `rq3d`; one module each. */
-export const COMMANDS: ReadonlyArray<(program: Command) => void> = [registerOctree, registerDoctor, registerInfo, registerConvert, registerQuantize, registerSynth, registerView, registerPretrain];
+export const COMMANDS: ReadonlyArray<(program: Command) => void> = [registerOctree, registerDoctor, registerInfo, registerConvert, registerQuantize, registerSynth, registerView, registerPretrain, registerDownstream];

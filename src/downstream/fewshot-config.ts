@@ -94,3 +94,16 @@ export function loadFewshotConfig(file: string): FewshotConfig {
   }
   return c;
 }
+
+/**
+ * Default hyper-parameters of the single-protocol commands (rq3d linear / finetune / segment): the
+ * reference recipes (anchor-spec §3.5) with step counts sized for a CPU. Experiment configs set their own.
+ */
+export const DEFAULT_HYPER: Record<'linear' | 'finetune' | 'segment', HyperParams> = {
+  // reference: lr 1.0, momentum 0.9, wd 5e-7, batch 32, 300k·r·m iterations, decays at 2/3 and 1
+  linear: { lr: 1.0, momentum: 0.9, weightDecay: 5e-7, batchSize: 32, baseSteps: 3000, minSteps: 300, multipliers: { '0.01': 4, '0.02': 4, '0.05': 2, '0.10': 2 }, decayAt: [2 / 3], backboneLrScale: 1, headOnlyBelow: 0 },
+  // reference: lr 0.1, backbone x0.1, wd 5e-4, batch 32, 100k·r·m iterations, decays at 0.4 and 0.6; head only below 10 %
+  finetune: { lr: 0.1, momentum: 0.9, weightDecay: 5e-4, batchSize: 32, baseSteps: 300, minSteps: 40, multipliers: { '0.01': 4, '0.02': 4, '0.05': 2 }, decayAt: [0.4, 0.6], backboneLrScale: 0.1, headOnlyBelow: 0.1 },
+  // reference: lr 0.1, wd 5e-4, batch 32, decays at 50 % and 75 %; x2 steps below 10 %
+  segment: { lr: 0.1, momentum: 0.9, weightDecay: 5e-4, batchSize: 16, baseSteps: 200, minSteps: 40, multipliers: { '0.01': 2, '0.02': 2, '0.05': 2 }, decayAt: [0.5, 0.75], backboneLrScale: 0.1, headOnlyBelow: 0 },
+};

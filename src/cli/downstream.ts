@@ -1,0 +1,103 @@
+import * as path from 'node:path';
+import type { Command } from 'commander';
+import { DEFAULT_HYPER, FewshotConfigSchema, loadFewshotConfig, type FewshotConfig } from '../downstream/fewshot-config.ts';
+import { runFewshot } from '../downstream/fewshot.ts';
+import { UserError } from '../util/errors.ts';
+import { parseNumberOption } from './options.ts';
+
+/**
+ * Downstream commands: `rq3d fewshot` runs a whole grid from an experiment config; `rq3d linear`,
+ * `rq3d finetune` and `rq3d segment` run one backbone through one protocol (a one-backbone grid).
+ */
+function list(v: string, name: string): number[] {
+  return v.split(',').map((s) => parseNumberOption(s.trim(), name));
+}
+
+interface SingleOpts {
+  checkpoint?: string;
+  from?: string;
+  data: string;
+  ratios: string;
+  seeds: string;
+  out: string;
+  model: string;
+  quiet?: boolean;
+  json?: boolean;
+  mode?: string;
+  points?: string;
+  workers?: string;
+}
+
+function singleConfig(protocol: 'linear' | 'finetune' | '2fc', task: 'classification' | 'segmentation', o: SingleOpts): FewshotConfig {
+  if (!o.checkpoint && o.from !== 'scratch') throw new UserError('give --checkpoint RUN/checkpoint or --from scratch');
+  const name = o.checkpoint ? path.basename(path.dirname(path.resolve(o.checkpoint))) : 'scratch';
+  const raw = {
+    name: `${protocol}-${name}`,
+    task,
+    data: { source: o.data, ...(o.points ? { points: Number(o.points) } : {}) },
+    model: o.model,
+    backbones: { [name]: o.checkpoint ? { checkpoint: path.resolve(o.checkpoint) } : { from: 'scratch' } },
+    protocols: [protocol],
+    ratios: list(o.ratios, '--ratios'),
+    seeds: list(o.seeds, '--seeds'),
+    [protocol === 'linear' ? 'linear' : task === 'segmentation' ? 'segment' : 'finetune']: DEFAULT_HYPER[protocol === 'linear' ? 'linear' : task === 'segmentation' ? 'segment' : 'finetune'],
+    workers: o.workers ? Number(o.workers) : 1,
+  };
+  const r = FewshotConfigSchema.safeParse(raw);
+  if (!r.success) throw new UserError(r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('\n'));
+  return r.data;
+}
+
+function addSingle(program: Command, name: string, description: string, protocol: (o: SingleOpts) => 'linear' | 'finetune' | '2fc', task: 'classification' | 'segmentation', defaults: { data: string; ratios: string }): void {
+  const cmd = program
+    .command(name)
+    .description(description)
+    .option('--checkpoint <dir>', 'pretraining checkpoint (runs/NAME/checkpoint)')
+    .option('--from <scratch>', "'scratch': random initialization, the same recipe")
+    .option('--data <source>', 'synth | modelnet10 | DIR', defaults.data)
+    .option('--ratios <list>', 'training-data ratios', defaults.ratios)
+    .option('--seeds <list>', 'seeds', '0')
+    .option('--model <preset>', 'HRNet preset for --from scratch (paper, cpu, tiny)', 'cpu')
+    .option('--points <n>', 'points per shape (meshes sampled, synth generated)')
+    .option('--workers <n>', 'worker threads building octrees', '1')
+    .option('--out <dir>', 'results folder')
+    .option('--quiet', 'no progress output')
+    .option('--json', 'print the results as one JSON object');
+  if (task === 'segmentation') cmd.option('--mode <mode>', '2fc (frozen backbone, two FC layers) or finetune', '2fc');
+  cmd.action(async (o: SingleOpts) => {
+    const cfg = singleConfig(protocol(o), task, o);
+    const out = o.out ?? path.join('runs', cfg.name);
+    const cells = await runFewshot(cfg, { out, quiet: o.quiet });
+    if (o.json) process.stdout.write(`${JSON.stringify({ out, cells })}\n`);
+    else {
+      for (const c of cells) {
+        const v = task === 'segmentation' ? `C.mIoU ${(100 * c.cmiou!).toFixed(1)} %, I.mIoU ${(100 * c.imiou!).toFixed(1)} % (PointNet convention: ${(100 * c.cmiouPointNet!).toFixed(1)} / ${(100 * c.imiouPointNet!).toFixed(1)})` : `OA ${(100 * c.oa!).toFixed(2)} %`;
+        process.stdout.write(`${c.protocol} ${c.backbone} ratio ${c.ratio} seed ${c.seed}: ${v} [${c.trainShapes} training shapes]\n`);
+      }
+      process.stdout.write(`results: ${out} (table.md, summary.json, ${cfg.protocols[0]}.svg)\n`);
+    }
+  });
+}
+
+export function registerDownstream(program: Command): void {
+  addSingle(program, 'linear', 'linear probe on frozen fc1 features (classification)', () => 'linear', 'classification', { data: 'modelnet10', ratios: '0.01,0.02,0.05,0.1,0.2,1' });
+  addSingle(program, 'finetune', 'fine-tune the whole network for classification (backbone at 0.1x lr; head only below 10 %)', () => 'finetune', 'classification', { data: 'modelnet10', ratios: '0.01,0.02,0.05,0.1,0.2,1' });
+  addSingle(program, 'segment', 'part segmentation, one model per category (2fc head on frozen features, or finetune)', (o) => {
+    if (o.mode !== '2fc' && o.mode !== 'finetune') throw new UserError(`--mode must be 2fc or finetune, got '${o.mode}'`);
+    return o.mode;
+  }, 'segmentation', { data: 'synth', ratios: '0.01,0.05,1' });
+  program
+    .command('fewshot')
+    .description('run a few-shot grid (backbones x protocols x ratios x seeds) from an experiment config; resumable')
+    .requiredOption('--config <file>', 'experiment config (experiments/*.json)')
+    .option('--out <dir>', 'results folder (default experiments/results/<name>)')
+    .option('--backbones <list>', 'only these backbones')
+    .option('--protocols <list>', 'only these protocols')
+    .option('--quiet', 'no progress output')
+    .action(async (o: { config: string; out?: string; backbones?: string; protocols?: string; quiet?: boolean }) => {
+      const cfg = loadFewshotConfig(o.config);
+      const out = o.out ?? path.join(path.dirname(path.resolve(o.config)), 'results', cfg.name);
+      await runFewshot(cfg, { out, quiet: o.quiet, only: { backbones: o.backbones?.split(','), protocols: o.protocols?.split(',') } });
+      process.stdout.write(`results: ${out} (table.md, summary.json, *.svg)\n`);
+    });
+}

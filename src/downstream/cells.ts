@@ -1,0 +1,71 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { meanStd } from './metrics.ts';
+
+/** One finished cell of a few-shot grid, stored as JSON so interrupted grids resume. */
+export interface CellResult {
+  protocol: string;
+  backbone: string;
+  ratio: number;
+  seed: number;
+  trainShapes: number;
+  steps: number;
+  seconds: number;
+  /** Classification. */
+  oa?: number;
+  macc?: number;
+  /** Segmentation (per category mean IoUs, then C.mIoU / I.mIoU; both conventions). */
+  cmiou?: number;
+  imiou?: number;
+  cmiouPointNet?: number;
+  imiouPointNet?: number;
+  perCategory?: Record<string, number>;
+}
+
+export function cellFile(out: string, c: { protocol: string; backbone: string; ratio: number; seed: number }): string {
+  return path.join(out, 'cells', c.protocol, c.backbone, `r${c.ratio.toFixed(2)}-s${c.seed}.json`);
+}
+
+export function readCell(file: string): CellResult | null {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as CellResult;
+  } catch {
+    return null;
+  }
+}
+
+/** Mean and std over seeds of one metric, per (protocol, backbone, ratio). */
+export function summarizeCells(cells: readonly CellResult[], metric: keyof CellResult): Record<string, Record<string, Record<string, { mean: number; std: number; seeds: number }>>> {
+  const out: Record<string, Record<string, Record<string, { mean: number; std: number; seeds: number }>>> = {};
+  const groups = new Map<string, number[]>();
+  for (const c of cells) {
+    const v = c[metric];
+    if (typeof v !== 'number') continue;
+    const k = `${c.protocol}|${c.backbone}|${c.ratio.toFixed(2)}`;
+    groups.set(k, [...(groups.get(k) ?? []), v]);
+  }
+  for (const [k, vs] of groups) {
+    const [p, b, r] = k.split('|') as [string, string, string];
+    const ms = meanStd(vs);
+    ((out[p] ??= {})[b] ??= {})[r] = { mean: ms.mean, std: ms.std, seeds: vs.length };
+  }
+  return out;
+}
+
+export function readCells(out: string): CellResult[] {
+  const dir = path.join(out, 'cells');
+  const cells: CellResult[] = [];
+  if (!fs.existsSync(dir)) return cells;
+  const walk = (d: string): void => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name.endsWith('.json')) {
+        const c = readCell(p);
+        if (c) cells.push(c);
+      }
+    }
+  };
+  walk(dir);
+  return cells;
+}

@@ -1,0 +1,236 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { subsetByRatio } from '../data/datasets/ratio.ts';
+import { HRNET_PRESETS, type HRNetConfig } from '../models/mid-hrnet.ts';
+import { initBackend } from '../backend.ts';
+import { resolvePretrainConfig } from '../train/config.ts';
+import { pretrain } from '../train/pretrain.ts';
+import { checkpointExists } from '../train/checkpoint.ts';
+import { loadShapes, type ShapeCollection } from '../train/shapes.ts';
+import { writeFileAtomic } from '../util/atomic.ts';
+import { UserError } from '../util/errors.ts';
+import { extractFc1, finetuneClassifier, trainLinearProbe } from './classify.ts';
+import { stepsFor, type BackboneSpec, type FewshotConfig, type HyperParams } from './fewshot-config.ts';
+import { aggregateIoU } from './metrics.ts';
+import { cellFile, readCell, type CellResult } from './cells.ts';
+import { checkpointModelConfig, loadPretrained, MidClassifier } from './models.ts';
+import { segmentCategory } from './segment.ts';
+import { writeFewshotReport } from './report.ts';
+
+/**
+ * Runs a few-shot grid cell by cell. Each finished cell is a JSON file under `<out>/cells/`, so an
+ * interrupted grid resumes where it stopped and a finished one is only re-summarized. Backbones given as
+ * pretraining configs are pretrained first into `<out>/pretrain-<name>/` (resumable too).
+ */
+export interface FewshotOptions {
+  out: string;
+  quiet?: boolean;
+  /** Only these backbones / protocols (CLI filters). */
+  only?: { backbones?: string[]; protocols?: string[] };
+}
+
+
+
+
+async function resolveBackbone(name: string, spec: BackboneSpec, cfg: FewshotConfig, out: string, quiet: boolean): Promise<{ checkpoint: string | null; model: HRNetConfig }> {
+  if ('from' in spec) return { checkpoint: null, model: HRNET_PRESETS[cfg.model] };
+  if ('checkpoint' in spec) {
+    if (!(await checkpointExists(spec.checkpoint))) throw new UserError(`backbone ${name}: no checkpoint at ${spec.checkpoint}`);
+    return { checkpoint: spec.checkpoint, model: await checkpointModelConfig(spec.checkpoint) };
+  }
+  const pc = resolvePretrainConfig(spec.pretrain);
+  if (spec.rq === false) pc.rq = null;
+  else if (spec.rq) pc.rq = spec.rq;
+  if (spec.epochs) pc.optim.epochs = spec.epochs;
+  if (spec.data) pc.data.source = spec.data;
+  const dir = path.join(out, `pretrain-${name}`);
+  const ck = path.join(dir, 'checkpoint');
+  const done = (await checkpointExists(ck)) && JSON.parse(fs.readFileSync(path.join(ck, 'model.json'), 'utf8')).meta.step >= (spec.maxSteps ?? Infinity);
+  if (!done) {
+    if (!quiet) process.stderr.write(`pretraining backbone ${name} into ${dir}\n`);
+    await pretrain(pc, { out: dir, resume: true, maxSteps: spec.maxSteps, quiet });
+  }
+  return { checkpoint: ck, model: pc.model };
+}
+
+export async function runFewshot(cfg: FewshotConfig, opts: FewshotOptions): Promise<CellResult[]> {
+  await initBackend();
+  const out = path.resolve(opts.out);
+  const quiet = opts.quiet ?? false;
+  await writeFileAtomic(path.join(out, 'config.json'), `${JSON.stringify(cfg, null, 2)}\n`);
+  const seg = cfg.task === 'segmentation';
+  const shapes = await loadShapes(cfg.data.source, {
+    split: 'all',
+    points: cfg.data.points,
+    synthPerClass: cfg.data.synthPerClass,
+    normalize: 'sphere',
+    // segmentation is evaluated on every input point: keep the canonical shape clear of the box edge
+    scale: seg ? 0.95 : 1,
+    quiet,
+  });
+  if (seg && !shapes.hasPartLabels) throw new UserError(`${cfg.data.source}: segmentation needs per-point part labels`);
+  const backbones = Object.entries(cfg.backbones).filter(([n]) => !opts.only?.backbones || opts.only.backbones.includes(n));
+  const protocols = cfg.protocols.filter((p) => !opts.only?.protocols || opts.only.protocols.includes(p));
+  const results: CellResult[] = [];
+  for (const [name, spec] of backbones) {
+    const bb = await resolveBackbone(name, spec, cfg, out, quiet);
+    for (const protocol of protocols) {
+      if (seg) results.push(...(await runSegmentation(cfg, shapes, name, bb, protocol as '2fc' | 'finetune', out, quiet)));
+      else results.push(...(await runClassification(cfg, shapes, name, bb, protocol as 'linear' | 'finetune', out, quiet)));
+    }
+  }
+  await writeFewshotReport(cfg, out);
+  return results;
+}
+
+function splitIndices(shapes: ShapeCollection): { train: number[]; test: number[] } {
+  const train: number[] = [];
+  const test: number[] = [];
+  shapes.items.forEach((it, i) => (it.split === 'train' ? train : test).push(i));
+  return { train, test };
+}
+
+function ratioSubset(shapes: ShapeCollection, pool: readonly number[], ratio: number, mode: 'per-class' | 'first'): number[] {
+  const items = pool.map((i) => ({ ...shapes.items[i]!, index: i }));
+  return subsetByRatio(items, ratio, mode).map((it) => it.index);
+}
+
+async function runClassification(
+  cfg: FewshotConfig,
+  shapes: ShapeCollection,
+  backbone: string,
+  bb: { checkpoint: string | null; model: HRNetConfig },
+  protocol: 'linear' | 'finetune',
+  out: string,
+  quiet: boolean,
+): Promise<CellResult[]> {
+  const { train, test } = splitIndices(shapes);
+  const labels = shapes.items.map((it) => it.label);
+  const data = { clouds: shapes.clouds, labels, classes: shapes.classes.length };
+  const results: CellResult[] = [];
+  const h = protocol === 'linear' ? cfg.linear! : cfg.finetune!;
+  let feats: { train: Float32Array; test: Float32Array } | null = null;
+  for (const ratio of cfg.ratios) {
+    for (const seed of cfg.seeds) {
+      const cell = { protocol, backbone, ratio, seed };
+      const file = cellFile(out, cell);
+      const done = readCell(file);
+      if (done) {
+        results.push(done);
+        continue;
+      }
+      const subset = ratioSubset(shapes, train, ratio, 'per-class');
+      const t0 = performance.now();
+      let r: CellResult;
+      if (protocol === 'linear') {
+        feats ??= await linearFeatures(bb, data, train, test, backbone, out, quiet);
+        const pos = new Map(train.map((i, k) => [i, k]));
+        const dim = bb.model.fc1;
+        const x = new Float32Array(subset.length * dim);
+        subset.forEach((i, k) => x.set(feats!.train.subarray(pos.get(i)! * dim, (pos.get(i)! + 1) * dim), k * dim));
+        const steps = stepsFor(h, ratio);
+        const m = trainLinearProbe({ x, y: subset.map((i) => labels[i]!) }, { x: feats.test, y: test.map((i) => labels[i]!) }, dim, data.classes, {
+          lr: h.lr, momentum: h.momentum, weightDecay: h.weightDecay, batchSize: h.batchSize, steps, decayAt: h.decayAt, seed,
+        });
+        r = { ...cell, trainShapes: subset.length, steps, seconds: (performance.now() - t0) / 1000, oa: m.oa, macc: m.macc };
+      } else {
+        const mode = bb.checkpoint && ratio < h.headOnlyBelow ? 'head' : 'full';
+        const m = await finetuneClassifier(bb.model, data, subset, test, {
+          init: bb.checkpoint ? { checkpoint: bb.checkpoint } : 'scratch',
+          mode, steps: stepsFor(h, ratio), lr: h.lr, backboneLrScale: h.backboneLrScale, momentum: h.momentum, weightDecay: h.weightDecay,
+          batchSize: h.batchSize, decayAt: h.decayAt, seed, workers: cfg.workers, quiet, label: `finetune ${backbone} r=${ratio} s=${seed}`,
+        });
+        r = { ...cell, trainShapes: subset.length, steps: m.steps, seconds: m.seconds, oa: m.oa, macc: m.macc };
+      }
+      await writeFileAtomic(file, `${JSON.stringify(r, null, 2)}\n`);
+      if (!quiet) process.stderr.write(`${protocol} ${backbone} ratio ${ratio} seed ${seed}: OA ${(100 * r.oa!).toFixed(2)} % (${r.trainShapes} shapes, ${r.seconds.toFixed(0)} s)\n`);
+      results.push(r);
+    }
+  }
+  return results;
+}
+
+/** fc1 features of all train and test shapes, cached in the grid folder (every ratio and seed reuses them). */
+async function linearFeatures(
+  bb: { checkpoint: string | null; model: HRNetConfig },
+  data: { clouds: ShapeCollection['clouds']; labels: number[]; classes: number },
+  train: number[],
+  test: number[],
+  backbone: string,
+  out: string,
+  quiet: boolean,
+): Promise<{ train: Float32Array; test: Float32Array }> {
+  const file = path.join(out, 'features', `${backbone}.bin`);
+  const dim = bb.model.fc1;
+  const n = train.length + test.length;
+  if (fs.existsSync(file) && fs.statSync(file).size === n * dim * 4) {
+    const buf = fs.readFileSync(file);
+    const all = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+    return { train: all.subarray(0, train.length * dim), test: all.subarray(train.length * dim) };
+  }
+  const model = new MidClassifier(bb.model, data.classes, 'linear-probe');
+  if (bb.checkpoint) await loadPretrained(model.net, bb.checkpoint, ['cls/']);
+  const all = await extractFc1(model, data, [...train, ...test], { quiet, label: `features ${backbone}` });
+  model.dispose();
+  await writeFileAtomic(file, new Uint8Array(all.buffer));
+  return { train: all.subarray(0, train.length * dim), test: all.subarray(train.length * dim) };
+}
+
+async function runSegmentation(
+  cfg: FewshotConfig,
+  shapes: ShapeCollection,
+  backbone: string,
+  bb: { checkpoint: string | null; model: HRNetConfig },
+  protocol: '2fc' | 'finetune',
+  out: string,
+  quiet: boolean,
+): Promise<CellResult[]> {
+  const h = cfg.segment as HyperParams;
+  const { train, test } = splitIndices(shapes);
+  const cats = cfg.categories ?? shapes.classes;
+  const results: CellResult[] = [];
+  for (const ratio of cfg.ratios) {
+    for (const seed of cfg.seeds) {
+      const cell = { protocol, backbone, ratio, seed };
+      const file = cellFile(out, cell);
+      const done = readCell(file);
+      if (done) {
+        results.push(done);
+        continue;
+      }
+      const t0 = performance.now();
+      const byCat: Record<string, number[]> = {};
+      const byCatPn: Record<string, number[]> = {};
+      let trainShapes = 0;
+      let steps = 0;
+      for (const cat of cats) {
+        const c = shapes.classes.indexOf(cat);
+        if (c < 0) throw new UserError(`category '${cat}' is not in ${shapes.name} (${shapes.classes.join(', ')})`);
+        const tr = ratioSubset(shapes, train.filter((i) => shapes.items[i]!.label === c), ratio, 'first');
+        const te = test.filter((i) => shapes.items[i]!.label === c);
+        const parts = shapes.parts?.[cat]?.length ?? 1 + Math.max(...te.concat(tr).map((i) => Math.max(...shapes.clouds[i]!.labels!)));
+        const r = await segmentCategory(bb.model, shapes.clouds, parts, tr, te, {
+          init: bb.checkpoint ? { checkpoint: bb.checkpoint } : 'scratch',
+          mode: protocol, steps: stepsFor(h, ratio), lr: h.lr, backboneLrScale: h.backboneLrScale, momentum: h.momentum,
+          weightDecay: h.weightDecay, batchSize: h.batchSize, decayAt: h.decayAt, seed, workers: cfg.workers, quiet,
+          label: `${protocol} ${backbone} ${cat} r=${ratio} s=${seed}`,
+        });
+        byCat[cat] = r.ious;
+        byCatPn[cat] = r.iousPointNet;
+        trainShapes += tr.length;
+        steps += r.steps;
+      }
+      const a = aggregateIoU(byCat);
+      const b = aggregateIoU(byCatPn);
+      const res: CellResult = {
+        ...cell, trainShapes, steps, seconds: (performance.now() - t0) / 1000,
+        cmiou: a.cmiou, imiou: a.imiou, cmiouPointNet: b.cmiou, imiouPointNet: b.imiou, perCategory: a.perCategory,
+      };
+      await writeFileAtomic(file, `${JSON.stringify(res, null, 2)}\n`);
+      if (!quiet) process.stderr.write(`${protocol} ${backbone} ratio ${ratio} seed ${seed}: C.mIoU ${(100 * a.cmiou).toFixed(1)} I.mIoU ${(100 * a.imiou).toFixed(1)}\n`);
+      results.push(res);
+    }
+  }
+  return results;
+}
+
