@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { matMulNN, octGather, octScatterAdd } from './kernels/index.ts';
+import { gatherMatMul, matMulNN, octGather, octScatterAdd } from './kernels/index.ts';
 import { getNeighbors, kernelSize, type Kernel } from '../neighbors.ts';
 import type { Octree } from '../octree.ts';
 import { octreeDepad, octreePad } from './pad.ts';
@@ -10,9 +10,7 @@ import { checkRowsAt, indexTensor, rowCount } from './tables.ts';
  * (K·Cin, Cout), i.e. ocnn's (K, Cin, Cout) flattened. Stride 2 reads the first-child window of each
  * non-empty parent and writes depth-1; without nempty its result is padded to all rows of depth-1.
  *
- * The im2col buffer is K times the input. To bound memory the conv is a custom-gradient op that keeps
- * only its input and weights for the backward pass and recomputes the columns there, in row blocks of
- * at most `maxColumnElements` floats; the gradient is dW = Σ colᵀ·dy and dX = scatter-add(dy·Wᵀ).
+ * The im2col buffer is K times the input; it never outlives the conv kernel (see im2colMatMul).
  */
 export interface ConvOptions {
   kernel?: Kernel;
@@ -52,7 +50,12 @@ export function octreeConv(
   return out;
 }
 
-/** out[i] = Σ_k data[neigh[i,k]] · W[k] as one op with a memory-bounded custom gradient. */
+/**
+ * out[i] = Σ_k data[neigh[i,k]] · W[k]. Each row block is one `gatherMatMul` kernel (octree/ops/kernels): the
+ * column matrix exists only inside the kernel, the tape keeps data, index and weights, and the backward
+ * computes dW from transposed columns and dX by a scatter-add, each only when needed. Inputs whose column
+ * matrix would exceed `maxColumnElements` are split into row blocks to bound the kernel's temporary.
+ */
 export function im2colMatMul(
   data: tf.Tensor2D,
   weights: tf.Tensor2D,
@@ -63,46 +66,17 @@ export function im2colMatMul(
   const rows = neigh.length / K;
   const cin = data.shape[1];
   const cout = weights.shape[1];
-  const numIn = data.shape[0];
-  const blockRows = Math.max(1, Math.floor(maxColumnElements / (K * cin)));
-  const blocks: Array<[number, number]> = [];
-  for (let s = 0; s < rows; s += blockRows) blocks.push([s, Math.min(rows, s + blockRows)]);
-  const columns = (x: tf.Tensor2D, s: number, e: number): tf.Tensor2D =>
-    tf.reshape(octGather(x, indexTensor(neigh.subarray(s * K, e * K))), [e - s, K * cin]) as tf.Tensor2D;
-
-  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const x = args[0] as tf.Tensor2D;
-    const w = args[1] as tf.Tensor2D;
-    const save = args[2] as tf.GradSaveFunc;
-    save([x, w]);
-    const value = tf.tidy(() => {
-      if (rows === 0) return tf.zeros([0, cout]) as tf.Tensor2D;
-      const parts = blocks.map(([s, e]) => tf.tidy(() => tf.matMul(columns(x, s, e), w)));
-      return (parts.length === 1 ? parts[0]! : tf.concat(parts, 0)) as tf.Tensor2D;
-    });
-    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]): tf.Tensor[] => {
-      const [xs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
-      return tf.tidy(() => {
-        const wT = tf.transpose(ws);
-        let dW: tf.Tensor2D = tf.zeros([K * cin, cout]);
-        let dX: tf.Tensor2D = tf.zeros([numIn, cin]);
-        for (const [s, e] of blocks) {
-          const dyB = tf.slice(dy, [s, 0], [e - s, cout]) as tf.Tensor2D;
-          const colT = tf.transpose(columns(xs, s, e));
-          const nextW = tf.add(dW, tf.matMul(colT, dyB)) as tf.Tensor2D;
-          const dCol = tf.reshape(tf.matMul(dyB, wT), [(e - s) * K, cin]) as tf.Tensor2D;
-          const nextX = tf.add(dX, octScatterAdd(dCol, indexTensor(neigh.subarray(s * K, e * K)), numIn)) as tf.Tensor2D;
-          dW.dispose();
-          dX.dispose();
-          dW = nextW;
-          dX = nextX;
-        }
-        return [dX, dW];
-      });
-    };
-    return { value, gradFunc };
+  return tf.tidy(() => {
+    if (rows === 0) return tf.zeros([0, cout]) as tf.Tensor2D;
+    const blockRows = Math.max(1, Math.floor(maxColumnElements / (K * cin)));
+    if (blockRows >= rows) return gatherMatMul(data, indexTensor(neigh), weights);
+    const parts: tf.Tensor2D[] = [];
+    for (let s = 0; s < rows; s += blockRows) {
+      const e = Math.min(rows, s + blockRows);
+      parts.push(gatherMatMul(data, indexTensor(neigh.subarray(s * K, e * K)), weights));
+    }
+    return tf.concat(parts, 0) as tf.Tensor2D;
   });
-  return f(data, weights) as tf.Tensor2D;
 }
 
 /** The plain composition (gather, reshape, matMulNN) with autodiff: the reference the fused op is tested against. */
