@@ -140,7 +140,7 @@ export async function finetuneClassifier(cfg: HRNetConfig, data: ClassifyData, t
     let s = 0;
     for await (const b of pipe) {
       const x = tf.tensor2d(b.features.data, [b.octree.nnum[cfg.depth]!, b.features.channels]);
-      const y = tf.oneHot(tf.tensor1d(Int32Array.from(b.indices, (i) => data.labels[i]!), 'int32'), data.classes);
+      const y = tf.tidy(() => tf.oneHot(tf.tensor1d(Int32Array.from(b.indices, (i) => data.labels[i]!), 'int32'), data.classes));
       // head-only mode keeps the frozen backbone in inference mode (its statistics are not adapted)
       const ctx = { training: true };
       const { value, grads } = tf.variableGrads(() => {

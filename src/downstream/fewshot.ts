@@ -199,6 +199,7 @@ async function runSegmentation(
         continue;
       }
       const t0 = performance.now();
+      const saveModels = ratio === cfg.ratios[cfg.ratios.length - 1] && seed === cfg.seeds[cfg.seeds.length - 1];
       const byCat: Record<string, number[]> = {};
       const byCatPn: Record<string, number[]> = {};
       let trainShapes = 0;
@@ -214,6 +215,10 @@ async function runSegmentation(
           mode: protocol, steps: stepsFor(h, ratio), lr: h.lr, backboneLrScale: h.backboneLrScale, momentum: h.momentum,
           weightDecay: h.weightDecay, batchSize: h.batchSize, decayAt: h.decayAt, seed, workers: cfg.workers, quiet,
           label: `${protocol} ${backbone} ${cat} r=${ratio} s=${seed}`,
+          // the models of the last cell of the grid are kept for the viewer (rq3d view --checkpoint <out>/models/...)
+          saveDir: saveModels ? path.join(out, 'models', protocol, backbone, cat) : undefined,
+          category: cat,
+          partNames: shapes.parts?.[cat],
         });
         byCat[cat] = r.ious;
         byCatPn[cat] = r.iousPointNet;

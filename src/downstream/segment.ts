@@ -3,6 +3,7 @@ import type { PointCloud } from '../data/pointcloud.ts';
 import type { HRNetConfig } from '../models/mid-hrnet.ts';
 import { BatchPipeline, WorkerPool, type PipelineBatch, type SampleSpec } from '../pipeline/index.ts';
 import { SgdMomentum, stepLr } from '../train/sgd.ts';
+import { saveCheckpoint } from '../train/checkpoint.ts';
 import { createProgress } from '../train/progress.ts';
 import { chunks, trainingBatches } from './batches.ts';
 import { shapeIoU } from './metrics.ts';
@@ -30,6 +31,11 @@ export interface SegOptions {
   workers?: number;
   quiet?: boolean;
   label?: string;
+  /** Save the trained model here (tfjs layout, loadable by the viewer): `rq3d view --checkpoint`. */
+  saveDir?: string;
+  /** Stored with a saved model. */
+  category?: string;
+  partNames?: string[];
 }
 
 export interface SegResult {
@@ -84,7 +90,7 @@ export async function segmentCategory(cfg: HRNetConfig, clouds: readonly PointCl
       const x = tf.tensor2d(b.features.data, [b.octree.nnum[cfg.depth]!, b.features.channels]);
       const { pts, labels } = batchPoints(b);
       const keep = Int32Array.from(labels.keys()).filter((i) => labels[i]! >= 0);
-      const y = tf.oneHot(tf.tensor1d(Int32Array.from(keep, (i) => labels[i]!), 'int32'), parts);
+      const y = tf.tidy(() => tf.oneHot(tf.tensor1d(Int32Array.from(keep, (i) => labels[i]!), 'int32'), parts));
       const keepT = tf.tensor1d(keep, 'int32');
       const { value, grads } = tf.variableGrads(
         () => tf.losses.softmaxCrossEntropy(y, tf.gather(model.logits(x, b.octree, pts, { training: true }), keepT)) as tf.Scalar,
@@ -121,6 +127,12 @@ export async function segmentCategory(cfg: HRNetConfig, clouds: readonly PointCl
     }
   } finally {
     await pool.close();
+  }
+  if (o.saveDir) {
+    await saveCheckpoint(o.saveDir, {
+      meta: { kind: 'segment', category: o.category ?? null, parts, partNames: o.partNames ?? null, model: cfg, features: 'ND', normalize: 'sphere', scale: 0.95, trainShapes: trainIdx.length, mIoU: ious.reduce((a, b) => a + b, 0) / Math.max(1, ious.length) },
+      groups: { model: model.net.params.variables },
+    });
   }
   model.dispose();
   opt.dispose();
