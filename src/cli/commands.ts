@@ -8,6 +8,7 @@ import { registerSynth } from './synth.ts';
 import { registerView } from './view.ts';
 import { registerPretrain } from './pretrain.ts';
 import { registerDownstream } from './downstream.ts';
+import { registerMain } from './main-job.ts';
 
 /** Every subcommand of `rq3d`; one module each. */
-export const COMMANDS: ReadonlyArray<(program: Command) => void> = [registerOctree, registerDoctor, registerInfo, registerConvert, registerQuantize, registerSynth, registerView, registerPretrain, registerDownstream];
+export const COMMANDS: ReadonlyArray<(program: Command) => void> = [registerOctree, registerDoctor, registerInfo, registerConvert, registerQuantize, registerSynth, registerView, registerPretrain, registerDownstream, registerMain];

@@ -102,7 +102,7 @@ export const PRETRAIN_PRESETS: Record<string, PretrainConfig> = {
     ...MID_COMMON,
     name: 'quick',
     model: HRNET_PRESETS.cpu,
-    data: { source: 'synth', synthPerClass: 40, points: 2048, normalize: 'sphere' },
+    data: { source: 'synth', synthPerClass: 40, points: 1024, normalize: 'sphere' },
     clusters: 50,
     optim: { lr: 0.03, momentum: 0.9, weightDecay: 5e-4, batchSize: 16, epochs: 6, milestones: [4, 5] },
     checkpointEvery: 50,
