@@ -94,7 +94,7 @@ export const PRETRAIN_PRESETS: Record<string, PretrainConfig> = {
     model: HRNET_PRESETS.cpu,
     data: { source: 'modelnet10', normalize: 'sphere' },
     clusters: 50,
-    optim: { lr: 0.03, momentum: 0.9, weightDecay: 5e-4, batchSize: 32, epochs: 8, milestones: [6, 7] },
+    optim: { lr: 0.03, momentum: 0.9, weightDecay: 5e-4, batchSize: 32, epochs: 4, milestones: [3, 3.5] },
     checkpointEvery: 100,
   },
   /** The main job of `npm start`: the bundled synthetic shapes, a few minutes. */
