@@ -8,7 +8,9 @@ import { registerSynth } from './synth.ts';
 import { registerView } from './view.ts';
 import { registerPretrain } from './pretrain.ts';
 import { registerDownstream } from './downstream.ts';
+import { registerBench } from './bench.ts';
 import { registerMain } from './main-job.ts';
+import { registerSupervised } from './supervised.ts';
 
 /** Every subcommand of `rq3d`; one module each. */
-export const COMMANDS: ReadonlyArray<(program: Command) => void> = [registerOctree, registerDoctor, registerInfo, registerConvert, registerQuantize, registerSynth, registerView, registerPretrain, registerDownstream, registerMain];
+export const COMMANDS: ReadonlyArray<(program: Command) => void> = [registerOctree, registerDoctor, registerInfo, registerConvert, registerQuantize, registerSynth, registerView, registerPretrain, registerDownstream, registerMain, registerSupervised, registerBench];
