@@ -1,0 +1,472 @@
+/**
+ * Whole-model benchmarks on the inputs of shared/reference/peer-ocnn.md: batches of synthetic closed
+ * surfaces (~3,000 points with normals, src/bench/octree.ts), full depth 2, input 'ND', all nodes.
+ *
+ * For each case (model x depth x RQ on/off) it times, as medians of `reps` steps after `warmup` steps:
+ *  - train: forward + loss + backward + SGD-momentum step, octrees prebuilt (the peer's protocol);
+ *  - fwd: forward in inference mode, octrees prebuilt;
+ *  - inline (optional): the train step with the batch built in the same thread before each step;
+ *  - pooled (optional): the train step with batches built by a WorkerPool (1 worker, prefetch 1), timed
+ *    from the end of one step to the end of the next, so it includes any wait for the batch.
+ * RQ's effect is measured on the same shapes: mean non-empty nodes per depth and step times with and
+ * without RQ n=30 ('random-random') applied to the raw shapes before their octrees are built.
+ */
+import fs from 'node:fs';
+import * as tf from '@tensorflow/tfjs';
+import type { Octree } from '../../octree/index.ts';
+import type { PointCloud } from '../data/pointcloud.ts';
+import { OctreeLeNet } from '../models/lenet.ts';
+import { OctreeResNet } from '../models/resnet.ts';
+import { HRNET_PRESETS, MidHRNet, type HRNetConfig } from '../models/mid-hrnet.ts';
+import type { Params } from '../models/params.ts';
+import { buildPart, finishBatch } from '../pipeline/assemble.ts';
+import { BatchPipeline } from '../pipeline/batch-pipeline.ts';
+import { sampleSeed, type SampleSpec } from '../pipeline/sample.ts';
+import { WorkerPool } from '../pipeline/worker-pool.ts';
+import { MemoryBank } from '../ssl/memory-bank.ts';
+import { midLosses } from '../ssl/mid-loss.ts';
+import { SgdMomentum } from '../train/sgd.ts';
+import { syntheticShapes } from './octree.ts';
+import { PEER_OCNN_MODELS, type PeerModelFigures } from './peer.ts';
+import { median, round } from './timing.ts';
+
+export type BenchModel = 'lenet' | 'resnet' | 'hrnet';
+
+export interface ModelCase {
+  model: BenchModel;
+  depth: number;
+  batch: number;
+  rq: boolean;
+  /** Also time the train step with the batch built inline and by the worker pool. */
+  pipeline: boolean;
+  /** Record peak memory (RSS samples and VmHWM, reset before the case when the kernel allows it). */
+  memory: boolean;
+}
+
+/** Peak memory of one case. */
+export interface MemoryPeak {
+  /** Largest process.memoryUsage().rss seen between steps of the case. */
+  peakRssMiB: number;
+  /** VmHWM of /proc/self/status after the case (null when unreadable). */
+  vmHwmMiB: number | null;
+  /** True when VmHWM was reset before the case (/proc/self/clear_refs), i.e. it is this case's own peak;
+   * false: it is the process's peak so far (earlier cases included). */
+  vmHwmResetBeforeCase: boolean;
+  /** tfjs's own count of bytes held by tensors after the case, and the wasm heap size. */
+  tfjsBytes: number;
+  wasmHeapMiB: number | null;
+}
+
+export interface StepTiming {
+  /** Median ms of one step and the shapes/s it implies. */
+  ms: number;
+  shapesPerSec: number;
+  /** Every timed run (ms), in order. */
+  runs: number[];
+}
+
+export interface PipelineTiming extends StepTiming {
+  /** Mean ms per step spent building the batch (inline) or waiting for it (pooled). */
+  batchMs: number;
+}
+
+export interface ModelBenchEntry {
+  key: string;
+  model: BenchModel;
+  /** The model as constructed (for the record). */
+  config: string;
+  depth: number;
+  fullDepth: number;
+  batch: number;
+  points: number;
+  rq: { bins: number; variant: 'random-random' } | null;
+  params: number;
+  /** Mean non-empty nodes per shape at depths 0..D of the timed batch. */
+  nodes: number[];
+  /** Rows (all nodes, empty included) of the merged batch per depth. */
+  rows: number[];
+  trainShapesPerSec: number;
+  fwdShapesPerSec: number;
+  /** Median seconds per train step (prebuilt octrees). */
+  secondsPerStep: number;
+  train: StepTiming;
+  fwd: StepTiming;
+  inline: PipelineTiming | null;
+  pooled: PipelineTiming | null;
+  memory: MemoryPeak | null;
+  /** Live tfjs tensors before and after the case (equal: nothing leaked). */
+  tensors: { before: number; after: number };
+  peer: PeerModelFigures | null;
+  /** ours / peer (train, fwd); null without a peer figure. */
+  vsPeer: { train: number; fwd: number; trainVsTunedAlloc: number | null } | null;
+}
+
+/** RQ's measured effect on one model and depth: the same shapes with and without RQ n=30. */
+export interface RqEffect {
+  key: string;
+  model: BenchModel;
+  depth: number;
+  nodesPlain: number[];
+  nodesRq: number[];
+  /** Finest-depth non-empty nodes with RQ / without. */
+  leafRatio: number;
+  secondsPerStepPlain: number;
+  secondsPerStepRq: number;
+  /** Train step speed-up from RQ (plain seconds / RQ seconds) and the forward one. */
+  trainSpeedup: number;
+  fwdSpeedup: number;
+  /** The peer's train speed-up for the same model and depth, when measured there. */
+  peerTrainSpeedup: number | null;
+}
+
+export interface ModelBenchOptions {
+  cases?: ModelCase[];
+  points?: number;
+  fullDepth?: number;
+  reps?: number;
+  warmup?: number;
+  seed?: number;
+  /** A progress line per case (the CLI sends it to stderr). */
+  log?: (line: string) => void;
+}
+
+export interface ModelBenchResult {
+  backend: string;
+  reps: number;
+  warmup: number;
+  points: number;
+  fullDepth: number;
+  entries: ModelBenchEntry[];
+  rq: RqEffect[];
+}
+
+const CLASSES = 40;
+const RQ = { bins: 30, variant: 'random-random' as const };
+/** MID-Net pretraining's k-means clusters per shape in the cpu preset; here spatial cells stand in. */
+const HRNET_CLUSTERS = 50;
+
+export function caseKey(c: Pick<ModelCase, 'model' | 'depth' | 'rq'>): string {
+  return `${c.model}_d${c.depth}${c.rq ? 'rq' : ''}`;
+}
+
+/** The full bench: LeNet and ResNet at depths 5 and 6 with and without RQ, the cpu-preset HRNet at its depth. */
+export function defaultModelCases(quick = false): ModelCase[] {
+  const B = quick ? 8 : 32;
+  const cases: ModelCase[] = [];
+  const lenet = (depth: number, rq: boolean, pipeline: boolean, memory = false): ModelCase => ({ model: 'lenet', depth, batch: B, rq, pipeline, memory });
+  // depth 6 first so its memory figure is not raised by anything earlier in this bench
+  cases.push(lenet(6, false, !quick, true), lenet(6, true, !quick), lenet(5, false, true), lenet(5, true, !quick));
+  for (const depth of quick ? [5] : [5, 6]) for (const rq of [false, true]) cases.push({ model: 'resnet', depth, batch: B, rq, pipeline: false, memory: false });
+  const hd = HRNET_PRESETS.cpu.depth;
+  for (const rq of [false, true]) cases.push({ model: 'hrnet', depth: hd, batch: quick ? 4 : 32, rq, pipeline: false, memory: false });
+  return cases;
+}
+
+interface Net {
+  params: Params;
+  config: string;
+  /** The scalar loss of a training forward (inside variableGrads). */
+  loss(x: tf.Tensor2D, octree: Octree, step: number): tf.Scalar;
+  /** An inference forward; returns what would be read back. */
+  infer(x: tf.Tensor2D, octree: Octree): tf.Tensor[];
+  dispose(): void;
+}
+
+function makeNet(c: ModelCase, seed: number): Net {
+  const labels = (b: number): tf.Tensor2D => tf.oneHot(tf.tensor1d(Int32Array.from({ length: b }, (_, i) => (i * 7) % CLASSES), 'int32'), CLASSES) as tf.Tensor2D;
+  if (c.model === 'lenet' || c.model === 'resnet') {
+    const m = c.model === 'lenet' ? new OctreeLeNet(4, CLASSES, c.depth, seed) : new OctreeResNet(4, CLASSES, c.depth, { resblocks: 2, seed });
+    return {
+      params: m.params,
+      config: c.model === 'lenet' ? `OctreeLeNet(4, ${CLASSES}, ${c.depth})` : `OctreeResNet(4, ${CLASSES}, ${c.depth}, {resblocks: 2})`,
+      loss: (x, o, step) => tf.losses.softmaxCrossEntropy(labels(o.batchSize), m.forward(x, o, { training: true, dropoutSeed: step })) as tf.Scalar,
+      infer: (x, o) => [m.forward(x, o, { training: false })],
+      dispose: () => m.params.dispose(),
+    };
+  }
+  const cfg: HRNetConfig = { ...HRNET_PRESETS.cpu, depth: c.depth };
+  const m = new MidHRNet(cfg, seed);
+  // fixed banks sized to the batch: the loss has MID-Net's shape (both heads against banks), the bank update is left out
+  const shapeBank = new MemoryBank(c.batch, cfg.projection, `${seed}/shape-bank`);
+  const pointBank = new MemoryBank(c.batch * HRNET_CLUSTERS, cfg.pointOut, `${seed}/point-bank`);
+  return {
+    params: m.params,
+    config: `MidHRNet(HRNET_PRESETS.cpu${c.depth === HRNET_PRESETS.cpu.depth ? '' : `, depth ${c.depth}`}) + shape and point heads, MID losses`,
+    loss: (x, o) => {
+      const ctx = { training: true };
+      const bb = m.backbone(x, o, ctx);
+      // the extra outputs (f, g, logits) are disposed with the rest of the tape by variableGrads
+      return midLosses(m.shapeHead(bb, o, ctx).fc2, m.pointHead(bb, o, ctx).out, hrnetTargets(o, c.depth), shapeBank, pointBank).loss;
+    },
+    infer: (x, o) => {
+      const ctx = { training: false };
+      const bb = m.backbone(x, o, ctx);
+      return [m.shapeHead(bb, o, ctx).fc2, m.pointHead(bb, o, ctx).out];
+    },
+    dispose: () => m.dispose(),
+  };
+}
+
+function hrnetTargets(o: Octree, depth: number): { ids: Int32Array; nodeLabels: Int32Array; nodeShape: Int32Array; clusters: number } {
+  return {
+    ids: Int32Array.from({ length: o.batchSize }, (_, i) => i),
+    nodeLabels: o.labels ?? new Int32Array(o.nnumNempty[depth]!).fill(-1),
+    nodeShape: o.batchIdNempty(depth),
+    clusters: HRNET_CLUSTERS,
+  };
+}
+
+/** Per-point cluster ids for the HRNet's point loss: a 4x4x4 grid over the box, folded into 50 ids. */
+function withGridLabels(pc: PointCloud): PointCloud {
+  const n = pc.points.length / 3;
+  const labels = new Int32Array(n);
+  const cell = (v: number): number => Math.min(3, Math.max(0, Math.floor((v + 1) * 2)));
+  for (let i = 0; i < n; i++) labels[i] = (16 * cell(pc.points[3 * i]!) + 4 * cell(pc.points[3 * i + 1]!) + cell(pc.points[3 * i + 2]!)) % HRNET_CLUSTERS;
+  return { ...pc, labels };
+}
+
+interface Batch {
+  octree: Octree;
+  features: { data: Float32Array; channels: number };
+}
+
+function specOf(c: ModelCase, fullDepth: number): SampleSpec {
+  // transform 'none': the peer builds octrees of the raw shapes; RQ (when on) acts on them directly
+  return { depth: c.depth, fullDepth, transform: 'none', rq: c.rq ? { ...RQ, p: 1 } : null, features: 'ND', nempty: false };
+}
+
+function buildBatch(shapes: readonly PointCloud[], spec: SampleSpec, seed: number, epoch: number): Batch {
+  const part = finishBatch(buildPart(shapes.map((cloud, i) => ({ cloud, seed: sampleSeed(seed, epoch, i) })), spec), spec);
+  return { octree: part.octree, features: part.features! };
+}
+
+/** Peak-memory probe: RSS sampled between steps; VmHWM from /proc, reset when the kernel lets us. */
+class MemoryProbe {
+  peakRss = 0;
+  readonly reset: boolean;
+  constructor() {
+    this.reset = resetHighWaterMark();
+    this.sample();
+  }
+  sample(): void {
+    this.peakRss = Math.max(this.peakRss, process.memoryUsage().rss);
+  }
+  result(): MemoryPeak {
+    this.sample();
+    const heap = wasmHeapBytes();
+    return {
+      peakRssMiB: round(this.peakRss / 2 ** 20, 1),
+      vmHwmMiB: vmHwmBytes() === null ? null : round(vmHwmBytes()! / 2 ** 20, 1),
+      vmHwmResetBeforeCase: this.reset,
+      tfjsBytes: tf.memory().numBytes,
+      wasmHeapMiB: heap === null ? null : round(heap / 2 ** 20, 1),
+    };
+  }
+}
+
+/** VmHWM (peak resident set) of this process in bytes, or null off Linux. */
+export function vmHwmBytes(): number | null {
+  try {
+    const m = /^VmHWM:\s+(\d+)\s+kB/m.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+    return m ? Number(m[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Writing 5 to clear_refs resets VmHWM to the current RSS (Linux >= 4.0). */
+function resetHighWaterMark(): boolean {
+  try {
+    fs.writeFileSync('/proc/self/clear_refs', '5');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function wasmHeapBytes(): number | null {
+  const b = tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } };
+  return b.wasm?.HEAPU8?.buffer.byteLength ?? null;
+}
+
+const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+async function benchCase(c: ModelCase, shapes: readonly PointCloud[], opts: Required<Omit<ModelBenchOptions, 'cases' | 'log'>>): Promise<ModelBenchEntry> {
+  const { reps, warmup, seed, fullDepth, points } = opts;
+  const tensorsBefore = tf.memory().numTensors;
+  const probe = c.memory ? new MemoryProbe() : null;
+  const spec = specOf(c, fullDepth);
+  const input = c.model === 'hrnet' ? shapes.map(withGridLabels) : shapes;
+  const batch = buildBatch(input, spec, seed, 0);
+  const net = makeNet(c, seed);
+  const opt = new SgdMomentum(0.9, 5e-4);
+  const trainable = new Map([...net.params.variables].filter(([n]) => net.params.trainable.has(n)));
+  let step = 0;
+
+  const trainOn = (b: Batch): void => {
+    const D = b.octree.depth;
+    const x = tf.tensor2d(b.features.data, [b.octree.nnum[D]!, b.features.channels]);
+    const s = step++;
+    const { value, grads } = tf.variableGrads(() => net.loss(x, b.octree, s), [...trainable.values()]);
+    opt.apply(trainable, grads, 0.01);
+    value.dataSync();
+    tf.dispose([x, value, ...Object.values(grads)]);
+    probe?.sample();
+  };
+  const inferOn = (b: Batch): void => {
+    const D = b.octree.depth;
+    tf.tidy(() => {
+      const x = tf.tensor2d(b.features.data, [b.octree.nnum[D]!, b.features.channels]);
+      for (const t of net.infer(x, b.octree)) t.dataSync();
+    });
+    probe?.sample();
+  };
+  const timed = async (f: (i: number) => void): Promise<StepTiming> => {
+    const runs: number[] = [];
+    for (let i = 0; i < warmup + reps; i++) {
+      const t0 = performance.now();
+      f(i);
+      if (i >= warmup) runs.push(round(performance.now() - t0, 1));
+      await tick();
+    }
+    const ms = median(runs);
+    return { ms: round(ms, 1), shapesPerSec: round((1000 * c.batch) / ms, 2), runs };
+  };
+
+  const train = await timed(() => trainOn(batch));
+  const fwd = await timed(() => inferOn(batch));
+
+  let inline: PipelineTiming | null = null;
+  let pooled: PipelineTiming | null = null;
+  if (c.pipeline) {
+    let buildMs = 0;
+    const t = await timed((i) => {
+      const t0 = performance.now();
+      const b = buildBatch(input, spec, seed, i + 1);
+      if (i >= warmup) buildMs += performance.now() - t0;
+      trainOn(b);
+    });
+    inline = { ...t, batchMs: round(buildMs / reps, 1) };
+    pooled = await pooledTiming(c, input, spec, seed, warmup, reps, trainOn);
+  }
+  const memory = probe?.result() ?? null;
+  net.dispose();
+  opt.dispose();
+  // the peer's figures are for batch 32; a smaller batch (--quick) is not compared
+  const peer = c.batch === 32 ? (PEER_OCNN_MODELS[caseKey(c)] ?? null) : null;
+  const D = c.depth;
+  const o = batch.octree;
+  return {
+    key: caseKey(c),
+    model: c.model,
+    config: net.config,
+    depth: D,
+    fullDepth,
+    batch: c.batch,
+    points,
+    rq: c.rq ? { ...RQ } : null,
+    params: [...trainable.values()].reduce((s, v) => s + v.size, 0),
+    nodes: o.nnumNempty.map((n) => round(n / o.batchSize, 1)),
+    rows: [...o.nnum],
+    trainShapesPerSec: train.shapesPerSec,
+    fwdShapesPerSec: fwd.shapesPerSec,
+    secondsPerStep: round(train.ms / 1000, 3),
+    train,
+    fwd,
+    inline,
+    pooled,
+    memory,
+    tensors: { before: tensorsBefore, after: tf.memory().numTensors },
+    peer,
+    vsPeer: peer
+      ? {
+          train: round(train.shapesPerSec / peer.trainShapesPerSec, 2),
+          fwd: round(fwd.shapesPerSec / peer.fwdShapesPerSec, 2),
+          trainVsTunedAlloc: peer.trainShapesPerSecTunedAlloc === null ? null : round(train.shapesPerSec / peer.trainShapesPerSecTunedAlloc, 2),
+        }
+      : null,
+  };
+}
+
+async function pooledTiming(
+  c: ModelCase, input: readonly PointCloud[], spec: SampleSpec, seed: number, warmup: number, reps: number, trainOn: (b: Batch) => void,
+): Promise<PipelineTiming> {
+  const pool = new WorkerPool({ workers: 1, mergeIn: 'worker' });
+  try {
+    // start the worker (thread, tsx, JIT) outside the timed loop
+    await pool.prepare(input.map((cloud, i) => ({ cloud, seed: i })), spec);
+    const all = input.map((_, i) => i);
+    const pipe = new BatchPipeline({ load: (i) => input[i]!, batches: Array.from({ length: warmup + reps }, () => all), spec, pool, seed, epoch: 1, prefetch: 1 });
+    const runs: number[] = [];
+    let wait = 0;
+    let i = 0;
+    let t = performance.now();
+    for await (const b of pipe) {
+      const t1 = performance.now();
+      trainOn(b);
+      const t2 = performance.now();
+      if (i >= warmup) {
+        runs.push(round(t2 - t, 1));
+        wait += t1 - t;
+      }
+      i++;
+      t = t2;
+    }
+    const ms = median(runs);
+    return { ms: round(ms, 1), shapesPerSec: round((1000 * c.batch) / ms, 2), runs, batchMs: round(wait / reps, 1) };
+  } finally {
+    await pool.close();
+  }
+}
+
+function rqEffects(entries: readonly ModelBenchEntry[]): RqEffect[] {
+  const out: RqEffect[] = [];
+  for (const p of entries) {
+    if (p.rq) continue;
+    const q = entries.find((e) => e.rq && e.model === p.model && e.depth === p.depth && e.batch === p.batch);
+    if (!q) continue;
+    const peerPlain = PEER_OCNN_MODELS[p.key];
+    const peerRq = PEER_OCNN_MODELS[q.key];
+    out.push({
+      key: p.key,
+      model: p.model,
+      depth: p.depth,
+      nodesPlain: p.nodes,
+      nodesRq: q.nodes,
+      leafRatio: round(q.nodes[p.depth]! / p.nodes[p.depth]!, 3),
+      secondsPerStepPlain: p.secondsPerStep,
+      secondsPerStepRq: q.secondsPerStep,
+      trainSpeedup: round(p.train.ms / q.train.ms, 2),
+      fwdSpeedup: round(p.fwd.ms / q.fwd.ms, 2),
+      peerTrainSpeedup: peerPlain && peerRq ? round(peerRq.trainShapesPerSec / peerPlain.trainShapesPerSec, 2) : null,
+    });
+  }
+  return out;
+}
+
+/** Runs every case on the active backend (call initBackend first). */
+export async function runModelBench(opts: ModelBenchOptions = {}): Promise<ModelBenchResult> {
+  const o = {
+    points: opts.points ?? 3000,
+    fullDepth: opts.fullDepth ?? 2,
+    reps: opts.reps ?? 5,
+    warmup: opts.warmup ?? 2,
+    seed: opts.seed ?? 1,
+  };
+  const cases = opts.cases ?? defaultModelCases();
+  const maxBatch = Math.max(...cases.map((c) => c.batch));
+  const all = syntheticShapes(maxBatch, o.seed, o.points);
+  const entries: ModelBenchEntry[] = [];
+  for (const c of cases) {
+    const t0 = performance.now();
+    const e = await benchCase(c, all.slice(0, c.batch), o);
+    entries.push(e);
+    opts.log?.(
+      `models: ${e.key} batch ${e.batch}: train ${e.trainShapesPerSec} shapes/s, fwd ${e.fwdShapesPerSec} shapes/s` +
+        (e.inline ? `, inline ${e.inline.shapesPerSec}, pooled ${e.pooled?.shapesPerSec}` : '') +
+        (e.memory ? `, peak RSS ${e.memory.peakRssMiB} MiB` : '') +
+        ` (${round((performance.now() - t0) / 1000, 1)} s)`,
+    );
+  }
+  return { backend: tf.getBackend(), reps: o.reps, warmup: o.warmup, points: o.points, fullDepth: o.fullDepth, entries, rq: rqEffects(entries) };
+}

@@ -1,0 +1,310 @@
+/**
+ * `rq3d bench`: the whole-model, conv-layer and octree benchmarks in one run, beside the peer's
+ * yardsticks (ocnn-pytorch on PyTorch CPU, shared/reference/peer-ocnn.md). With --json, stdout is one JSON
+ * object; progress lines always go to stderr. Figures are wall-clock medians: the machine record (load
+ * average, CPU used by other processes meanwhile) says how quiet the machine was.
+ */
+import type { Command } from 'commander';
+import { initBackend, type BackendInfo } from '../backend.ts';
+import { runConvBench, DEFAULT_CONV_CASES, CONV_VARIANTS, type ConvBenchResult, type ConvVariant } from '../bench/conv-layer.ts';
+import { watchMachine, type MachineInfo } from '../bench/machine.ts';
+import { matmulPeak, type MatMulResult } from '../bench/matmul.ts';
+import { caseKey, defaultModelCases, runModelBench, type BenchModel, type ModelBenchEntry, type RqEffect } from '../bench/models.ts';
+import { runOctreeBench, type OctreeBenchResult } from '../bench/octree.ts';
+import { PEER_TORCH_CONV, PEER_YARDSTICKS } from '../bench/peer.ts';
+import { round } from '../bench/timing.ts';
+import { UserError } from '../util/errors.ts';
+
+export const BENCH_PARTS = ['models', 'conv', 'octree'] as const;
+export type BenchPart = (typeof BENCH_PARTS)[number];
+const MODELS: readonly BenchModel[] = ['lenet', 'resnet', 'hrnet'];
+
+export interface BenchOptions {
+  quick?: boolean;
+  only?: BenchPart[];
+  models?: BenchModel[];
+  /** Timed repetitions (median reported); default 5 (2 with quick). */
+  reps?: number;
+  backend?: string;
+  threads?: number;
+  convVariants?: ConvVariant[];
+  log?: (line: string) => void;
+}
+
+export interface ConvRow {
+  N: number;
+  Cin: number;
+  Cout: number;
+  variant: ConvVariant;
+  fwdMs: number;
+  trainMs: number;
+  fwdGflops: number;
+  /** 3x the forward flops over the fwd+bwd time. */
+  trainGflops: number;
+  emptyFraction: number;
+  /** PyTorch 2 threads on the same case (tfjs-eval.md §2) and ours relative to it (>1: faster). */
+  peerFwdMs: number | null;
+  peerTrainMs: number | null;
+  vsPeerTrain: number | null;
+}
+
+export interface BenchReport {
+  backend: string;
+  threads: number;
+  simd: boolean;
+  backendReason: string;
+  quick: boolean;
+  parts: BenchPart[];
+  machine: MachineInfo;
+  lenet?: Record<string, ModelBenchEntry>;
+  resnet?: Record<string, ModelBenchEntry>;
+  hrnet?: Record<string, ModelBenchEntry>;
+  /** Peak memory of the depth-6 LeNet run against the 4 GiB goal. */
+  memory?: { case: string; peakRssMiB: number; vmHwmMiB: number | null; vmHwmResetBeforeCase: boolean; goalMiB: number; withinGoal: boolean } | null;
+  conv?: ConvRow[];
+  matmulPeakGflops?: number;
+  matmulPeak?: MatMulResult;
+  octree?: OctreeBenchResult;
+  rq?: { models: RqEffect[]; octree: Array<{ depth: number; nodesPlain: number[]; nodesRq: number[]; leafRatio: number }> };
+  peer: typeof PEER_YARDSTICKS;
+  settings: { reps: number; warmup: number; batch: number; points: number; fullDepth: number };
+}
+
+function byModel(entries: readonly ModelBenchEntry[], model: BenchModel): Record<string, ModelBenchEntry> {
+  const out: Record<string, ModelBenchEntry> = {};
+  for (const e of entries) if (e.model === model) out[e.key.slice(model.length + 1)] = e;
+  return out;
+}
+
+function convRow(r: ConvBenchResult): ConvRow {
+  const peer = PEER_TORCH_CONV.find((p) => p.n === r.n && p.cin === r.cin && p.cout === r.cout) ?? null;
+  return {
+    N: r.n,
+    Cin: r.cin,
+    Cout: r.cout,
+    variant: r.variant,
+    fwdMs: r.fwdMs,
+    trainMs: r.fwdBwdMs,
+    fwdGflops: r.fwdGflops,
+    trainGflops: r.fwdBwdGflops,
+    emptyFraction: r.emptyFraction,
+    peerFwdMs: peer?.fwdMs ?? null,
+    peerTrainMs: peer?.fwdBwdMs ?? null,
+    vsPeerTrain: peer ? round(peer.fwdBwdMs / r.fwdBwdMs, 2) : null,
+  };
+}
+
+export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
+  const quick = opts.quick ?? false;
+  const parts = opts.only ?? [...BENCH_PARTS];
+  const models = opts.models ?? [...MODELS];
+  const reps = opts.reps ?? (quick ? 2 : 5);
+  const warmup = quick ? 1 : 2;
+  const log = opts.log ?? ((): void => undefined);
+  const watch = watchMachine();
+  const info: BackendInfo = await initBackend({ backend: opts.backend, threads: opts.threads });
+  log(`bench: backend ${info.name}, ${info.threads} thread(s), ${quick ? 'quick' : 'full'} run of ${parts.join(', ')}`);
+  const cases = defaultModelCases(quick).filter((c) => models.includes(c.model));
+  const report: Omit<BenchReport, 'machine'> = {
+    backend: info.name,
+    threads: info.threads,
+    simd: info.simd,
+    backendReason: info.reason,
+    quick,
+    parts,
+    peer: PEER_YARDSTICKS,
+    settings: { reps, warmup, batch: quick ? 8 : 32, points: 3000, fullDepth: 2 },
+  };
+
+  // models first: the depth-6 LeNet's memory figure should not include buffers the other benches grew
+  let modelRq: RqEffect[] = [];
+  if (parts.includes('models')) {
+    const r = await runModelBench({ cases, reps, warmup, log });
+    for (const m of models) {
+      const rec = byModel(r.entries, m);
+      if (Object.keys(rec).length > 0) report[m] = rec;
+    }
+    modelRq = r.rq;
+    const d6 = r.entries.find((e) => e.key === caseKey({ model: 'lenet', depth: 6, rq: false }));
+    report.memory = d6?.memory
+      ? {
+          case: `lenet_d6 batch ${d6.batch}`,
+          peakRssMiB: d6.memory.peakRssMiB,
+          vmHwmMiB: d6.memory.vmHwmMiB,
+          vmHwmResetBeforeCase: d6.memory.vmHwmResetBeforeCase,
+          goalMiB: 4096,
+          withinGoal: Math.max(d6.memory.peakRssMiB, d6.memory.vmHwmMiB ?? 0) < 4096,
+        }
+      : null;
+  }
+  if (parts.includes('conv')) {
+    log('conv: matMul peak');
+    const peak = await matmulPeak(reps);
+    report.matmulPeak = peak;
+    report.matmulPeakGflops = peak.gflops;
+    const convCases = quick ? DEFAULT_CONV_CASES.map((c) => ({ ...c, n: Math.ceil(c.n / 10) })) : [...DEFAULT_CONV_CASES];
+    const rows: ConvRow[] = [];
+    for (const c of convCases) {
+      const r = await runConvBench({ cases: [c], variants: opts.convVariants ?? ['fused'], reps });
+      rows.push(...r.map(convRow));
+      for (const x of r) log(`conv: N=${x.n} ${x.cin}->${x.cout} ${x.variant}: fwd ${x.fwdMs} ms, fwd+bwd ${x.fwdBwdMs} ms`);
+    }
+    report.conv = rows;
+  }
+  if (parts.includes('octree')) {
+    log('octree: build, merge, neighbour tables, batch pipeline');
+    report.octree = await runOctreeBench(
+      quick ? { shapes: 8, reps: 1, overlapBatches: 2, overlapRepeats: 1 } : { reps, overlapBatches: 8, overlapRepeats: 3 },
+    );
+    for (const d of report.octree.depths) log(`octree: depth ${d.depth}: build ${d.buildMsPerShape} ms/shape, merge+tables ${d.mergeNeighborsMs} ms, batch ${d.batchMs.plain} ms`);
+  }
+  if (parts.includes('models') || parts.includes('octree')) {
+    report.rq = {
+      models: modelRq,
+      octree: (report.octree?.depths ?? []).map((d) => ({
+        depth: d.depth,
+        nodesPlain: d.nodes.plain,
+        nodesRq: d.nodes.rq30,
+        leafRatio: round(d.nodes.rq30[d.depth]! / d.nodes.plain[d.depth]!, 3),
+      })),
+    };
+  }
+  const machine = watch.finish();
+  log(`bench: done in ${machine.elapsedSec} s; load average ${machine.loadAverageBefore.join(' ')} -> ${machine.loadAverageAfter.join(' ')}`);
+  return { ...report, machine };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The readable report.
+
+function table(head: string[], rows: Array<Array<string | number | null>>): string {
+  const cells = [head, ...rows.map((r) => r.map((c) => (c === null || (typeof c === 'number' && !Number.isFinite(c)) ? '-' : String(c))))];
+  const w = head.map((_, i) => Math.max(...cells.map((r) => r[i]!.length)));
+  const line = (r: string[]): string => r.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ');
+  return [line(cells[0]!), w.map((x) => '-'.repeat(x)).join('  '), ...cells.slice(1).map(line)].join('\n');
+}
+
+const ratio = (a: number | null | undefined, b: number | null | undefined): string | null =>
+  a === null || a === undefined || b === null || b === undefined || !(b > 0) ? null : `${round(a / b, 2)}x`;
+
+export function formatBench(r: BenchReport): string {
+  const out: string[] = [];
+  const m = r.machine;
+  out.push(`rq3d bench (${r.quick ? 'quick' : 'full'}): backend ${r.backend}, ${r.threads} thread(s)${r.simd ? ', SIMD' : ''}`);
+  out.push(`machine: ${m.cpuModel}, ${m.cores} cores, ${m.totalMemMiB} MiB, node ${m.node}`);
+  out.push(
+    `load average before ${m.loadAverageBefore.join(' ')}, after ${m.loadAverageAfter.join(' ')}; other processes used ${m.otherProcessesCores ?? '?'} cores on average, this run ${m.ownCores ?? '?'}; ${m.elapsedSec} s`,
+  );
+  out.push(`peer: ${r.peer.source}`);
+  const entries = [r.lenet, r.resnet, r.hrnet].flatMap((x) => (x ? Object.values(x) : []));
+  if (entries.length > 0) {
+    out.push('', `Models (median of ${r.settings.reps} after ${r.settings.warmup} warm-ups; shapes/s; octrees prebuilt unless noted):`);
+    out.push(
+      table(
+        ['case', 'batch', 'leaves', 'train', 'peer', 'ratio', 'vs tuned', 'fwd', 'peer', 'ratio', 's/step', 'inline', 'pooled'],
+        entries.map((e) => [
+          e.key,
+          e.batch,
+          e.nodes[e.depth]!,
+          e.trainShapesPerSec,
+          e.peer?.trainShapesPerSec ?? null,
+          ratio(e.trainShapesPerSec, e.peer?.trainShapesPerSec),
+          ratio(e.trainShapesPerSec, e.peer?.trainShapesPerSecTunedAlloc),
+          e.fwdShapesPerSec,
+          e.peer?.fwdShapesPerSec ?? null,
+          ratio(e.fwdShapesPerSec, e.peer?.fwdShapesPerSec),
+          e.secondsPerStep,
+          e.inline?.shapesPerSec ?? null,
+          e.pooled?.shapesPerSec ?? null,
+        ]),
+      ),
+    );
+    out.push(`(peer HRNet is ocnn's classification HRNet d6 batch 8: ${r.peer.hrnet.trainShapesPerSec} train / ${r.peer.hrnet.fwdShapesPerSec} fwd shapes/s; a different net, no ratio)`);
+  }
+  if (r.memory) {
+    out.push('', `Memory, ${r.memory.case}: peak RSS ${r.memory.peakRssMiB} MiB, VmHWM ${r.memory.vmHwmMiB ?? '?'} MiB${r.memory.vmHwmResetBeforeCase ? '' : ' (process peak so far)'}; goal < ${r.memory.goalMiB} MiB: ${r.memory.withinGoal ? 'met' : 'NOT met'}`);
+  }
+  if (r.rq && (r.rq.models.length > 0 || r.rq.octree.length > 0)) {
+    out.push('', 'RQ n=30 (random-random) on the same shapes:');
+    if (r.rq.models.length > 0) {
+      out.push(
+        table(
+          ['case', 'leaves plain', 'leaves RQ', 'ratio', 's/step plain', 's/step RQ', 'train speed-up', 'fwd speed-up', 'peer speed-up'],
+          r.rq.models.map((q) => [q.key, q.nodesPlain[q.depth]!, q.nodesRq[q.depth]!, q.leafRatio, q.secondsPerStepPlain, q.secondsPerStepRq, `${q.trainSpeedup}x`, `${q.fwdSpeedup}x`, q.peerTrainSpeedup === null ? null : `${q.peerTrainSpeedup}x`]),
+        ),
+      );
+      for (const q of r.rq.models) out.push(`  ${q.key} nodes per depth: ${q.nodesPlain.join(' / ')}  ->  RQ ${q.nodesRq.join(' / ')}`);
+    }
+    for (const q of r.rq.octree) out.push(`  octree bench depth ${q.depth} nodes: ${q.nodesPlain.join(' / ')}  ->  RQ ${q.nodesRq.join(' / ')} (leaves x${q.leafRatio})`);
+  }
+  if (r.conv) {
+    out.push('', `Conv layer (one octree conv, sphere-shell neighbourhoods; matMul peak ${r.matmulPeakGflops} GFLOP/s, PyTorch sgemm ${r.peer.sgemmGflops.join('-')}):`);
+    out.push(
+      table(
+        ['N', 'Cin', 'Cout', 'variant', 'fwd ms', 'GFLOP/s', 'fwd+bwd ms', 'GFLOP/s', 'torch ms', 'torch fwd+bwd', 'speed vs torch'],
+        r.conv.map((c) => [c.N, c.Cin, c.Cout, c.variant, c.fwdMs, c.fwdGflops, c.trainMs, c.trainGflops, c.peerFwdMs, c.peerTrainMs, c.vsPeerTrain === null ? null : `${c.vsPeerTrain}x`]),
+      ),
+    );
+  }
+  if (r.octree) {
+    const o = r.octree;
+    out.push('', `Octree (${o.shapes} shapes of ${o.pointsPerShape} points, full depth ${o.fullDepth}):`);
+    out.push(
+      table(
+        ['depth', 'build ms/shape', 'peer', 'merge+tables ms', 'peer', 'batch ms', 'batch ms RQ', 'shapes/s'],
+        o.depths.map((d) => [d.depth, d.buildMsPerShape, o.peer.buildMsPerShape[d.depth] ?? null, d.mergeNeighborsMs, o.peer.mergeNeighborsMs[d.depth] ?? null, d.batchMs.plain, d.batchMs.rq30, d.shapesPerSec.plain]),
+      ),
+    );
+    const v = o.overlap;
+    out.push(
+      `pipeline overlap at depth ${v.depth}, ${v.batches} batches, ${v.stepMs} ms synthetic step: inline ${v.inline.wallMs} ms, pooled (merge in worker) ${v.pooledMergeInWorker.wallMs} ms, (merge in main) ${v.pooledMergeInMain.wallMs} ms; speed-up ${v.speedup}x, overlap ${v.overlapRatio}`,
+    );
+  }
+  return `${out.join('\n')}\n`;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+function listOption<T extends string>(allowed: readonly T[], flag: string): (v: string) => T[] {
+  return (v) => {
+    const xs = v.split(',').map((s) => s.trim()).filter(Boolean);
+    for (const x of xs) if (!allowed.includes(x as T)) throw new UserError(`${flag}: unknown '${x}'; choose from ${allowed.join(', ')}`);
+    if (xs.length === 0) throw new UserError(`${flag}: give at least one of ${allowed.join(', ')}`);
+    return xs as T[];
+  };
+}
+
+function positiveInt(flag: string): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new UserError(`${flag}: expected a positive integer, got '${v}'`);
+    return n;
+  };
+}
+
+export function registerBench(program: Command): void {
+  program
+    .command('bench')
+    .description('benchmark whole models (LeNet, ResNet, MID HRNet, with and without RQ), one conv layer and the octree pipeline against ocnn-pytorch')
+    .option('--json', 'print exactly one JSON object on stdout (progress goes to stderr)')
+    .option('--quick', 'a 1-2 minute smoke run: batch 8, fewer repetitions, smaller conv and octree cases')
+    .option('--only <parts>', `comma-separated subset of ${BENCH_PARTS.join(',')}`, listOption(BENCH_PARTS, '--only'))
+    .option('--models <names>', `models of the model bench (${MODELS.join(',')})`, listOption(MODELS, '--models'))
+    .option('--reps <n>', 'timed repetitions per figure (default 5; 2 with --quick)', positiveInt('--reps'))
+    .option('--conv-variants <names>', `conv layer variants (${CONV_VARIANTS.join(',')}; default fused, the one the models use)`, listOption(CONV_VARIANTS, '--conv-variants'))
+    .option('--backend <name>', 'tfjs backend (default: RQ3D_BACKEND or automatic)')
+    .option('--threads <n>', 'wasm threads (default: RQ3D_THREADS or 2)', positiveInt('--threads'))
+    .action(async (o: { json?: boolean; quick?: boolean; only?: BenchPart[]; models?: BenchModel[]; reps?: number; convVariants?: ConvVariant[]; backend?: string; threads?: number }) => {
+      const report = await runBench({
+        quick: o.quick,
+        only: o.only,
+        models: o.models,
+        reps: o.reps,
+        convVariants: o.convVariants,
+        backend: o.backend,
+        threads: o.threads,
+        log: (line) => process.stderr.write(`${line}\n`),
+      });
+      process.stdout.write(o.json ? `${JSON.stringify(report)}\n` : formatBench(report));
+    });
+}
