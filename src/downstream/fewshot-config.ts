@@ -36,6 +36,8 @@ const Backbone = z.union([
       epochs: z.number().int().positive().optional(),
       maxSteps: z.number().int().positive().optional(),
       data: z.string().optional(),
+      /** Run folder of the pretraining (relative to the config file); default <results>/pretrain-<name>. */
+      out: z.string().optional(),
     })
     .strict(),
 ]);
@@ -91,6 +93,7 @@ export function loadFewshotConfig(file: string): FewshotConfig {
   for (const b of Object.values(c.backbones)) {
     if ('checkpoint' in b && !path.isAbsolute(b.checkpoint)) b.checkpoint = path.resolve(base, b.checkpoint);
     if ('pretrain' in b && b.pretrain.endsWith('.json') && !path.isAbsolute(b.pretrain)) b.pretrain = path.resolve(base, b.pretrain);
+    if ('pretrain' in b && b.out && !path.isAbsolute(b.out)) b.out = path.resolve(base, b.out);
   }
   return c;
 }

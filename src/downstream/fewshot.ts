@@ -43,9 +43,11 @@ async function resolveBackbone(name: string, spec: BackboneSpec, cfg: FewshotCon
   else if (spec.rq) pc.rq = spec.rq;
   if (spec.epochs) pc.optim.epochs = spec.epochs;
   if (spec.data) pc.data.source = spec.data;
-  const dir = path.join(out, `pretrain-${name}`);
+  const dir = spec.out ?? path.join(out, `pretrain-${name}`);
   const ck = path.join(dir, 'checkpoint');
-  const done = (await checkpointExists(ck)) && JSON.parse(fs.readFileSync(path.join(ck, 'model.json'), 'utf8')).meta.step >= (spec.maxSteps ?? Infinity);
+  // a finished run is used as it is; an unfinished one is resumed (pretrain returns at once when complete)
+  const meta = (await checkpointExists(ck)) ? (JSON.parse(fs.readFileSync(path.join(ck, 'model.json'), 'utf8')) as { meta: { step: number; stepsPerEpoch: number } }).meta : null;
+  const done = meta !== null && (meta.step >= (spec.maxSteps ?? Infinity) || meta.step >= pc.optim.epochs * meta.stepsPerEpoch);
   if (!done) {
     if (!quiet) process.stderr.write(`pretraining backbone ${name} into ${dir}\n`);
     await pretrain(pc, { out: dir, resume: true, maxSteps: spec.maxSteps, quiet });

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { modelNetH5, modelNetResampled, modelNetTree, shapeNetPart, type Dataset, type DatasetItem } from '../data/datasets/index.ts';
+import { modelNetH5, modelNetResampled, modelNetTree, shapeFolder, shapeNetPart, type Dataset, type DatasetItem } from '../data/datasets/index.ts';
 import { preprocessDataset } from '../data/datasets/cache.ts';
 import { normalizeCloud } from '../data/normalize.ts';
 import type { PointCloud } from '../data/pointcloud.ts';
@@ -17,7 +17,8 @@ import { createProgress } from './progress.ts';
  *
  * Sources: `synth` or `synth:<perClass>` (the bundled generator), `modelnet10` (the real ModelNet10 next to
  * the project, ../shared/data/modelnet10, or $RQ3D_MODELNET10), or a folder in any supported layout
- * (ModelNet class tree, modelnet40_normal_resampled, modelnet40_ply_hdf5_2048, ShapeNet Part).
+ * (ModelNet class tree, modelnet40_normal_resampled, modelnet40_ply_hdf5_2048, ShapeNet Part, or any folder of shape
+ * files such as ShapeNetCore's <synset>/<model>/model.obj for pretraining).
  */
 export interface ShapeCollection {
   name: string;
@@ -58,10 +59,15 @@ export function cacheDir(): string {
 async function openFolder(dir: string): Promise<Dataset> {
   if (!fs.existsSync(dir)) throw new UserError(`${dir}: no such data folder`);
   const has = (f: string): boolean => fs.existsSync(path.join(dir, f));
-  if (has('synsetoffset2category.txt') || fs.readdirSync(dir).some((n) => /^0\d{7}$/.test(n))) return shapeNetPart(dir, 'local');
+  // ShapeNet Part: synset folders holding .txt clouds or points/ (ShapeNetCore's synset folders hold model folders)
+  const partLike = (n: string): boolean =>
+    /^0\d{7}$/.test(n) && (fs.existsSync(path.join(dir, n, 'points')) || fs.readdirSync(path.join(dir, n)).some((f) => f.endsWith('.txt')));
+  if (has('synsetoffset2category.txt') || fs.readdirSync(dir).some(partLike)) return shapeNetPart(dir, 'local');
   if (has('modelnet40_shape_names.txt') || has('modelnet10_shape_names.txt')) return modelNetResampled(dir);
   if (has('train_files.txt')) return modelNetH5(dir);
-  return modelNetTree(dir);
+  // <class>/{train,test}/ folders make a ModelNet tree; anything else is a plain folder of shapes (ShapeNetCore ...)
+  const tree = fs.readdirSync(dir, { withFileTypes: true }).some((e) => e.isDirectory() && (fs.existsSync(path.join(dir, e.name, 'train')) || fs.existsSync(path.join(dir, e.name, 'test'))));
+  return tree ? modelNetTree(dir) : shapeFolder(dir);
 }
 
 export async function loadShapes(source: string, opts: LoadShapesOptions = {}): Promise<ShapeCollection> {

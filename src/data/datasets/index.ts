@@ -2,6 +2,7 @@ import { modelNetH5 } from './modelnet-h5.ts';
 import { modelNetResampled } from './modelnet-resampled.ts';
 import { modelNetTree } from './modelnet.ts';
 import { shapeNetPart } from './shapenet-part.ts';
+import { shapeFolder } from './folder.ts';
 import type { Dataset, DatasetSource } from './types.ts';
 
 export type { Dataset, DatasetItem, DatasetSource, ItemLoadOptions, Split } from './types.ts';
@@ -9,6 +10,7 @@ export { modelNetTree } from './modelnet.ts';
 export { modelNetResampled } from './modelnet-resampled.ts';
 export { modelNetH5 } from './modelnet-h5.ts';
 export { shapeNetPart } from './shapenet-part.ts';
+export { shapeFolder } from './folder.ts';
 export { subsetByRatio, ratioCount, type RatioMode } from './ratio.ts';
 
 /** Rebuild a dataset from its plain description (used by preprocessing workers). */
@@ -22,5 +24,7 @@ export function openDataset(source: DatasetSource): Promise<Dataset> {
       return modelNetH5(source.root);
     case 'shapenet-part':
       return shapeNetPart(source.root, source.partLabels);
+    case 'shape-folder':
+      return shapeFolder(source.root);
   }
 }

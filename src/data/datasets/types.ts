@@ -28,7 +28,8 @@ export type DatasetSource =
   | { kind: 'modelnet-tree'; root: string; ext?: string; filelists?: { train: string; test: string } }
   | { kind: 'modelnet-resampled'; root: string; variant?: '40' | '10' }
   | { kind: 'modelnet-h5'; root: string }
-  | { kind: 'shapenet-part'; root: string; partLabels?: 'global' | 'local' };
+  | { kind: 'shapenet-part'; root: string; partLabels?: 'global' | 'local' }
+  | { kind: 'shape-folder'; root: string };
 
 export interface Dataset {
   name: string;
