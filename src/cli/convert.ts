@@ -34,7 +34,7 @@ function oneOf<T extends string>(v: string, allowed: readonly T[], name: string)
 export function registerConvert(program: Command): void {
   program
     .command('convert')
-    .description('Convert a shape to a PLY point cloud with normals (or an O-CNN .points file): sample meshes, estimate normals, normalize')
+    .description('convert a shape to a PLY point cloud with normals (or an O-CNN .points file): sample meshes, estimate normals, normalize')
     .argument('<in>', 'input shape (PLY, OFF, OBJ, PCD, xyz/txt, .points)')
     .argument('<out>', 'output file: .ply (binary little endian; --ascii for text) or .points')
     .option('--sample <n>', 'mesh: number of surface samples (default 8000); cloud: random subset of this size')

@@ -40,7 +40,7 @@ function fmt(v: number): string {
 export function registerInfo(program: Command): void {
   program
     .command('info')
-    .description('Describe a shape file (PLY, OFF, OBJ, PCD, xyz/txt, O-CNN .points)')
+    .description('describe a shape file (PLY, OFF, OBJ, PCD, xyz/txt, O-CNN .points)')
     .argument('<file>', 'shape file')
     .option('--json', 'print one JSON object')
     .action(async (file: string, opts: { json?: boolean }) => {

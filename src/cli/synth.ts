@@ -29,7 +29,7 @@ function intOption(v: string, name: string, min: number): number {
 export function registerSynth(program: Command): void {
   program
     .command('synth')
-    .description('Write the synthetic part-labelled dataset as PLY files (DIR/<category>/{train,test}/<category>_NNNN.ply)')
+    .description('write the synthetic part-labelled dataset as PLY files (DIR/<category>/{train,test}/<category>_NNNN.ply)')
     .requiredOption('--out <dir>', 'output folder')
     .requiredOption('--per-class <n>', 'shapes per category (every 5th goes to test)')
     .option('--points <n>', 'surface points per shape', '2048')

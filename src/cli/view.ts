@@ -55,11 +55,11 @@ async function checkPath(p: string, what: string, wantDir: boolean): Promise<voi
 export function registerView(program: Command): void {
   program
     .command('view')
-    .description('Open the three.js viewer on a shape file or a dataset folder (served on 127.0.0.1 only)')
+    .description('open the three.js viewer on a shape file or a dataset folder (served on 127.0.0.1 only)')
     .argument('[path]', 'shape file or folder of shapes', '.')
     .option('--port <n>', 'port to listen on (0 picks a free one)', '0')
     .option('--no-open', 'do not open a browser')
-    .option('--checkpoint <runDir>', 'run folder whose model gives per-point predictions')
+    .option('--checkpoint <dir>', 'segmentation model folder (model.json), or a results folder with models/**/model.json (rq3d fewshot / segment): per-point part predictions')
     .action(async (target: string, opts: ViewOptions) => {
       const port = parseIntOption(opts.port, '--port');
       if (port < 0 || port > 65535) throw new UserError(`--port must be in 0..65535, got ${port}`);
