@@ -198,7 +198,7 @@ export function formatBench(r: BenchReport): string {
   out.push(`peer: ${r.peer.source}`);
   const entries = [r.lenet, r.resnet, r.hrnet].flatMap((x) => (x ? Object.values(x) : []));
   if (entries.length > 0) {
-    out.push('', `Models (median of ${r.settings.reps} after ${r.settings.warmup} warm-ups; shapes/s; octrees prebuilt unless noted):`);
+    out.push('', `Models (median of ${r.settings.reps} after ${r.settings.warmup} warm-up(s); shapes/s; octrees prebuilt unless noted):`);
     out.push(
       table(
         ['case', 'batch', 'leaves', 'train', 'peer', 'ratio', 'vs tuned', 'fwd', 'peer', 'ratio', 's/step', 'inline', 'pooled'],
@@ -252,7 +252,8 @@ export function formatBench(r: BenchReport): string {
     out.push(
       table(
         ['depth', 'build ms/shape', 'peer', 'merge+tables ms', 'peer', 'batch ms', 'batch ms RQ', 'shapes/s'],
-        o.depths.map((d) => [d.depth, d.buildMsPerShape, o.peer.buildMsPerShape[d.depth] ?? null, d.mergeNeighborsMs, o.peer.mergeNeighborsMs[d.depth] ?? null, d.batchMs.plain, d.batchMs.rq30, d.shapesPerSec.plain]),
+        // the peer's merge figure is for a batch of 32
+        o.depths.map((d) => [d.depth, d.buildMsPerShape, o.peer.buildMsPerShape[d.depth] ?? null, d.mergeNeighborsMs, o.shapes === 32 ? (o.peer.mergeNeighborsMs[d.depth] ?? null) : null, d.batchMs.plain, d.batchMs.rq30, d.shapesPerSec.plain]),
       ),
     );
     const v = o.overlap;
