@@ -3,6 +3,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { listShapes, type CatalogItem } from './catalog.ts';
+import { listCheckpointModels, type CheckpointModel } from './models.ts';
 import { realRoot, resolveUnder } from './safe-path.ts';
 
 /**
@@ -26,7 +27,8 @@ export interface ViewInfo {
   name: string;
   /** For a single file: its name, the only path under /files/. */
   file: string | null;
-  checkpoint: { name: string; files: string[] } | null;
+  /** `models`: every model.json at or below the checkpoint folder (see ./models.ts). */
+  checkpoint: { name: string; files: string[]; models: CheckpointModel[] } | null;
 }
 
 export interface ViewServer {
@@ -98,7 +100,9 @@ export async function startViewServer(opts: ViewServerOptions): Promise<ViewServ
     kind: target.isFile ? 'file' : 'dir',
     name: path.basename(target.root),
     file: target.isFile ? path.basename(target.root) : null,
-    checkpoint: ckpt && !ckpt.isFile ? { name: path.basename(ckpt.root), files: await listFiles(ckpt.root) } : null,
+    checkpoint: ckpt && !ckpt.isFile
+      ? { name: path.basename(ckpt.root), files: await listFiles(ckpt.root), models: await listCheckpointModels(ckpt.root) }
+      : null,
   };
   let catalog: Promise<{ items: CatalogItem[]; truncated: boolean }> | null = null;
   let port = 0;

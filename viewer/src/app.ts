@@ -6,8 +6,9 @@ import {
 import { DatasetBrowser } from './dataset-browser.ts';
 import { kmeans } from '../../src/ssl/kmeans.ts';
 import { computeView, loadCloud, parseLabelLines, type ViewData, type ViewStats } from './pipeline.ts';
-import { shapeIou } from './predict/iou.ts';
-import { loadDefaultProvider, type PredictionProvider } from './predict/provider.ts';
+import { shapeIoU } from '../../src/downstream/metrics.ts';
+import { classFromFileName, localGroundTruth, modelLabel } from './predict/models.ts';
+import { loadDefaultProvider, type PredictionContext, type PredictionProvider, type PredictionRun } from './predict/provider.ts';
 import { SplitView } from './split-view.ts';
 import { decodeState, DEFAULT_STATE, encodeState, isVariant, type BoxMode, type ColorMode, type ViewState } from './state.ts';
 
@@ -18,9 +19,23 @@ const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
 };
 
 interface Predictions {
-  key: number;
+  key: string;
   input: Int32Array;
   quantized: Int32Array;
+  /** Which model and backend produced them (checkpoint providers), null for a plain provider. */
+  run: PredictionRun | null;
+}
+
+/** The last predictions, for tests and scripts. */
+export interface PredictionSummary {
+  points: number;
+  labels: number[];
+  distinct: number[];
+  model: string | null;
+  backend: string | null;
+  ms: number | null;
+  iou: number | null;
+  iouPointNet: number | null;
 }
 
 /** What tests and scripts can reach as `window.rq3dViewer`. */
@@ -35,6 +50,10 @@ export interface ViewerHandle {
   lastError(): string | null;
   /** Start tfjs with the first working backend of `order` (default webgl, wasm, cpu); returns its name. */
   tfjsBackend(order?: string[]): Promise<string>;
+  /** The predictions shown for the current shape (original cloud), or null. */
+  prediction(): PredictionSummary | null;
+  /** Drop the current predictions and predict again (e.g. after switching the tfjs backend). */
+  repredict(): void;
 }
 
 /**
@@ -56,6 +75,10 @@ export class App {
   private providerStatus = '';
   private predictions: Predictions | null = null;
   private predicting = false;
+  /** The current shape's class (for the model choice) and whether its labels came from a `.seg` sidecar. */
+  private shapeClass: string | null = null;
+  private labelsFromSidecar = false;
+  private failedKey: string | null = null;
   private loadToken = 0;
   private loading = false;
   private renderCount = 0;
@@ -102,11 +125,19 @@ export class App {
         this.provider = p;
         this.providerStatus = p ? `model: ${p.name}` : '';
         this.predictions = null;
+        this.failedKey = null;
+        this.fillModelList();
         this.schedule(false);
       },
       screenshotDataUrl: () => this.screenshotCanvas().toDataURL('image/png'),
       lastError: () => this.error,
       tfjsBackend: async (order) => (await import('./predict/tfjs-provider.ts')).selectBrowserBackend(order),
+      prediction: () => this.predictionSummary(),
+      repredict: () => {
+        this.predictions = null;
+        this.failedKey = null;
+        this.schedule(false);
+      },
     };
   }
 
@@ -133,6 +164,7 @@ export class App {
     try {
       this.provider = await loadDefaultProvider(ck, fetchCheckpointFile);
       this.providerStatus = `model: ${this.provider.name}`;
+      this.fillModelList();
       this.schedule(false);
     } catch (e) {
       this.providerStatus = `predictions unavailable: ${e instanceof Error ? e.message : String(e)}`;
@@ -161,6 +193,8 @@ export class App {
       ]);
       if (token !== this.loadToken) return;
       const name = item.path.split('/').pop() ?? item.path;
+      this.shapeClass = item.category || classFromFileName(item.path);
+      this.labelsFromSidecar = labelText !== null;
       this.setCloud(loadCloud(bytes, name, labelText !== null ? parseLabelLines(labelText) : null), item.path);
       this.state.file = item.path;
       this.browser.mark(item.path);
@@ -174,6 +208,8 @@ export class App {
   openBytes(bytes: Uint8Array, name: string): void {
     ++this.loadToken;
     try {
+      this.shapeClass = classFromFileName(name);
+      this.labelsFromSidecar = false;
       this.setCloud(loadCloud(bytes, name), `dropped: ${name}`);
       this.state.file = null;
       this.browser.mark(null);
@@ -229,18 +265,34 @@ export class App {
     return this.clusters.assign;
   }
 
+  /** Predictions are valid for one computed view and one model choice. */
+  private predictionKey(): string {
+    return `${this.dataVersion}:${this.state.model}`;
+  }
+
+  private currentPredictions(): Predictions | null {
+    return this.predictions?.key === this.predictionKey() ? this.predictions : null;
+  }
+
   private requestPredictions(d: ViewData): void {
-    if (!this.provider || this.predicting) return;
-    const key = this.dataVersion;
+    const key = this.predictionKey();
+    // A failed prediction is not retried for the same view and model (the status line says why).
+    if (!this.provider || this.predicting || this.failedKey === key) return;
     const provider = this.provider;
+    const ctx: PredictionContext = { shapeClass: this.shapeClass, chosen: this.state.model || null };
     this.predicting = true;
     this.providerStatus = `predicting with ${provider.name}…`;
-    Promise.all([provider.predictLabels(d.input), provider.predictLabels(d.quantized)])
-      .then(([input, quantized]) => {
-        if (key === this.dataVersion) this.predictions = { key, input, quantized };
+    const one = async (pc: PointCloud): Promise<PredictionRun | Int32Array> => (provider.predict ? provider.predict(pc, ctx) : provider.predictLabels(pc, ctx));
+    // One after the other: the first run is the one timed and reported.
+    (async () => [await one(d.input), await one(d.quantized)] as const)()
+      .then(([a, b]) => {
+        const run = a instanceof Int32Array ? null : a;
+        const labels = (r: PredictionRun | Int32Array): Int32Array => (r instanceof Int32Array ? r : r.labels);
+        if (key === this.predictionKey()) this.predictions = { key, input: labels(a), quantized: labels(b), run };
         this.providerStatus = `model: ${provider.name}`;
       })
       .catch((e: unknown) => {
+        this.failedKey = key;
         this.providerStatus = `prediction failed: ${e instanceof Error ? e.message : String(e)}`;
       })
       .finally(() => {
@@ -262,7 +314,7 @@ export class App {
       case 'cluster':
         return colorsFromLabels(this.clusterIds(d));
       case 'prediction': {
-        const p = this.predictions?.key === this.dataVersion ? this.predictions[which] : null;
+        const p = this.currentPredictions()?.[which] ?? null;
         if (!p) this.requestPredictions(d);
         return p ? colorsFromLabels(p) : plainColors(n, grey);
       }
@@ -314,10 +366,72 @@ export class App {
     set('r-leaves-in', st.leavesInput);
     set('r-leaves-q', st.leavesQuantized);
     set('r-ratio', `quantized / original leaves at depth ${st.depth}: ${(st.leavesQuantized / st.leavesInput).toFixed(3)}`);
-    const gt = d.input.labels;
-    const p = this.predictions?.key === this.dataVersion ? this.predictions : null;
-    set('r-iou-in', p && gt ? shapeIou(p.input, gt).miou.toFixed(3) : '–');
-    set('r-iou-q', p && d.quantized.labels ? shapeIou(p.quantized, d.quantized.labels).miou.toFixed(3) : '–');
+    const p = this.currentPredictions();
+    const iou = (pred: Int32Array | undefined, gt: Int32Array | null): [string, string] => {
+      const s = pred && gt ? this.shapeIous(pred, gt, p!.run) : null;
+      return s ? [s.ref.toFixed(3), s.pointNet.toFixed(3)] : ['–', '–'];
+    };
+    const [inRef, inPn] = iou(p?.input, d.input.labels);
+    const [qRef, qPn] = iou(p?.quantized, d.quantized.labels);
+    set('r-iou-in', inRef);
+    set('r-iou-q', qRef);
+    set('r-iou-pn-in', inPn);
+    set('r-iou-pn-q', qPn);
+    const r = p?.run;
+    $('prediction-info').textContent = r
+      ? `${r.model ? modelLabel(r.model) : 'model'} · tfjs ${r.backend} · ${r.ms.toFixed(0)} ms for ${p.input.length} points`
+      : '';
+  }
+
+  /**
+   * Per-shape IoU in both conventions (src/downstream/metrics.ts, as in the tables). With a checkpoint model
+   * the ground truth is mapped to its local part ids and the category has `parts` parts; otherwise the ids are
+   * compared as they are, over the ids seen.
+   */
+  private shapeIous(pred: Int32Array, gt: Int32Array, run: PredictionRun | null): { ref: number; pointNet: number } | null {
+    let truth = gt;
+    let parts: number;
+    if (run?.parts) {
+      parts = run.parts;
+      truth = localGroundTruth(gt, { category: run.model?.category ?? this.shapeClass, parts, sidecar: this.labelsFromSidecar });
+    } else {
+      parts = 1;
+      for (const a of [gt, pred]) for (const v of a) parts = Math.max(parts, v + 1);
+    }
+    if (!truth.some((v) => v >= 0)) return null;
+    return { ref: shapeIoU(pred, truth, parts, 'ocnn'), pointNet: shapeIoU(pred, truth, parts, 'pointnet') };
+  }
+
+  private predictionSummary(): PredictionSummary | null {
+    const p = this.currentPredictions();
+    const d = this.data;
+    if (!p || !d) return null;
+    const s = d.input.labels ? this.shapeIous(p.input, d.input.labels, p.run) : null;
+    return {
+      points: p.input.length,
+      labels: Array.from(p.input),
+      distinct: [...new Set(p.input)].sort((a, b) => a - b),
+      model: p.run?.model?.dir ?? null,
+      backend: p.run?.backend ?? null,
+      ms: p.run?.ms ?? null,
+      iou: s?.ref ?? null,
+      iouPointNet: s?.pointNet ?? null,
+    };
+  }
+
+  /** The checkpoint's models in the model list; hidden when the provider has none to choose from. */
+  private fillModelList(): void {
+    const sel = $<HTMLSelectElement>('model');
+    const models = this.provider?.models ?? [];
+    sel.replaceChildren(new Option("by the shape's class", ''));
+    for (const m of models) {
+      const o = new Option(modelLabel(m) + (m.error ? ` (${m.error})` : ''), m.dir);
+      o.disabled = m.error !== null;
+      o.title = m.dir || '(checkpoint folder)';
+      sel.append(o);
+    }
+    $('model-field').hidden = models.length === 0;
+    sel.value = models.some((m) => m.dir === this.state.model) ? this.state.model : '';
   }
 
   private updateLegend(): void {
@@ -336,7 +450,7 @@ export class App {
       e.append(sw, text);
       return e;
     };
-    const categorical = (ids: Int32Array | null, name: string): void => {
+    const categorical = (ids: Int32Array | null, name: string, names: readonly string[] | null = null): void => {
       if (!ids) {
         legend.textContent = s.color === 'label' ? 'this shape has no per-point labels' : '';
         return;
@@ -344,12 +458,15 @@ export class App {
       const counts = new Map<number, number>();
       for (const v of ids) counts.set(v, (counts.get(v) ?? 0) + 1);
       const entries = [...counts.entries()].sort((a, b) => a[0] - b[0]);
-      for (const [id, c] of entries.slice(0, 32)) legend.append(swatch(categoryHex(id), `${id < 0 ? 'none' : `${name} ${id}`} (${c})`));
+      for (const [id, c] of entries.slice(0, 32)) legend.append(swatch(categoryHex(id), `${id < 0 ? 'none' : `${name} ${id}${names?.[id] ? ` ${names[id]}` : ''}`} (${c})`));
       if (entries.length > 32) legend.append(`… ${entries.length - 32} more`);
     };
     if (s.color === 'label') categorical(d.input.labels, 'part');
     else if (s.color === 'cluster') categorical(this.clusters?.assign ?? null, 'cluster');
-    else if (s.color === 'prediction') categorical(this.predictions?.input ?? null, 'class');
+    else if (s.color === 'prediction') {
+      const p = this.currentPredictions();
+      categorical(p?.input ?? null, 'class', p?.run?.model?.partNames ?? null);
+    }
     else if (s.color === 'height') {
       const stops = [0, 0.25, 0.5, 0.75, 1].map((t) => ramp(t).map((c) => Math.round(c * 255)).join(','));
       const bar = document.createElement('div');
@@ -407,6 +524,8 @@ export class App {
     $('ps-value').textContent = String(s.pointSize);
     $('k-value').textContent = String(s.k);
     $('k-field').hidden = s.color !== 'cluster';
+    const models = this.provider?.models ?? [];
+    $<HTMLSelectElement>('model').value = models.some((m) => m.dir === s.model) ? s.model : '';
   }
 
   private bindControls(): void {
@@ -436,6 +555,7 @@ export class App {
     onInput('color', (e) => (s().color = e.value as ColorMode), false, 'change');
     onInput('k', (e) => (s().k = clampInt(e.value, 2, 32, DEFAULT_STATE.k)), false);
     onInput('up', (e) => (s().up = e.value === 'z' ? 'z' : 'y'), false, 'change');
+    onInput('model', (e) => (s().model = e.value), false, 'change');
     $('reshuffle').addEventListener('click', () => {
       // A fresh seed for the user to look at; it lands in the URL, so the view stays reproducible.
       const r = new Uint32Array(1);

@@ -31,6 +31,8 @@ export interface ViewState {
   /** Dataset browser filters. */
   category: string;
   split: string;
+  /** The checkpoint model chosen for predictions (its folder under the checkpoint), '' = by the shape's class. */
+  model: string;
 }
 
 export const DEFAULT_STATE: Readonly<ViewState> = Object.freeze({
@@ -51,6 +53,7 @@ export const DEFAULT_STATE: Readonly<ViewState> = Object.freeze({
   cam: null,
   category: '',
   split: '',
+  model: '',
 });
 
 const int = (v: string | null, lo: number, hi: number): number | undefined => {
@@ -90,6 +93,7 @@ export function decodeState(hash: string): ViewState {
     cam: cam.length === 3 && cam.every(Number.isFinite) ? (cam as [number, number, number]) : null,
     category: q.get('cat') ?? d.category,
     split: q.get('split') ?? d.split,
+    model: q.get('model') ?? d.model,
   };
 }
 
@@ -112,6 +116,7 @@ export function encodeState(s: ViewState): string {
   if (s.cam) q.set('cam', s.cam.map((v) => v.toFixed(3)).join(','));
   if (s.category) q.set('cat', s.category);
   if (s.split) q.set('split', s.split);
+  if (s.model) q.set('model', s.model);
   return '#' + q.toString();
 }
 

@@ -1,0 +1,200 @@
+/**
+ * Predictions in a real browser: tiny segmentation models are trained for a few steps (chair and table,
+ * saved in the few-shot layout models/<protocol>/<backbone>/<category>), synth PLY files with part labels are
+ * served with `rq3d view <dir> --checkpoint <ckpt> --no-open --port 0`, and chromium (playwright-core,
+ * WebGL through SwiftShader) must load the model of the shape's class, predict a part per point on webgl and
+ * on wasm, colour by it and show IoUs in [0, 1]. Skipped only when no chromium exists.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodePly } from '../../src/data/formats/ply.ts';
+import { synthDataset } from '../../src/data/synth/index.ts';
+import { segmentCategory } from '../../src/downstream/segment.ts';
+import { HRNET_PRESETS } from '../../src/models/mid-hrnet.ts';
+import { loadShapes } from '../../src/train/shapes.ts';
+import type { PredictionSummary } from '../../viewer/src/app.ts';
+
+const REPO = path.resolve(import.meta.dirname, '../..');
+const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
+const ARGS = [
+  '--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--disable-background-networking',
+  '--disable-component-update', '--no-first-run', '--disable-gpu-sandbox', '--disable-sync', '--disable-quic',
+];
+const POINTS = 1024;
+const CHAIR = 'models/finetune/scratch/chair';
+const TABLE = 'models/finetune/scratch/table';
+
+/** Sum of channel values per 16x16 tile of the WebGL canvas: tells whether the drawing changed. */
+async function canvasSignature(page: Page): Promise<number[]> {
+  return page.evaluate(() => {
+    const src = document.querySelector('#canvas-host canvas') as HTMLCanvasElement;
+    const c = document.createElement('canvas');
+    c.width = src.width;
+    c.height = src.height;
+    const g = c.getContext('2d')!;
+    g.drawImage(src, 0, 0);
+    const { data, width, height } = g.getImageData(0, 0, c.width, c.height);
+    const sig = new Array<number>(256).fill(0);
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        const i = 4 * (y * width + x);
+        sig[Math.min(15, Math.floor((y * 16) / height)) * 16 + Math.min(15, Math.floor((x * 16) / width))]! += data[i]! + data[i + 1]! + data[i + 2]!;
+      }
+    }
+    return sig;
+  });
+}
+
+/** Wait until nothing is loading, scheduled or predicting, then for one more drawn frame. */
+async function settled(page: Page): Promise<void> {
+  await page.waitForFunction(() => {
+    const v = window.rq3dViewer;
+    return !!v && v.stats() !== null && !v.busy();
+  }, null, { timeout: 60_000 });
+  const n = await page.evaluate(() => window.rq3dViewer!.renders());
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+  await page.waitForFunction((k) => window.rq3dViewer!.renders() >= k, n, { timeout: 5_000 });
+}
+
+/** The shown prediction once `ok` holds for it; a failed or unavailable prediction throws with the panel's message. */
+async function prediction(page: Page, ok: (p: PredictionSummary, arg: string) => boolean = () => true, arg = ''): Promise<PredictionSummary> {
+  await page.waitForFunction(([f, a]) => {
+    const p = window.rq3dViewer!.prediction();
+    // eslint-disable-next-line no-new-func
+    return (p !== null && (new Function('p', 'a', `return (${f})(p, a)`) as (p: unknown, a: string) => boolean)(p, a))
+      || /failed|unavailable/.test(document.getElementById('prediction-status')!.textContent ?? '');
+  }, [ok.toString(), arg] as const, { timeout: 60_000 });
+  const p = await page.evaluate(() => window.rq3dViewer!.prediction());
+  if (!p || !ok(p, arg)) throw new Error(`no prediction: ${await page.locator('#prediction-status').textContent()}`);
+  return p;
+}
+
+const agreement = (a: number[], b: number[]): number => a.filter((v, i) => v === b[i]).length / a.length;
+
+describe.skipIf(!CHROMIUM)('viewer predictions in chromium', () => {
+  let tmp: string;
+  let server: ChildProcess | null = null;
+  let url = '';
+  let browser: Browser;
+  let page: Page;
+  let parts = 0;
+  const pageErrors: string[] = [];
+
+  beforeAll(async () => {
+    tmp = mkdtempSync(path.join(os.tmpdir(), 'rq3d-predict-view-'));
+    const data = path.join(tmp, 'data');
+    const ckpt = path.join(tmp, 'run');
+    const ds = synthDataset({ perClass: 1, points: POINTS, categories: ['chair', 'table'] });
+    for (const item of ds.items) {
+      const f = path.join(data, item.category, 'test', `${item.id}.ply`);
+      mkdirSync(path.dirname(f), { recursive: true });
+      writeFileSync(f, encodePly(ds.loadSync(item)));
+    }
+    // Real checkpoints: a few steps of the tiny HRNet per category, saved where rq3d fewshot saves them.
+    await tf.setBackend('cpu');
+    const shapes = await loadShapes('synth:3', { points: 512, scale: 0.95, quiet: true });
+    const tiny = { ...HRNET_PRESETS.tiny, depth: 5, fullDepth: 2 };
+    for (const [cat, dir] of [['chair', CHAIR], ['table', TABLE]] as const) {
+      const c = shapes.classes.indexOf(cat);
+      const idx = shapes.items.map((it, i) => (it.label === c ? i : -1)).filter((i) => i >= 0);
+      await segmentCategory(tiny, shapes.clouds, shapes.parts![cat]!.length, idx, [], {
+        init: 'scratch', mode: 'finetune', steps: 3, lr: 0.05, backboneLrScale: 0.1, momentum: 0.9, weightDecay: 5e-4, batchSize: 3,
+        decayAt: [], seed: 0, workers: 0, quiet: true, saveDir: path.join(ckpt, dir), category: cat, partNames: shapes.parts![cat],
+      });
+    }
+    parts = shapes.parts!.chair!.length;
+    // A checkpoint that is not a segmentation model is listed but cannot be chosen.
+    mkdirSync(path.join(ckpt, 'pretrain'));
+    writeFileSync(path.join(ckpt, 'pretrain', 'model.json'), JSON.stringify({ format: 'rq3d-checkpoint', version: 1, meta: { kind: 'pretrain' }, weightsManifest: [] }));
+
+    server = spawn(process.execPath, [path.join(REPO, 'bin/rq3d.js'), 'view', data, '--checkpoint', ckpt, '--no-open', '--port', '0'], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    server.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    url = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      server!.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /(http:\/\/127\.0\.0\.1:\d+\/)/.exec(out);
+        if (m) resolve(m[1]!);
+      });
+      server!.on('exit', (code) => reject(new Error(`rq3d view exited (${code}): ${stderr}`)));
+    });
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
+    page = await browser.newPage({ viewport: { width: 1000, height: 600 } });
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+  }, 240_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    if (server && server.exitCode === null) {
+      const exited = new Promise((r) => server!.once('exit', r));
+      server.kill('SIGTERM');
+      await exited;
+    }
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('lists the models, runs the one of the shape class on webgl, colours by it and shows IoUs', async () => {
+    await page.goto(`${url}#file=chair/test/chair_0000.ply&color=plain`);
+    await settled(page);
+    const plain = await canvasSignature(page);
+    const options = await page.locator('#model option').evaluateAll((os) => os.map((o) => ({ value: (o as HTMLOptionElement).value, disabled: (o as HTMLOptionElement).disabled })));
+    expect(options).toEqual([
+      { value: '', disabled: false },
+      { value: CHAIR, disabled: false },
+      { value: TABLE, disabled: false },
+      { value: 'pretrain', disabled: true },
+    ]);
+
+    await page.locator('#color').selectOption('prediction');
+    const p = await prediction(page);
+    await settled(page);
+    expect(p.model).toBe(CHAIR);
+    expect(p.backend).toBe('webgl');
+    expect(p.points).toBe(POINTS);
+    expect(p.labels.length).toBe(POINTS);
+    expect(p.distinct.every((v) => Number.isInteger(v) && v >= 0 && v < parts)).toBe(true);
+    expect(p.ms).toBeGreaterThan(0);
+    for (const v of [p.iou!, p.iouPointNet!]) {
+      expect(v).toBeGreaterThanOrEqual(0);
+      expect(v).toBeLessThanOrEqual(1);
+    }
+    expect(Number(await page.locator('#r-iou-in').textContent())).toBeCloseTo(p.iou!, 3);
+    expect(Number(await page.locator('#r-iou-pn-in').textContent())).toBeCloseTo(p.iouPointNet!, 3);
+    const q = Number(await page.locator('#r-iou-q').textContent());
+    expect(q >= 0 && q <= 1).toBe(true);
+    expect(await page.locator('#prediction-info').textContent()).toMatch(/chair · finetune · scratch · tfjs webgl · \d+ ms/);
+    const coloured = await canvasSignature(page);
+    expect(coloured.reduce((s, v, i) => s + Math.abs(v - plain[i]!), 0)).toBeGreaterThan(1000);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('runs the same model on wasm with the same labels', async () => {
+    await page.goto(`${url}#file=chair/test/chair_0000.ply&color=prediction`);
+    await page.reload();
+    const webgl = await prediction(page);
+    expect(webgl.backend).toBe('webgl');
+    expect(await page.evaluate(() => window.rq3dViewer!.tfjsBackend(['wasm']))).toBe('wasm');
+    await page.evaluate(() => window.rq3dViewer!.repredict());
+    const p = await prediction(page, (x) => x.backend === 'wasm');
+    expect(p.model).toBe(CHAIR);
+    // Same weights, same inputs; only float rounding differs between the backends.
+    expect(agreement(p.labels, webgl.labels)).toBeGreaterThan(0.98);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('picks the table model for a table, and the user choice over the class', async () => {
+    await page.goto(`${url}#file=table/test/table_0000.ply&color=prediction`);
+    await page.reload();
+    expect((await prediction(page)).model).toBe(TABLE);
+    await page.locator('#model').selectOption(CHAIR);
+    await prediction(page, (x, d) => x.model === d, CHAIR);
+    expect(decodeURIComponent(page.url())).toContain(`model=${CHAIR}`);
+    expect(pageErrors).toEqual([]);
+  });
+});
