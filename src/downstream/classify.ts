@@ -3,6 +3,7 @@ import type { PointCloud } from '../data/pointcloud.ts';
 import type { HRNetConfig } from '../models/mid-hrnet.ts';
 import { BatchPipeline, WorkerPool, type SampleSpec } from '../pipeline/index.ts';
 import { SgdMomentum, stepLr } from '../train/sgd.ts';
+import { trainDownstream } from './train-loop.ts';
 import { createProgress } from '../train/progress.ts';
 import { chunks, trainingBatches } from './batches.ts';
 import { meanClassAccuracy, overallAccuracy } from './metrics.ts';
@@ -124,41 +125,22 @@ export async function finetuneClassifier(cfg: HRNetConfig, data: ClassifyData, t
   const model = new MidClassifier(cfg, data.classes, `${o.seed}/finetune`);
   if (o.init !== 'scratch') await loadPretrained(model.net, o.init.checkpoint, ['cls/']);
   const isHead = (n: string): boolean => HEAD_PREFIXES.some((p) => n.startsWith(p));
-  const trainableNames = [...model.net.params.trainable].filter((n) => !n.startsWith('shape_head/fc2') && !n.startsWith('point_head/') && (o.mode === 'full' || isHead(n)));
-  const vars = new Map(trainableNames.map((n) => [n, model.net.params.variables.get(n)!]));
-  // pretrained backbones train at a fraction of the head's rate; from scratch everything trains alike
-  const scale = (n: string): number => (o.init !== 'scratch' && !isHead(n) ? o.backboneLrScale : 1);
-  const opt = new SgdMomentum(o.momentum, o.weightDecay);
-  const spec: SampleSpec = { depth: cfg.depth, fullDepth: cfg.fullDepth, transform: 'finetune', rq: null, features: 'ND', nempty: false };
-  const pool = new WorkerPool({ workers: o.workers ?? 1 });
-  const milestones = o.decayAt.map((f) => Math.round(f * o.steps));
-  const batches = trainingBatches(trainIdx, o.batchSize, o.steps, o.seed);
-  const progress = createProgress(o.label ?? 'finetune', batches.length, { quiet: o.quiet });
-  let finalLoss = NaN;
-  try {
-    const pipe = new BatchPipeline({ load: (i) => data.clouds[i]!, batches, spec, pool, seed: o.seed });
-    let s = 0;
-    for await (const b of pipe) {
-      const x = tf.tensor2d(b.features.data, [b.octree.nnum[cfg.depth]!, b.features.channels]);
-      const y = tf.tidy(() => tf.oneHot(tf.tensor1d(Int32Array.from(b.indices, (i) => data.labels[i]!), 'int32'), data.classes));
-      // head-only mode keeps the frozen backbone in inference mode (its statistics are not adapted)
-      const ctx = { training: true };
-      const { value, grads } = tf.variableGrads(() => {
-        if (o.mode === 'head') {
-          const bb = model.net.backbone(x, b.octree, { training: false });
-          return tf.losses.softmaxCrossEntropy(y, model.head.apply(model.net.shapeHead(bb, b.octree, ctx).fc1)) as tf.Scalar;
-        }
-        return tf.losses.softmaxCrossEntropy(y, model.logits(x, b.octree, ctx)) as tf.Scalar;
-      }, [...vars.values()]);
-      opt.apply(vars, grads, stepLr(o.lr, milestones, s), scale);
-      finalLoss = value.dataSync()[0]!;
-      tf.dispose([x, y, value, ...Object.values(grads)]);
-      s++;
-      progress.update(s, { loss: finalLoss });
-    }
-  } finally {
-    progress.stop();
-  }
+  const { pool, steps, finalLoss } = await trainDownstream(
+    model.net,
+    { isHead, include: (n) => !n.startsWith('shape_head/fc2') && !n.startsWith('point_head/'), headOnly: o.mode === 'head' },
+    data.clouds,
+    trainIdx,
+    { ...o, pretrained: o.init !== 'scratch', label: o.label ?? 'finetune' },
+    (b, x) => {
+      const y = tf.oneHot(tf.tensor1d(Int32Array.from(b.indices, (i) => data.labels[i]!), 'int32'), data.classes);
+      if (o.mode === 'head') {
+        // head-only mode keeps the frozen backbone in inference mode (its statistics are not adapted)
+        const bb = model.net.backbone(x, b.octree, { training: false });
+        return tf.losses.softmaxCrossEntropy(y, model.head.apply(model.net.shapeHead(bb, b.octree, { training: true }).fc1)) as tf.Scalar;
+      }
+      return tf.losses.softmaxCrossEntropy(y, model.logits(x, b.octree, { training: true })) as tf.Scalar;
+    },
+  );
   let pred: number[] = [];
   try {
     const pipe = new BatchPipeline({ load: (i) => data.clouds[i]!, batches: chunks(testIdx, 16), spec: evalSpec(cfg), pool, seed: 0 });
@@ -173,6 +155,5 @@ export async function finetuneClassifier(cfg: HRNetConfig, data: ClassifyData, t
   }
   const truth = testIdx.map((i) => data.labels[i]!);
   model.dispose();
-  opt.dispose();
-  return { oa: overallAccuracy(pred, truth), macc: meanClassAccuracy(pred, truth, data.classes), steps: batches.length, seconds: (performance.now() - t0) / 1000, finalLoss };
+  return { oa: overallAccuracy(pred, truth), macc: meanClassAccuracy(pred, truth, data.classes), steps, seconds: (performance.now() - t0) / 1000, finalLoss };
 }

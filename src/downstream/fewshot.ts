@@ -109,47 +109,35 @@ async function runClassification(
   const { train, test } = splitIndices(shapes);
   const labels = shapes.items.map((it) => it.label);
   const data = { clouds: shapes.clouds, labels, classes: shapes.classes.length };
-  const results: CellResult[] = [];
   const h = protocol === 'linear' ? cfg.linear! : cfg.finetune!;
   let feats: { train: Float32Array; test: Float32Array } | null = null;
-  for (const ratio of cfg.ratios) {
-    for (const seed of cfg.seeds) {
-      const cell = { protocol, backbone, ratio, seed };
-      const file = cellFile(out, cell);
-      const done = readCell(file);
-      if (done) {
-        results.push(done);
-        continue;
-      }
-      const subset = ratioSubset(shapes, train, ratio, 'per-class');
-      const t0 = performance.now();
-      let r: CellResult;
-      if (protocol === 'linear') {
-        feats ??= await linearFeatures(bb, data, train, test, backbone, out, quiet);
-        const pos = new Map(train.map((i, k) => [i, k]));
-        const dim = bb.model.fc1;
-        const x = new Float32Array(subset.length * dim);
-        subset.forEach((i, k) => x.set(feats!.train.subarray(pos.get(i)! * dim, (pos.get(i)! + 1) * dim), k * dim));
-        const steps = stepsFor(h, ratio);
-        const m = trainLinearProbe({ x, y: subset.map((i) => labels[i]!) }, { x: feats.test, y: test.map((i) => labels[i]!) }, dim, data.classes, {
-          lr: h.lr, momentum: h.momentum, weightDecay: h.weightDecay, batchSize: h.batchSize, steps, decayAt: h.decayAt, seed,
-        });
-        r = { ...cell, trainShapes: subset.length, steps, seconds: (performance.now() - t0) / 1000, oa: m.oa, macc: m.macc };
-      } else {
-        const mode = bb.checkpoint && ratio < h.headOnlyBelow ? 'head' : 'full';
-        const m = await finetuneClassifier(bb.model, data, subset, test, {
-          init: bb.checkpoint ? { checkpoint: bb.checkpoint } : 'scratch',
-          mode, steps: stepsFor(h, ratio), lr: h.lr, backboneLrScale: h.backboneLrScale, momentum: h.momentum, weightDecay: h.weightDecay,
-          batchSize: h.batchSize, decayAt: h.decayAt, seed, workers: cfg.workers, quiet, label: `finetune ${backbone} r=${ratio} s=${seed}`,
-        });
-        r = { ...cell, trainShapes: subset.length, steps: m.steps, seconds: m.seconds, oa: m.oa, macc: m.macc };
-      }
-      await writeFileAtomic(file, `${JSON.stringify(r, null, 2)}\n`);
-      if (!quiet) process.stderr.write(`${protocol} ${backbone} ratio ${ratio} seed ${seed}: OA ${(100 * r.oa!).toFixed(2)} % (${r.trainShapes} shapes, ${r.seconds.toFixed(0)} s)\n`);
-      results.push(r);
+  return forEachCell(cfg, protocol, backbone, out, quiet, async (cell) => {
+    const { ratio, seed } = cell;
+    const subset = ratioSubset(shapes, train, ratio, 'per-class');
+    const t0 = performance.now();
+    let r: CellResult;
+    if (protocol === 'linear') {
+      feats ??= await linearFeatures(bb, data, train, test, backbone, out, quiet);
+      const pos = new Map(train.map((i, k) => [i, k]));
+      const dim = bb.model.fc1;
+      const x = new Float32Array(subset.length * dim);
+      subset.forEach((i, k) => x.set(feats!.train.subarray(pos.get(i)! * dim, (pos.get(i)! + 1) * dim), k * dim));
+      const steps = stepsFor(h, ratio);
+      const m = trainLinearProbe({ x, y: subset.map((i) => labels[i]!) }, { x: feats.test, y: test.map((i) => labels[i]!) }, dim, data.classes, {
+        lr: h.lr, momentum: h.momentum, weightDecay: h.weightDecay, batchSize: h.batchSize, steps, decayAt: h.decayAt, seed,
+      });
+      r = { ...cell, trainShapes: subset.length, steps, seconds: (performance.now() - t0) / 1000, oa: m.oa, macc: m.macc };
+    } else {
+      const mode = bb.checkpoint && ratio < h.headOnlyBelow ? 'head' : 'full';
+      const m = await finetuneClassifier(bb.model, data, subset, test, {
+        init: bb.checkpoint ? { checkpoint: bb.checkpoint } : 'scratch',
+        mode, steps: stepsFor(h, ratio), lr: h.lr, backboneLrScale: h.backboneLrScale, momentum: h.momentum, weightDecay: h.weightDecay,
+        batchSize: h.batchSize, decayAt: h.decayAt, seed, workers: cfg.workers, quiet, label: `finetune ${backbone} r=${ratio} s=${seed}`,
+      });
+      r = { ...cell, trainShapes: subset.length, steps: m.steps, seconds: m.seconds, oa: m.oa, macc: m.macc };
     }
-  }
-  return results;
+    return r;
+  });
 }
 
 /** fc1 features of all train and test shapes, cached in the grid folder (every ratio and seed reuses them). */
@@ -190,54 +178,72 @@ async function runSegmentation(
   const h = cfg.segment as HyperParams;
   const { train, test } = splitIndices(shapes);
   const cats = cfg.categories ?? shapes.classes;
+  return forEachCell(cfg, protocol, backbone, out, quiet, async (cell) => {
+    const { ratio, seed } = cell;
+    const t0 = performance.now();
+    const saveModels = ratio === cfg.ratios[cfg.ratios.length - 1] && seed === cfg.seeds[cfg.seeds.length - 1];
+    const byCat: Record<string, number[]> = {};
+    const byCatPn: Record<string, number[]> = {};
+    let trainShapes = 0;
+    let steps = 0;
+    for (const cat of cats) {
+      const c = shapes.classes.indexOf(cat);
+      if (c < 0) throw new UserError(`category '${cat}' is not in ${shapes.name} (${shapes.classes.join(', ')})`);
+      const tr = ratioSubset(shapes, train.filter((i) => shapes.items[i]!.label === c), ratio, 'first');
+      const te = test.filter((i) => shapes.items[i]!.label === c);
+      const parts = shapes.parts?.[cat]?.length ?? 1 + Math.max(...te.concat(tr).map((i) => Math.max(...shapes.clouds[i]!.labels!)));
+      const r = await segmentCategory(bb.model, shapes.clouds, parts, tr, te, {
+        init: bb.checkpoint ? { checkpoint: bb.checkpoint } : 'scratch',
+        mode: protocol, steps: stepsFor(h, ratio), lr: h.lr, backboneLrScale: h.backboneLrScale, momentum: h.momentum,
+        weightDecay: h.weightDecay, batchSize: h.batchSize, decayAt: h.decayAt, seed, workers: cfg.workers, quiet,
+        label: `${protocol} ${backbone} ${cat} r=${ratio} s=${seed}`,
+        // the models of the last cell of the grid are kept for the viewer (rq3d view --checkpoint <out>/models/...)
+        saveDir: saveModels ? path.join(out, 'models', protocol, backbone, cat) : undefined,
+        category: cat,
+        partNames: shapes.parts?.[cat],
+      });
+      byCat[cat] = r.ious;
+      byCatPn[cat] = r.iousPointNet;
+      trainShapes += tr.length;
+      steps += r.steps;
+    }
+    const a = aggregateIoU(byCat);
+    const b = aggregateIoU(byCatPn);
+    const res: CellResult = {
+      ...cell, trainShapes, steps, seconds: (performance.now() - t0) / 1000,
+      cmiou: a.cmiou, imiou: a.imiou, cmiouPointNet: b.cmiou, imiouPointNet: b.imiou, perCategory: a.perCategory,
+    };
+    return res;
+  });
+}
+
+/**
+ * Runs `compute` for every (ratio, seed) cell of one backbone and protocol that has no result file yet, and
+ * writes each result as soon as it is known, so an interrupted grid loses at most the cell it was on.
+ */
+async function forEachCell(
+  cfg: FewshotConfig,
+  protocol: string,
+  backbone: string,
+  out: string,
+  quiet: boolean,
+  compute: (cell: { protocol: string; backbone: string; ratio: number; seed: number }) => Promise<CellResult>,
+): Promise<CellResult[]> {
   const results: CellResult[] = [];
   for (const ratio of cfg.ratios) {
     for (const seed of cfg.seeds) {
       const cell = { protocol, backbone, ratio, seed };
       const file = cellFile(out, cell);
-      const done = readCell(file);
-      if (done) {
-        results.push(done);
-        continue;
+      const r = readCell(file) ?? (await compute(cell));
+      if (!fs.existsSync(file)) {
+        await writeFileAtomic(file, `${JSON.stringify(r, null, 2)}\n`);
+        if (!quiet) {
+          const v = r.oa !== undefined ? `OA ${(100 * r.oa).toFixed(2)} %` : `C.mIoU ${(100 * r.cmiou!).toFixed(1)} I.mIoU ${(100 * r.imiou!).toFixed(1)}`;
+          process.stderr.write(`${protocol} ${backbone} ratio ${ratio} seed ${seed}: ${v} (${r.trainShapes} shapes, ${r.seconds.toFixed(0)} s)\n`);
+        }
       }
-      const t0 = performance.now();
-      const saveModels = ratio === cfg.ratios[cfg.ratios.length - 1] && seed === cfg.seeds[cfg.seeds.length - 1];
-      const byCat: Record<string, number[]> = {};
-      const byCatPn: Record<string, number[]> = {};
-      let trainShapes = 0;
-      let steps = 0;
-      for (const cat of cats) {
-        const c = shapes.classes.indexOf(cat);
-        if (c < 0) throw new UserError(`category '${cat}' is not in ${shapes.name} (${shapes.classes.join(', ')})`);
-        const tr = ratioSubset(shapes, train.filter((i) => shapes.items[i]!.label === c), ratio, 'first');
-        const te = test.filter((i) => shapes.items[i]!.label === c);
-        const parts = shapes.parts?.[cat]?.length ?? 1 + Math.max(...te.concat(tr).map((i) => Math.max(...shapes.clouds[i]!.labels!)));
-        const r = await segmentCategory(bb.model, shapes.clouds, parts, tr, te, {
-          init: bb.checkpoint ? { checkpoint: bb.checkpoint } : 'scratch',
-          mode: protocol, steps: stepsFor(h, ratio), lr: h.lr, backboneLrScale: h.backboneLrScale, momentum: h.momentum,
-          weightDecay: h.weightDecay, batchSize: h.batchSize, decayAt: h.decayAt, seed, workers: cfg.workers, quiet,
-          label: `${protocol} ${backbone} ${cat} r=${ratio} s=${seed}`,
-          // the models of the last cell of the grid are kept for the viewer (rq3d view --checkpoint <out>/models/...)
-          saveDir: saveModels ? path.join(out, 'models', protocol, backbone, cat) : undefined,
-          category: cat,
-          partNames: shapes.parts?.[cat],
-        });
-        byCat[cat] = r.ious;
-        byCatPn[cat] = r.iousPointNet;
-        trainShapes += tr.length;
-        steps += r.steps;
-      }
-      const a = aggregateIoU(byCat);
-      const b = aggregateIoU(byCatPn);
-      const res: CellResult = {
-        ...cell, trainShapes, steps, seconds: (performance.now() - t0) / 1000,
-        cmiou: a.cmiou, imiou: a.imiou, cmiouPointNet: b.cmiou, imiouPointNet: b.imiou, perCategory: a.perCategory,
-      };
-      await writeFileAtomic(file, `${JSON.stringify(res, null, 2)}\n`);
-      if (!quiet) process.stderr.write(`${protocol} ${backbone} ratio ${ratio} seed ${seed}: C.mIoU ${(100 * a.cmiou).toFixed(1)} I.mIoU ${(100 * a.imiou).toFixed(1)}\n`);
-      results.push(res);
+      results.push(r);
     }
   }
   return results;
 }
-

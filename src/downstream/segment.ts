@@ -1,11 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import type { PointCloud } from '../data/pointcloud.ts';
 import type { HRNetConfig } from '../models/mid-hrnet.ts';
-import { BatchPipeline, WorkerPool, type PipelineBatch, type SampleSpec } from '../pipeline/index.ts';
-import { SgdMomentum, stepLr } from '../train/sgd.ts';
+import { BatchPipeline, type PipelineBatch, type SampleSpec } from '../pipeline/index.ts';
+import { trainDownstream } from './train-loop.ts';
 import { saveCheckpoint } from '../train/checkpoint.ts';
-import { createProgress } from '../train/progress.ts';
-import { chunks, trainingBatches } from './batches.ts';
+import { chunks } from './batches.ts';
 import { shapeIoU } from './metrics.ts';
 import { loadPretrained, MidSegmenter } from './models.ts';
 
@@ -73,42 +72,24 @@ export async function segmentCategory(cfg: HRNetConfig, clouds: readonly PointCl
   const model = new MidSegmenter(cfg, parts, `${o.seed}/segment`);
   if (o.init !== 'scratch') await loadPretrained(model.net, o.init.checkpoint, ['seg/']);
   const isHead = (n: string): boolean => n.startsWith('seg/') || n.startsWith('point_head/fc1');
-  const names = [...model.net.params.trainable].filter((n) => !n.startsWith('shape_head/') && !n.startsWith('point_head/fc2') && (o.mode === 'finetune' || isHead(n)));
-  const vars = new Map(names.map((n) => [n, model.net.params.variables.get(n)!]));
-  const scale = (n: string): number => (o.init !== 'scratch' && !isHead(n) ? o.backboneLrScale : 1);
-  const opt = new SgdMomentum(o.momentum, o.weightDecay);
-  const spec: SampleSpec = { depth: cfg.depth, fullDepth: cfg.fullDepth, transform: 'finetune', rq: null, features: 'ND', nempty: false };
-  const pool = new WorkerPool({ workers: o.workers ?? 1 });
-  const milestones = o.decayAt.map((f) => Math.round(f * o.steps));
-  const batches = trainingBatches(trainIdx, o.batchSize, o.steps, o.seed);
-  const progress = createProgress(o.label ?? 'segment', batches.length, { quiet: o.quiet });
-  let finalLoss = NaN;
-  try {
-    const pipe = new BatchPipeline({ load: (i) => clouds[i]!, batches, spec, pool, seed: o.seed });
-    let s = 0;
-    for await (const b of pipe) {
-      const x = tf.tensor2d(b.features.data, [b.octree.nnum[cfg.depth]!, b.features.channels]);
+  const { pool, steps, finalLoss } = await trainDownstream(
+    model.net,
+    { isHead, include: (n) => !n.startsWith('shape_head/') && !n.startsWith('point_head/fc2'), headOnly: o.mode === '2fc' },
+    clouds,
+    trainIdx,
+    { ...o, pretrained: o.init !== 'scratch', label: o.label ?? 'segment' },
+    (b, x) => {
       const { pts, labels } = batchPoints(b);
       const keep = Int32Array.from(labels.keys()).filter((i) => labels[i]! >= 0);
-      const y = tf.tidy(() => tf.oneHot(tf.tensor1d(Int32Array.from(keep, (i) => labels[i]!), 'int32'), parts));
-      const keepT = tf.tensor1d(keep, 'int32');
-      const { value, grads } = tf.variableGrads(
-        () => tf.losses.softmaxCrossEntropy(y, tf.gather(model.logits(x, b.octree, pts, { training: true }), keepT)) as tf.Scalar,
-        [...vars.values()],
-      );
-      opt.apply(vars, grads, stepLr(o.lr, milestones, s), scale);
-      finalLoss = value.dataSync()[0]!;
-      tf.dispose([x, y, keepT, value, ...Object.values(grads)]);
-      s++;
-      progress.update(s, { loss: finalLoss });
-    }
-  } finally {
-    progress.stop();
-  }
+      const y = tf.oneHot(tf.tensor1d(Int32Array.from(keep, (i) => labels[i]!), 'int32'), parts);
+      // 2fc: the frozen backbone's batch norms still run in training mode, as in the reference
+      return tf.losses.softmaxCrossEntropy(y, tf.gather(model.logits(x, b.octree, pts, { training: true }), tf.tensor1d(keep, 'int32'))) as tf.Scalar;
+    },
+  );
   const ious: number[] = [];
   const iousPointNet: number[] = [];
   try {
-    const evalSpec: SampleSpec = { ...spec, transform: 'none' };
+    const evalSpec: SampleSpec = { depth: cfg.depth, fullDepth: cfg.fullDepth, transform: 'none', rq: null, features: 'ND', nempty: false };
     const pipe = new BatchPipeline({ load: (i) => clouds[i]!, batches: chunks(testIdx, 8), spec: evalSpec, pool, seed: 0 });
     for await (const b of pipe) {
       const x = tf.tensor2d(b.features.data, [b.octree.nnum[cfg.depth]!, b.features.channels]);
@@ -135,6 +116,5 @@ export async function segmentCategory(cfg: HRNetConfig, clouds: readonly PointCl
     });
   }
   model.dispose();
-  opt.dispose();
-  return { ious, iousPointNet, steps: batches.length, seconds: (performance.now() - t0) / 1000, finalLoss };
+  return { ious, iousPointNet, steps, seconds: (performance.now() - t0) / 1000, finalLoss };
 }

@@ -47,7 +47,7 @@ export function expectSameBatch(a: BatchPart, b: BatchPart): void {
   const A = batchArrays(a);
   const B = batchArrays(b);
   expect(A.map(([n]) => n)).toEqual(B.map(([n]) => n));
-  const differ = A.filter(([n, x], i) => !sameBits(x, B[i]![1])).map(([n]) => n);
+  const differ = A.filter(([, x], i) => !sameBits(x, B[i]![1])).map(([n]) => n);
   expect(differ).toEqual([]);
   expect(a.octree.nnum).toEqual(b.octree.nnum);
   expect(a.octree.nnumNempty).toEqual(b.octree.nnumNempty);
