@@ -89,3 +89,30 @@ describe('supervised baselines', () => {
     tf.dispose([x, labels]);
   });
 });
+
+describe('SegNet', () => {
+  it('gives per-point part logits for a merged batch and trains without leaking tensors', async () => {
+    const { OctreeSegNet } = await import('../../src/models/segnet.ts');
+    const { leafPointsWithBatch } = await import('../../octree/ops/index.ts');
+    const oct = smallBatch(5, 2, 9);
+    const f = inputFeature(oct, { letters: 'ND', nempty: false });
+    const x = tf.tensor2d(f.data, [oct.nnum[5]!, 4]);
+    const pts = leafPointsWithBatch(oct);
+    const n = pts.length / 4;
+    const net = new OctreeSegNet(4, 3, 5, 3, { seed: 1 });
+    const y = tf.oneHot(tf.tensor1d(Int32Array.from({ length: n }, (_, i) => i % 3), 'int32'), 3);
+    const opt = tf.train.sgd(0.01);
+    const step = (i: number): void => {
+      opt.minimize(() => tf.losses.softmaxCrossEntropy(y, net.forward(x, oct, pts, { training: true, dropoutSeed: i })) as tf.Scalar, false, net.params.trainableVariables());
+    };
+    step(0);
+    const before = tf.memory().numTensors;
+    step(1);
+    step(2);
+    expect(tf.memory().numTensors).toBe(before);
+    const logits = net.forward(x, oct, pts, { training: false });
+    expect(logits.shape).toEqual([n, 3]);
+    tf.dispose([logits, x, y]);
+    net.params.dispose();
+  });
+});
