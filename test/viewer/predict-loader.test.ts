@@ -17,6 +17,7 @@ import { HRNET_PRESETS } from '../../src/models/mid-hrnet.ts';
 import { prepareSample } from '../../src/pipeline/sample.ts';
 import { assignVariables, disposeLoaded, loadCheckpoint } from '../../src/train/checkpoint.ts';
 import { loadShapes } from '../../src/train/shapes.ts';
+import { listCheckpointModels } from '../../src/view/models.ts';
 import { segmentMeta } from '../../viewer/src/predict/checkpoint-format.ts';
 import { chooseModel, localGroundTruth, modelLabel } from '../../viewer/src/predict/models.ts';
 import { loadSegmenter, predictParts, segmenterLogits } from '../../viewer/src/predict/segment-model.ts';
@@ -101,6 +102,16 @@ describe('browser checkpoint loader', () => {
     const before = tf.memory().numTensors;
     await expect(loadSegmenter('bad', diskFetch(root))).rejects.toThrow(/bad\/model.json: no tensor for variable seg\/fc\/weights/);
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('the server lists one model folder, or the models/<protocol>/<backbone>/<category> folders of a results folder', async () => {
+    const one = await listCheckpointModels(path.join(root, ckDir));
+    expect(one).toEqual([{ dir: '', category: 'chair', protocol: '', backbone: '', parts: 4, partNames: expect.any(Array), error: null }]);
+    fs.mkdirSync(path.join(root, 'pre'), { recursive: true });
+    fs.writeFileSync(path.join(root, 'pre', 'model.json'), JSON.stringify({ format: 'rq3d-checkpoint', meta: { kind: 'pretrain' }, weightsManifest: [] }));
+    const all = await listCheckpointModels(root);
+    expect(all.find((m) => m.dir === ckDir)).toMatchObject({ category: 'chair', protocol: 'finetune', backbone: 'scratch', error: null });
+    expect(all.find((m) => m.dir === 'pre')?.error).toMatch(/pretrain checkpoint, not a segmentation model/);
   });
 
   it('picks the model of the shape class and maps ground truth to local part ids', () => {
