@@ -11,9 +11,12 @@
  * RQ's effect is measured on the same shapes: mean non-empty nodes per depth and step times with and
  * without RQ n=30 ('random-random') applied to the raw shapes before their octrees are built.
  */
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import type { Octree } from '../../octree/index.ts';
+import { backendInfo } from '../backend.ts';
 import type { PointCloud } from '../data/pointcloud.ts';
 import { OctreeLeNet } from '../models/lenet.ts';
 import { OctreeResNet } from '../models/resnet.ts';
@@ -128,6 +131,8 @@ export interface ModelBenchOptions {
   seed?: number;
   /** A progress line per case (the CLI sends it to stderr). */
   log?: (line: string) => void;
+  /** Run each case in a child process of its own (see model-case-main.ts); default false. */
+  isolate?: boolean;
 }
 
 export interface ModelBenchResult {
@@ -137,6 +142,9 @@ export interface ModelBenchResult {
   points: number;
   fullDepth: number;
   entries: ModelBenchEntry[];
+  /** Cases that failed (e.g. the wasm heap ran out), with the error. */
+  failures: Array<{ key: string; batch: number; error: string }>;
+  isolated: boolean;
   rq: RqEffect[];
 }
 
@@ -291,7 +299,7 @@ function wasmHeapBytes(): number | null {
 
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-async function benchCase(c: ModelCase, shapes: readonly PointCloud[], opts: Required<Omit<ModelBenchOptions, 'cases' | 'log'>>): Promise<ModelBenchEntry> {
+async function benchCase(c: ModelCase, shapes: readonly PointCloud[], opts: Required<Omit<ModelBenchOptions, 'cases' | 'log' | 'isolate'>>): Promise<ModelBenchEntry> {
   const { reps, warmup, seed, fullDepth, points } = opts;
   const tensorsBefore = tf.memory().numTensors;
   const probe = c.memory ? new MemoryProbe() : null;
@@ -454,12 +462,21 @@ export async function runModelBench(opts: ModelBenchOptions = {}): Promise<Model
     seed: opts.seed ?? 1,
   };
   const cases = opts.cases ?? defaultModelCases();
-  const maxBatch = Math.max(...cases.map((c) => c.batch));
-  const all = syntheticShapes(maxBatch, o.seed, o.points);
+  const isolate = opts.isolate ?? false;
+  const all = isolate ? [] : syntheticShapes(Math.max(...cases.map((c) => c.batch)), o.seed, o.points);
   const entries: ModelBenchEntry[] = [];
+  const failures: ModelBenchResult['failures'] = [];
   for (const c of cases) {
     const t0 = performance.now();
-    const e = await benchCase(c, all.slice(0, c.batch), o);
+    let e: ModelBenchEntry;
+    try {
+      e = isolate ? await benchCaseInChild(c, o) : await benchCase(c, all.slice(0, c.batch), o);
+    } catch (err) {
+      const error = err instanceof Error ? err.message : String(err);
+      failures.push({ key: caseKey(c), batch: c.batch, error });
+      opts.log?.(`models: ${caseKey(c)} batch ${c.batch} FAILED: ${error}`);
+      continue;
+    }
     entries.push(e);
     opts.log?.(
       `models: ${e.key} batch ${e.batch}: train ${e.trainShapesPerSec} shapes/s, fwd ${e.fwdShapesPerSec} shapes/s` +
@@ -468,5 +485,30 @@ export async function runModelBench(opts: ModelBenchOptions = {}): Promise<Model
         ` (${round((performance.now() - t0) / 1000, 1)} s)`,
     );
   }
-  return { backend: tf.getBackend(), reps: o.reps, warmup: o.warmup, points: o.points, fullDepth: o.fullDepth, entries, rq: rqEffects(entries) };
+  return { backend: tf.getBackend(), reps: o.reps, warmup: o.warmup, points: o.points, fullDepth: o.fullDepth, entries, failures, isolated: isolate, rq: rqEffects(entries) };
+}
+
+/** Runs one case in `node --import tsx model-case-main.ts` with the same backend settings. */
+function benchCaseInChild(c: ModelCase, options: Required<Omit<ModelBenchOptions, 'cases' | 'log' | 'isolate'>>): Promise<ModelBenchEntry> {
+  const script = fileURLToPath(new URL('./model-case-main.ts', import.meta.url));
+  const info = backendInfo();
+  const env = { ...process.env, ...(info ? { RQ3D_BACKEND: info.name === 'tensorflow' ? 'tensorflow' : info.name, RQ3D_THREADS: String(Math.max(1, info.threads)) } : {}) };
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), script, JSON.stringify({ case: c, options })], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      const line = out.trim().split('\n').pop() ?? '';
+      if (code === 0 && line.startsWith('{')) {
+        resolve(JSON.parse(line) as ModelBenchEntry);
+        return;
+      }
+      // the last meaningful stderr line (a wasm abort prints the whole minified module before it)
+      const why = err.split('\n').map((l) => l.trim()).filter((l) => l && l.length < 400).slice(-3).join(' | ');
+      reject(new Error(`child exited with ${signal ?? `code ${code}`}: ${why}`));
+    });
+  });
 }

@@ -28,6 +28,8 @@ export interface BenchOptions {
   backend?: string;
   threads?: number;
   convVariants?: ConvVariant[];
+  /** Each model case in a child process of its own (default: on, except with quick). */
+  isolate?: boolean;
   log?: (line: string) => void;
 }
 
@@ -59,6 +61,10 @@ export interface BenchReport {
   lenet?: Record<string, ModelBenchEntry>;
   resnet?: Record<string, ModelBenchEntry>;
   hrnet?: Record<string, ModelBenchEntry>;
+  /** Model cases that failed, with the error (e.g. the wasm heap ran out). */
+  modelFailures?: Array<{ key: string; batch: number; error: string }>;
+  /** Whether each model case ran in a child process of its own. */
+  modelsIsolated?: boolean;
   /** Peak memory of the depth-6 LeNet run against the 4 GiB goal. */
   memory?: { case: string; peakRssMiB: number; vmHwmMiB: number | null; vmHwmResetBeforeCase: boolean; goalMiB: number; withinGoal: boolean } | null;
   conv?: ConvRow[];
@@ -119,7 +125,9 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
   // models first: the depth-6 LeNet's memory figure should not include buffers the other benches grew
   let modelRq: RqEffect[] = [];
   if (parts.includes('models')) {
-    const r = await runModelBench({ cases, reps, warmup, log });
+    const r = await runModelBench({ cases, reps, warmup, log, isolate: opts.isolate ?? !quick });
+    report.modelFailures = r.failures;
+    report.modelsIsolated = r.isolated;
     for (const m of models) {
       const rec = byModel(r.entries, m);
       if (Object.keys(rec).length > 0) report[m] = rec;
@@ -219,6 +227,7 @@ export function formatBench(r: BenchReport): string {
         ]),
       ),
     );
+    for (const f of r.modelFailures ?? []) out.push(`${f.key} batch ${f.batch}: FAILED: ${f.error}`);
     out.push(`(peer HRNet is ocnn's classification HRNet d6 batch 8: ${r.peer.hrnet.trainShapesPerSec} train / ${r.peer.hrnet.fwdShapesPerSec} fwd shapes/s; a different net, no ratio)`);
   }
   if (r.memory) {
@@ -293,15 +302,17 @@ export function registerBench(program: Command): void {
     .option('--models <names>', `models of the model bench (${MODELS.join(',')})`, listOption(MODELS, '--models'))
     .option('--reps <n>', 'timed repetitions per figure (default 5; 2 with --quick)', positiveInt('--reps'))
     .option('--conv-variants <names>', `conv layer variants (${CONV_VARIANTS.join(',')}; default fused, the one the models use)`, listOption(CONV_VARIANTS, '--conv-variants'))
+    .option('--in-process', 'run every model case in this process (default with --quick; otherwise each case gets a child process)')
     .option('--backend <name>', 'tfjs backend (default: RQ3D_BACKEND or automatic)')
     .option('--threads <n>', 'wasm threads (default: RQ3D_THREADS or 2)', positiveInt('--threads'))
-    .action(async (o: { json?: boolean; quick?: boolean; only?: BenchPart[]; models?: BenchModel[]; reps?: number; convVariants?: ConvVariant[]; backend?: string; threads?: number }) => {
+    .action(async (o: { json?: boolean; quick?: boolean; only?: BenchPart[]; models?: BenchModel[]; reps?: number; convVariants?: ConvVariant[]; backend?: string; threads?: number; inProcess?: boolean }) => {
       const report = await runBench({
         quick: o.quick,
         only: o.only,
         models: o.models,
         reps: o.reps,
         convVariants: o.convVariants,
+        isolate: o.inProcess ? false : undefined,
         backend: o.backend,
         threads: o.threads,
         log: (line) => process.stderr.write(`${line}\n`),
