@@ -8,8 +8,15 @@ import { initBackend } from '../backend.ts';
 import { runModelBench, type ModelBenchOptions, type ModelCase } from './models.ts';
 
 const arg = JSON.parse(process.argv[2] ?? '{}') as { case: ModelCase; options: Omit<ModelBenchOptions, 'cases' | 'log' | 'isolate'> };
-await initBackend();
-const r = await runModelBench({ ...arg.options, cases: [arg.case], isolate: false });
-process.stdout.write(`${JSON.stringify(r.entries[0])}\n`);
-// the wasm worker threads would keep the process alive
-process.exit(0);
+try {
+  await initBackend();
+  const r = await runModelBench({ ...arg.options, cases: [arg.case], isolate: false });
+  if (r.failures.length > 0) throw new Error(r.failures[0]!.error);
+  process.stdout.write(`${JSON.stringify(r.entries[0])}\n`);
+  // the wasm worker threads would keep the process alive
+  process.exit(0);
+} catch (e) {
+  // the wasm module's own exception handlers would otherwise decide the exit code
+  process.stderr.write(`${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}\n`);
+  process.exit(1);
+}
