@@ -22,6 +22,12 @@ export interface ConvOptions {
 
 export const DEFAULT_MAX_COLUMN_ELEMENTS = 1 << 24;
 
+/** The options with their defaults (333, stride 1, all nodes) and the kernel size. */
+function resolve(opts: ConvOptions): { kernel: Kernel; stride: 1 | 2; nempty: boolean; K: number } {
+  const kernel = opts.kernel ?? '333';
+  return { kernel, stride: opts.stride ?? 1, nempty: opts.nempty ?? false, K: kernelSize(kernel) };
+}
+
 export function convOutputDepth(depth: number, stride: 1 | 2): number {
   return stride === 2 ? depth - 1 : depth;
 }
@@ -33,11 +39,8 @@ export function octreeConv(
   weights: tf.Tensor2D,
   opts: ConvOptions = {},
 ): tf.Tensor2D {
-  const kernel = opts.kernel ?? '333';
-  const stride = opts.stride ?? 1;
-  const nempty = opts.nempty ?? false;
+  const { kernel, stride, nempty, K } = resolve(opts);
   checkRowsAt(data, octree, depth, nempty, 'octreeConv');
-  const K = kernelSize(kernel);
   const cin = data.shape[1];
   if (weights.shape[0] !== K * cin) {
     throw new RangeError(`octreeConv: weights must have ${K}·${cin} = ${K * cin} rows for kernel ${kernel}, got [${weights.shape.join(', ')}]`);
@@ -81,10 +84,7 @@ export function im2colMatMul(
 
 /** The plain composition (gather, reshape, matMulNN) with autodiff: the reference the fused op is tested against. */
 export function octreeConvReference(data: tf.Tensor2D, octree: Octree, depth: number, weights: tf.Tensor2D, opts: ConvOptions = {}): tf.Tensor2D {
-  const kernel = opts.kernel ?? '333';
-  const stride = opts.stride ?? 1;
-  const nempty = opts.nempty ?? false;
-  const K = kernelSize(kernel);
+  const { kernel, stride, nempty, K } = resolve(opts);
   const neigh = getNeighbors(octree, { depth, kernel, stride, nempty });
   return tf.tidy(() => {
     const col = tf.reshape(octGather(data, indexTensor(neigh)), [neigh.length / K, K * data.shape[1]]) as tf.Tensor2D;
@@ -105,11 +105,8 @@ export function octreeDeconv(
   weights: tf.Tensor2D,
   opts: ConvOptions = {},
 ): tf.Tensor2D {
-  const kernel = opts.kernel ?? '333';
-  const stride = opts.stride ?? 1;
-  const nempty = opts.nempty ?? false;
+  const { kernel, stride, nempty, K } = resolve(opts);
   checkRowsAt(data, octree, depth, nempty, 'octreeDeconv');
-  const K = kernelSize(kernel);
   if (weights.shape[0] !== data.shape[1] || weights.shape[1] % K !== 0) {
     throw new RangeError(`octreeDeconv: weights must be [Cin=${data.shape[1]}, ${K}·Cout], got [${weights.shape.join(', ')}]`);
   }

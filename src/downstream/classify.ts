@@ -3,7 +3,7 @@ import type { PointCloud } from '../data/pointcloud.ts';
 import type { HRNetConfig } from '../models/mid-hrnet.ts';
 import { BatchPipeline, WorkerPool, type SampleSpec } from '../pipeline/index.ts';
 import { SgdMomentum, stepLr } from '../train/sgd.ts';
-import { trainDownstream } from './train-loop.ts';
+import { trainDownstream, type TrainingHyper } from './train-loop.ts';
 import { createProgress } from '../train/progress.ts';
 import { chunks, trainingBatches } from './batches.ts';
 import { meanClassAccuracy, overallAccuracy } from './metrics.ts';
@@ -93,20 +93,10 @@ export function trainLinearProbe(
   return { oa: overallAccuracy(pred, test.y), macc: meanClassAccuracy(pred, test.y, classes) };
 }
 
-export interface FinetuneOptions {
+export interface FinetuneOptions extends TrainingHyper {
   init: 'scratch' | { checkpoint: string };
   /** 'full': the whole network (backbone lr x backboneLrScale); 'head': only the shape head and classifier. */
   mode: 'full' | 'head';
-  steps: number;
-  lr: number;
-  backboneLrScale: number;
-  momentum: number;
-  weightDecay: number;
-  batchSize: number;
-  decayAt: number[];
-  seed: number;
-  workers?: number;
-  quiet?: boolean;
   label?: string;
 }
 

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { PointCloud } from '../data/pointcloud.ts';
 import type { HRNetConfig } from '../models/mid-hrnet.ts';
 import { BatchPipeline, type PipelineBatch, type SampleSpec } from '../pipeline/index.ts';
-import { trainDownstream } from './train-loop.ts';
+import { trainDownstream, type TrainingHyper } from './train-loop.ts';
 import { saveCheckpoint } from '../train/checkpoint.ts';
 import { chunks } from './batches.ts';
 import { shapeIoU } from './metrics.ts';
@@ -16,19 +16,9 @@ import { loadPretrained, MidSegmenter } from './models.ts';
  * - 'finetune': everything trains, the pretrained backbone at 0.1x the head's rate;
  * - init 'scratch': the same recipe from random initialization.
  */
-export interface SegOptions {
+export interface SegOptions extends TrainingHyper {
   init: 'scratch' | { checkpoint: string };
   mode: '2fc' | 'finetune';
-  steps: number;
-  lr: number;
-  backboneLrScale: number;
-  momentum: number;
-  weightDecay: number;
-  batchSize: number;
-  decayAt: number[];
-  seed: number;
-  workers?: number;
-  quiet?: boolean;
   label?: string;
   /** Save the trained model here (tfjs layout, loadable by the viewer): `rq3d view --checkpoint`. */
   saveDir?: string;

@@ -12,8 +12,8 @@ import { trainingBatches } from './batches.ts';
  * alike), SGD with momentum and weight decay, step decays at fractions of the run, batches with MID-Net's
  * downstream augmentation built ahead in worker threads.
  */
-export interface DownstreamRecipe {
-  pretrained: boolean;
+/** Hyper-parameters of a downstream training run (the fields every protocol shares). */
+export interface TrainingHyper {
   steps: number;
   lr: number;
   backboneLrScale: number;
@@ -24,6 +24,10 @@ export interface DownstreamRecipe {
   seed: number;
   workers?: number;
   quiet?: boolean;
+}
+
+export interface DownstreamRecipe extends TrainingHyper {
+  pretrained: boolean;
   label: string;
 }
 

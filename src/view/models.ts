@@ -4,18 +4,11 @@ import * as path from 'node:path';
 /**
  * The models under a `rq3d view --checkpoint` folder: the folder itself when it holds model.json, and every
  * `model.json` below it (rq3d fewshot / rq3d segment keep theirs in `models/<protocol>/<backbone>/<category>/`).
- * Only each manifest's `meta` is read; the viewer fetches the weights of the model it runs. The fields match
- * viewer/src/predict/models.ts (CheckpointModel).
+ * Only each manifest's `meta` is read; the viewer fetches the weights of the model it runs. The type is the
+ * viewer's (viewer/src/predict/models.ts), so server and client agree by construction.
  */
-export interface CheckpointModel {
-  dir: string;
-  category: string | null;
-  protocol: string;
-  backbone: string;
-  parts: number;
-  partNames: string[] | null;
-  error: string | null;
-}
+export type { CheckpointModel } from '../../viewer/src/predict/models.ts';
+import type { CheckpointModel } from '../../viewer/src/predict/models.ts';
 
 const MAX_DEPTH = 6;
 const MAX_MODELS = 500;
