@@ -2,22 +2,17 @@
  * The viewer in a real browser: `rq3d view <dir> --no-open --port 0` (built with Vite on first use), driven by
  * Debian's chromium through playwright-core, WebGL through SwiftShader. Skipped only when no chromium exists.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodePly } from '../../src/data/formats/ply.ts';
 import { synthDataset } from '../../src/data/synth/index.ts';
+import { canvasRegions, CHROMIUM, openPage, REPO, settled, startViewer, stopViewer } from './browser-harness.ts';
 
-const REPO = path.resolve(import.meta.dirname, '../..');
 const FIXTURES = path.join(REPO, 'test/fixtures/data');
-const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
-const ARGS = [
-  '--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--disable-background-networking',
-  '--disable-component-update', '--no-first-run', '--disable-gpu-sandbox', '--disable-sync', '--disable-quic',
-];
 
 interface Pixels {
   /** Non-background pixels in the left / right half of the WebGL canvas. */
@@ -28,49 +23,13 @@ interface Pixels {
   rightSig: number[];
 }
 
-/** Read the canvas back in the page (a 2D copy of the WebGL drawing buffer, which is preserved). */
+/** The canvas read back as a left (input) and a right (quantized) half. */
 async function canvasPixels(page: Page): Promise<Pixels> {
-  return page.evaluate(() => {
-    const src = document.querySelector('#canvas-host canvas') as HTMLCanvasElement;
-    const c = document.createElement('canvas');
-    c.width = src.width;
-    c.height = src.height;
-    const g = c.getContext('2d')!;
-    g.drawImage(src, 0, 0);
-    const { data, width, height } = g.getImageData(0, 0, c.width, c.height);
-    const bg = [data[0]!, data[1]!, data[2]!];
-    const half = Math.floor(width / 2);
-    const tiles = 16;
-    const out = { left: 0, right: 0, leftSig: new Array<number>(tiles * tiles).fill(0), rightSig: new Array<number>(tiles * tiles).fill(0) };
-    for (let y = 0; y < height; y++) {
-      for (let x = 0; x < width; x++) {
-        const i = 4 * (y * width + x);
-        const right = x >= half;
-        const ty = Math.min(tiles - 1, Math.floor((y * tiles) / height));
-        const tx = Math.min(tiles - 1, Math.floor(((right ? x - half : x) * tiles) / half));
-        (right ? out.rightSig : out.leftSig)[ty * tiles + tx]! += data[i]! + data[i + 1]! + data[i + 2]!;
-        if (Math.abs(data[i]! - bg[0]!) + Math.abs(data[i + 1]! - bg[1]!) + Math.abs(data[i + 2]! - bg[2]!) > 30) {
-          if (right) out.right++;
-          else out.left++;
-        }
-      }
-    }
-    return out;
-  });
+  const [l, r] = await canvasRegions(page, 2);
+  return { left: l!.count, right: r!.count, leftSig: l!.sig, rightSig: r!.sig };
 }
 
 const sigDiff = (a: number[], b: number[]): number => a.reduce((s, v, i) => s + Math.abs(v - b[i]!), 0);
-
-/** Wait until the viewer has settled (nothing loading or scheduled) and then one more frame was drawn. */
-async function settled(page: Page): Promise<void> {
-  await page.waitForFunction(() => {
-    const v = window.rq3dViewer;
-    return !!v && v.stats() !== null && !v.busy();
-  }, null, { timeout: 20_000 });
-  const n = await page.evaluate(() => window.rq3dViewer!.renders());
-  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
-  await page.waitForFunction((k) => window.rq3dViewer!.renders() >= k, n, { timeout: 5_000 });
-}
 
 async function setRange(page: Page, id: string, value: number): Promise<void> {
   await page.locator(`#${id}`).evaluate((el, v) => {
@@ -81,11 +40,11 @@ async function setRange(page: Page, id: string, value: number): Promise<void> {
 
 describe.skipIf(!CHROMIUM)('viewer in chromium', () => {
   let tmp: string;
-  let server: ChildProcess | null = null;
+  let server: ChildProcess | undefined;
   let url = '';
-  let browser: Browser;
+  let browser: Browser | undefined;
   let page: Page;
-  const pageErrors: string[] = [];
+  let pageErrors: string[] = [];
 
   beforeAll(async () => {
     tmp = mkdtempSync(path.join(os.tmpdir(), 'rq3d-viewer-'));
@@ -97,32 +56,11 @@ describe.skipIf(!CHROMIUM)('viewer in chromium', () => {
     }
     copyFileSync(path.join(FIXTURES, 'cube.off'), path.join(tmp, 'cube.off'));
 
-    server = spawn(process.execPath, [path.join(REPO, 'bin/rq3d.js'), 'view', tmp, '--no-open', '--port', '0'], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    server.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    url = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      server!.stdout!.on('data', (d: Buffer) => {
-        out += d.toString();
-        const m = /(http:\/\/127\.0\.0\.1:\d+\/)/.exec(out);
-        if (m) resolve(m[1]!);
-      });
-      server!.on('exit', (code) => reject(new Error(`rq3d view exited (${code}): ${stderr}`)));
-    });
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
-    page = await browser.newPage({ viewport: { width: 1200, height: 700 } });
-    page.on('pageerror', (e) => pageErrors.push(e.message));
+    ({ server, url } = await startViewer([tmp]));
+    ({ browser, page, pageErrors } = await openPage({ width: 1200, height: 700 }));
   }, 180_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    if (server && server.exitCode === null) {
-      const exited = new Promise((r) => server!.once('exit', r));
-      server.kill('SIGTERM');
-      await exited;
-    }
-    if (tmp) rmSync(tmp, { recursive: true, force: true });
-  });
+  afterAll(() => stopViewer({ browser, server, tmp }));
 
   it('renders both views; changing the bins changes the quantized view only', async () => {
     await page.goto(`${url}#file=chair/train/chair_0000.ply`);

@@ -5,12 +5,12 @@
  * WebGL through SwiftShader) must load the model of the shape's class, predict a part per point on webgl and
  * on wasm, colour by it and show IoUs in [0, 1]. Skipped only when no chromium exists.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodePly } from '../../src/data/formats/ply.ts';
 import { synthDataset } from '../../src/data/synth/index.ts';
@@ -18,48 +18,19 @@ import { segmentCategory } from '../../src/downstream/segment.ts';
 import { HRNET_PRESETS } from '../../src/models/mid-hrnet.ts';
 import { loadShapes } from '../../src/train/shapes.ts';
 import type { PredictionSummary } from '../../viewer/src/app.ts';
+import { canvasRegions, CHROMIUM, openPage, settled as settledWithin, startViewer, stopViewer } from './browser-harness.ts';
 
-const REPO = path.resolve(import.meta.dirname, '../..');
-const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
-const ARGS = [
-  '--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--disable-background-networking',
-  '--disable-component-update', '--no-first-run', '--disable-gpu-sandbox', '--disable-sync', '--disable-quic',
-];
 const POINTS = 1024;
 const CHAIR = 'models/finetune/scratch/chair';
 const TABLE = 'models/finetune/scratch/table';
 
 /** Sum of channel values per 16x16 tile of the WebGL canvas: tells whether the drawing changed. */
 async function canvasSignature(page: Page): Promise<number[]> {
-  return page.evaluate(() => {
-    const src = document.querySelector('#canvas-host canvas') as HTMLCanvasElement;
-    const c = document.createElement('canvas');
-    c.width = src.width;
-    c.height = src.height;
-    const g = c.getContext('2d')!;
-    g.drawImage(src, 0, 0);
-    const { data, width, height } = g.getImageData(0, 0, c.width, c.height);
-    const sig = new Array<number>(256).fill(0);
-    for (let y = 0; y < height; y++) {
-      for (let x = 0; x < width; x++) {
-        const i = 4 * (y * width + x);
-        sig[Math.min(15, Math.floor((y * 16) / height)) * 16 + Math.min(15, Math.floor((x * 16) / width))]! += data[i]! + data[i + 1]! + data[i + 2]!;
-      }
-    }
-    return sig;
-  });
+  return (await canvasRegions(page, 1))[0]!.sig;
 }
 
-/** Wait until nothing is loading, scheduled or predicting, then for one more drawn frame. */
-async function settled(page: Page): Promise<void> {
-  await page.waitForFunction(() => {
-    const v = window.rq3dViewer;
-    return !!v && v.stats() !== null && !v.busy();
-  }, null, { timeout: 60_000 });
-  const n = await page.evaluate(() => window.rq3dViewer!.renders());
-  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
-  await page.waitForFunction((k) => window.rq3dViewer!.renders() >= k, n, { timeout: 5_000 });
-}
+/** Predicting on SwiftShader is slow: allow a minute to settle. */
+const settled = (page: Page): Promise<void> => settledWithin(page, 60_000);
 
 /** The shown prediction once `ok` holds for it; a failed or unavailable prediction throws with the panel's message. */
 async function prediction(page: Page, ok: (p: PredictionSummary, arg: string) => boolean = () => true, arg = ''): Promise<PredictionSummary> {
@@ -78,12 +49,12 @@ const agreement = (a: number[], b: number[]): number => a.filter((v, i) => v ===
 
 describe.skipIf(!CHROMIUM)('viewer predictions in chromium', () => {
   let tmp: string;
-  let server: ChildProcess | null = null;
+  let server: ChildProcess | undefined;
   let url = '';
-  let browser: Browser;
+  let browser: Browser | undefined;
   let page: Page;
   let parts = 0;
-  const pageErrors: string[] = [];
+  let pageErrors: string[] = [];
 
   beforeAll(async () => {
     tmp = mkdtempSync(path.join(os.tmpdir(), 'rq3d-predict-view-'));
@@ -112,32 +83,11 @@ describe.skipIf(!CHROMIUM)('viewer predictions in chromium', () => {
     mkdirSync(path.join(ckpt, 'pretrain'));
     writeFileSync(path.join(ckpt, 'pretrain', 'model.json'), JSON.stringify({ format: 'rq3d-checkpoint', version: 1, meta: { kind: 'pretrain' }, weightsManifest: [] }));
 
-    server = spawn(process.execPath, [path.join(REPO, 'bin/rq3d.js'), 'view', data, '--checkpoint', ckpt, '--no-open', '--port', '0'], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    server.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    url = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      server!.stdout!.on('data', (d: Buffer) => {
-        out += d.toString();
-        const m = /(http:\/\/127\.0\.0\.1:\d+\/)/.exec(out);
-        if (m) resolve(m[1]!);
-      });
-      server!.on('exit', (code) => reject(new Error(`rq3d view exited (${code}): ${stderr}`)));
-    });
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
-    page = await browser.newPage({ viewport: { width: 1000, height: 600 } });
-    page.on('pageerror', (e) => pageErrors.push(e.message));
+    ({ server, url } = await startViewer([data, '--checkpoint', ckpt]));
+    ({ browser, page, pageErrors } = await openPage({ width: 1000, height: 600 }));
   }, 240_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    if (server && server.exitCode === null) {
-      const exited = new Promise((r) => server!.once('exit', r));
-      server.kill('SIGTERM');
-      await exited;
-    }
-    if (tmp) rmSync(tmp, { recursive: true, force: true });
-  });
+  afterAll(() => stopViewer({ browser, server, tmp }));
 
   it('lists the models, runs the one of the shape class on webgl, colours by it and shows IoUs', async () => {
     await page.goto(`${url}#file=chair/test/chair_0000.ply&color=plain`);
