@@ -3,6 +3,8 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { PointCloud } from '../data/pointcloud.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
+import * as os from 'node:os';
+import { Worker } from 'node:worker_threads';
 import { kmeans } from './kmeans.ts';
 
 /**
@@ -13,7 +15,7 @@ import { kmeans } from './kmeans.ts';
 export async function shapeClusters(
   clouds: readonly PointCloud[],
   k: number,
-  opts: { key: string; cacheDir: string; seed?: number; onProgress?: (done: number, total: number) => void },
+  opts: { key: string; cacheDir: string; seed?: number; workers?: number; onProgress?: (done: number, total: number) => void },
 ): Promise<Int32Array[]> {
   const hash = createHash('sha256').update(JSON.stringify({ v: 1, key: opts.key, k, seed: opts.seed ?? 0, n: clouds.length })).digest('hex').slice(0, 16);
   const file = path.join(opts.cacheDir, `clusters-${hash}.bin`);
@@ -35,11 +37,9 @@ export async function shapeClusters(
   } catch {
     // not cached yet
   }
-  const out: Int32Array[] = [];
-  for (let i = 0; i < clouds.length; i++) {
-    out.push(kmeans(clouds[i]!.points, k, { seed: (opts.seed ?? 0) * 100003 + i }).labels);
-    opts.onProgress?.(i + 1, clouds.length);
-  }
+  const seedOf = (i: number): number => (opts.seed ?? 0) * 100003 + i;
+  const workers = Math.min(opts.workers ?? defaultWorkers(), clouds.length);
+  const out = workers > 0 && clouds.length >= 64 ? await inWorkers(clouds, k, seedOf, workers, opts.onProgress) : inThread(clouds, k, seedOf, opts.onProgress);
   const all = new Int32Array(total);
   let o = 0;
   for (const l of out) {
@@ -47,5 +47,55 @@ export async function shapeClusters(
     o += l.length;
   }
   await writeFileAtomic(file, new Uint8Array(all.buffer));
+  return out;
+}
+
+function defaultWorkers(): number {
+  return Math.max(1, Math.min(4, typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length));
+}
+
+function inThread(clouds: readonly PointCloud[], k: number, seedOf: (i: number) => number, onProgress?: (d: number, t: number) => void): Int32Array[] {
+  const out: Int32Array[] = [];
+  for (let i = 0; i < clouds.length; i++) {
+    out.push(kmeans(clouds[i]!.points, k, { seed: seedOf(i) }).labels);
+    onProgress?.(i + 1, clouds.length);
+  }
+  return out;
+}
+
+/** The same k-means, shape by shape, spread over worker threads (same seeds, so the same result). */
+async function inWorkers(clouds: readonly PointCloud[], k: number, seedOf: (i: number) => number, n: number, onProgress?: (d: number, t: number) => void): Promise<Int32Array[]> {
+  const boot = new URL('../data/datasets/worker-boot.mjs', import.meta.url);
+  const entry = new URL('./clusters-worker.ts', import.meta.url).href;
+  const out: Int32Array[] = new Array(clouds.length);
+  const workers: Worker[] = [];
+  let next = 0;
+  let done = 0;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const give = (w: Worker): void => {
+        if (next >= clouds.length) return;
+        const i = next++;
+        w.postMessage({ index: i, points: clouds[i]!.points, seed: seedOf(i) });
+      };
+      for (let j = 0; j < n; j++) {
+        const w = new Worker(boot, { workerData: { entry, k } });
+        workers.push(w);
+        w.on('message', (m: { ready: true } | { index: number; labels: Int32Array }) => {
+          if ('ready' in m) return give(w);
+          out[m.index] = m.labels;
+          onProgress?.(++done, clouds.length);
+          if (done === clouds.length) resolve();
+          else give(w);
+        });
+        w.on('error', reject);
+        w.on('exit', (code) => {
+          if (code !== 0 && done < clouds.length) reject(new Error(`k-means worker exited with code ${code}`));
+        });
+      }
+    });
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
   return out;
 }

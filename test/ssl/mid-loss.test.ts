@@ -95,3 +95,27 @@ describe('MID losses', () => {
     opt.dispose();
   });
 });
+
+describe('cluster cache', () => {
+  it('computes the same cluster ids in worker threads as in the calling thread, and reuses the cache', async () => {
+    const fs = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const { shapeClusters } = await import('../../src/ssl/clusters.ts');
+    const rng = new Rng(9);
+    const clouds = Array.from({ length: 70 }, () => {
+      const p = new Float32Array(3 * 200);
+      for (let i = 0; i < p.length; i++) p[i] = rng.normal();
+      return { points: p, normals: null, labels: null, features: null, featureChannels: 0 };
+    });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rq3d-clusters-'));
+    const a = await shapeClusters(clouds, 10, { key: 'x', cacheDir: dir, workers: 0 });
+    fs.rmSync(dir, { recursive: true });
+    let calls = 0;
+    const b = await shapeClusters(clouds, 10, { key: 'x', cacheDir: dir, workers: 2, onProgress: () => calls++ });
+    expect(b.map((l) => Array.from(l))).toEqual(a.map((l) => Array.from(l)));
+    expect(calls).toBe(70);
+    const c = await shapeClusters(clouds, 10, { key: 'x', cacheDir: dir, workers: 2 });
+    expect(c.map((l) => Array.from(l))).toEqual(a.map((l) => Array.from(l)));
+  });
+});
