@@ -37,9 +37,10 @@ function niceTicks(lo: number, hi: number, n = 5): number[] {
 }
 
 export function lineChart(series: Series[], o: ChartOptions): string {
-  const W = o.width ?? 640;
+  // the right margin holds the legend: wide enough for the longest series name
+  const m = { l: 64, r: Math.max(120, 50 + 7 * Math.max(0, ...series.map((s) => s.name.length))), t: 36, b: 48 };
+  const W = o.width ?? 500 + m.r;
   const H = o.height ?? 400;
-  const m = { l: 64, r: 150, t: 36, b: 48 };
   const pts = series.flatMap((s) => s.points);
   const fx = (x: number): number => (o.logX ? Math.log10(x) : x);
   let x0 = Math.min(...pts.map((p) => fx(p.x)));
