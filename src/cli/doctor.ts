@@ -4,8 +4,8 @@
  */
 import type { Command } from 'commander';
 import os from 'node:os';
-import { initBackend, type BackendInfo } from '../backend.ts';
-import { timeMatMul, type MatMulResult } from '../bench/matmul.ts';
+import type { BackendInfo } from '../backend.ts';
+import type { MatMulResult } from '../bench/matmul.ts';
 import { UserError } from '../util/errors.ts';
 
 export interface DoctorReport {
@@ -29,6 +29,9 @@ export interface DoctorOptions {
 const MIB = 1024 * 1024;
 
 export async function runDoctor(opts: DoctorOptions = {}): Promise<DoctorReport> {
+  // tfjs loads only when the command runs, so the rest of the CLI starts fast
+  const { initBackend } = await import('../backend.ts');
+  const { timeMatMul } = await import('../bench/matmul.ts');
   const info = await initBackend(opts);
   const mm = await timeMatMul(512, 512, 512, 5);
   const cpus = os.cpus();

@@ -1,7 +1,6 @@
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import { DEFAULT_HYPER, FewshotConfigSchema, loadFewshotConfig, type FewshotConfig } from '../downstream/fewshot-config.ts';
-import { runFewshot } from '../downstream/fewshot.ts';
 import { UserError } from '../util/errors.ts';
 import { parseNumberOption } from './options.ts';
 
@@ -67,6 +66,7 @@ function addSingle(program: Command, name: string, description: string, protocol
   cmd.action(async (o: SingleOpts) => {
     const cfg = singleConfig(protocol(o), task, o);
     const out = o.out ?? path.join('runs', cfg.name);
+    const { runFewshot } = await import('../downstream/fewshot.ts');
     const cells = await runFewshot(cfg, { out, quiet: o.quiet });
     if (o.json) process.stdout.write(`${JSON.stringify({ out, cells })}\n`);
     else {
@@ -97,6 +97,7 @@ export function registerDownstream(program: Command): void {
     .action(async (o: { config: string; out?: string; backbones?: string; protocols?: string; quiet?: boolean }) => {
       const cfg = loadFewshotConfig(o.config);
       const out = o.out ?? path.join(path.dirname(path.resolve(o.config)), 'results', cfg.name);
+      const { runFewshot } = await import('../downstream/fewshot.ts');
       await runFewshot(cfg, { out, quiet: o.quiet, only: { backbones: o.backbones?.split(','), protocols: o.protocols?.split(',') } });
       process.stdout.write(`results: ${out} (table.md, summary.json, *.svg)\n`);
     });

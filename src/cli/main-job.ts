@@ -1,8 +1,6 @@
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import { initBackend } from '../backend.ts';
 import { FewshotConfigSchema, DEFAULT_HYPER } from '../downstream/fewshot-config.ts';
-import { runFewshot } from '../downstream/fewshot.ts';
 import { readCells } from '../downstream/cells.ts';
 import { MetricsLog } from '../train/metrics.ts';
 import { parseIntOption } from './options.ts';
@@ -21,6 +19,8 @@ export function registerMain(program: Command): void {
     .option('--epochs <n>', 'pretraining epochs', '4')
     .option('--quiet', 'no progress output')
     .action(async (o: { out: string; perClass: string; epochs: string; quiet?: boolean }) => {
+      const { initBackend } = await import('../backend.ts');
+      const { runFewshot } = await import('../downstream/fewshot.ts');
       const t0 = performance.now();
       const backend = await initBackend();
       const out = path.resolve(o.out);

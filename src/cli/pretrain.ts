@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { resolvePretrainConfig } from '../train/config.ts';
-import { pretrain } from '../train/pretrain.ts';
 import { parseIntOption } from './options.ts';
 import { UserError } from '../util/errors.ts';
 
@@ -25,6 +24,8 @@ export function registerPretrain(program: Command): void {
     .option('--quiet', 'no progress output')
     .option('--json', 'print the result as one JSON object')
     .action(async (o: Record<string, string | boolean | undefined>) => {
+      // heavy modules (tfjs, the models) load only when the command runs, so `rq3d --help` stays fast
+      const { pretrain } = await import('../train/pretrain.ts');
       const cfg = resolvePretrainConfig(String(o.config));
       if (typeof o.data === 'string') cfg.data.source = o.data;
       if (o.rq === false) cfg.rq = null;

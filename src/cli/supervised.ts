@@ -1,7 +1,4 @@
 import type { Command } from 'commander';
-import { initBackend } from '../backend.ts';
-import { trainSupervised } from '../downstream/supervised.ts';
-import { loadShapes } from '../train/shapes.ts';
 import { UserError } from '../util/errors.ts';
 import { parseIntOption, parseNumberOption } from './options.ts';
 
@@ -24,6 +21,9 @@ export function registerSupervised(program: Command): void {
     .option('--quiet', 'no progress output')
     .option('--json', 'print the result as one JSON object')
     .action(async (o: Record<string, string | boolean | undefined>) => {
+      const { initBackend } = await import('../backend.ts');
+      const { trainSupervised } = await import('../downstream/supervised.ts');
+      const { loadShapes } = await import('../train/shapes.ts');
       if (o.model !== 'resnet' && o.model !== 'lenet') throw new UserError(`--model must be resnet or lenet, got '${String(o.model)}'`);
       const backend = await initBackend();
       const shapes = await loadShapes(String(o.data), { normalize: 'bbox', quiet: o.quiet === true });

@@ -14,27 +14,8 @@ import { BatchNorm, Conv1x1Bn, Linear, ResBlocks, convBnRelu, poolLevels, upsamp
  * `fc1`; dense -> `fc2` (the 128-d projection). Point head: branches upsampled to D-1, concatenated,
  * trilinear to the non-empty depth-D nodes, + front -> 1x1 conv -> hidden (BN, ReLU) -> dense -> point feature.
  */
-export interface HRNetConfig {
-  depth: number;
-  fullDepth: number;
-  inChannels: number;
-  frontChannels: number;
-  /** Widths of the three branches, finest first (paper: 128, 256, 512). */
-  channels: [number, number, number];
-  resblocks: number;
-  fc1: number;
-  projection: number;
-  pointHidden: number;
-  pointOut: number;
-  /** abs() of the input signal (MID-Net's signal_abs). */
-  signalAbs: boolean;
-}
-
-export const HRNET_PRESETS: Record<'paper' | 'cpu' | 'tiny', HRNetConfig> = {
-  paper: { depth: 6, fullDepth: 2, inChannels: 4, frontChannels: 32, channels: [128, 256, 512], resblocks: 3, fc1: 1024, projection: 128, pointHidden: 256, pointOut: 64, signalAbs: true },
-  cpu: { depth: 5, fullDepth: 2, inChannels: 4, frontChannels: 16, channels: [32, 64, 128], resblocks: 1, fc1: 256, projection: 128, pointHidden: 128, pointOut: 64, signalAbs: true },
-  tiny: { depth: 5, fullDepth: 2, inChannels: 4, frontChannels: 8, channels: [8, 16, 32], resblocks: 1, fc1: 32, projection: 16, pointHidden: 16, pointOut: 8, signalAbs: true },
-};
+export { HRNET_PRESETS, type HRNetConfig } from './presets.ts';
+import type { HRNetConfig } from './presets.ts';
 
 /** Bottleneck factor of a branch (MID-Net: 4 below 256 channels, else 8). */
 export function bottleneckFactor(channels: number): number {

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import { z } from 'zod';
-import { HRNET_PRESETS } from '../models/mid-hrnet.ts';
+import { HRNET_PRESETS } from '../models/presets.ts';
 import { UserError } from '../util/errors.ts';
 
 /**
