@@ -5,9 +5,9 @@
  * Reads {case, options} as JSON from argv[2] and prints the ModelBenchEntry as one JSON line.
  */
 import { initBackend } from '../backend.ts';
-import { runModelBench, type ModelBenchOptions, type ModelCase } from './models.ts';
+import { runModelBench, type CaseSettings, type ModelCase } from './models.ts';
 
-const arg = JSON.parse(process.argv[2] ?? '{}') as { case: ModelCase; options: Omit<ModelBenchOptions, 'cases' | 'log' | 'isolate'> };
+const arg = JSON.parse(process.argv[2] ?? '{}') as { case: ModelCase; options: CaseSettings };
 try {
   await initBackend();
   const r = await runModelBench({ ...arg.options, cases: [arg.case], isolate: false });

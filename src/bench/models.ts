@@ -133,6 +133,17 @@ export interface ModelBenchOptions {
   log?: (line: string) => void;
   /** Run each case in a child process of its own (see model-case-main.ts); default false. */
   isolate?: boolean;
+  /** With isolate: a case still running after this many seconds is killed and recorded as failed (default 1200). */
+  caseTimeoutSec?: number;
+}
+
+/** The settings every case of a run shares. */
+export interface CaseSettings {
+  points: number;
+  fullDepth: number;
+  reps: number;
+  warmup: number;
+  seed: number;
 }
 
 export interface ModelBenchResult {
@@ -299,7 +310,7 @@ function wasmHeapBytes(): number | null {
 
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-async function benchCase(c: ModelCase, shapes: readonly PointCloud[], opts: Required<Omit<ModelBenchOptions, 'cases' | 'log' | 'isolate'>>): Promise<ModelBenchEntry> {
+async function benchCase(c: ModelCase, shapes: readonly PointCloud[], opts: CaseSettings): Promise<ModelBenchEntry> {
   const { reps, warmup, seed, fullDepth, points } = opts;
   const tensorsBefore = tf.memory().numTensors;
   const probe = c.memory ? new MemoryProbe() : null;
@@ -454,7 +465,7 @@ function rqEffects(entries: readonly ModelBenchEntry[]): RqEffect[] {
 
 /** Runs every case on the active backend (call initBackend first). */
 export async function runModelBench(opts: ModelBenchOptions = {}): Promise<ModelBenchResult> {
-  const o = {
+  const o: CaseSettings = {
     points: opts.points ?? 3000,
     fullDepth: opts.fullDepth ?? 2,
     reps: opts.reps ?? 5,
@@ -470,7 +481,7 @@ export async function runModelBench(opts: ModelBenchOptions = {}): Promise<Model
     const t0 = performance.now();
     let e: ModelBenchEntry;
     try {
-      e = isolate ? await benchCaseInChild(c, o) : await benchCase(c, all.slice(0, c.batch), o);
+      e = isolate ? await benchCaseInChild(c, o, opts.caseTimeoutSec ?? 1200) : await benchCase(c, all.slice(0, c.batch), o);
     } catch (err) {
       const error = err instanceof Error ? err.message : String(err);
       failures.push({ key: caseKey(c), batch: c.batch, error });
@@ -489,7 +500,7 @@ export async function runModelBench(opts: ModelBenchOptions = {}): Promise<Model
 }
 
 /** Runs one case in `node --import tsx model-case-main.ts` with the same backend settings. */
-function benchCaseInChild(c: ModelCase, options: Required<Omit<ModelBenchOptions, 'cases' | 'log' | 'isolate'>>): Promise<ModelBenchEntry> {
+function benchCaseInChild(c: ModelCase, options: CaseSettings, timeoutSec: number): Promise<ModelBenchEntry> {
   const script = fileURLToPath(new URL('./model-case-main.ts', import.meta.url));
   const info = backendInfo();
   const env = { ...process.env, ...(info ? { RQ3D_BACKEND: info.name === 'tensorflow' ? 'tensorflow' : info.name, RQ3D_THREADS: String(Math.max(1, info.threads)) } : {}) };
@@ -497,10 +508,21 @@ function benchCaseInChild(c: ModelCase, options: Required<Omit<ModelBenchOptions
     const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), script, JSON.stringify({ case: c, options })], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
+    let timedOut = false;
+    // a case whose wasm heap got corrupted can spin forever instead of failing
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutSec * 1000);
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
     child.on('error', reject);
     child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      if (timedOut) {
+        reject(new Error(`timed out after ${timeoutSec} s (killed)`));
+        return;
+      }
       const line = out.trim().split('\n').pop() ?? '';
       if (code === 0 && line.startsWith('{')) {
         resolve(JSON.parse(line) as ModelBenchEntry);
