@@ -17,7 +17,7 @@ export interface MachineInfo {
   loadAverageAfter: number[];
   /** Mean number of cores busy with other processes during the run (null off Linux). */
   otherProcessesCores: number | null;
-  /** Mean number of cores this process kept busy during the run (null off Linux). */
+  /** Mean number of cores this process and its finished child processes kept busy (null off Linux). */
   ownCores: number | null;
   elapsedSec: number;
 }
@@ -33,10 +33,11 @@ function readTicks(): CpuTicks | null {
     const cpu = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
     const total = cpu.reduce((s, v) => s + v, 0);
     const idle = (cpu[3] ?? 0) + (cpu[4] ?? 0);
-    // fields after the parenthesised command name: utime and stime are the 12th and 13th
+    // fields after the parenthesised command name: utime, stime, cutime, cstime are the 12th to 15th
+    // (cutime/cstime: child processes already reaped, e.g. the isolated model cases)
     const stat = fs.readFileSync('/proc/self/stat', 'utf8');
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { busy: total - idle, total, self: Number(rest[11]) + Number(rest[12]) };
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ').slice(11, 15).map(Number);
+    return { busy: total - idle, total, self: rest.reduce((s, v) => s + v, 0) };
   } catch {
     return null;
   }
