@@ -5,19 +5,23 @@
  * average, CPU used by other processes meanwhile) says how quiet the machine was.
  */
 import type { Command } from 'commander';
-import { initBackend, type BackendInfo } from '../backend.ts';
-import { runConvBench, DEFAULT_CONV_CASES, CONV_VARIANTS, type ConvBenchResult, type ConvVariant } from '../bench/conv-layer.ts';
-import { watchMachine, type MachineInfo } from '../bench/machine.ts';
-import { matmulPeak, type MatMulResult } from '../bench/matmul.ts';
-import { caseKey, defaultModelCases, runModelBench, type BenchModel, type ModelBenchEntry, type RqEffect } from '../bench/models.ts';
-import { runOctreeBench, type OctreeBenchResult } from '../bench/octree.ts';
-import { PEER_TORCH_CONV, PEER_YARDSTICKS } from '../bench/peer.ts';
-import { round } from '../bench/timing.ts';
+import type { BackendInfo } from '../backend.ts';
+import type { ConvBenchResult, ConvVariant } from '../bench/conv-layer.ts';
+import type { MachineInfo } from '../bench/machine.ts';
+import type { MatMulResult } from '../bench/matmul.ts';
+import type { BenchModel, ModelBenchEntry, RqEffect } from '../bench/models.ts';
+import type { OctreeBenchResult } from '../bench/octree.ts';
+import type { PEER_YARDSTICKS, PeerConvFigures } from '../bench/peer.ts';
 import { UserError } from '../util/errors.ts';
+
+// tfjs and the benchmarks load only when the command runs (rq3d --help stays fast)
+
+const round = (x: number, digits = 1): number => Math.round(x * 10 ** digits) / 10 ** digits;
 
 export const BENCH_PARTS = ['models', 'conv', 'octree'] as const;
 export type BenchPart = (typeof BENCH_PARTS)[number];
 const MODELS: readonly BenchModel[] = ['lenet', 'resnet', 'hrnet'];
+const CONV_VARIANTS: readonly ConvVariant[] = ['im2col', 'fused', 'blocked'];
 
 export interface BenchOptions {
   quick?: boolean;
@@ -82,8 +86,8 @@ function byModel(entries: readonly ModelBenchEntry[], model: BenchModel): Record
   return out;
 }
 
-function convRow(r: ConvBenchResult): ConvRow {
-  const peer = PEER_TORCH_CONV.find((p) => p.n === r.n && p.cin === r.cin && p.cout === r.cout) ?? null;
+function convRow(r: ConvBenchResult, peers: readonly PeerConvFigures[]): ConvRow {
+  const peer = peers.find((p) => p.n === r.n && p.cin === r.cin && p.cout === r.cout) ?? null;
   return {
     N: r.n,
     Cin: r.cin,
@@ -107,6 +111,16 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
   const reps = opts.reps ?? (quick ? 2 : 5);
   const warmup = quick ? 1 : 2;
   const log = opts.log ?? ((): void => undefined);
+  const [{ initBackend }, { runConvBench, DEFAULT_CONV_CASES }, { watchMachine }, { matmulPeak }, { caseKey, defaultModelCases, runModelBench }, { runOctreeBench }, { PEER_TORCH_CONV, PEER_YARDSTICKS }] =
+    await Promise.all([
+      import('../backend.ts'),
+      import('../bench/conv-layer.ts'),
+      import('../bench/machine.ts'),
+      import('../bench/matmul.ts'),
+      import('../bench/models.ts'),
+      import('../bench/octree.ts'),
+      import('../bench/peer.ts'),
+    ]);
   const watch = watchMachine();
   const info: BackendInfo = await initBackend({ backend: opts.backend, threads: opts.threads });
   log(`bench: backend ${info.name}, ${info.threads} thread(s), ${quick ? 'quick' : 'full'} run of ${parts.join(', ')}`);
@@ -154,7 +168,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
     const rows: ConvRow[] = [];
     for (const c of convCases) {
       const r = await runConvBench({ cases: [c], variants: opts.convVariants ?? ['fused'], reps });
-      rows.push(...r.map(convRow));
+      rows.push(...r.map((x) => convRow(x, PEER_TORCH_CONV)));
       for (const x of r) log(`conv: N=${x.n} ${x.cin}->${x.cout} ${x.variant}: fwd ${x.fwdMs} ms, fwd+bwd ${x.fwdBwdMs} ms`);
     }
     report.conv = rows;
