@@ -150,3 +150,48 @@ export function fusedBatchNorm(
   });
   return f(x, gamma, beta) as tf.Tensor2D;
 }
+
+/**
+ * out[i] = Σ_j weight[i·W + j] · x[index[i·W + j]] (index -1 contributes nothing): interpolation from node
+ * data, in one pass, with the weighted scatter-add as its gradient. Composed from a gather, a multiply and a
+ * sum it would hold two [M·W, C] temporaries (and their gradients) — for trilinear upsampling of a batch of
+ * dense shapes that is hundreds of MB.
+ */
+export function weightedGather(x: tf.Tensor2D, index: Int32Array, weight: Float32Array, width: number): tf.Tensor2D {
+  const [rows, c] = x.shape;
+  const m = index.length / width;
+  if (!Number.isInteger(m) || weight.length !== index.length) throw new RangeError(`weightedGather: index (${index.length}) and weight (${weight.length}) must hold ${width} entries per output row`);
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const xv = (args[0] as tf.Tensor2D).dataSync() as Float32Array;
+    const out = new Float32Array(m * c);
+    for (let i = 0; i < m; i++) {
+      const o = i * c;
+      for (let j = 0; j < width; j++) {
+        const r = index[i * width + j]!;
+        if (r < 0) continue;
+        if (r >= rows) throw new RangeError(`weightedGather: index ${r} out of range [0, ${rows})`);
+        const w = weight[i * width + j]!;
+        if (w === 0) continue;
+        const src = r * c;
+        for (let k = 0; k < c; k++) out[o + k] += w * xv[src + k]!;
+      }
+    }
+    const gradFunc = (dy: tf.Tensor): tf.Tensor[] => {
+      const g = dy.dataSync() as Float32Array;
+      const dx = new Float32Array(rows * c);
+      for (let i = 0; i < m; i++) {
+        const o = i * c;
+        for (let j = 0; j < width; j++) {
+          const r = index[i * width + j]!;
+          const w = weight[i * width + j]!;
+          if (r < 0 || w === 0) continue;
+          const dst = r * c;
+          for (let k = 0; k < c; k++) dx[dst + k] += w * g[o + k]!;
+        }
+      }
+      return [tf.tensor2d(dx, [rows, c])];
+    };
+    return { value: tf.tensor2d(out, [m, c]), gradFunc };
+  });
+  return f(x) as tf.Tensor2D;
+}

@@ -11,4 +11,4 @@ export {
 } from './pool.ts';
 export { octreeInterp, octreeUpsample, applyInterpTable, pointInterpTable, leafPointsWithBatch } from './interp.ts';
 export { batchNormTrain, batchNormInfer, octreeGroupNorm, octreeInstanceNorm } from './norm.ts';
-export { siblingMax, siblingArgMax, fusedBatchNorm, type BatchNormStats } from './fused.ts';
+export { siblingMax, siblingArgMax, fusedBatchNorm, weightedGather, type BatchNormStats } from './fused.ts';

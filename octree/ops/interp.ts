@@ -1,22 +1,16 @@
 import * as tf from '@tensorflow/tfjs';
 import { octGather } from './kernels/index.ts';
+import { weightedGather } from './fused.ts';
 import type { Octree } from '../octree.ts';
 import { linearTable, nearestTable, type InterpTable } from '../search.ts';
 import { checkRowsAt, indexTensor, upsampleIndex } from './tables.ts';
 
 /**
- * Applies an interpolation table (octree/search.ts) to node data: out[i] = Σ_j w[i,j]·data[idx[i,j]].
- * A gather and a weighted sum, so the gradient is a weighted scatter-add into the nodes.
+ * Applies an interpolation table (octree/search.ts) to node data: out[i] = Σ_j w[i,j]·data[idx[i,j]], as one
+ * fused op whose gradient is the weighted scatter-add into the nodes.
  */
 export function applyInterpTable(data: tf.Tensor2D, table: InterpTable): tf.Tensor2D {
-  const m = table.index.length / table.width;
-  const c = data.shape[1];
-  return tf.tidy(() => {
-    const g = octGather(data, indexTensor(table.index));
-    if (table.width === 1) return tf.mul(g, tf.tensor2d(table.weight, [m, 1])) as tf.Tensor2D;
-    const w = tf.tensor3d(table.weight, [m, table.width, 1]);
-    return tf.sum(tf.mul(tf.reshape(g, [m, table.width, c]), w), 1) as tf.Tensor2D;
-  });
+  return weightedGather(data, table.index, table.weight, table.width);
 }
 
 /**

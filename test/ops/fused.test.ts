@@ -50,3 +50,26 @@ describe('fused ops', () => {
     expect(arg).toEqual(ta);
   });
 });
+
+describe('weightedGather', () => {
+  it('equals gather + weighted sum, with -1 skipped, and its gradient is the weighted scatter-add', async () => {
+    const { weightedGather, octGather } = await import('../../octree/ops/index.ts');
+    const rng = new Rng(3);
+    const x = randn(rng, [20, 4]);
+    const m = 15;
+    const width = 8;
+    const index = new Int32Array(m * width);
+    const weight = new Float32Array(m * width);
+    for (let i = 0; i < index.length; i++) {
+      index[i] = rng.uniform() < 0.2 ? -1 : rng.int(0, 19);
+      weight[i] = rng.uniform();
+    }
+    const ref = (t: tf.Tensor2D): tf.Tensor2D =>
+      tf.sum(tf.mul(tf.reshape(octGather(t, tf.tensor1d(index, 'int32')), [m, width, 4]), tf.tensor3d(weight, [m, width, 1])), 1) as tf.Tensor2D;
+    expect(maxAbsDiff(weightedGather(x, index, weight, width), ref(x))).toBeLessThan(1e-5);
+    const probe = randn(rng, [m, 4]);
+    const g1 = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(weightedGather(t as tf.Tensor2D, index, weight, width), probe)))(x);
+    const g2 = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(ref(t as tf.Tensor2D), probe)))(x);
+    expect(maxAbsDiff(g1, g2)).toBeLessThan(1e-5);
+  });
+});
