@@ -16,6 +16,7 @@ import { cellFile, readCell, type CellResult } from './cells.ts';
 import { checkpointModelConfig, loadPretrained, MidClassifier } from './models.ts';
 import { segmentCategory } from './segment.ts';
 import { writeFewshotReport } from './report.ts';
+import { updateHeadline } from './headline.ts';
 
 /**
  * Runs a few-shot grid cell by cell. Each finished cell is a JSON file under `<out>/cells/`, so an
@@ -82,6 +83,7 @@ export async function runFewshot(cfg: FewshotConfig, opts: FewshotOptions): Prom
     }
   }
   await writeFewshotReport(cfg, out);
+  await updateHeadline(cfg, out);
   return results;
 }
 

@@ -103,7 +103,7 @@ describe('fine-tuning and segmentation (tiny network, a few steps)', async () =>
   });
 
   it('runs a few-shot grid, writes the report, and skips finished cells when run again', async () => {
-    const out = tmp();
+    const out = path.join(tmp(), 'results', 'test-grid');
     const cfg = FewshotConfigSchema.parse({
       name: 'test-grid', task: 'classification', data: { source: 'synth:3', points: 384 }, model: 'tiny',
       backbones: { scratch: { from: 'scratch' } }, protocols: ['linear'], ratios: [0.5, 1], seeds: [0, 1],
@@ -117,6 +117,9 @@ describe('fine-tuning and segmentation (tiny network, a few steps)', async () =>
     expect(fs.existsSync(path.join(out, 'linear.svg'))).toBe(true);
     const summary = JSON.parse(fs.readFileSync(path.join(out, 'summary.json'), 'utf8')) as { oa: Record<string, Record<string, Record<string, { seeds: number }>>> };
     expect(summary.oa.linear!.scratch!['1.00']!.seeds).toBe(2);
+    // the results folder's headline summary carries the grid under its name
+    const headline = JSON.parse(fs.readFileSync(path.join(out, '..', 'summary.json'), 'utf8')) as Record<string, { linear: Record<string, Record<string, { mean: number }>> }>;
+    expect(headline['test-grid']!.linear.scratch!['0.50']!.mean).toBeGreaterThanOrEqual(0);
     // a finished cell is not recomputed: tamper with one and check it survives a re-run
     const f = path.join(out, 'cells', 'linear', 'scratch', 'r1.00-s0.json');
     const cell = JSON.parse(fs.readFileSync(f, 'utf8')) as { oa: number };

@@ -1,0 +1,50 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { writeFileAtomic } from '../util/atomic.ts';
+import type { FewshotConfig } from './fewshot-config.ts';
+import { readCells, summarizeCells } from './cells.ts';
+
+/**
+ * The headline figures of all grids in one results folder, as one object in `<results>/summary.json`:
+ * `{ "<dataset>": { "linear"|"finetune": { "<backbone>": { "<ratio>": { mean, std, seeds } } } } }` for
+ * classification (accuracies as fractions) and `{ "linear"|"finetune": { "<backbone>": { "<ratio>": { cmiou,
+ * imiou } } } }` for segmentation (the 2-FC protocol is reported as "linear", the paper's "fixed" setting).
+ * A supervised baseline (`<results>/supervised-<dataset>/result.json`) adds `<dataset>.supervised.oa`.
+ * Each grid updates its own key and keeps the others.
+ */
+const DATASET_KEY: Record<string, string> = { 'cpu-modelnet10': 'modelnet10', 'cpu-synthparts': 'synthparts' };
+
+export async function updateHeadline(cfg: FewshotConfig, gridOut: string): Promise<string> {
+  const results = path.dirname(gridOut);
+  const file = path.join(results, 'summary.json');
+  let all: Record<string, Record<string, unknown>> = {};
+  try {
+    all = JSON.parse(fs.readFileSync(file, 'utf8')) as typeof all;
+  } catch {
+    // first grid in this folder
+  }
+  const key = DATASET_KEY[cfg.name] ?? cfg.name;
+  const cells = readCells(gridOut);
+  const entry: Record<string, unknown> = { ...(all[key] ?? {}) };
+  if (cfg.task === 'classification') {
+    const oa = summarizeCells(cells, 'oa');
+    for (const protocol of ['linear', 'finetune']) if (oa[protocol]) entry[protocol] = oa[protocol];
+  } else {
+    const c = summarizeCells(cells, 'cmiou');
+    const i = summarizeCells(cells, 'imiou');
+    for (const [protocol, name] of [['2fc', 'linear'], ['finetune', 'finetune']] as const) {
+      if (!c[protocol]) continue;
+      const byBackbone: Record<string, Record<string, { cmiou: number; imiou: number; seeds: number }>> = {};
+      for (const [b, byRatio] of Object.entries(c[protocol]!)) {
+        byBackbone[b] = {};
+        for (const [r, v] of Object.entries(byRatio)) byBackbone[b]![r] = { cmiou: v.mean, imiou: i[protocol]?.[b]?.[r]?.mean ?? NaN, seeds: v.seeds };
+      }
+      entry[name] = byBackbone;
+    }
+  }
+  const sup = path.join(results, `supervised-${key}`, 'result.json');
+  if (fs.existsSync(sup)) entry.supervised = { oa: (JSON.parse(fs.readFileSync(sup, 'utf8')) as { oa: number }).oa };
+  all[key] = entry;
+  await writeFileAtomic(file, `${JSON.stringify(all, null, 2)}\n`);
+  return file;
+}
