@@ -117,26 +117,21 @@ export class Octree implements OctreeData {
 
   /** Per-row shape index at `depth` (cached). */
   batchId(depth: number): Int32Array {
-    const name = `batch:${depth}`;
-    let out = this.cache.get(name);
-    if (!out) {
-      out = new Int32Array(this.nnum[depth]!);
-      let r = 0;
-      const counts = this.batchNnum[depth]!;
-      for (let b = 0; b < this.batchSize; b++) out.fill(b, r, (r += counts[b]!));
-      this.cache.set(name, out);
-    }
-    return out;
+    return this.shapeIndex(depth, false);
   }
 
   /** Per non-empty row, its shape index at `depth` (cached). */
   batchIdNempty(depth: number): Int32Array {
-    const name = `batchne:${depth}`;
+    return this.shapeIndex(depth, true);
+  }
+
+  private shapeIndex(depth: number, nempty: boolean): Int32Array {
+    const name = `${nempty ? 'batchne' : 'batch'}:${depth}`;
     let out = this.cache.get(name);
     if (!out) {
-      out = new Int32Array(this.nnumNempty[depth]!);
+      const counts = (nempty ? this.batchNnumNempty : this.batchNnum)[depth]!;
+      out = new Int32Array((nempty ? this.nnumNempty : this.nnum)[depth]!);
       let r = 0;
-      const counts = this.batchNnumNempty[depth]!;
       for (let b = 0; b < this.batchSize; b++) out.fill(b, r, (r += counts[b]!));
       this.cache.set(name, out);
     }
