@@ -16,6 +16,7 @@ import { createProgress } from './progress.ts';
 import { SgdMomentum, stepLr } from './sgd.ts';
 import { cacheDir, loadShapes, type ShapeCollection } from './shapes.ts';
 import { UserError } from '../util/errors.ts';
+import { startWatchdog, type Watchdog } from './watchdog.ts';
 
 /**
  * MID-Net pretraining (anchor-spec §3): per step, a batch of shapes gets MID's base augmentation, then
@@ -33,6 +34,8 @@ export interface PretrainOptions {
   backend?: string;
   /** Shapes already loaded (tests, the main job); otherwise loaded from config.data. */
   shapes?: ShapeCollection;
+  /** Stop the process when no step finishes for a long time (default on; see train/watchdog.ts). */
+  watchdog?: boolean;
 }
 
 export interface PretrainResult {
@@ -149,6 +152,7 @@ export async function pretrain(cfg: PretrainConfig, opts: PretrainOptions): Prom
   const startStep = step;
   let first: StepMetrics | null = null;
   let last: StepMetrics | null = null;
+  let watchdog: Watchdog | null = null;
   try {
     while (step < totalSteps) {
       const epoch = Math.floor(step / stepsPerEpoch);
@@ -202,6 +206,12 @@ export async function pretrain(cfg: PretrainConfig, opts: PretrainOptions): Prom
         m.tensors = tf.memory().numTensors;
         step++;
         m.shapesPerSec = oct.batchSize / ((performance.now() - tStep) / 1000);
+        if (!first) {
+          // a step normally takes seconds; allow 50 x the first one (at least 15 min) before calling the run stuck
+          const limit = Math.max(15 * 60_000, 50 * (performance.now() - tStep));
+          watchdog = opts.watchdog === false ? null : startWatchdog(limit, `rq3d pretrain: no step finished for ${Math.round(limit / 60000)} min after step ${step}; the process looks stuck and is stopped. Resume with: RQ3D_THREADS=1 rq3d pretrain ... --out ${opts.out} --resume`);
+        }
+        watchdog?.beat();
         first ??= m;
         last = m;
         metrics.append({ ...m });
@@ -212,6 +222,7 @@ export async function pretrain(cfg: PretrainConfig, opts: PretrainOptions): Prom
     }
   } finally {
     progress.stop();
+    await watchdog?.stop();
     await pool.close();
   }
   if (step === startStep) await save();
