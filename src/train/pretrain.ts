@@ -102,6 +102,12 @@ export async function pretrain(cfg: PretrainConfig, opts: PretrainOptions): Prom
   const clouds = shapes.clouds.map((c, i) => ({ ...c, labels: clusterIds[i]! }));
 
   const model = new MidHRNet(cfg.model, cfg.seed);
+  if (!opts.quiet) {
+    process.stderr.write(
+      `MID HRNet depth ${cfg.model.depth}, channels ${cfg.model.channels.join('/')}: ${model.params.count().toLocaleString('en-US')} trainable parameters; ` +
+        `${N} shapes, batch ${B}, ${cfg.rq ? `RQ n=${cfg.rq.bins} (${cfg.rq.variant})` : 'no RQ'}, backend ${backend.name} (${backend.threads} thread${backend.threads === 1 ? '' : 's'})\n`,
+    );
+  }
   const shapeBank = new MemoryBank(N, cfg.model.projection, `${cfg.seed}/shape-bank`);
   const pointBank = new MemoryBank(N * cfg.clusters, cfg.model.pointOut, `${cfg.seed}/point-bank`);
   const opt = new SgdMomentum(cfg.optim.momentum, cfg.optim.weightDecay);
