@@ -10,7 +10,7 @@ import { readCells, summarizeCells } from './cells.ts';
  * classification (accuracies as fractions) and `{ "linear"|"finetune": { "<backbone>": { "<ratio>": { cmiou,
  * imiou } } } }` for segmentation (the 2-FC protocol is reported as "linear", the paper's "fixed" setting).
  * A supervised baseline (`<results>/supervised-<dataset>/result.json`) adds `<dataset>.supervised.oa`.
- * Each grid updates its own key and keeps the others.
+ * Each grid rewrites its own key from its cells and keeps the other keys.
  */
 const DATASET_KEY: Record<string, string> = { 'cpu-modelnet10': 'modelnet10', 'cpu-synthparts': 'synthparts' };
 
@@ -25,7 +25,8 @@ export async function updateHeadline(cfg: FewshotConfig, gridOut: string): Promi
   }
   const key = DATASET_KEY[cfg.name] ?? cfg.name;
   const cells = readCells(gridOut);
-  const entry: Record<string, unknown> = { ...(all[key] ?? {}) };
+  // the grid's own protocols are rebuilt from its cells (a protocol without cells disappears)
+  const entry: Record<string, unknown> = {};
   if (cfg.task === 'classification') {
     const oa = summarizeCells(cells, 'oa');
     for (const protocol of ['linear', 'finetune']) if (oa[protocol]) entry[protocol] = oa[protocol];
