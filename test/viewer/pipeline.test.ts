@@ -3,7 +3,6 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { computeView, distinctPerAxis, loadCloud, parseLabelLines } from '../../viewer/src/pipeline.ts';
 import { decodeState, DEFAULT_STATE, encodeState } from '../../viewer/src/state.ts';
-import { shapeIou } from '../../viewer/src/predict/iou.ts';
 import { latin1 } from '../../viewer/src/shims/buffer.ts';
 import { extname, basename } from '../../viewer/src/shims/path.ts';
 import { synthDataset } from '../../src/data/synth/index.ts';
@@ -64,16 +63,6 @@ describe('viewer state, IoU, shims', () => {
     expect(decodeState(encodeState(s))).toEqual(s);
     const bad = decodeState('#bins=999&variant=nope&depth=0&color=x&file=ok.ply&seed=-3');
     expect(bad).toMatchObject({ bins: 30, variant: 'random-random', depth: 5, color: 'height', file: 'ok.ply', seed: 0 });
-  });
-
-  it('computes per-shape part IoU', () => {
-    const gt = Int32Array.from([0, 0, 1, 1, -1]);
-    expect(shapeIou(gt, gt).miou).toBe(1);
-    const r = shapeIou(Int32Array.from([0, 1, 1, 1, 5]), gt);
-    expect(r.perPart.get(0)).toBeCloseTo(0.5);
-    expect(r.perPart.get(1)).toBeCloseTo(2 / 3);
-    expect(r.miou).toBeCloseTo((0.5 + 2 / 3) / 2);
-    expect(shapeIou(Int32Array.from([0, 0, 0, 0, 0]), gt, [0, 1, 2]).perPart.get(2)).toBe(1);
   });
 
   it('the browser shims decode latin1 like Node and split names like node:path', () => {
