@@ -45,6 +45,8 @@ const Backbone = z.union([
 export const FewshotConfigSchema = z
   .object({
     name: z.string(),
+    /** Free text: how this protocol departs from the reference and why (shown in the report). */
+    notes: z.string().optional(),
     task: z.enum(['classification', 'segmentation']),
     data: z.object({ source: z.string(), points: z.number().int().positive().optional(), synthPerClass: z.number().int().positive().optional() }).strict(),
     /** HRNet preset for scratch backbones (pretrained ones use their checkpoint's config). */

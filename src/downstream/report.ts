@@ -21,9 +21,11 @@ export async function writeFewshotReport(cfg: FewshotConfig, out: string): Promi
   const second = seg ? (summary.imiou as ReturnType<typeof summarizeCells>) : null;
   const pct = (v: { mean: number; std: number; seeds: number } | undefined): string =>
     v ? `${(100 * v.mean).toFixed(1)}${v.seeds > 1 ? ` ± ${(100 * v.std).toFixed(1)}` : ''}` : '–';
-  const lines: string[] = [`# ${cfg.name}`, '', `${seg ? 'C.mIoU / I.mIoU' : 'Overall accuracy'} (%) on the test split of \`${cfg.data.source}\`, mean ± std over seeds ${cfg.seeds.join(', ')}.`, ''];
+  const lines: string[] = [`# ${cfg.name}`, '', `${seg ? 'C.mIoU / I.mIoU' : 'Overall accuracy'} (%) on the test split of \`${cfg.data.source}\`, mean ± std over the seeds run.`, ''];
+  if (cfg.notes) lines.push(cfg.notes, '');
   for (const protocol of Object.keys(main)) {
-    lines.push(`## ${protocol}`, '', `| backbone | ${cfg.ratios.map((r) => `${(100 * r).toFixed(0)} %`).join(' | ')} |`, `|---|${cfg.ratios.map(() => '---').join('|')}|`);
+    const seeds = [...new Set(cells.filter((c) => c.protocol === protocol).map((c) => c.seed))].sort((a, b) => a - b);
+    lines.push(`## ${protocol}`, '', `Seeds: ${seeds.join(', ')}.`, '', `| backbone | ${cfg.ratios.map((r) => `${(100 * r).toFixed(0)} %`).join(' | ')} |`, `|---|${cfg.ratios.map(() => '---').join('|')}|`);
     for (const backbone of Object.keys(main[protocol]!)) {
       const row = cfg.ratios.map((r) => {
         const a = main[protocol]![backbone]![r.toFixed(2)];

@@ -7,6 +7,7 @@ import { saveCheckpoint } from '../train/checkpoint.ts';
 import { chunks } from './batches.ts';
 import { shapeIoU } from './metrics.ts';
 import { loadPretrained, MidSegmenter } from './models.ts';
+import { octGather } from '../../octree/ops/kernels/index.ts';
 
 /**
  * Part segmentation of one category (anchor-spec §3.5, ShapeNet Part protocol: one model per category,
@@ -72,8 +73,9 @@ export async function segmentCategory(cfg: HRNetConfig, clouds: readonly PointCl
       const { pts, labels } = batchPoints(b);
       const keep = Int32Array.from(labels.keys()).filter((i) => labels[i]! >= 0);
       const y = tf.oneHot(tf.tensor1d(Int32Array.from(keep, (i) => labels[i]!), 'int32'), parts);
-      // 2fc: the frozen backbone's batch norms still run in training mode, as in the reference
-      return tf.losses.softmaxCrossEntropy(y, tf.gather(model.logits(x, b.octree, pts, { training: true }), tf.tensor1d(keep, 'int32'))) as tf.Scalar;
+      // 2fc: the frozen backbone's batch norms still run in training mode, as in the reference.
+      // octGather, not tf.gather: the latter's gradient (UnsortedSegmentSum) does not exist on wasm.
+      return tf.losses.softmaxCrossEntropy(y, octGather(model.logits(x, b.octree, pts, { training: true }), tf.tensor1d(keep, 'int32'))) as tf.Scalar;
     },
   );
   const ious: number[] = [];
