@@ -160,10 +160,11 @@ describe.each(BACKENDS)('kernels on %s', (backend) => {
     }));
   });
 
-  it.each([[3, 4], [40, 27]])('octGatherT is the transposed im2col matrix (C=%i, K=%i)', async (c, k) => {
+  // n = 600 spans several of the loop's 256-row blocks, the last one partial
+  it.each([[3, 4, 17], [40, 27, 17], [5, 27, 600]])('octGatherT is the transposed im2col matrix (C=%i, K=%i, N=%i)', async (c, k, n) => {
     await on(backend, () => tf.tidy(() => {
-      const rng = new Rng(`gt-${c}-${k}`);
-      const rows = 23, n = 17;
+      const rng = new Rng(`gt-${c}-${k}-${n}`);
+      const rows = 23;
       const xv = randomRows(rng, rows, c), idxv = randomIndex(rng, n * k, rows);
       const t = octGatherT(tf.tensor2d(xv, [rows, c]), tf.tensor1d(idxv, 'int32'), k);
       expect(t.shape).toEqual([k * c, n]);
