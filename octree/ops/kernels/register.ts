@@ -17,6 +17,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { checkIndices, gatherRows, gatherRowsTransposed, scatterAddRows } from './loops.ts';
+import { heapKernels, type HeapKernels, type WasmModuleLike } from './wasm/index.ts';
 import { GATHER_MATMUL, JS_KERNEL_BACKENDS, MATMUL_NN, OCT_GATHER, OCT_GATHER_T, OCT_SCATTER_ADD } from './names.ts';
 
 type TensorInfo = tf.TensorInfo;
@@ -29,7 +30,7 @@ interface CpuBackendLike {
 
 /** The parts of tfjs-backend-wasm's BackendWasm the kernels use. */
 interface WasmBackendLike {
-  wasm: { HEAPU8: Uint8Array };
+  wasm: { HEAPU8: Uint8Array } & WasmModuleLike;
   makeOutput(shape: number[], dtype: tf.DataType): TensorInfo;
   getMemoryOffset(dataId: object): number;
 }
@@ -105,7 +106,18 @@ const scatterAddCpu: tf.KernelFunc = ({ inputs, backend, attrs }) => {
 };
 
 // ---- wasm: everything is a view of the one heap -------------------------------------------------
-// makeOutput may grow the heap, which detaches earlier views: allocate first, then take the views.
+// The loops run as rq3d's own wasm kernels on the backend's memory (./wasm) when they load, else as the
+// JS loops on typed-array views. makeOutput may grow the heap, which detaches earlier JS views:
+// allocate first, then take the views.
+
+/** Throws the same RangeError as checkIndices when idx (at byte offset idxPtr) holds a bad entry. */
+function checkHeapIndices(b: WasmBackendLike, k: HeapKernels | null, idxPtr: number, m: number, rows: number, op: string): void {
+  if (k) {
+    const bad = k.checkIndices(idxPtr, m, rows);
+    if (bad < 0) return;
+  }
+  checkIndices(new Int32Array(b.wasm.HEAPU8.buffer), idxPtr >> 2, m, rows, op);
+}
 
 const gatherWasm: tf.KernelFunc = ({ inputs, backend }) => {
   const b = backend as WasmBackendLike;
@@ -114,14 +126,16 @@ const gatherWasm: tf.KernelFunc = ({ inputs, backend }) => {
   if (idx.dtype !== 'int32') throw new TypeError(`${OCT_GATHER} idx must be int32`);
   const [rows, c] = x.shape as [number, number];
   const m = idx.shape[0]!;
-  {
-    const heap32 = new Int32Array(b.wasm.HEAPU8.buffer);
-    checkIndices(heap32, b.getMemoryOffset(idx.dataId) >> 2, m, rows, OCT_GATHER);
-  }
+  const k = heapKernels(b.wasm);
+  checkHeapIndices(b, k, b.getMemoryOffset(idx.dataId), m, rows, OCT_GATHER);
   const out = b.makeOutput([m, c], 'float32');
-  const buf = b.wasm.HEAPU8.buffer;
-  const f32 = new Float32Array(buf), i32 = new Int32Array(buf);
-  gatherRows(f32, b.getMemoryOffset(x.dataId) >> 2, i32, b.getMemoryOffset(idx.dataId) >> 2, m, f32, b.getMemoryOffset(out.dataId) >> 2, c);
+  const xp = b.getMemoryOffset(x.dataId), ip = b.getMemoryOffset(idx.dataId), op = b.getMemoryOffset(out.dataId);
+  if (k) k.gather(xp, ip, m, op, c);
+  else {
+    const buf = b.wasm.HEAPU8.buffer;
+    const f32 = new Float32Array(buf), i32 = new Int32Array(buf);
+    gatherRows(f32, xp >> 2, i32, ip >> 2, m, f32, op >> 2, c);
+  }
   return out;
 };
 
@@ -130,17 +144,19 @@ const gatherTWasm: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const x = input(inputs, 'x', OCT_GATHER_T), idx = input(inputs, 'idx', OCT_GATHER_T);
   if (x.dtype !== 'float32') throw new TypeError(`${OCT_GATHER_T} x must be float32`);
   if (idx.dtype !== 'int32') throw new TypeError(`${OCT_GATHER_T} idx must be int32`);
-  const k = positiveIntAttr(attrs, 'k', OCT_GATHER_T);
+  const kk = positiveIntAttr(attrs, 'k', OCT_GATHER_T);
   const [rows, c] = x.shape as [number, number];
-  const m = idx.shape[0]!, n = m / k;
-  {
-    const heap32 = new Int32Array(b.wasm.HEAPU8.buffer);
-    checkIndices(heap32, b.getMemoryOffset(idx.dataId) >> 2, m, rows, OCT_GATHER_T);
+  const m = idx.shape[0]!, n = m / kk;
+  const k = heapKernels(b.wasm);
+  checkHeapIndices(b, k, b.getMemoryOffset(idx.dataId), m, rows, OCT_GATHER_T);
+  const out = b.makeOutput([kk * c, n], 'float32');
+  const xp = b.getMemoryOffset(x.dataId), ip = b.getMemoryOffset(idx.dataId), op = b.getMemoryOffset(out.dataId);
+  if (k) k.gatherT(xp, ip, n, kk, op, c);
+  else {
+    const buf = b.wasm.HEAPU8.buffer;
+    const f32 = new Float32Array(buf), i32 = new Int32Array(buf);
+    gatherRowsTransposed(f32, xp >> 2, i32, ip >> 2, n, kk, f32, op >> 2, c);
   }
-  const out = b.makeOutput([k * c, n], 'float32');
-  const buf = b.wasm.HEAPU8.buffer;
-  const f32 = new Float32Array(buf), i32 = new Int32Array(buf);
-  gatherRowsTransposed(f32, b.getMemoryOffset(x.dataId) >> 2, i32, b.getMemoryOffset(idx.dataId) >> 2, n, k, f32, b.getMemoryOffset(out.dataId) >> 2, c);
   return out;
 };
 
@@ -151,14 +167,16 @@ const scatterAddWasm: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   if (idx.dtype !== 'int32') throw new TypeError(`${OCT_SCATTER_ADD} idx must be int32`);
   const numRows = numRowsAttr(attrs);
   const [m, c] = y.shape as [number, number];
-  {
-    const heap32 = new Int32Array(b.wasm.HEAPU8.buffer);
-    checkIndices(heap32, b.getMemoryOffset(idx.dataId) >> 2, m, numRows, OCT_SCATTER_ADD);
-  }
+  const k = heapKernels(b.wasm);
+  checkHeapIndices(b, k, b.getMemoryOffset(idx.dataId), m, numRows, OCT_SCATTER_ADD);
   const out = b.makeOutput([numRows, c], 'float32');
-  const buf = b.wasm.HEAPU8.buffer;
-  const f32 = new Float32Array(buf), i32 = new Int32Array(buf);
-  scatterAddRows(f32, b.getMemoryOffset(y.dataId) >> 2, i32, b.getMemoryOffset(idx.dataId) >> 2, m, f32, b.getMemoryOffset(out.dataId) >> 2, c, numRows);
+  const yp = b.getMemoryOffset(y.dataId), ip = b.getMemoryOffset(idx.dataId), op = b.getMemoryOffset(out.dataId);
+  if (k) k.scatterAdd(yp, ip, m, op, c, numRows);
+  else {
+    const buf = b.wasm.HEAPU8.buffer;
+    const f32 = new Float32Array(buf), i32 = new Int32Array(buf);
+    scatterAddRows(f32, yp >> 2, i32, ip >> 2, m, f32, op >> 2, c, numRows);
+  }
   return out;
 };
 

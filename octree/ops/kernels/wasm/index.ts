@@ -1,0 +1,64 @@
+/**
+ * rq3d's row kernels compiled to WebAssembly (kernels.wat) and instantiated on tfjs-backend-wasm's own
+ * memory, so they read and write the backend's tensors in place with SIMD row moves instead of JS
+ * typed-array loops (the JS loops in ../loops.ts remain the cpu path and the fallback).
+ *
+ * `RQ3D_WASM_KERNELS=0` turns them off (benchmarks and tests compare both paths). If the backend's memory
+ * cannot be found or the module does not instantiate, the JS loops run and `heapKernelsStatus` says why.
+ */
+import { KERNELS_SHARED_BASE64, KERNELS_UNSHARED_BASE64 } from './binary.ts';
+
+/** Every pointer is a byte offset into the wasm heap; c is in floats. */
+export interface HeapKernels {
+  /** First i < m with idx[i] outside [-1, rows), else -1. */
+  checkIndices(idx: number, m: number, rows: number): number;
+  gather(src: number, idx: number, m: number, dst: number, c: number): void;
+  scatterAdd(src: number, idx: number, m: number, dst: number, c: number, numRows: number): void;
+  gatherT(src: number, idx: number, n: number, k: number, dst: number, c: number): void;
+}
+
+/** The parts of tfjs-backend-wasm's emscripten module that hold its memory. */
+export interface WasmModuleLike {
+  /** Threaded build: the shared memory it created. */
+  wasmMemory?: WebAssembly.Memory;
+  /** Other builds: the memory the module exports. */
+  asm?: { memory?: WebAssembly.Memory };
+}
+
+const instances = new WeakMap<WebAssembly.Memory, HeapKernels>();
+let status = 'not used yet';
+
+export function heapKernelsStatus(): string {
+  return status;
+}
+
+function enabled(): boolean {
+  return process.env.RQ3D_WASM_KERNELS !== '0';
+}
+
+/** The kernels bound to this backend module's memory, or null (then the caller runs the JS loops). */
+export function heapKernels(mod: WasmModuleLike): HeapKernels | null {
+  if (!enabled()) {
+    status = 'off (RQ3D_WASM_KERNELS=0)';
+    return null;
+  }
+  const memory = mod.wasmMemory ?? mod.asm?.memory;
+  if (!(memory instanceof WebAssembly.Memory)) {
+    status = 'off: the wasm backend exposes no memory';
+    return null;
+  }
+  const known = instances.get(memory);
+  if (known) return known;
+  try {
+    const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+    const bytes = Buffer.from(shared ? KERNELS_SHARED_BASE64 : KERNELS_UNSHARED_BASE64, 'base64');
+    const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
+    const k = inst.exports as unknown as HeapKernels;
+    instances.set(memory, k);
+    status = `on (${shared ? 'shared' : 'unshared'} memory)`;
+    return k;
+  } catch (e) {
+    status = `off: ${(e as Error).message}`;
+    return null;
+  }
+}

@@ -1,0 +1,68 @@
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../../src/backend.ts';
+import { octGather, octGatherT, octScatterAdd } from '../../octree/ops/kernels/index.ts';
+import { gatherRows, gatherRowsTransposed, scatterAddRows } from '../../octree/ops/kernels/loops.ts';
+import { heapKernels, heapKernelsStatus, type WasmModuleLike } from '../../octree/ops/kernels/wasm/index.ts';
+import { compileKernels } from '../../octree/ops/kernels/wasm/compile.ts';
+import { KERNELS_SHARED_BASE64, KERNELS_UNSHARED_BASE64 } from '../../octree/ops/kernels/wasm/binary.ts';
+import { Rng } from '../../src/util/rng.ts';
+
+// rq3d's wasm row kernels (octree/ops/kernels/wasm) against the JS loops they replace on the wasm
+// backend: bit-identical outputs for every row width (SIMD body and scalar tail) and block boundary.
+
+beforeAll(async () => {
+  await initBackend({ backend: 'wasm', threads: 2 });
+});
+
+function table(rng: Rng, m: number, rows: number): Int32Array {
+  return Int32Array.from({ length: m }, () => (rng.uniform() < 0.25 ? -1 : Math.floor(rng.uniform() * rows)));
+}
+
+describe('wasm heap kernels', () => {
+  it('the committed binaries are the compiled kernels.wat (run `npm run build:wasm` after editing it)', async () => {
+    const { shared, unshared } = await compileKernels();
+    expect(Buffer.from(shared).toString('base64')).toBe(KERNELS_SHARED_BASE64);
+    expect(Buffer.from(unshared).toString('base64')).toBe(KERNELS_UNSHARED_BASE64);
+  });
+
+  it('load on the threaded backend\'s shared memory and on a plain memory', () => {
+    octGather(tf.zeros([2, 3]) as tf.Tensor2D, tf.tensor1d([1, -1], 'int32')).dispose();
+    expect(heapKernelsStatus()).toBe('on (shared memory)');
+    expect(heapKernels({ asm: { memory: new WebAssembly.Memory({ initial: 1 }) } })).not.toBeNull();
+    expect(heapKernels({})).toBeNull();
+    expect(heapKernelsStatus()).toMatch(/no memory/);
+  });
+
+  it.each([1, 3, 4, 5, 16, 33])('gather, transposed gather and scatter-add equal the JS loops bit for bit (C=%i)', (c) => {
+    const rng = new Rng(`heap-${c}`);
+    const rows = 70, n = 600, k = 7, m = n * k;
+    const xv = Float32Array.from({ length: rows * c }, () => rng.uniform() * 2 - 1);
+    const yv = Float32Array.from({ length: m * c }, () => rng.uniform() * 2 - 1);
+    const idxv = table(rng, m, rows);
+    tf.tidy(() => {
+      const x = tf.tensor2d(xv, [rows, c]), y = tf.tensor2d(yv, [m, c]), idx = tf.tensor1d(idxv, 'int32');
+      const g = new Float32Array(m * c);
+      gatherRows(xv, 0, idxv, 0, m, g, 0, c);
+      expect(octGather(x, idx).dataSync()).toEqual(g);
+      const gt = new Float32Array(m * c);
+      gatherRowsTransposed(xv, 0, idxv, 0, n, k, gt, 0, c);
+      expect(octGatherT(x, idx, k).dataSync()).toEqual(gt);
+      const s = new Float32Array(rows * c);
+      scatterAddRows(yv, 0, idxv, 0, m, s, 0, c, rows);
+      expect(octScatterAdd(y, idx, rows).dataSync()).toEqual(s);
+    });
+    // the kernels that ran were the wasm ones, not the JS fallback
+    expect(heapKernels((tf.backend() as unknown as { wasm: WasmModuleLike }).wasm)).not.toBeNull();
+  });
+
+  it('reject bad indices with the position, before allocating the output', () => {
+    const x = tf.zeros([3, 4]) as tf.Tensor2D;
+    const before = tf.memory().numTensors;
+    expect(() => octGather(x, tf.tensor1d([0, 1, 3], 'int32'))).toThrow(/index 3 at position 2/);
+    expect(() => octGatherT(x, tf.tensor1d([0, -2], 'int32'), 2)).toThrow(/index -2 at position 1/);
+    expect(() => octScatterAdd(x, tf.tensor1d([0, 9, 1], 'int32'), 3)).toThrow(/index 9 at position 1/);
+    expect(tf.memory().numTensors).toBe(before + 3); // only the three index tensors
+    x.dispose();
+  });
+});
