@@ -1,11 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../../src/backend.ts';
 import { fusedBatchNorm, siblingArgMax, siblingMax } from '../../octree/ops/index.ts';
 import { Rng } from '../../src/util/rng.ts';
 import { maxAbsDiff, randn } from './helpers.ts';
 
+// cpu runs the JS loops of octree/ops/kernels/norm-loops.ts; wasm runs rq3d's wasm kernels on the heap
 beforeAll(async () => {
-  await tf.setBackend('cpu');
+  await initBackend({ backend: 'wasm', threads: 1 });
 });
 
 function referenceBn(x: tf.Tensor2D, g: tf.Tensor1D, b: tf.Tensor1D, relu: boolean): tf.Tensor2D {
@@ -14,7 +16,11 @@ function referenceBn(x: tf.Tensor2D, g: tf.Tensor1D, b: tf.Tensor1D, relu: boole
   return relu ? tf.relu(y) : y;
 }
 
-describe('fused ops', () => {
+describe.each(['cpu', 'wasm'])('fused ops on %s', (backend) => {
+  beforeAll(async () => {
+    await tf.setBackend(backend);
+  });
+
   it('fusedBatchNorm (+ReLU) equals the composition of tfjs ops, values and all three gradients', () => {
     const rng = new Rng(1);
     for (const relu of [false, true]) {
@@ -48,6 +54,40 @@ describe('fused ops', () => {
     const arg = siblingArgMax(x).arraySync();
     const ta = tf.argMax(tf.reshape(x, [8, 8, 5]), 1).arraySync() as number[][];
     expect(arg).toEqual(ta);
+  });
+
+  it('keeps no tensors after a forward and backward pass', () => {
+    const rng = new Rng(3);
+    const x = randn(rng, [64, 8]), g = tf.variable(tf.ones([8])) as tf.Variable<tf.Rank.R1>, b = tf.zeros([8]) as tf.Tensor1D;
+    const before = tf.memory().numTensors;
+    for (let step = 0; step < 3; step++) {
+      const { value, grads } = tf.variableGrads(() => tf.sum(siblingMax(fusedBatchNorm(x, g, b, { relu: true }))) as tf.Scalar, [g]);
+      expect(grads[g.name]!.shape).toEqual([8]);
+      tf.dispose([value, ...Object.values(grads)]);
+      expect(tf.memory().numTensors).toBe(before);
+    }
+  });
+});
+
+describe('fused ops on wasm: rq3d wasm kernels vs the JS loops on the same heap', () => {
+  it('give bit-identical values and gradients (batch norm with ReLU, sibling max)', async () => {
+    await tf.setBackend('wasm');
+    const rng = new Rng(4);
+    const x = randn(rng, [1000, 13]), probe = randn(rng, [125, 13]);
+    const g = tf.tensor1d(Array.from({ length: 13 }, (_, i) => 0.5 + i / 10)), b = tf.tensor1d(Array.from({ length: 13 }, (_, i) => (i - 6) / 10));
+    const run = (): Float32Array[] => {
+      const f = (a: tf.Tensor, c: tf.Tensor, d: tf.Tensor): tf.Tensor => tf.sum(tf.mul(siblingMax(fusedBatchNorm(a as tf.Tensor2D, c as tf.Tensor1D, d as tf.Tensor1D, { relu: true })), probe));
+      const y = siblingMax(fusedBatchNorm(x, g, b, { relu: true }));
+      return [y, ...tf.grads(f)([x, g, b])].map((t) => t.dataSync() as Float32Array);
+    };
+    const withKernels = run();
+    process.env.RQ3D_WASM_KERNELS = '0';
+    try {
+      const withJs = run();
+      for (let i = 0; i < withKernels.length; i++) expect(withKernels[i]).toEqual(withJs[i]);
+    } finally {
+      delete process.env.RQ3D_WASM_KERNELS;
+    }
   });
 });
 

@@ -19,4 +19,4 @@ registerOctKernels();
 
 export { octGather, octScatterAdd, matMulNN, octGatherT, gatherMatMul, octGatherReference, octScatterAddReference, matMulReference } from './ops.ts';
 export { registerOctKernels, ensureMatMulNN } from './register.ts';
-export { OCT_GATHER, OCT_SCATTER_ADD, MATMUL_NN, OCT_GATHER_T, GATHER_MATMUL } from './names.ts';
+export { OCT_GATHER, OCT_SCATTER_ADD, MATMUL_NN, OCT_GATHER_T, GATHER_MATMUL, BATCH_NORM, BATCH_NORM_GRAD, SIBLING_MAX, SIBLING_MAX_GRAD, JS_KERNEL_BACKENDS } from './names.ts';

@@ -7,3 +7,7 @@ export const GATHER_MATMUL = 'Rq3dGatherMatMul';
 
 /** Backends with JS gather/scatter kernels; other backends use the reference (built-in ops) path. */
 export const JS_KERNEL_BACKENDS: readonly string[] = ['cpu', 'wasm'];
+export const BATCH_NORM = 'Rq3dBatchNorm';
+export const BATCH_NORM_GRAD = 'Rq3dBatchNormGrad';
+export const SIBLING_MAX = 'Rq3dSiblingMax';
+export const SIBLING_MAX_GRAD = 'Rq3dSiblingMaxGrad';

@@ -17,6 +17,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { checkIndices, gatherRows, gatherRowsTransposed, scatterAddRows } from './loops.ts';
+import { registerNormKernels } from './norm-kernels.ts';
 import { heapKernels, type HeapKernels, type WasmModuleLike } from './wasm/index.ts';
 import { GATHER_MATMUL, JS_KERNEL_BACKENDS, MATMUL_NN, OCT_GATHER, OCT_GATHER_T, OCT_SCATTER_ADD } from './names.ts';
 
@@ -249,6 +250,7 @@ let registered = false;
 export function registerOctKernels(): void {
   if (registered) return;
   registered = true;
+  registerNormKernels();
   const kernels: tf.KernelConfig[] = [];
   for (const backendName of JS_KERNEL_BACKENDS) {
     const gather = backendName === 'wasm' ? gatherWasm : gatherCpu;

@@ -15,6 +15,11 @@ export interface HeapKernels {
   gather(src: number, idx: number, m: number, dst: number, c: number): void;
   scatterAdd(src: number, idx: number, m: number, dst: number, c: number, numRows: number): void;
   gatherT(src: number, idx: number, n: number, k: number, dst: number, c: number): void;
+  /** scratch: 8c floats. */
+  bnForward(x: number, n: number, c: number, gamma: number, beta: number, eps: number, relu: number, y: number, stats: number, scratch: number): void;
+  bnBackward(dy: number, x: number, n: number, c: number, gamma: number, beta: number, stats: number, relu: number, dx: number, dgamma: number, dbeta: number, scratch: number): void;
+  siblingMax(x: number, p: number, c: number, out: number, arg: number): void;
+  siblingMaxGrad(dy: number, arg: number, p: number, c: number, dx: number): void;
 }
 
 /** The parts of tfjs-backend-wasm's emscripten module that hold its memory. */
