@@ -93,32 +93,81 @@
         (br $next))))
 
   ;; The transposed im2col matrix: dst[(kk*c + j)*n + i] = src[idx[i*k + kk]*c + j] (0 for a negative
-  ;; index). Blocks of 256 input rows keep their index entries in cache; within a block every output
-  ;; row (kk, j) is written as one contiguous run.
+  ;; index). Blocks of 256 input rows keep their index entries in cache. With c a multiple of 4, rows go
+  ;; 4 at a time: 4 source vectors (4 channels each) are transposed in registers and written as 4-float
+  ;; runs of 4 output rows; the rest of a block (and any c) goes element by element.
   (func (export "gatherT") (param $src i32) (param $idx i32) (param $n i32) (param $k i32) (param $dst i32) (param $c i32)
-    (local $i0 i32) (local $i1 i32) (local $kk i32) (local $j i32) (local $i i32) (local $r i32)
-    (local $o i32) (local $ip i32) (local $kb i32) (local $srcj i32)
+    (local $i0 i32) (local $i1 i32) (local $iv i32) (local $kk i32) (local $j i32) (local $i i32) (local $r i32)
+    (local $o i32) (local $ip i32) (local $kb i32) (local $srcj i32) (local $nb i32) (local $c4 i32) (local $jb i32)
+    (local $r0 i32) (local $r1 i32) (local $r2 i32) (local $r3 i32) (local $s0 i32) (local $s1 i32) (local $s2 i32) (local $s3 i32)
+    (local $v0 v128) (local $v1 v128) (local $v2 v128) (local $v3 v128) (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)
     (local.set $kb (i32.shl (local.get $k) (i32.const 2)))
+    (local.set $nb (i32.shl (local.get $n) (i32.const 2)))
+    (local.set $c4 (i32.shl (local.get $c) (i32.const 2)))
     (block $blocksDone
       (loop $block
         (br_if $blocksDone (i32.ge_u (local.get $i0) (local.get $n)))
         (local.set $i1 (i32.add (local.get $i0) (i32.const 256)))
         (if (i32.gt_u (local.get $i1) (local.get $n)) (then (local.set $i1 (local.get $n))))
+        (local.set $iv (local.get $i0))
+        (if (i32.eqz (i32.and (local.get $c) (i32.const 3)))
+          (then (local.set $iv (i32.add (local.get $i0) (i32.and (i32.sub (local.get $i1) (local.get $i0)) (i32.const -4))))))
         (local.set $kk (i32.const 0))
         (block $kDone
           (loop $kLoop
             (br_if $kDone (i32.ge_u (local.get $kk) (local.get $k)))
+            ;; vector part: rows i0 .. iv, 4 at a time
+            (local.set $i (local.get $i0))
+            (block $qDone
+              (loop $qLoop
+                (br_if $qDone (i32.ge_u (local.get $i) (local.get $iv)))
+                (local.set $ip (i32.add (local.get $idx) (i32.shl (i32.add (i32.mul (local.get $i) (local.get $k)) (local.get $kk)) (i32.const 2))))
+            (local.set $r0 (i32.load (i32.add (local.get $ip) (i32.mul (local.get $kb) (i32.const 0)))))
+            (local.set $s0 (i32.add (local.get $src) (i32.mul (local.get $r0) (local.get $c4))))
+            (local.set $r1 (i32.load (i32.add (local.get $ip) (i32.mul (local.get $kb) (i32.const 1)))))
+            (local.set $s1 (i32.add (local.get $src) (i32.mul (local.get $r1) (local.get $c4))))
+            (local.set $r2 (i32.load (i32.add (local.get $ip) (i32.mul (local.get $kb) (i32.const 2)))))
+            (local.set $s2 (i32.add (local.get $src) (i32.mul (local.get $r2) (local.get $c4))))
+            (local.set $r3 (i32.load (i32.add (local.get $ip) (i32.mul (local.get $kb) (i32.const 3)))))
+            (local.set $s3 (i32.add (local.get $src) (i32.mul (local.get $r3) (local.get $c4))))
+                (local.set $o (i32.add (local.get $dst) (i32.shl (i32.add (i32.mul (i32.mul (local.get $kk) (local.get $c)) (local.get $n)) (local.get $i)) (i32.const 2))))
+                (local.set $jb (i32.const 0))
+                (block $jvDone
+                  (loop $jvLoop
+                    (br_if $jvDone (i32.ge_u (local.get $jb) (local.get $c4)))
+              (local.set $v0 (if (result v128) (i32.lt_s (local.get $r0) (i32.const 0)) (then (v128.const i32x4 0 0 0 0))
+                (else (v128.load align=4 (i32.add (local.get $s0) (local.get $jb))))))
+              (local.set $v1 (if (result v128) (i32.lt_s (local.get $r1) (i32.const 0)) (then (v128.const i32x4 0 0 0 0))
+                (else (v128.load align=4 (i32.add (local.get $s1) (local.get $jb))))))
+              (local.set $v2 (if (result v128) (i32.lt_s (local.get $r2) (i32.const 0)) (then (v128.const i32x4 0 0 0 0))
+                (else (v128.load align=4 (i32.add (local.get $s2) (local.get $jb))))))
+              (local.set $v3 (if (result v128) (i32.lt_s (local.get $r3) (i32.const 0)) (then (v128.const i32x4 0 0 0 0))
+                (else (v128.load align=4 (i32.add (local.get $s3) (local.get $jb))))))
+                    (local.set $t0 (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $v0) (local.get $v1)))
+                    (local.set $t1 (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $v0) (local.get $v1)))
+                    (local.set $t2 (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $v2) (local.get $v3)))
+                    (local.set $t3 (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $v2) (local.get $v3)))
+                    (v128.store align=4 (local.get $o) (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $t0) (local.get $t2)))
+                    (v128.store align=4 (i32.add (local.get $o) (local.get $nb)) (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $t0) (local.get $t2)))
+                    (v128.store align=4 (i32.add (local.get $o) (i32.shl (local.get $nb) (i32.const 1))) (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $t1) (local.get $t3)))
+                    (v128.store align=4 (i32.add (local.get $o) (i32.mul (local.get $nb) (i32.const 3))) (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $t1) (local.get $t3)))
+                    (local.set $o (i32.add (local.get $o) (i32.shl (local.get $nb) (i32.const 2))))
+                    (local.set $jb (i32.add (local.get $jb) (i32.const 16)))
+                    (br $jvLoop)))
+                (local.set $i (i32.add (local.get $i) (i32.const 4)))
+                (br $qLoop)))
+            ;; scalar part: rows iv .. i1
             (local.set $j (i32.const 0))
             (block $jDone
               (loop $jLoop
                 (br_if $jDone (i32.ge_u (local.get $j) (local.get $c)))
-                ;; o = dst + ((kk*c + j)*n + i0)*4 ; ip = idx + (i0*k + kk)*4 ; srcj = src + j*4
+                ;; o = dst + ((kk*c + j)*n + iv)*4 ; ip = idx + (iv*k + kk)*4 ; srcj = src + j*4
                 (local.set $o (i32.add (local.get $dst)
-                  (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $kk) (local.get $c)) (local.get $j)) (local.get $n)) (local.get $i0)) (i32.const 2))))
+                  (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $kk) (local.get $c)) (local.get $j)) (local.get $n)) (local.get $iv)) (i32.const 2))))
                 (local.set $ip (i32.add (local.get $idx)
-                  (i32.shl (i32.add (i32.mul (local.get $i0) (local.get $k)) (local.get $kk)) (i32.const 2))))
+                  (i32.shl (i32.add (i32.mul (local.get $iv) (local.get $k)) (local.get $kk)) (i32.const 2))))
                 (local.set $srcj (i32.add (local.get $src) (i32.shl (local.get $j) (i32.const 2))))
-                (local.set $i (local.get $i0))
+                (local.set $i (local.get $iv))
                 (block $iDone
                   (loop $iLoop
                     (br_if $iDone (i32.ge_u (local.get $i) (local.get $i1)))
