@@ -18,6 +18,7 @@ export function registerSupervised(program: Command): void {
     .option('--seed <s>', 'seed', '0')
     .option('--workers <n>', 'worker threads building octrees', '1')
     .option('--out <dir>', 'run folder', 'runs/supervised')
+    .option('--resume', 'continue an interrupted run from its folder (checkpoint after every epoch)')
     .option('--quiet', 'no progress output')
     .option('--json', 'print the result as one JSON object')
     .action(async (o: Record<string, string | boolean | undefined>) => {
@@ -40,6 +41,7 @@ export function registerSupervised(program: Command): void {
         seed: parseIntOption(String(o.seed), '--seed'),
         workers: parseIntOption(String(o.workers), '--workers'),
         out: String(o.out),
+        resume: o.resume === true,
         quiet: o.quiet === true,
       });
       if (o.json) process.stdout.write(`${JSON.stringify({ ...r, backend: backend.name })}\n`);

@@ -8,16 +8,18 @@ import { BatchPipeline, WorkerPool, type SampleSpec } from '../pipeline/index.ts
 import { SgdMomentum } from '../train/sgd.ts';
 import { createProgress } from '../train/progress.ts';
 import { MetricsLog } from '../train/metrics.ts';
-import { saveCheckpoint } from '../train/checkpoint.ts';
+import { assignVariables, checkpointExists, disposeLoaded, loadCheckpoint, saveCheckpoint } from '../train/checkpoint.ts';
+import { UserError } from '../util/errors.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import type { ShapeCollection } from '../train/shapes.ts';
-import { chunks, trainingBatches } from './batches.ts';
+import { chunks, trainingEpochs } from './batches.ts';
 import { meanClassAccuracy, overallAccuracy } from './metrics.ts';
 
 /**
  * Supervised baseline (ocnn-pytorch's classification recipe): an O-CNN ResNet or LeNet trained from
  * scratch on all labels with light augmentation (small y-rotation, scale, translation), SGD with momentum
- * 0.9, weight decay 5e-4 and a cosine learning-rate schedule; test accuracy after every epoch.
+ * 0.9, weight decay 5e-4 and a cosine learning-rate schedule; test accuracy and a resumable checkpoint
+ * after every epoch.
  */
 export interface SupervisedOptions {
   model: 'resnet' | 'lenet';
@@ -32,6 +34,8 @@ export interface SupervisedOptions {
   seed: number;
   workers: number;
   out: string;
+  /** Continue from the run folder's checkpoint (saved after every epoch). */
+  resume?: boolean;
   quiet?: boolean;
 }
 
@@ -50,16 +54,42 @@ export async function trainSupervised(shapes: ShapeCollection, o: SupervisedOpti
   const opt = new SgdMomentum(0.9, o.weightDecay);
   const train = shapes.items.flatMap((it, i) => (it.split === 'train' ? [i] : []));
   const test = shapes.items.flatMap((it, i) => (it.split === 'test' ? [i] : []));
+  if (train.length === 0 || test.length === 0) throw new UserError(`${shapes.key}: the supervised baseline needs a train and a test split (found ${train.length} / ${test.length} shapes)`);
   const labels = shapes.items.map((it) => it.label);
-  const stepsPerEpoch = Math.ceil(train.length / o.batchSize);
+  const stepsPerEpoch = Math.max(1, Math.floor(train.length / o.batchSize));
   const total = stepsPerEpoch * o.epochs;
-  const batches = trainingBatches(train, o.batchSize, total, o.seed);
+  const epochs = trainingEpochs(train, o.batchSize, total, o.seed);
   const spec: SampleSpec = { depth: o.depth, fullDepth: o.fullDepth, transform: 'finetune', rq: null, features: 'ND', nempty: false };
   const evalSpec: SampleSpec = { ...spec, transform: 'none' };
-  const pool = new WorkerPool({ workers: o.workers });
+  const ckptDir = path.join(o.out, 'checkpoint');
   const metrics = new MetricsLog(path.join(o.out, 'metrics.jsonl'));
-  await metrics.truncateAfter(-1);
-  await writeFileAtomic(path.join(o.out, 'config.json'), `${JSON.stringify({ kind: 'supervised', data: shapes.key, ...o }, null, 2)}\n`);
+  let last = { oa: 0, macc: 0 };
+  let bestOa = 0;
+  let startEpoch = 0;
+  let priorSeconds = 0;
+  if (o.resume && (await checkpointExists(ckptDir))) {
+    const ck = await loadCheckpoint(ckptDir);
+    try {
+      if (ck.meta.kind !== 'supervised' || ck.meta.model !== o.model || ck.meta.depth !== o.depth || ck.meta.totalSteps !== total) {
+        throw new UserError(`${ckptDir}: this checkpoint is from another supervised run (model, depth or length differ); use another --out or drop --resume`);
+      }
+      assignVariables(net.params.variables, ck.groups.get('model') ?? new Map(), { source: ckptDir });
+      for (const [name, t] of ck.groups.get('optimizer') ?? new Map<string, tf.Tensor>()) opt.velocity.set(name, tf.variable(t, false));
+      startEpoch = Number(ck.meta.epoch);
+      bestOa = Number(ck.meta.bestOa);
+      last = ck.meta.last as { oa: number; macc: number };
+      priorSeconds = Number(ck.meta.seconds ?? 0);
+    } finally {
+      disposeLoaded(ck);
+    }
+    await metrics.truncateAfter(startEpoch * stepsPerEpoch);
+    if (!o.quiet) process.stderr.write(`resuming ${o.out} after epoch ${startEpoch}\n`);
+  } else {
+    await metrics.truncateAfter(-1);
+  }
+  const { resume: _resume, quiet: _quiet, ...recorded } = o;
+  await writeFileAtomic(path.join(o.out, 'config.json'), `${JSON.stringify({ kind: 'supervised', data: shapes.key, ...recorded }, null, 2)}\n`);
+  const pool = new WorkerPool({ workers: o.workers });
   const progress = createProgress(`supervised ${o.model}`, total, { quiet: o.quiet });
   const evaluate = async (): Promise<{ oa: number; macc: number }> => {
     const pred: number[] = [];
@@ -73,41 +103,48 @@ export async function trainSupervised(shapes: ShapeCollection, o: SupervisedOpti
     const truth = test.map((i) => labels[i]!);
     return { oa: overallAccuracy(pred, truth), macc: meanClassAccuracy(pred, truth, classes) };
   };
-  let last = { oa: 0, macc: 0 };
-  let bestOa = 0;
+  const seconds = (): number => priorSeconds + (performance.now() - t0) / 1000;
   try {
-    const pipe = new BatchPipeline({ load: (i) => shapes.clouds[i]!, batches, spec, pool, seed: o.seed });
-    let s = 0;
-    let lossSum = 0;
-    for await (const b of pipe) {
-      const lr = 0.5 * o.lr * (1 + Math.cos((Math.PI * s) / total));
-      const x = tf.tensor2d(b.features.data, [b.octree.nnum[o.depth]!, b.features.channels]);
-      const y = tf.tidy(() => tf.oneHot(tf.tensor1d(Int32Array.from(b.indices, (i) => labels[i]!), 'int32'), classes));
-      const { value, grads } = tf.variableGrads(
-        () => tf.losses.softmaxCrossEntropy(y, net.forward(x, b.octree, { training: true, dropoutSeed: o.seed * 1000003 + s })) as tf.Scalar,
-        [...vars.values()],
-      );
-      opt.apply(vars, grads, lr);
-      lossSum += value.dataSync()[0]!;
-      tf.dispose([x, y, value, ...Object.values(grads)]);
-      s++;
-      progress.update(s, { loss: lossSum / (((s - 1) % stepsPerEpoch) + 1), lr });
-      if (s % stepsPerEpoch === 0 || s === total) {
-        last = await evaluate();
-        bestOa = Math.max(bestOa, last.oa);
-        metrics.append({ step: s, epoch: Math.ceil(s / stepsPerEpoch), loss: lossSum / (((s - 1) % stepsPerEpoch) + 1), lr, testOa: last.oa, testMacc: last.macc });
-        if (!o.quiet) process.stderr.write(`epoch ${Math.ceil(s / stepsPerEpoch)}: test OA ${(100 * last.oa).toFixed(2)} %, mAcc ${(100 * last.macc).toFixed(2)} %\n`);
-        lossSum = 0;
+    let s = startEpoch * stepsPerEpoch;
+    progress.update(s);
+    for (let e = startEpoch; e < o.epochs; e++) {
+      // the epoch number seeds each shape's augmentation, so every pass augments afresh
+      const pipe = new BatchPipeline({ load: (i) => shapes.clouds[i]!, batches: epochs[e]!, spec, pool, epoch: e, seed: o.seed });
+      let lossSum = 0;
+      let n = 0;
+      let lr = o.lr;
+      for await (const b of pipe) {
+        lr = 0.5 * o.lr * (1 + Math.cos((Math.PI * s) / total));
+        const x = tf.tensor2d(b.features.data, [b.octree.nnum[o.depth]!, b.features.channels]);
+        const y = tf.tidy(() => tf.oneHot(tf.tensor1d(Int32Array.from(b.indices, (i) => labels[i]!), 'int32'), classes));
+        const { value, grads } = tf.variableGrads(
+          () => tf.losses.softmaxCrossEntropy(y, net.forward(x, b.octree, { training: true, dropoutSeed: o.seed * 1000003 + s })) as tf.Scalar,
+          [...vars.values()],
+        );
+        opt.apply(vars, grads, lr);
+        lossSum += value.dataSync()[0]!;
+        n++;
+        tf.dispose([x, y, value, ...Object.values(grads)]);
+        s++;
+        progress.update(s, { loss: lossSum / n, lr });
       }
+      last = await evaluate();
+      bestOa = Math.max(bestOa, last.oa);
+      metrics.append({ step: s, epoch: e + 1, loss: lossSum / Math.max(1, n), lr, testOa: last.oa, testMacc: last.macc });
+      if (!o.quiet) process.stderr.write(`epoch ${e + 1}: test OA ${(100 * last.oa).toFixed(2)} %, mAcc ${(100 * last.macc).toFixed(2)} %\n`);
+      // every epoch: an interrupted run resumes here with --resume
+      await saveCheckpoint(ckptDir, {
+        meta: { kind: 'supervised', model: o.model, depth: o.depth, classes: shapes.classes, epoch: e + 1, step: s, totalSteps: total, oa: last.oa, last, bestOa, seconds: seconds() },
+        groups: { model: net.params.variables, optimizer: opt.velocity },
+      });
     }
   } finally {
     progress.stop();
     await pool.close();
+    net.params.dispose();
+    opt.dispose();
   }
-  await saveCheckpoint(path.join(o.out, 'checkpoint'), { meta: { kind: 'supervised', model: o.model, depth: o.depth, classes: shapes.classes, oa: last.oa }, groups: { model: net.params.variables } });
-  net.params.dispose();
-  opt.dispose();
-  const seconds = (performance.now() - t0) / 1000;
-  await writeFileAtomic(path.join(o.out, 'result.json'), `${JSON.stringify({ oa: last.oa, macc: last.macc, bestOa, seconds, epochs: o.epochs, model: o.model, depth: o.depth }, null, 2)}\n`);
-  return { ...last, bestOa, seconds, epochs: o.epochs };
+  const result = { oa: last.oa, macc: last.macc, bestOa, seconds: seconds(), epochs: o.epochs, model: o.model, depth: o.depth };
+  await writeFileAtomic(path.join(o.out, 'result.json'), `${JSON.stringify(result, null, 2)}\n`);
+  return { ...last, bestOa, seconds: result.seconds, epochs: o.epochs };
 }

@@ -4,7 +4,7 @@ import type { MidHRNet } from '../models/mid-hrnet.ts';
 import { BatchPipeline, WorkerPool, type PipelineBatch, type SampleSpec } from '../pipeline/index.ts';
 import { SgdMomentum, stepLr } from '../train/sgd.ts';
 import { createProgress } from '../train/progress.ts';
-import { trainingBatches } from './batches.ts';
+import { trainingEpochs } from './batches.ts';
 
 /**
  * The training loop shared by fine-tuning and segmentation: which variables train (a head-only mode
@@ -55,20 +55,23 @@ export async function trainDownstream(
   const spec: SampleSpec = { depth: cfg.depth, fullDepth: cfg.fullDepth, transform: 'finetune', rq: null, features: 'ND', nempty: false };
   const pool = new WorkerPool({ workers: r.workers ?? 1 });
   const milestones = r.decayAt.map((f) => Math.round(f * r.steps));
-  const batches = trainingBatches(trainIdx, r.batchSize, r.steps, r.seed);
-  const progress = createProgress(r.label, batches.length, { quiet: r.quiet });
+  const epochs = trainingEpochs(trainIdx, r.batchSize, r.steps, r.seed);
+  const progress = createProgress(r.label, epochs.reduce((n, e) => n + e.length, 0), { quiet: r.quiet });
   let finalLoss = NaN;
   let s = 0;
   try {
-    const pipe = new BatchPipeline({ load: (i) => clouds[i]!, batches, spec, pool, seed: r.seed });
-    for await (const b of pipe) {
-      const x = tf.tensor2d(b.features.data, [b.octree.nnum[cfg.depth]!, b.features.channels]);
-      const { value, grads } = tf.variableGrads(() => stepLoss(b, x), [...vars.values()]);
-      opt.apply(vars, grads, stepLr(r.lr, milestones, s), scale);
-      finalLoss = value.dataSync()[0]!;
-      tf.dispose([x, value, ...Object.values(grads)]);
-      s++;
-      progress.update(s, { loss: finalLoss });
+    // one pipeline per epoch: its epoch number seeds the augmentation, so every pass augments afresh
+    for (const [epoch, batches] of epochs.entries()) {
+      const pipe = new BatchPipeline({ load: (i) => clouds[i]!, batches, spec, pool, epoch, seed: r.seed });
+      for await (const b of pipe) {
+        const x = tf.tensor2d(b.features.data, [b.octree.nnum[cfg.depth]!, b.features.channels]);
+        const { value, grads } = tf.variableGrads(() => stepLoss(b, x), [...vars.values()]);
+        opt.apply(vars, grads, stepLr(r.lr, milestones, s), scale);
+        finalLoss = value.dataSync()[0]!;
+        tf.dispose([x, value, ...Object.values(grads)]);
+        s++;
+        progress.update(s, { loss: finalLoss });
+      }
     }
   } catch (e) {
     await pool.close();
