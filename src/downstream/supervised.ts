@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { OctreeLeNet } from '../models/lenet.ts';
@@ -10,6 +11,7 @@ import { createProgress } from '../train/progress.ts';
 import { MetricsLog } from '../train/metrics.ts';
 import { assignVariables, checkpointExists, disposeLoaded, loadCheckpoint, saveCheckpoint } from '../train/checkpoint.ts';
 import { UserError } from '../util/errors.ts';
+import { lineChart } from '../train/plot.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import type { ShapeCollection } from '../train/shapes.ts';
 import { chunks, trainingEpochs } from './batches.ts';
@@ -132,6 +134,7 @@ export async function trainSupervised(shapes: ShapeCollection, o: SupervisedOpti
       bestOa = Math.max(bestOa, last.oa);
       metrics.append({ step: s, epoch: e + 1, loss: lossSum / Math.max(1, n), lr, testOa: last.oa, testMacc: last.macc });
       if (!o.quiet) process.stderr.write(`epoch ${e + 1}: test OA ${(100 * last.oa).toFixed(2)} %, mAcc ${(100 * last.macc).toFixed(2)} %\n`);
+      await writeFileAtomic(path.join(o.out, 'accuracy.svg'), accuracyChart(path.join(o.out, 'metrics.jsonl'), `supervised ${o.model} d${o.depth} on ${shapes.name}`));
       // every epoch: an interrupted run resumes here with --resume
       await saveCheckpoint(ckptDir, {
         meta: { kind: 'supervised', model: o.model, depth: o.depth, classes: shapes.classes, epoch: e + 1, step: s, totalSteps: total, oa: last.oa, last, bestOa, seconds: seconds() },
@@ -147,4 +150,16 @@ export async function trainSupervised(shapes: ShapeCollection, o: SupervisedOpti
   const result = { oa: last.oa, macc: last.macc, bestOa, seconds: seconds(), epochs: o.epochs, model: o.model, depth: o.depth };
   await writeFileAtomic(path.join(o.out, 'result.json'), `${JSON.stringify(result, null, 2)}\n`);
   return { ...last, bestOa, seconds: result.seconds, epochs: o.epochs };
+}
+
+/** Test OA and mAcc (%) per epoch from the run's metrics log. */
+export function accuracyChart(metricsFile: string, title: string): string {
+  const rows = fs.readFileSync(metricsFile, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { epoch: number; testOa: number; testMacc: number });
+  return lineChart(
+    [
+      { name: 'test OA', points: rows.map((r) => ({ x: r.epoch, y: 100 * r.testOa })) },
+      { name: 'test mAcc', points: rows.map((r) => ({ x: r.epoch, y: 100 * r.testMacc })) },
+    ],
+    { title, xLabel: 'epoch', yLabel: 'accuracy (%)' },
+  );
 }

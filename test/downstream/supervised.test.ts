@@ -49,6 +49,7 @@ describe('rq3d supervised', async () => {
     const lines = fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { epoch: number; testOa: number });
     expect(lines.map((l) => l.epoch)).toEqual([1, 2]);
     expect(JSON.parse(fs.readFileSync(path.join(out, 'result.json'), 'utf8')).oa).toBe(r.oa);
+    expect(fs.readFileSync(path.join(out, 'accuracy.svg'), 'utf8')).toMatch(/<svg[\s\S]*test OA[\s\S]*<\/svg>/);
   });
 
   it('resumes an interrupted run after its last finished epoch and ends exactly where an uninterrupted run does', async () => {
