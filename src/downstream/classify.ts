@@ -60,14 +60,8 @@ export interface LinearProbeOptions {
   seed: number;
 }
 
-/** The reference linear probe: one dense layer + bias on fixed features, SGD with momentum. */
-export function trainLinearProbe(
-  train: { x: Float32Array; y: ArrayLike<number> },
-  test: { x: Float32Array; y: ArrayLike<number> },
-  dim: number,
-  classes: number,
-  o: LinearProbeOptions,
-): { oa: number; macc: number } {
+/** A dense layer + bias fitted on fixed features (the reference linear classifier: SGD with momentum). */
+export function fitLinearProbe(train: { x: Float32Array; y: ArrayLike<number> }, dim: number, classes: number, o: LinearProbeOptions): { weights: Float32Array; bias: Float32Array } {
   const n = train.y.length;
   const w = tf.variable(tf.zeros([dim, classes]));
   const b = tf.variable(tf.zeros([classes]));
@@ -87,9 +81,22 @@ export function trainLinearProbe(
     opt.apply(vars, grads, stepLr(o.lr, milestones, s));
     tf.dispose([idx, value, ...Object.values(grads)]);
   }
-  const pred = tf.tidy(() => tf.argMax(tf.add(tf.matMul(tf.tensor2d(test.x, [test.y.length, dim]), w), b), 1).dataSync());
+  const out = { weights: w.dataSync() as Float32Array, bias: b.dataSync() as Float32Array };
   tf.dispose([w, b, xAll, yAll]);
   opt.dispose();
+  return out;
+}
+
+/** The reference linear probe: fitLinearProbe on the train features, accuracy on the test features. */
+export function trainLinearProbe(
+  train: { x: Float32Array; y: ArrayLike<number> },
+  test: { x: Float32Array; y: ArrayLike<number> },
+  dim: number,
+  classes: number,
+  o: LinearProbeOptions,
+): { oa: number; macc: number } {
+  const { weights, bias } = fitLinearProbe(train, dim, classes, o);
+  const pred = tf.tidy(() => tf.argMax(tf.add(tf.matMul(tf.tensor2d(test.x, [test.y.length, dim]), tf.tensor2d(weights, [dim, classes])), tf.tensor1d(bias)), 1).dataSync());
   return { oa: overallAccuracy(pred, test.y), macc: meanClassAccuracy(pred, test.y, classes) };
 }
 
@@ -97,6 +104,11 @@ export interface FinetuneOptions extends TrainingHyper {
   init: 'scratch' | { checkpoint: string };
   /** 'full': the whole network (backbone lr x backboneLrScale); 'head': only the shape head and classifier. */
   mode: 'full' | 'head';
+  /**
+   * Start the new classifier from a linear probe fitted on the training subset's fc1 features (inference
+   * mode, no augmentation) of the network as initialised, with these settings ("LP-FT"); default: random.
+   */
+  headInit?: LinearProbeOptions;
   label?: string;
 }
 
@@ -114,6 +126,14 @@ export async function finetuneClassifier(cfg: HRNetConfig, data: ClassifyData, t
   const t0 = performance.now();
   const model = new MidClassifier(cfg, data.classes, `${o.seed}/finetune`);
   if (o.init !== 'scratch') await loadPretrained(model.net, o.init.checkpoint, ['cls/']);
+  if (o.headInit) {
+    const x = await extractFc1(model, data, trainIdx, { quiet: true, workers: o.workers });
+    const lp = fitLinearProbe({ x, y: trainIdx.map((i) => data.labels[i]!) }, cfg.fc1, data.classes, o.headInit);
+    tf.tidy(() => {
+      model.head.weights.assign(tf.tensor2d(lp.weights, [cfg.fc1, data.classes]));
+      model.head.bias!.assign(tf.tensor1d(lp.bias));
+    });
+  }
   const isHead = (n: string): boolean => HEAD_PREFIXES.some((p) => n.startsWith(p));
   const { pool, steps, finalLoss } = await trainDownstream(
     model.net,

@@ -23,6 +23,11 @@ const Hyper = z
     backboneLrScale: z.number().min(0),
     /** Ratios below this train the head only (reference: 0.1 for classification fine-tuning). */
     headOnlyBelow: z.number().min(0).max(1),
+    /**
+     * Fine-tuning: the new classifier starts from a linear probe (the config's 'linear' recipe on the
+     * training subset's features) instead of random weights ("LP-FT"); default 'random' (the reference).
+     */
+    headInit: z.enum(['random', 'linear-probe']).optional(),
   })
   .strict();
 
@@ -88,6 +93,7 @@ export function loadFewshotConfig(file: string): FewshotConfig {
     const need = p === 'linear' ? 'linear' : c.task === 'segmentation' ? 'segment' : 'finetune';
     if (!c[need]) throw new UserError(`${file}: protocol '${p}' needs a '${need}' section`);
   }
+  if (c.finetune?.headInit === 'linear-probe' && !c.linear) throw new UserError(`${file}: finetune.headInit 'linear-probe' needs a 'linear' section (its recipe fits the initial head)`);
   if (c.task === 'classification' && c.protocols.includes('2fc')) throw new UserError(`${file}: protocol '2fc' is for segmentation`);
   if (c.task === 'segmentation' && c.protocols.includes('linear')) throw new UserError(`${file}: protocol 'linear' is for classification (use '2fc')`);
   // relative checkpoint / config paths are relative to the config file

@@ -9,7 +9,7 @@ import { checkpointExists } from '../train/checkpoint.ts';
 import { loadShapes, type ShapeCollection } from '../train/shapes.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { UserError } from '../util/errors.ts';
-import { extractFc1, finetuneClassifier, trainLinearProbe } from './classify.ts';
+import { extractFc1, finetuneClassifier, trainLinearProbe, type LinearProbeOptions } from './classify.ts';
 import { stepsFor, type BackboneSpec, type FewshotConfig, type HyperParams } from './fewshot-config.ts';
 import { aggregateIoU } from './metrics.ts';
 import { cellFile, readCell, type CellResult } from './cells.ts';
@@ -134,12 +134,17 @@ async function runClassification(
       const m = await finetuneClassifier(bb.model, data, subset, test, {
         init: bb.checkpoint ? { checkpoint: bb.checkpoint } : 'scratch',
         mode, steps: stepsFor(h, ratio), lr: h.lr, backboneLrScale: h.backboneLrScale, momentum: h.momentum, weightDecay: h.weightDecay,
+        headInit: h.headInit === 'linear-probe' ? linearRecipe(cfg.linear!, ratio, seed) : undefined,
         batchSize: h.batchSize, decayAt: h.decayAt, seed, workers: cfg.workers, quiet, label: `finetune ${backbone} r=${ratio} s=${seed}`,
       });
       r = { ...cell, trainShapes: subset.length, steps: m.steps, seconds: m.seconds, oa: m.oa, macc: m.macc };
     }
     return r;
   });
+}
+
+function linearRecipe(l: HyperParams, ratio: number, seed: number): LinearProbeOptions {
+  return { lr: l.lr, momentum: l.momentum, weightDecay: l.weightDecay, batchSize: l.batchSize, steps: stepsFor(l, ratio), decayAt: l.decayAt, seed };
 }
 
 /** fc1 features of all train and test shapes, cached in the grid folder (every ratio and seed reuses them). */

@@ -4,7 +4,8 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { aggregateIoU, meanStd, overallAccuracy, shapeIoU } from '../../src/downstream/metrics.ts';
-import { finetuneClassifier, trainLinearProbe } from '../../src/downstream/classify.ts';
+import { extractFc1, finetuneClassifier, trainLinearProbe } from '../../src/downstream/classify.ts';
+import { MidClassifier } from '../../src/downstream/models.ts';
 import { segmentCategory } from '../../src/downstream/segment.ts';
 import { FewshotConfigSchema, stepsFor, DEFAULT_HYPER } from '../../src/downstream/fewshot-config.ts';
 import { runFewshot } from '../../src/downstream/fewshot.ts';
@@ -81,6 +82,28 @@ describe('fine-tuning and segmentation (tiny network, a few steps)', async () =>
     expect(r.oa).toBeLessThanOrEqual(1);
     expect(Number.isFinite(r.finalLoss)).toBe(true);
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('starts the classifier from a linear probe of the initial network when asked (LP-FT)', async () => {
+    // synth:5 has a test split (every 5th shape)
+    const s5 = await loadShapes('synth:5', { points: 256, quiet: true, scale: 0.95 });
+    const train = s5.items.flatMap((it, i) => (it.split === 'train' ? [i] : []));
+    const test = s5.items.flatMap((it, i) => (it.split === 'test' ? [i] : []));
+    const data = { clouds: s5.clouds, labels: s5.items.map((i) => i.label), classes: s5.classes.length };
+    // a random tiny network's fc1 features are small (|x| < 0.2): a large rate separates them
+    const lp = { lr: 20, momentum: 0.9, weightDecay: 5e-7, batchSize: 8, steps: 300, decayAt: [2 / 3], seed: 5 };
+    // no fine-tuning steps: the test accuracy is the linear probe's on the same network's fc1 features
+    const r = await finetuneClassifier(tiny, data, train, test, {
+      init: 'scratch', mode: 'full', steps: 0, lr: 0.05, backboneLrScale: 1, momentum: 0.9, weightDecay: 5e-4, batchSize: 8, decayAt: [], seed: 0, workers: 0, quiet: true, headInit: lp,
+    });
+    const model = new MidClassifier(tiny, data.classes, '0/finetune');
+    const fx = await extractFc1(model, data, [...train, ...test], { quiet: true, workers: 0 });
+    model.dispose();
+    const dim = tiny.fc1;
+    const probe = trainLinearProbe({ x: fx.subarray(0, train.length * dim), y: train.map((i) => data.labels[i]!) }, { x: fx.subarray(train.length * dim), y: test.map((i) => data.labels[i]!) }, dim, data.classes, lp);
+    expect(r.steps).toBe(0);
+    expect(r.oa).toBe(probe.oa);
+    expect(r.oa).toBeGreaterThan(1 / data.classes);
   });
 
   it('segments one category, scores every test point, and saves a model the viewer can load', async () => {
