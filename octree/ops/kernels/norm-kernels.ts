@@ -12,21 +12,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { BATCH_NORM, BATCH_NORM_GRAD, JS_KERNEL_BACKENDS, SIBLING_MAX, SIBLING_MAX_GRAD } from './names.ts';
 import { bnBackwardRows, bnForwardRows, siblingMaxGradRows, siblingMaxRows } from './norm-loops.ts';
-import { heapKernels, type WasmModuleLike } from './wasm/index.ts';
+import { heapKernels } from './wasm/index.ts';
+import type { CpuBackendLike, WasmBackendLike } from './backend-types.ts';
 
 type TensorInfo = tf.TensorInfo;
-
-interface CpuBackendLike {
-  readSync(dataId: object): tf.backend_util.BackendValues;
-  makeTensorInfo(shape: number[], dtype: tf.DataType, values?: tf.backend_util.BackendValues): TensorInfo;
-}
-
-interface WasmBackendLike {
-  wasm: { HEAPU8: Uint8Array } & WasmModuleLike;
-  makeOutput(shape: number[], dtype: tf.DataType): TensorInfo;
-  getMemoryOffset(dataId: object): number;
-  disposeData(dataId: object, force?: boolean): boolean;
-}
 
 function get(inputs: tf.NamedTensorInfoMap, name: string, kernel: string): TensorInfo {
   const t = inputs[name];

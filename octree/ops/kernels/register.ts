@@ -18,23 +18,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { checkIndices, gatherRows, gatherRowsTransposed, scatterAddRows } from './loops.ts';
 import { registerNormKernels } from './norm-kernels.ts';
-import { heapKernels, type HeapKernels, type WasmModuleLike } from './wasm/index.ts';
+import { heapKernels, type HeapKernels } from './wasm/index.ts';
+import type { CpuBackendLike, WasmBackendLike } from './backend-types.ts';
 import { GATHER_MATMUL, JS_KERNEL_BACKENDS, MATMUL_NN, OCT_GATHER, OCT_GATHER_T, OCT_SCATTER_ADD } from './names.ts';
 
 type TensorInfo = tf.TensorInfo;
-
-/** The parts of tfjs-backend-cpu's MathBackendCPU the kernels use. */
-interface CpuBackendLike {
-  readSync(dataId: object): tf.backend_util.BackendValues;
-  makeTensorInfo(shape: number[], dtype: tf.DataType, values?: tf.backend_util.BackendValues): TensorInfo;
-}
-
-/** The parts of tfjs-backend-wasm's BackendWasm the kernels use. */
-interface WasmBackendLike {
-  wasm: { HEAPU8: Uint8Array } & WasmModuleLike;
-  makeOutput(shape: number[], dtype: tf.DataType): TensorInfo;
-  getMemoryOffset(dataId: object): number;
-}
 
 function input(inputs: tf.NamedTensorInfoMap, name: string, kernel: string): TensorInfo {
   const t = inputs[name];

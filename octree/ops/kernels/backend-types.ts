@@ -1,0 +1,16 @@
+import type * as tf from '@tensorflow/tfjs';
+import type { WasmModuleLike } from './wasm/index.ts';
+
+/** The parts of tfjs-backend-cpu's MathBackendCPU that rq3d's kernels use. */
+export interface CpuBackendLike {
+  readSync(dataId: object): tf.backend_util.BackendValues;
+  makeTensorInfo(shape: number[], dtype: tf.DataType, values?: tf.backend_util.BackendValues): tf.TensorInfo;
+}
+
+/** The parts of tfjs-backend-wasm's BackendWasm that rq3d's kernels use (internals of tfjs 4.22). */
+export interface WasmBackendLike {
+  wasm: { HEAPU8: Uint8Array } & WasmModuleLike;
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  getMemoryOffset(dataId: object): number;
+  disposeData(dataId: object, force?: boolean): boolean;
+}
