@@ -38,7 +38,12 @@ export function heapKernelsStatus(): string {
 }
 
 function enabled(): boolean {
-  return process.env.RQ3D_WASM_KERNELS !== '0';
+  // (the viewer runs these ops in a browser, where there is no `process`)
+  return typeof process === 'undefined' || process.env?.RQ3D_WASM_KERNELS !== '0';
+}
+
+function fromBase64(b64: string): Uint8Array<ArrayBuffer> {
+  return Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0));
 }
 
 /** The kernels bound to this backend module's memory, or null (then the caller runs the JS loops). */
@@ -56,7 +61,9 @@ export function heapKernels(mod: WasmModuleLike): HeapKernels | null {
   if (known) return known;
   try {
     const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
-    const bytes = Buffer.from(shared ? KERNELS_SHARED_BASE64 : KERNELS_UNSHARED_BASE64, 'base64');
+    // synchronous compile: the module is ~4 KB (browsers may refuse this on their main thread; then the
+    // catch below falls back to the JS loops)
+    const bytes = fromBase64(shared ? KERNELS_SHARED_BASE64 : KERNELS_UNSHARED_BASE64);
     const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
     const k = inst.exports as unknown as HeapKernels;
     instances.set(memory, k);
