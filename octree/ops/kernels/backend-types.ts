@@ -14,3 +14,9 @@ export interface WasmBackendLike {
   getMemoryOffset(dataId: object): number;
   disposeData(dataId: object, force?: boolean): boolean;
 }
+
+/** Fresh Float32 / Int32 views of the wasm heap (take them after any allocation: growth detaches views). */
+export function heapViews(b: WasmBackendLike): { f: Float32Array; i: Int32Array } {
+  const buf = b.wasm.HEAPU8.buffer;
+  return { f: new Float32Array(buf), i: new Int32Array(buf) };
+}

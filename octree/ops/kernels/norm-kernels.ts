@@ -13,7 +13,7 @@ import * as tf from '@tensorflow/tfjs';
 import { BATCH_NORM, BATCH_NORM_GRAD, JS_KERNEL_BACKENDS, SIBLING_MAX, SIBLING_MAX_GRAD } from './names.ts';
 import { bnBackwardRows, bnForwardRows, siblingMaxGradRows, siblingMaxRows } from './norm-loops.ts';
 import { heapKernels } from './wasm/index.ts';
-import type { CpuBackendLike, WasmBackendLike } from './backend-types.ts';
+import { heapViews, type CpuBackendLike, type WasmBackendLike } from './backend-types.ts';
 
 type TensorInfo = tf.TensorInfo;
 
@@ -78,11 +78,6 @@ const siblingMaxGradCpu: tf.KernelFunc = ({ inputs, backend }) => {
 
 // ---- wasm: outputs first (allocation may grow the heap), then pointers or fresh views ----------------
 
-function views(b: WasmBackendLike): { f: Float32Array; i: Int32Array } {
-  const buf = b.wasm.HEAPU8.buffer;
-  return { f: new Float32Array(buf), i: new Int32Array(buf) };
-}
-
 const bnWasm: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const b = backend as WasmBackendLike;
   const x = get(inputs, 'x', BATCH_NORM), gamma = get(inputs, 'gamma', BATCH_NORM), beta = get(inputs, 'beta', BATCH_NORM);
@@ -99,7 +94,7 @@ const bnWasm: tf.KernelFunc = ({ inputs, backend, attrs }) => {
       b.disposeData(scratch.dataId);
     }
   } else {
-    const { f } = views(b);
+    const { f } = heapViews(b);
     bnForwardRows(f, at(x) >> 2, n, c, f, at(gamma) >> 2, f, at(beta) >> 2, eps, relu, f, at(y) >> 2, f, at(stats) >> 2);
   }
   return [y, stats];
@@ -122,7 +117,7 @@ const bnGradWasm: tf.KernelFunc = ({ inputs, backend, attrs }) => {
       b.disposeData(scratch.dataId);
     }
   } else {
-    const { f } = views(b);
+    const { f } = heapViews(b);
     bnBackwardRows(f, at(dy) >> 2, f, at(x) >> 2, n, c, f, at(gamma) >> 2, f, at(beta) >> 2, f, at(stats) >> 2, relu, f, at(dx) >> 2, f, at(dg) >> 2, f, at(db) >> 2);
   }
   return [dx, dg, db];
@@ -137,7 +132,7 @@ const siblingMaxWasm: tf.KernelFunc = ({ inputs, backend }) => {
   const k = heapKernels(b.wasm);
   if (k) k.siblingMax(at(x), p, c, at(out), at(arg));
   else {
-    const { f, i } = views(b);
+    const { f, i } = heapViews(b);
     siblingMaxRows(f, at(x) >> 2, p, c, f, at(out) >> 2, i, at(arg) >> 2);
   }
   return [out, arg];
@@ -152,7 +147,7 @@ const siblingMaxGradWasm: tf.KernelFunc = ({ inputs, backend }) => {
   const k = heapKernels(b.wasm);
   if (k) k.siblingMaxGrad(at(dy), at(arg), p, c, at(dx));
   else {
-    const { f, i } = views(b);
+    const { f, i } = heapViews(b);
     siblingMaxGradRows(f, at(dy) >> 2, i, at(arg) >> 2, p, c, f, at(dx) >> 2);
   }
   return dx;

@@ -19,7 +19,7 @@ import * as tf from '@tensorflow/tfjs';
 import { checkIndices, gatherRows, gatherRowsTransposed, scatterAddRows } from './loops.ts';
 import { registerNormKernels } from './norm-kernels.ts';
 import { heapKernels, type HeapKernels } from './wasm/index.ts';
-import type { CpuBackendLike, WasmBackendLike } from './backend-types.ts';
+import { heapViews, type CpuBackendLike, type WasmBackendLike } from './backend-types.ts';
 import { GATHER_MATMUL, JS_KERNEL_BACKENDS, MATMUL_NN, OCT_GATHER, OCT_GATHER_T, OCT_SCATTER_ADD } from './names.ts';
 
 type TensorInfo = tf.TensorInfo;
@@ -105,7 +105,7 @@ function checkHeapIndices(b: WasmBackendLike, k: HeapKernels | null, idxPtr: num
     const bad = k.checkIndices(idxPtr, m, rows);
     if (bad < 0) return;
   }
-  checkIndices(new Int32Array(b.wasm.HEAPU8.buffer), idxPtr >> 2, m, rows, op);
+  checkIndices(heapViews(b).i, idxPtr >> 2, m, rows, op);
 }
 
 const gatherWasm: tf.KernelFunc = ({ inputs, backend }) => {
@@ -121,8 +121,7 @@ const gatherWasm: tf.KernelFunc = ({ inputs, backend }) => {
   const xp = b.getMemoryOffset(x.dataId), ip = b.getMemoryOffset(idx.dataId), op = b.getMemoryOffset(out.dataId);
   if (k) k.gather(xp, ip, m, op, c);
   else {
-    const buf = b.wasm.HEAPU8.buffer;
-    const f32 = new Float32Array(buf), i32 = new Int32Array(buf);
+    const { f: f32, i: i32 } = heapViews(b);
     gatherRows(f32, xp >> 2, i32, ip >> 2, m, f32, op >> 2, c);
   }
   return out;
@@ -142,8 +141,7 @@ const gatherTWasm: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const xp = b.getMemoryOffset(x.dataId), ip = b.getMemoryOffset(idx.dataId), op = b.getMemoryOffset(out.dataId);
   if (k) k.gatherT(xp, ip, n, kk, op, c);
   else {
-    const buf = b.wasm.HEAPU8.buffer;
-    const f32 = new Float32Array(buf), i32 = new Int32Array(buf);
+    const { f: f32, i: i32 } = heapViews(b);
     gatherRowsTransposed(f32, xp >> 2, i32, ip >> 2, n, kk, f32, op >> 2, c);
   }
   return out;
@@ -162,8 +160,7 @@ const scatterAddWasm: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const yp = b.getMemoryOffset(y.dataId), ip = b.getMemoryOffset(idx.dataId), op = b.getMemoryOffset(out.dataId);
   if (k) k.scatterAdd(yp, ip, m, op, c, numRows);
   else {
-    const buf = b.wasm.HEAPU8.buffer;
-    const f32 = new Float32Array(buf), i32 = new Int32Array(buf);
+    const { f: f32, i: i32 } = heapViews(b);
     scatterAddRows(f32, yp >> 2, i32, ip >> 2, m, f32, op >> 2, c, numRows);
   }
   return out;
