@@ -32,17 +32,23 @@ async function canvasSignature(page: Page): Promise<number[]> {
 /** Predicting on SwiftShader is slow: allow a minute to settle. */
 const settled = (page: Page): Promise<void> => settledWithin(page, 60_000);
 
-/** The shown prediction once `ok` holds for it; a failed or unavailable prediction throws with the panel's message. */
+/**
+ * The shown prediction once `ok` holds for it; a failed or unavailable prediction throws with the panel's
+ * message. The check and the read happen in one evaluation: the viewer may start a new prediction (and
+ * clear the shown one) at any moment, e.g. on the hash change of a navigation.
+ */
 async function prediction(page: Page, ok: (p: PredictionSummary, arg: string) => boolean = () => true, arg = ''): Promise<PredictionSummary> {
-  await page.waitForFunction(([f, a]) => {
+  const handle = await page.waitForFunction(([f, a]) => {
     const p = window.rq3dViewer!.prediction();
     // eslint-disable-next-line no-new-func
-    return (p !== null && (new Function('p', 'a', `return (${f})(p, a)`) as (p: unknown, a: string) => boolean)(p, a))
-      || /failed|unavailable/.test(document.getElementById('prediction-status')!.textContent ?? '');
+    if (p !== null && (new Function('p', 'a', `return (${f})(p, a)`) as (p: unknown, a: string) => boolean)(p, a)) return { p };
+    const status = document.getElementById('prediction-status')!.textContent ?? '';
+    return /failed|unavailable/.test(status) ? { status } : false;
   }, [ok.toString(), arg] as const, { timeout: 60_000 });
-  const p = await page.evaluate(() => window.rq3dViewer!.prediction());
-  if (!p || !ok(p, arg)) throw new Error(`no prediction: ${await page.locator('#prediction-status').textContent()}`);
-  return p;
+  const r = (await handle.jsonValue()) as { p?: PredictionSummary; status?: string };
+  await handle.dispose();
+  if (!r.p) throw new Error(`no prediction: ${r.status ?? ''}`);
+  return r.p;
 }
 
 const agreement = (a: number[], b: number[]): number => a.filter((v, i) => v === b[i]).length / a.length;
