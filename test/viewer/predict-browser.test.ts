@@ -144,6 +144,26 @@ describe.skipIf(!CHROMIUM)('viewer predictions in chromium', () => {
     expect(pageErrors).toEqual([]);
   });
 
+  it('a repredict while a prediction runs drops that prediction and runs again', async () => {
+    // Start a webgl prediction; while it runs, switch to wasm and ask again: the shown one must be wasm's
+    // (the webgl one, finishing later, once overwrote it and no new run followed).
+    const caught = await page.evaluate(async () => {
+      const v = window.rq3dViewer!;
+      await v.tfjsBackend(['webgl']);
+      v.repredict();
+      const t0 = performance.now();
+      while (!v.predicting() && performance.now() - t0 < 30_000) await new Promise((r) => setTimeout(r, 0));
+      const running = v.predicting();
+      await v.tfjsBackend(['wasm']);
+      v.repredict();
+      return running;
+    });
+    expect(caught).toBe(true);
+    const p = await prediction(page, (x) => x.backend === 'wasm');
+    expect(p.model).toBe(CHAIR);
+    expect(pageErrors).toEqual([]);
+  });
+
   it('picks the table model for a table, and the user choice over the class', async () => {
     await page.goto(`${url}#file=table/test/table_0000.ply&color=prediction`);
     expect((await prediction(page, (x, d) => x.model === d, TABLE)).model).toBe(TABLE);

@@ -52,8 +52,11 @@ export interface ViewerHandle {
   tfjsBackend(order?: string[]): Promise<string>;
   /** The predictions shown for the current shape (original cloud), or null. */
   prediction(): PredictionSummary | null;
-  /** Drop the current predictions and predict again (e.g. after switching the tfjs backend). */
+  /** Drop the current predictions and predict again (e.g. after switching the tfjs backend); a prediction
+   * still running when this is called is discarded when it ends. */
   repredict(): void;
+  /** Whether a prediction is running now. */
+  predicting(): boolean;
 }
 
 /**
@@ -70,6 +73,8 @@ export class App {
   private baseName = '';
   private data: ViewData | null = null;
   private dataVersion = 0;
+  /** Bumped by repredict(): invalidates predictions made (or being made) before it. */
+  private predictionGen = 0;
   private clusters: { key: string; assign: Int32Array } | null = null;
   private provider: PredictionProvider | null = null;
   private providerStatus = '';
@@ -134,10 +139,13 @@ export class App {
       tfjsBackend: async (order) => (await import('./predict/tfjs-provider.ts')).selectBrowserBackend(order),
       prediction: () => this.predictionSummary(),
       repredict: () => {
+        // A new generation: a prediction still running finishes under the old key and is dropped.
+        this.predictionGen++;
         this.predictions = null;
         this.failedKey = null;
         this.schedule(false);
       },
+      predicting: () => this.predicting,
     };
   }
 
@@ -267,7 +275,7 @@ export class App {
 
   /** Predictions are valid for one computed view and one model choice. */
   private predictionKey(): string {
-    return `${this.dataVersion}:${this.state.model}`;
+    return `${this.dataVersion}:${this.state.model}:${this.predictionGen}`;
   }
 
   private currentPredictions(): Predictions | null {
