@@ -12,6 +12,7 @@
  * (forks pool) too; test/backend/wasm.test.ts runs it with 2 threads.
  */
 import * as tf from '@tensorflow/tfjs';
+import { installRowHelper } from '../octree/ops/kernels/wasm/helper-thread.ts';
 import * as tfwasm from '@tensorflow/tfjs-backend-wasm';
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
@@ -138,6 +139,8 @@ async function useWasm(threads: number, notes: string[]): Promise<BackendInfo> {
   if (threads > 1) {
     try {
       const n = await withTimeout(enableWasmThreads(threads), WASM_INIT_TIMEOUT_MS, 'threaded wasm init timed out');
+      // rq3d's own row loops (gathers, pooling) split over two threads on the shared heap as well
+      if (n > 1) installRowHelper();
       return info('wasm', n, simdOn(), [...notes, `wasm threaded-SIMD with ${n} threads`].join('; '));
     } catch (e) {
       notes.push(`threaded wasm failed (${message(e)}), using 1 thread`);

@@ -10,17 +10,22 @@ import { checkRowsAt, indexTensor, rowCount } from './tables.ts';
  * (K·Cin, Cout), i.e. ocnn's (K, Cin, Cout) flattened. Stride 2 reads the first-child window of each
  * non-empty parent and writes depth-1; without nempty its result is padded to all rows of depth-1.
  *
- * The im2col buffer is K times the input; it never outlives the conv kernel (see im2colMatMul).
+ * The im2col matrix is K times the input; it exists only inside the conv kernel, in cache-sized row
+ * blocks (see im2colMatMul).
  */
 export interface ConvOptions {
   kernel?: Kernel;
   stride?: 1 | 2;
   nempty?: boolean;
-  /** Upper bound on the floats of one im2col block (default 2^24 = 64 MB). */
+  /**
+   * Floats of one im2col block (the conv works in row blocks so that its column matrix stays in cache and
+   * its temporary memory is bounded); 0 or unset = about 2 MiB, at least 256 rows.
+   */
   maxColumnElements?: number;
 }
 
-export const DEFAULT_MAX_COLUMN_ELEMENTS = 1 << 24;
+/** Input channels from which a stride-1 conv computes dX through its mirrored table (see octreeConv). */
+export const MIRROR_MIN_CIN = 16;
 
 /** The options with their defaults (333, stride 1, all nodes) and the kernel size. */
 function resolve(opts: ConvOptions): { kernel: Kernel; stride: 1 | 2; nempty: boolean; K: number } {
@@ -46,7 +51,10 @@ export function octreeConv(
     throw new RangeError(`octreeConv: weights must have ${K}·${cin} = ${K * cin} rows for kernel ${kernel}, got [${weights.shape.join(', ')}]`);
   }
   const neigh = getNeighbors(octree, { depth, kernel, stride, nempty });
-  const out = im2colMatMul(data, weights, neigh, K, opts.maxColumnElements ?? DEFAULT_MAX_COLUMN_ELEMENTS);
+  // A stride-1 table of a symmetric kernel (all but 222) is symmetric: dX is a gather-product too. With
+  // few input channels that product has too few output columns for XNNPACK (4->32: 1.5x slower).
+  const mirror = stride === 1 && kernel !== '222' && cin >= MIRROR_MIN_CIN;
+  const out = im2colMatMul(data, weights, neigh, { mirror, blockElements: opts.maxColumnElements ?? 0 });
   if (stride === 2 && !nempty) {
     return tf.tidy(() => octreePad(out, octree, depth - 1));
   }
@@ -54,31 +62,20 @@ export function octreeConv(
 }
 
 /**
- * out[i] = Σ_k data[neigh[i,k]] · W[k]. Each row block is one `gatherMatMul` kernel (octree/ops/kernels): the
- * column matrix exists only inside the kernel, the tape keeps data, index and weights, and the backward
- * computes dW from transposed columns and dX by a scatter-add, each only when needed. Inputs whose column
- * matrix would exceed `maxColumnElements` are split into row blocks to bound the kernel's temporary.
+ * out[i] = Σ_k data[neigh[i,k]] · W[k] as one `gatherMatMul` kernel (octree/ops/kernels): the column matrix
+ * exists only inside the kernel, one cache-sized row block at a time; the tape keeps data, index and
+ * weights, and the backward computes dW and dX, each only when needed.
  */
 export function im2colMatMul(
   data: tf.Tensor2D,
   weights: tf.Tensor2D,
   neigh: Int32Array,
-  K: number,
-  maxColumnElements = DEFAULT_MAX_COLUMN_ELEMENTS,
+  opts: { mirror?: boolean; blockElements?: number } = {},
 ): tf.Tensor2D {
-  const rows = neigh.length / K;
-  const cin = data.shape[1];
   const cout = weights.shape[1];
   return tf.tidy(() => {
-    if (rows === 0) return tf.zeros([0, cout]) as tf.Tensor2D;
-    const blockRows = Math.max(1, Math.floor(maxColumnElements / (K * cin)));
-    if (blockRows >= rows) return gatherMatMul(data, indexTensor(neigh), weights);
-    const parts: tf.Tensor2D[] = [];
-    for (let s = 0; s < rows; s += blockRows) {
-      const e = Math.min(rows, s + blockRows);
-      parts.push(gatherMatMul(data, indexTensor(neigh.subarray(s * K, e * K)), weights));
-    }
-    return tf.concat(parts, 0) as tf.Tensor2D;
+    if (neigh.length === 0) return tf.zeros([0, cout]) as tf.Tensor2D;
+    return gatherMatMul(data, indexTensor(neigh), weights, opts);
   });
 }
 

@@ -1,22 +1,24 @@
 /**
- * One octree conv layer, timed: out = matMulNN(reshape(octGather(x, idx), [N, 27·Cin]), W[27·Cin, Cout])
- * on real sphere-shell neighbourhoods (shared/reference/tfjs-eval.md §2), forward and forward+backward.
+ * One octree conv layer, timed: out = Σ_k x[idx[·,k]] · W_k on real sphere-shell neighbourhoods
+ * (shared/reference/tfjs-eval.md §2), forward and forward+backward (exactly dy backpropagated).
  *
  * Variants:
- *  - 'im2col': the composition matMulNN(reshape(octGather(x, idx)), W) under autodiff; the tape keeps the
- *    whole [N, 27·Cin] column matrix for the backward, which transposes it for dW.
- *  - 'fused': gatherMatMul(x, idx, W); nothing 27× is kept, dW uses the transposed gather (octGatherT).
- *  - 'blocked': gatherMatMul per block of rows whose column buffer is at most `blockBytes`, outputs
- *    concatenated (each block's dX is a full [N, Cin] scatter-add, summed by autodiff). Measured slower
- *    in fwd+bwd than 'fused' at 4 MiB blocks (the per-block full-size dX), so it stays a bench variant.
+ *  - 'fused': what octreeConv runs — gatherMatMul in cache-sized row blocks, dW by blocked transposed
+ *    gathers, dX through the mirrored (symmetric) table from MIRROR_MIN_CIN input channels on.
+ *  - 'whole': gatherMatMul on the whole [N, 27·Cin] column matrix at once, dX = scatter-add of dy·Wᵀ (the
+ *    conv before the row blocks and the mirrored dX).
+ *  - 'im2col': the composition matMulNN(reshape(octGather(x, idx), [N, 27·Cin]), W) under autodiff; the tape
+ *    keeps the whole column matrix for the backward.
  */
 import * as tf from '@tensorflow/tfjs';
 import { gatherMatMul, matMulNN, octGather } from '../../octree/ops/kernels/index.ts';
+import { blockRowsFor } from '../../octree/ops/kernels/gather-matmul.ts';
+import { MIRROR_MIN_CIN } from '../../octree/ops/conv.ts';
 import { sphereShellTable, type NeighbourTable } from './sphere-shell.ts';
 import { median, round } from './timing.ts';
 
-export type ConvVariant = 'im2col' | 'fused' | 'blocked';
-export const CONV_VARIANTS: readonly ConvVariant[] = ['im2col', 'fused', 'blocked'];
+export type ConvVariant = 'im2col' | 'fused' | 'whole';
+export const CONV_VARIANTS: readonly ConvVariant[] = ['im2col', 'fused', 'whole'];
 
 export interface ConvCase {
   n: number;
@@ -30,8 +32,10 @@ export interface ConvBenchResult {
   n: number;
   cin: number;
   cout: number;
-  /** Rows per block ('blocked' only). */
+  /** Rows per block of the column matrix ('fused' only). */
   blockRows?: number;
+  /** Whether dX went through the mirrored table ('fused' only). */
+  mirror?: boolean;
   emptyFraction: number;
   fwdMs: number;
   fwdBwdMs: number;
@@ -47,7 +51,7 @@ export interface ConvBenchOptions {
   variants?: ConvVariant[];
   /** Timed repetitions per figure (median reported), after one warm-up. */
   reps?: number;
-  /** Column-buffer budget per block for the 'blocked' variant. */
+  /** Column-matrix bytes per block for 'fused' (default: the conv's own rule). */
   blockBytes?: number;
 }
 
@@ -62,33 +66,23 @@ const K = 27;
 
 /** Builds the layer function for a variant; the index tensors it closes over are returned for disposal. */
 export function makeConvLayer(
-  table: NeighbourTable, cin: number, variant: ConvVariant, blockBytes = 4 * 1024 * 1024,
-): { layer: (x: tf.Tensor2D, w: tf.Tensor2D) => tf.Tensor2D; blockRows?: number; tensors: tf.Tensor[] } {
+  table: NeighbourTable, cin: number, cout: number, variant: ConvVariant, blockBytes = 0,
+): { layer: (x: tf.Tensor2D, w: tf.Tensor2D) => tf.Tensor2D; blockRows?: number; mirror?: boolean; tensors: tf.Tensor[] } {
   const n = table.n;
+  const idx = tf.tensor1d(table.idx, 'int32');
   if (variant === 'im2col') {
-    const idx = tf.tensor1d(table.idx, 'int32');
-    return {
-      layer: (x, w) => matMulNN(tf.reshape(octGather(x, idx), [n, K * cin]), w),
-      tensors: [idx],
-    };
+    return { layer: (x, w) => matMulNN(tf.reshape(octGather(x, idx), [n, K * cin]), w), tensors: [idx] };
   }
-  if (variant === 'fused') {
-    const idx = tf.tensor1d(table.idx, 'int32');
-    return { layer: (x, w) => gatherMatMul(x, idx, w), tensors: [idx] };
+  if (variant === 'whole') {
+    return { layer: (x, w) => gatherMatMul(x, idx, w, { blockElements: n * K * cin }), tensors: [idx] };
   }
-  const blockRows = Math.max(1, Math.min(n, Math.floor(blockBytes / (K * cin * 4))));
-  const blocks: Array<{ rows: number; idx: tf.Tensor1D }> = [];
-  for (let start = 0; start < n; start += blockRows) {
-    const rows = Math.min(blockRows, n - start);
-    blocks.push({ rows, idx: tf.tensor1d(table.idx.subarray(start * K, (start + rows) * K), 'int32') });
-  }
+  const blockElements = Math.floor(blockBytes / 4);
+  const mirror = cin >= MIRROR_MIN_CIN;
   return {
-    layer: (x, w) => {
-      const outs = blocks.map((b) => gatherMatMul(x, b.idx, w));
-      return outs.length === 1 ? outs[0]! : tf.concat(outs, 0);
-    },
-    blockRows,
-    tensors: blocks.map((b) => b.idx),
+    layer: (x, w) => gatherMatMul(x, idx, w, { mirror, blockElements }),
+    blockRows: Math.min(n, blockRowsFor(K * cin, cout, blockElements)),
+    mirror,
+    tensors: [idx],
   };
 }
 
@@ -102,7 +96,7 @@ export async function benchConvCase(
   const x = tf.randomUniform([c.n, c.cin], -1, 1, 'float32', 1) as tf.Tensor2D;
   const w = tf.randomUniform([K * c.cin, c.cout], -0.1, 0.1, 'float32', 2) as tf.Tensor2D;
   const dy = tf.randomUniform([c.n, c.cout], -1, 1, 'float32', 3) as tf.Tensor2D;
-  const layers = variants.map((v) => makeConvLayer(table, c.cin, v, blockBytes));
+  const layers = variants.map((v) => makeConvLayer(table, c.cin, c.cout, v, blockBytes));
   const fwdOnce = (i: number): void => {
     tf.tidy(() => {
       layers[i]!.layer(x, w).dataSync();
@@ -111,8 +105,8 @@ export async function benchConvCase(
   const fwdBwdOnce = (i: number): void => {
     const layer = layers[i]!.layer;
     tf.tidy(() => {
-      // d/d(x, w) of sum(layer(x, w) * dy) backpropagates exactly dy through the layer.
-      const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(layer(a as tf.Tensor2D, b as tf.Tensor2D), dy)))([x, w]);
+      // dy is backpropagated through the layer as it is (no loss ops around it)
+      const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => layer(a as tf.Tensor2D, b as tf.Tensor2D))([x, w], dy);
       g[0]!.dataSync();
       g[1]!.dataSync();
     });
@@ -134,12 +128,13 @@ export async function benchConvCase(
   const flops = 2 * c.n * K * c.cin * c.cout;
   return variants.map((variant, i) => {
     const f = median(fwdMs[i]!), fb = median(fwdBwdMs[i]!);
-    const blockRows = layers[i]!.blockRows;
+    const { blockRows, mirror } = layers[i]!;
     return {
       backend: tf.getBackend(),
       variant,
       ...c,
       ...(blockRows !== undefined ? { blockRows } : {}),
+      ...(mirror !== undefined ? { mirror } : {}),
       emptyFraction: round(table.emptyFraction, 3),
       fwdMs: round(f, 1),
       fwdBwdMs: round(fb, 1),

@@ -1,6 +1,6 @@
 /**
  * Standalone conv-layer benchmark: prints one JSON object.
- *   npx tsx src/bench/conv-main.ts [--reps 5] [--block-bytes 4194304] [--variants im2col,fused,blocked] [--quick]
+ *   npx tsx src/bench/conv-main.ts [--reps 5] [--block-bytes 0] [--variants im2col,fused,whole] [--quick]
  * Backend as for every rq3d command (RQ3D_BACKEND, RQ3D_THREADS). Figures are wall-clock medians on a
  * possibly shared machine: the load average is printed beside them.
  */
@@ -13,7 +13,7 @@ import { matmulPeak } from './matmul.ts';
 const { values } = parseArgs({
   options: {
     reps: { type: 'string', default: '5' },
-    'block-bytes': { type: 'string', default: String(4 * 1024 * 1024) },
+    'block-bytes': { type: 'string', default: '0' },
     variants: { type: 'string', default: CONV_VARIANTS.join(',') },
     quick: { type: 'boolean', default: false },
   },

@@ -21,7 +21,7 @@ const round = (x: number, digits = 1): number => Math.round(x * 10 ** digits) / 
 export const BENCH_PARTS = ['models', 'conv', 'octree'] as const;
 export type BenchPart = (typeof BENCH_PARTS)[number];
 const MODELS: readonly BenchModel[] = ['lenet', 'resnet', 'hrnet'];
-const CONV_VARIANTS: readonly ConvVariant[] = ['im2col', 'fused', 'blocked'];
+const CONV_VARIANTS: readonly ConvVariant[] = ['im2col', 'fused', 'whole'];
 
 export interface BenchOptions {
   quick?: boolean;

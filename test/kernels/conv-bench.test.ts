@@ -30,11 +30,11 @@ describe('sphere-shell neighbour tables', () => {
 describe('conv-layer benchmark', () => {
   it('its variants compute the same layer and gradients', () => {
     const t = sphereShellTable(400);
-    const cin = 8, cout = 5;
+    const cin = 16, cout = 5; // 16: 'fused' takes dX through the mirrored table
     const x = tf.randomUniform([t.n, cin], -1, 1, 'float32', 1) as tf.Tensor2D;
     const w = tf.randomUniform([27 * cin, cout], -1, 1, 'float32', 2) as tf.Tensor2D;
     const outs = CONV_VARIANTS.map((v) => {
-      const { layer, tensors } = makeConvLayer(t, cin, v, 27 * cin * 4 * 64); // 64-row blocks
+      const { layer, tensors } = makeConvLayer(t, cin, cout, v, 27 * cin * 4 * 64); // 64-row blocks
       const r = tf.tidy(() => {
         const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.square(layer(a as tf.Tensor2D, b as tf.Tensor2D))))([x, w]);
         return [layer(x, w), ...g].map((z) => z.dataSync() as Float32Array);
@@ -49,6 +49,7 @@ describe('conv-layer benchmark', () => {
   it('returns one well-formed result per case and variant', async () => {
     const res = await runConvBench({ cases: [{ n: 300, cin: 4, cout: 8 }], reps: 1 });
     expect(res.map((r) => r.variant)).toEqual([...CONV_VARIANTS]);
+    expect(res.find((r) => r.variant === 'fused')).toMatchObject({ mirror: false, blockRows: 300 });
     for (const r of res) {
       expect(r).toMatchObject({ backend: 'wasm', n: 300, cin: 4, cout: 8, reps: 1 });
       expect(r.fwdMs).toBeGreaterThanOrEqual(0);

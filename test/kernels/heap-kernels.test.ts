@@ -28,7 +28,7 @@ describe('wasm heap kernels', () => {
 
   it('load on the threaded backend\'s shared memory and on a plain memory', () => {
     octGather(tf.zeros([2, 3]) as tf.Tensor2D, tf.tensor1d([1, -1], 'int32')).dispose();
-    expect(heapKernelsStatus()).toBe('on (shared memory)');
+    expect(heapKernelsStatus()).toBe('on (shared memory, row loops on 2 threads)');
     expect(heapKernels({ asm: { memory: new WebAssembly.Memory({ initial: 1 }) } })).not.toBeNull();
     expect(heapKernels({})).toBeNull();
     expect(heapKernelsStatus()).toMatch(/no memory/);

@@ -6,6 +6,7 @@ import {
   gatherMatMul, matMulNN, matMulReference, octGather, octGatherReference, octGatherT, octScatterAdd, octScatterAddReference,
   registerOctKernels,
 } from '../../octree/ops/kernels/index.ts';
+import { sphereShellTable } from '../../src/bench/sphere-shell.ts';
 import { gatherJs, matMulJs, maxAbsDiff, randomIndex, randomRows, scatterAddJs } from './helpers.ts';
 
 const BACKENDS = ['cpu', 'wasm'] as const;
@@ -205,6 +206,34 @@ describe.each(BACKENDS)('kernels on %s', (backend) => {
       // Empty tables.
       expect(gatherMatMul(x, tf.tensor1d([], 'int32'), w).shape).toEqual([0, cout]);
       expect(() => gatherMatMul(x, idx, tf.zeros([k * c + 1, cout]) as tf.Tensor2D)).toThrow(RangeError);
+    }));
+  });
+
+  it('gatherMatMul in row blocks (several, last one short) and with mirrored dX equals the composition', async () => {
+    await on(backend, () => tf.tidy(() => {
+      // A symmetric table: the 27-neighbourhoods of the voxels of a sphere shell (as a stride-1 conv sees them).
+      const table = sphereShellTable(150);
+      const n = table.n, k = 27, c = 6, cout = 5;
+      const idx = tf.tensor1d(table.idx, 'int32');
+      const rng = new Rng('blocked');
+      const x = tf.tensor2d(randomRows(rng, n, c), [n, c]);
+      const w = tf.tensor2d(randomRows(rng, k * c, cout), [k * c, cout]);
+      const composed = (a: tf.Tensor, b: tf.Tensor): tf.Tensor2D => matMulNN(tf.reshape(octGather(a as tf.Tensor2D, idx), [n, k * c]), b as tf.Tensor2D);
+      // 40 rows per block: 150 = 3·40 + 30
+      for (const opts of [{ blockElements: 40 * k * c }, { blockElements: 40 * k * c, mirror: true }, { mirror: true }]) {
+        const fused = (a: tf.Tensor, b: tf.Tensor): tf.Tensor2D => gatherMatMul(a as tf.Tensor2D, idx, b as tf.Tensor2D, opts);
+        expect(maxAbsDiff(f32(fused(x, w)), f32(composed(x, w)))).toBeLessThan(1e-5);
+        // Two different upstream gradients in a row: a product must not reuse the first one's packed operand.
+        for (const seed of ['r1', 'r2']) {
+          const r = tf.tensor2d(randomRows(new Rng(seed), n, cout), [n, cout]);
+          const loss = (layer: typeof fused) => (a: tf.Tensor, b: tf.Tensor): tf.Tensor => tf.sum(tf.mul(tf.sin(layer(a, b)), r));
+          const gf = tf.grads(loss(fused))([x, w]), gc = tf.grads(loss(composed))([x, w]);
+          expect(maxAbsDiff(f32(gf[0]!), f32(gc[0]!))).toBeLessThan(1e-4);
+          expect(maxAbsDiff(f32(gf[1]!), f32(gc[1]!))).toBeLessThan(1e-4);
+        }
+      }
+      expect(() => gatherMatMul(x, tf.slice(idx, 0, 27 * 10), w, { mirror: true })).toThrow(/square table/);
+      expect(() => gatherMatMul(x, idx, w, { blockElements: -1 })).toThrow(RangeError);
     }));
   });
 

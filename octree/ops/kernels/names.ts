@@ -4,6 +4,7 @@ export const OCT_SCATTER_ADD = 'Rq3dOctScatterAdd';
 export const MATMUL_NN = 'Rq3dMatMulNN';
 export const OCT_GATHER_T = 'Rq3dOctGatherT';
 export const GATHER_MATMUL = 'Rq3dGatherMatMul';
+export const GATHER_T_MATMUL = 'Rq3dGatherTMatMul';
 
 /** Backends with JS gather/scatter kernels; other backends use the reference (built-in ops) path. */
 export const JS_KERNEL_BACKENDS: readonly string[] = ['cpu', 'wasm'];

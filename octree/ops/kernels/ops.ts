@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { JS_KERNEL_BACKENDS } from './names.ts';
 import { runGather, runGatherMatMul, runGatherT, runMatMulNN, runScatterAdd } from './register.ts';
+import type { GatherMatMulAttrs } from './gather-matmul.ts';
 
 function hasJsKernels(): boolean {
   return JS_KERNEL_BACKENDS.includes(tf.getBackend());
@@ -85,14 +86,18 @@ export function octGatherT(x: tf.Tensor2D, idx: tf.Tensor1D, k: number): tf.Tens
 /**
  * The im2col product of an octree conv as one op: matMulNN(reshape(octGather(x, idx), [N, K·C]), w)
  * with K = w.rows / C and N = idx.length / K. Same value and gradients as that composition, but the
- * [N, K·C] column matrix never outlives the op: the tape keeps x, idx and w, the backward computes
- * dX = octScatterAdd(dy·wᵀ) and dW = octGatherT(x, idx, K)·dy, each only when it is needed.
+ * [N, K·C] column matrix is never whole: the kernel works in cache-sized row blocks (./gather-matmul.ts), the
+ * tape keeps x, idx and w, and the backward computes dW = Σ octGatherT(x, idx_b, K)·dy_b and dX, each only
+ * when needed. dX = octScatterAdd(dy·wᵀ), or, with `mirror` (idx is the symmetric table of a stride-1 conv
+ * with a symmetric kernel), the same blocked gather-product with mirrored weights.
  * @param x [R, C] float32
  * @param idx [N·K] int32 in [-1, R), row-major [N, K]
  * @param w [K·C, Cout] float32
+ * @param opts.mirror idx[i,k] = j <=> idx[j,K-1-k] = i (checked only for shape: a wrong claim gives a wrong dX)
+ * @param opts.blockElements floats of one block's column matrix (0: about 2 MiB, at least 256 rows)
  * @returns [N, Cout] float32
  */
-export function gatherMatMul(x: tf.Tensor2D, idx: tf.Tensor1D, w: tf.Tensor2D): tf.Tensor2D {
+export function gatherMatMul(x: tf.Tensor2D, idx: tf.Tensor1D, w: tf.Tensor2D, opts: GatherMatMulAttrs = {}): tf.Tensor2D {
   checkRows(x, 'x', 'gatherMatMul');
   checkIndex(idx, 'gatherMatMul');
   checkRows(w, 'w', 'gatherMatMul');
@@ -100,7 +105,12 @@ export function gatherMatMul(x: tf.Tensor2D, idx: tf.Tensor1D, w: tf.Tensor2D): 
   if (c === 0 || kc % c !== 0) throw new RangeError(`gatherMatMul: w has ${kc} rows, not a positive multiple of C = ${c}`);
   const k = kc / c;
   if (idx.shape[0] % k !== 0) throw new RangeError(`gatherMatMul: idx length ${idx.shape[0]} is not a multiple of K = ${k}`);
-  if (hasJsKernels()) return runGatherMatMul(x, idx, w) as tf.Tensor2D;
+  if (opts.mirror && idx.shape[0] / k !== x.shape[0]) {
+    throw new RangeError(`gatherMatMul: mirror needs a square table (one row of idx per row of x), got ${idx.shape[0] / k} rows for ${x.shape[0]}`);
+  }
+  const be = opts.blockElements ?? 0;
+  if (!Number.isInteger(be) || be < 0) throw new RangeError(`gatherMatMul: blockElements must be a non-negative integer, got ${be}`);
+  if (hasJsKernels()) return runGatherMatMul(x, idx, w, opts) as tf.Tensor2D;
   return matMulNN(tf.reshape(octGatherReference(x, idx), [idx.shape[0] / k, kc]), w);
 }
 

@@ -6,8 +6,7 @@
  * gradient is missing on wasm and quadratic on cpu, tfjs-eval.md §3).
  *
  * OctGatherT writes the transposed im2col matrix directly (for dW = colᵀ·dy without a transpose pass).
- * GatherMatMul fuses gather -> reshape -> matMul: the [N, K·C] columns exist only inside the kernel, the
- * tape saves x, idx and w, and the backward recomputes the columns (transposed) only if dW is needed.
+ * GatherMatMul / GatherTMatMul, the conv's products in cache-sized row blocks, are in ./gather-matmul.ts.
  *
  * MatMulNN is a plain (non-transposed) matMul whose gradient is written with explicit transposes and
  * NN products, because on wasm XNNPACK serves only the NN case (NT/TN run 10-50x slower). It is a
@@ -20,7 +19,8 @@ import { checkIndices, gatherRows, gatherRowsTransposed, scatterAddRows } from '
 import { registerNormKernels } from './norm-kernels.ts';
 import { heapKernels, type HeapKernels } from './wasm/index.ts';
 import { heapViews, type CpuBackendLike, type WasmBackendLike } from './backend-types.ts';
-import { GATHER_MATMUL, JS_KERNEL_BACKENDS, MATMUL_NN, OCT_GATHER, OCT_GATHER_T, OCT_SCATTER_ADD } from './names.ts';
+import { gatherMatMulGradients, gatherMatMulKernels } from './gather-matmul.ts';
+import { JS_KERNEL_BACKENDS, MATMUL_NN, OCT_GATHER, OCT_GATHER_T, OCT_SCATTER_ADD } from './names.ts';
 
 type TensorInfo = tf.TensorInfo;
 
@@ -139,7 +139,7 @@ const gatherTWasm: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   checkHeapIndices(b, k, b.getMemoryOffset(idx.dataId), m, rows, OCT_GATHER_T);
   const out = b.makeOutput([kk * c, n], 'float32');
   const xp = b.getMemoryOffset(x.dataId), ip = b.getMemoryOffset(idx.dataId), op = b.getMemoryOffset(out.dataId);
-  if (k) k.gatherT(xp, ip, n, kk, op, c);
+  if (k) k.gatherT(xp, ip, n, kk, op, c, n);
   else {
     const { f: f32, i: i32 } = heapViews(b);
     gatherRowsTransposed(f32, xp >> 2, i32, ip >> 2, n, kk, f32, op >> 2, c);
@@ -176,29 +176,6 @@ function matMulNNKernel(backendName: string): tf.KernelFunc {
   };
 }
 
-/** The backend-level dispose the fused kernel needs for its temporary column matrix. */
-interface DisposingBackend {
-  disposeData(dataId: object, force?: boolean): boolean;
-}
-
-/** gather -> [N, K·C] view -> the backend's BatchMatMul, freeing the columns before returning. */
-function gatherMatMulKernel(backendName: string, gather: tf.KernelFunc): tf.KernelFunc {
-  return ({ inputs, backend }) => {
-    const x = input(inputs, 'x', GATHER_MATMUL), idx = input(inputs, 'idx', GATHER_MATMUL), w = input(inputs, 'w', GATHER_MATMUL);
-    const c = x.shape[1]!, kc = w.shape[0]!, m = idx.shape[0]!;
-    const n = (m * c) / kc;
-    const batchMatMul = tf.getKernel(tf.BatchMatMul, backendName);
-    if (!batchMatMul) throw new Error(`${GATHER_MATMUL}: backend '${backendName}' has no BatchMatMul kernel`);
-    const col = gather({ inputs: { x, idx }, backend }) as TensorInfo;
-    try {
-      const a: TensorInfo = { dataId: col.dataId, shape: [n, kc], dtype: 'float32' };
-      return batchMatMul.kernelFunc({ inputs: { a, b: w }, backend, attrs: { transposeA: false, transposeB: false } });
-    } finally {
-      (backend as DisposingBackend).disposeData(col.dataId);
-    }
-  };
-}
-
 /** Registers MatMulNN for `backendName` unless it already is; cheap enough to call before every use. */
 export function ensureMatMulNN(backendName: string): void {
   if (!tf.getKernel(MATMUL_NN, backendName)) {
@@ -220,10 +197,6 @@ function runGatherT(x: tf.Tensor, idx: tf.Tensor, k: number): tf.Tensor {
   return tf.engine().runKernel(OCT_GATHER_T, { x, idx }, { k }) as tf.Tensor;
 }
 
-function runGatherMatMul(x: tf.Tensor, idx: tf.Tensor, w: tf.Tensor): tf.Tensor {
-  return tf.engine().runKernel(GATHER_MATMUL, { x, idx, w }, {}) as tf.Tensor;
-}
-
 function runMatMulNN(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
   ensureMatMulNN(tf.getBackend());
   return tf.engine().runKernel(MATMUL_NN, { a, b }, {}) as tf.Tensor;
@@ -242,7 +215,7 @@ export function registerOctKernels(): void {
     kernels.push(
       { kernelName: OCT_GATHER, backendName, kernelFunc: gather },
       { kernelName: OCT_GATHER_T, backendName, kernelFunc: backendName === 'wasm' ? gatherTWasm : gatherTCpu },
-      { kernelName: GATHER_MATMUL, backendName, kernelFunc: gatherMatMulKernel(backendName, gather) },
+      ...gatherMatMulKernels(backendName),
       { kernelName: OCT_SCATTER_ADD, backendName, kernelFunc: backendName === 'wasm' ? scatterAddWasm : scatterAddCpu },
       { kernelName: MATMUL_NN, backendName, kernelFunc: matMulNNKernel(backendName) },
     );
@@ -277,21 +250,6 @@ export function registerOctKernels(): void {
       },
     },
     {
-      kernelName: GATHER_MATMUL,
-      inputsToSave: ['x', 'idx', 'w'],
-      gradFunc: (dy, saved) => {
-        const [x, idx, w] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
-        const g = dy as tf.Tensor;
-        const c = x.shape[1]!, k = w.shape[0]! / c;
-        return {
-          // dX = scatter-add of dCol = dy·Wᵀ viewed as [N·K, C] rows.
-          x: () => runScatterAdd(tf.reshape(runMatMulNN(g, tf.transpose(w)), [idx.shape[0]!, c]), idx, x.shape[0]!),
-          // dW = colᵀ·dy with colᵀ recomputed by the transposed gather (no transpose pass, nothing kept from fwd).
-          w: () => runMatMulNN(runGatherT(x, idx, k), g),
-        };
-      },
-    },
-    {
       kernelName: MATMUL_NN,
       inputsToSave: ['a', 'b'],
       gradFunc: (dy, saved) => {
@@ -303,8 +261,10 @@ export function registerOctKernels(): void {
         };
       },
     },
+    ...gatherMatMulGradients({ gather: runGather, scatterAdd: runScatterAdd, matMulNN: runMatMulNN }),
   ];
   for (const g of grads) if (!tf.getGradient(g.kernelName)) tf.registerGradient(g);
 }
 
-export { runGather, runScatterAdd, runMatMulNN, runGatherT, runGatherMatMul };
+export { runGather, runScatterAdd, runMatMulNN, runGatherT };
+export { runGatherMatMul, runGatherTMatMul } from './gather-matmul.ts';

@@ -7,6 +7,7 @@
  * cannot be found or the module does not instantiate, the JS loops run and `heapKernelsStatus` says why.
  */
 import { KERNELS_SHARED_BASE64, KERNELS_UNSHARED_BASE64 } from './binary.ts';
+import { splitKernels, type RowHelper } from './split.ts';
 
 /** Every pointer is a byte offset into the wasm heap; c is in floats. */
 export interface HeapKernels {
@@ -14,7 +15,8 @@ export interface HeapKernels {
   checkIndices(idx: number, m: number, rows: number): number;
   gather(src: number, idx: number, m: number, dst: number, c: number): void;
   scatterAdd(src: number, idx: number, m: number, dst: number, c: number, numRows: number): void;
-  gatherT(src: number, idx: number, n: number, k: number, dst: number, c: number): void;
+  /** dst [k·c, ld]: columns 0..n of the transposed im2col matrix (ld >= n is its row stride). */
+  gatherT(src: number, idx: number, n: number, k: number, dst: number, c: number, ld: number): void;
   /** scratch: 8c floats. */
   bnForward(x: number, n: number, c: number, gamma: number, beta: number, eps: number, relu: number, y: number, stats: number, scratch: number): void;
   bnBackward(dy: number, x: number, n: number, c: number, gamma: number, beta: number, stats: number, relu: number, dx: number, dgamma: number, dbeta: number, scratch: number): void;
@@ -46,6 +48,18 @@ function fromBase64(b64: string): Uint8Array<ArrayBuffer> {
   return Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0));
 }
 
+/** Makes the helper thread of a shared memory (set by Node code: ./helper-thread.ts); null = none. */
+export type RowHelperFactory = (memory: WebAssembly.Memory, moduleBytes: Uint8Array<ArrayBuffer>) => RowHelper | null;
+let helperFactory: RowHelperFactory | null = null;
+
+/**
+ * Lets the kernels of a shared (threaded-build) memory run their large loops on two threads; pass null
+ * to stop splitting new instances. Kernels already bound keep what they had.
+ */
+export function setRowHelperFactory(f: RowHelperFactory | null): void {
+  helperFactory = f;
+}
+
 /** The kernels bound to this backend module's memory, or null (then the caller runs the JS loops). */
 export function heapKernels(mod: WasmModuleLike): HeapKernels | null {
   if (!enabled()) {
@@ -65,9 +79,11 @@ export function heapKernels(mod: WasmModuleLike): HeapKernels | null {
     // catch below falls back to the JS loops)
     const bytes = fromBase64(shared ? KERNELS_SHARED_BASE64 : KERNELS_UNSHARED_BASE64);
     const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
-    const k = inst.exports as unknown as HeapKernels;
+    let k = inst.exports as unknown as HeapKernels;
+    const helper = shared && helperFactory ? helperFactory(memory, bytes) : null;
+    if (helper) k = splitKernels(k, helper);
     instances.set(memory, k);
-    status = `on (${shared ? 'shared' : 'unshared'} memory)`;
+    status = `on (${shared ? 'shared' : 'unshared'} memory${helper ? ', row loops on 2 threads' : ''})`;
     return k;
   } catch (e) {
     status = `off: ${(e as Error).message}`;

@@ -92,17 +92,17 @@
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $next))))
 
-  ;; The transposed im2col matrix: dst[(kk*c + j)*n + i] = src[idx[i*k + kk]*c + j] (0 for a negative
-  ;; index). Blocks of 256 input rows keep their index entries in cache. With c a multiple of 4, rows go
+  ;; The transposed im2col matrix: dst[(kk*c + j)*ld + i] = src[idx[i*k + kk]*c + j] (0 for a negative
+  ;; index), i < n; ld (>= n) is the row stride of dst, so two threads can each write a range of columns. Blocks of 256 input rows keep their index entries in cache. With c a multiple of 4, rows go
   ;; 4 at a time: 4 source vectors (4 channels each) are transposed in registers and written as 4-float
   ;; runs of 4 output rows; the rest of a block (and any c) goes element by element.
-  (func (export "gatherT") (param $src i32) (param $idx i32) (param $n i32) (param $k i32) (param $dst i32) (param $c i32)
+  (func (export "gatherT") (param $src i32) (param $idx i32) (param $n i32) (param $k i32) (param $dst i32) (param $c i32) (param $ld i32)
     (local $i0 i32) (local $i1 i32) (local $iv i32) (local $kk i32) (local $j i32) (local $i i32) (local $r i32)
     (local $o i32) (local $ip i32) (local $kb i32) (local $srcj i32) (local $nb i32) (local $c4 i32) (local $jb i32)
     (local $r0 i32) (local $r1 i32) (local $r2 i32) (local $r3 i32) (local $s0 i32) (local $s1 i32) (local $s2 i32) (local $s3 i32)
     (local $v0 v128) (local $v1 v128) (local $v2 v128) (local $v3 v128) (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)
     (local.set $kb (i32.shl (local.get $k) (i32.const 2)))
-    (local.set $nb (i32.shl (local.get $n) (i32.const 2)))
+    (local.set $nb (i32.shl (local.get $ld) (i32.const 2)))
     (local.set $c4 (i32.shl (local.get $c) (i32.const 2)))
     (block $blocksDone
       (loop $block
@@ -130,7 +130,7 @@
             (local.set $s2 (i32.add (local.get $src) (i32.mul (local.get $r2) (local.get $c4))))
             (local.set $r3 (i32.load (i32.add (local.get $ip) (i32.mul (local.get $kb) (i32.const 3)))))
             (local.set $s3 (i32.add (local.get $src) (i32.mul (local.get $r3) (local.get $c4))))
-                (local.set $o (i32.add (local.get $dst) (i32.shl (i32.add (i32.mul (i32.mul (local.get $kk) (local.get $c)) (local.get $n)) (local.get $i)) (i32.const 2))))
+                (local.set $o (i32.add (local.get $dst) (i32.shl (i32.add (i32.mul (i32.mul (local.get $kk) (local.get $c)) (local.get $ld)) (local.get $i)) (i32.const 2))))
                 (local.set $jb (i32.const 0))
                 (block $jvDone
                   (loop $jvLoop
@@ -163,7 +163,7 @@
                 (br_if $jDone (i32.ge_u (local.get $j) (local.get $c)))
                 ;; o = dst + ((kk*c + j)*n + iv)*4 ; ip = idx + (iv*k + kk)*4 ; srcj = src + j*4
                 (local.set $o (i32.add (local.get $dst)
-                  (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $kk) (local.get $c)) (local.get $j)) (local.get $n)) (local.get $iv)) (i32.const 2))))
+                  (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $kk) (local.get $c)) (local.get $j)) (local.get $ld)) (local.get $iv)) (i32.const 2))))
                 (local.set $ip (i32.add (local.get $idx)
                   (i32.shl (i32.add (i32.mul (local.get $iv) (local.get $k)) (local.get $kk)) (i32.const 2))))
                 (local.set $srcj (i32.add (local.get $src) (i32.shl (local.get $j) (i32.const 2))))
