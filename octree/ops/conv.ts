@@ -10,22 +10,24 @@ import { checkRowsAt, indexTensor, rowCount } from './tables.ts';
  * (K·Cin, Cout), i.e. ocnn's (K, Cin, Cout) flattened. Stride 2 reads the first-child window of each
  * non-empty parent and writes depth-1; without nempty its result is padded to all rows of depth-1.
  *
- * The im2col matrix is K times the input; it exists only inside the conv kernel, in cache-sized row
- * blocks (see im2colMatMul).
+ * The im2col matrix is K times the input; it exists only inside the conv kernel, in row blocks of
+ * bounded size (see im2colMatMul).
  */
 export interface ConvOptions {
   kernel?: Kernel;
   stride?: 1 | 2;
   nempty?: boolean;
   /**
-   * Floats of one im2col block (the conv works in row blocks so that its column matrix stays in cache and
-   * its temporary memory is bounded); 0 or unset = about 2 MiB, at least 256 rows.
+   * Floats of one im2col block (the conv works in row blocks so that its temporary memory is bounded);
+   * 0 or unset = 2^24 (64 MB), at least 256 rows.
    */
   maxColumnElements?: number;
 }
 
 /** Input channels from which a stride-1 conv computes dX through its mirrored table (see octreeConv). */
 export const MIRROR_MIN_CIN = 16;
+/** Run-time tuning of the conv (benchmarks compare settings in one process). */
+export const convTuning = { mirrorMinCin: MIRROR_MIN_CIN };
 
 /** The options with their defaults (333, stride 1, all nodes) and the kernel size. */
 function resolve(opts: ConvOptions): { kernel: Kernel; stride: 1 | 2; nempty: boolean; K: number } {
@@ -53,7 +55,7 @@ export function octreeConv(
   const neigh = getNeighbors(octree, { depth, kernel, stride, nempty });
   // A stride-1 table of a symmetric kernel (all but 222) is symmetric: dX is a gather-product too. With
   // few input channels that product has too few output columns for XNNPACK (4->32: 1.5x slower).
-  const mirror = stride === 1 && kernel !== '222' && cin >= MIRROR_MIN_CIN;
+  const mirror = stride === 1 && kernel !== '222' && cin >= convTuning.mirrorMinCin;
   const out = im2colMatMul(data, weights, neigh, { mirror, blockElements: opts.maxColumnElements ?? 0 });
   if (stride === 2 && !nempty) {
     return tf.tidy(() => octreePad(out, octree, depth - 1));
@@ -63,7 +65,7 @@ export function octreeConv(
 
 /**
  * out[i] = Σ_k data[neigh[i,k]] · W[k] as one `gatherMatMul` kernel (octree/ops/kernels): the column matrix
- * exists only inside the kernel, one cache-sized row block at a time; the tape keeps data, index and
+ * exists only inside the kernel, one row block at a time; the tape keeps data, index and
  * weights, and the backward computes dW and dX, each only when needed.
  */
 export function im2colMatMul(

@@ -3,7 +3,7 @@
  * (shared/reference/tfjs-eval.md §2), forward and forward+backward (exactly dy backpropagated).
  *
  * Variants:
- *  - 'fused': what octreeConv runs — gatherMatMul in cache-sized row blocks, dW by blocked transposed
+ *  - 'fused': what octreeConv runs — gatherMatMul in row blocks of at most 64 MB, dW by blocked transposed
  *    gathers, dX through the mirrored (symmetric) table from MIRROR_MIN_CIN input channels on.
  *  - 'whole': gatherMatMul on the whole [N, 27·Cin] column matrix at once, dX = scatter-add of dy·Wᵀ (the
  *    conv before the row blocks and the mirrored dX).

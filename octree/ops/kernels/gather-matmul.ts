@@ -1,18 +1,19 @@
 /**
- * The conv's two big products, each computed in row blocks whose column matrix stays in the L2 cache:
+ * The conv's two big products, each computed in row blocks of bounded size:
  *
  *   GatherMatMul   (x [R,C], idx [N·K], w [K·C,Co])  -> [N,Co]   = Σ_blocks gather(x, idx_b) · w
  *   GatherTMatMul  (x [R,C], idx [N·K], dy [N,Co])   -> [K·C,Co] = Σ_blocks gatherT(x, idx_b) · dy_b
  *
- * Written out whole, the [N, K·C] column matrix of a 32-channel layer on 20,000 rows is 69 MB: the gather
- * streams it to memory and the GEMM reads it back. In ~2 MB blocks it never leaves the cache (the gather
- * alone got 30 % faster, src/bench/conv-layer.ts), and the temporary of every conv is bounded by the block,
- * in the forward and in both products of the backward. Each block's product is the backend's own
- * BatchMatMul (XNNPACK on wasm) on a view of the block buffer.
+ * The [N, K·C] column matrix (or its transpose) exists only inside the kernel, one block at a time, so the
+ * temporary memory of a conv is bounded in the forward and in both products of the backward. Each block's
+ * product is the backend's own BatchMatMul (XNNPACK on wasm) on a view of the block buffer.
+ * Block size: small (L2-sized) blocks made the gather alone ~30 % faster, but the LeNet step slower (per-block
+ * products and their operator set-up; measured in one process against 64 MB blocks: 503 vs 451 ms), so the
+ * default budget is 64 MB: ordinary layers run as one block, only very large ones are split.
  *
  * The gradient of GatherMatMul wrt x: for a stride-1 conv with a symmetric kernel the neighbour relation
  * is symmetric (idx[i,k] = j  <=>  idx[j,K-1-k] = i), so dX = GatherMatMul(dy, idx, w mirrored) — the same
- * blocked gather-GEMM as the forward — instead of the [N·K, C] matrix dy·wᵀ and a scatter-add (the attr
+ * gather-product as the forward — instead of the [N·K, C] matrix dy·wᵀ and a scatter-add (the attr
  * `mirror` says the caller's table is such a table). Otherwise dX = scatterAdd(dy·wᵀ).
  */
 import * as tf from '@tensorflow/tfjs';
@@ -24,17 +25,25 @@ import { GATHER_MATMUL, GATHER_T_MATMUL } from './names.ts';
 type TensorInfo = tf.TensorInfo;
 
 /**
- * Default floats of one block's column matrix: 2^19 = 2 MiB, the L2 of a core here. A block has at least
- * MIN_BLOCK_ROWS rows and 4·Cout rows: each block's GEMM reads all K·C·Cout weights, which must stay small
- * beside the block's K·C·rows columns (a 256->256 layer in 256-row blocks ran 20 % slower than whole).
+ * Default floats of one block's column matrix: 2^24 (64 MB; see above). A block has at least MIN_BLOCK_ROWS
+ * rows and 4·Cout rows: each block's GEMM reads all K·C·Cout weights, which must stay small beside the
+ * block's K·C·rows columns (a 256->256 layer in 256-row blocks ran 20 % slower than whole).
  */
-export const DEFAULT_BLOCK_ELEMENTS = 1 << 19;
+export const DEFAULT_BLOCK_ELEMENTS = 1 << 24;
 export const MIN_BLOCK_ROWS = 256;
+let defaultBlockElements = DEFAULT_BLOCK_ELEMENTS;
+
+/** Changes the default block budget (benchmarks compare settings in one process); returns the old one. */
+export function setDefaultBlockElements(n: number): number {
+  const old = defaultBlockElements;
+  defaultBlockElements = n;
+  return old;
+}
 
 /** Rows per block for a column width kc and cout outputs: from an explicit element budget, or the default rule. */
 export function blockRowsFor(kc: number, cout: number, blockElements = 0): number {
   if (blockElements > 0) return Math.max(1, Math.floor(blockElements / kc));
-  return Math.max(MIN_BLOCK_ROWS, 4 * cout, Math.floor(DEFAULT_BLOCK_ELEMENTS / kc));
+  return Math.max(MIN_BLOCK_ROWS, 4 * cout, Math.floor(defaultBlockElements / kc));
 }
 
 /** The backend operations the blocked products need, for cpu (JS arrays) and wasm (heap offsets). */

@@ -86,7 +86,7 @@ export function octGatherT(x: tf.Tensor2D, idx: tf.Tensor1D, k: number): tf.Tens
 /**
  * The im2col product of an octree conv as one op: matMulNN(reshape(octGather(x, idx), [N, K·C]), w)
  * with K = w.rows / C and N = idx.length / K. Same value and gradients as that composition, but the
- * [N, K·C] column matrix is never whole: the kernel works in cache-sized row blocks (./gather-matmul.ts), the
+ * [N, K·C] column matrix never outlives the kernel, which works in row blocks of bounded size (./gather-matmul.ts); the
  * tape keeps x, idx and w, and the backward computes dW = Σ octGatherT(x, idx_b, K)·dy_b and dX, each only
  * when needed. dX = octScatterAdd(dy·wᵀ), or, with `mirror` (idx is the symmetric table of a stride-1 conv
  * with a symmetric kernel), the same blocked gather-product with mirrored weights.
@@ -94,7 +94,7 @@ export function octGatherT(x: tf.Tensor2D, idx: tf.Tensor1D, k: number): tf.Tens
  * @param idx [N·K] int32 in [-1, R), row-major [N, K]
  * @param w [K·C, Cout] float32
  * @param opts.mirror idx[i,k] = j <=> idx[j,K-1-k] = i (checked only for shape: a wrong claim gives a wrong dX)
- * @param opts.blockElements floats of one block's column matrix (0: about 2 MiB, at least 256 rows)
+ * @param opts.blockElements floats of one block's column matrix (0: 2^24, at least 256 rows)
  * @returns [N, Cout] float32
  */
 export function gatherMatMul(x: tf.Tensor2D, idx: tf.Tensor1D, w: tf.Tensor2D, opts: GatherMatMulAttrs = {}): tf.Tensor2D {

@@ -6,7 +6,7 @@
  * gradient is missing on wasm and quadratic on cpu, tfjs-eval.md §3).
  *
  * OctGatherT writes the transposed im2col matrix directly (for dW = colᵀ·dy without a transpose pass).
- * GatherMatMul / GatherTMatMul, the conv's products in cache-sized row blocks, are in ./gather-matmul.ts.
+ * GatherMatMul / GatherTMatMul, the conv's products in row blocks of bounded size, are in ./gather-matmul.ts.
  *
  * MatMulNN is a plain (non-transposed) matMul whose gradient is written with explicit transposes and
  * NN products, because on wasm XNNPACK serves only the NN case (NT/TN run 10-50x slower). It is a

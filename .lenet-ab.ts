@@ -1,0 +1,24 @@
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '/work/main/src/backend.ts';
+import { OctreeLeNet } from '/work/main/src/models/lenet.ts';
+import { syntheticShapes } from '/work/main/src/bench/octree.ts';
+import { buildOctree, mergeOctrees, inputFeature, neighborTable } from '/work/main/octree/index.ts';
+import { SgdMomentum } from '/work/main/src/train/sgd.ts';
+await initBackend();
+const D = Number(process.env.D ?? 5);
+const shapes = syntheticShapes(32, 1, 3000);
+const oct = mergeOctrees(shapes.map((s) => buildOctree(s, { depth: D, fullDepth: 2 })));
+for (let d = 1; d <= D; d++) neighborTable(oct, d);
+const f = inputFeature(oct, { letters: 'ND', nempty: false });
+const x = tf.tensor2d(f.data, [oct.nnum[D]!, 4]);
+const y = tf.oneHot(tf.tensor1d(Int32Array.from({ length: 32 }, (_, i) => i % 40), 'int32'), 40);
+const net = new OctreeLeNet(4, 40, D, 0);
+const vars = new Map([...net.params.variables].filter(([n]) => net.params.trainable.has(n)));
+const opt = new SgdMomentum(0.9, 5e-4);
+const step = () => { const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(y, net.forward(x, oct, { training: true, dropoutSeed: 1 })) as tf.Scalar, [...vars.values()]); opt.apply(vars, grads, 0.01); value.dataSync(); tf.dispose([value, ...Object.values(grads)]); };
+for (let i = 0; i < 2; i++) step();
+const ts: number[] = [];
+for (let i = 0; i < Number(process.env.STEPS ?? 5); i++) { const t = performance.now(); step(); ts.push(performance.now() - t); }
+console.log("runs", ts.map((v) => v.toFixed(0)).join(" "));
+ts.sort((a, b) => a - b);
+console.log('median step ms', ts[2]!.toFixed(0), 'shapes/s', (32000 / ts[2]!).toFixed(1));

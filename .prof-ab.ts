@@ -1,0 +1,34 @@
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '/work/main/src/backend.ts';
+import { OctreeLeNet } from '/work/main/src/models/lenet.ts';
+import { syntheticShapes } from '/work/main/src/bench/octree.ts';
+import { buildOctree, mergeOctrees, inputFeature, neighborTable } from '/work/main/octree/index.ts';
+import { SgdMomentum } from '/work/main/src/train/sgd.ts';
+await initBackend();
+const D = Number(process.env.D ?? 5);
+const shapes = syntheticShapes(32, 1, 3000);
+const oct = mergeOctrees(shapes.map((s) => buildOctree(s, { depth: D, fullDepth: 2 })));
+for (let d = 1; d <= D; d++) neighborTable(oct, d);
+const f = inputFeature(oct, { letters: 'ND', nempty: false });
+const x = tf.tensor2d(f.data, [oct.nnum[D]!, 4]);
+const y = tf.oneHot(tf.tensor1d(Int32Array.from({ length: 32 }, (_, i) => i % 40), 'int32'), 40);
+const net = new OctreeLeNet(4, 40, D, 0);
+const vars = new Map([...net.params.variables].filter(([n]) => net.params.trainable.has(n)));
+const opt = new SgdMomentum(0.9, 5e-4);
+const step = () => { const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(y, net.forward(x, oct, { training: true, dropoutSeed: 1 })) as tf.Scalar, [...vars.values()]); opt.apply(vars, grads, 0.01); value.dataSync(); tf.dispose([value, ...Object.values(grads)]); };
+for (let i = 0; i < 2; i++) step();
+const ts: number[] = [];
+for (let i = 0; i < Number(process.env.STEPS ?? 5); i++) { const t = performance.now(); step(); ts.push(performance.now() - t); }
+console.log("runs", ts.map((v) => v.toFixed(0)).join(" "));
+ts.sort((a, b) => a - b);
+console.log('median step ms', ts[ts.length >> 1]!.toFixed(0));
+const t0 = performance.now();
+const prof = await tf.profile(() => step());
+const wall = performance.now() - t0;
+const agg = new Map<string, [number, number]>();
+for (const k of prof.kernels) { const a = agg.get(k.name) ?? [0, 0]; a[0] += k.kernelTimeMs as number; a[1]++; agg.set(k.name, a); }
+let sum = 0; for (const [, [t]] of agg) sum += t;
+console.log('profiled step wall', wall.toFixed(0), 'sum of kernels', sum.toFixed(0));
+console.log([...agg].sort((a, b) => b[1][0] - a[1][0]).slice(0, 16).map(([n, [t, c]]) => `${n}: ${t.toFixed(1)} ms (${c})`).join('\n'));
+console.log('rows', oct.nnum);
+for (const k of prof.kernels) if (/GatherMatMul|GatherT|MatMulNN|ScatterAdd/.test(k.name)) console.log('K', k.name, JSON.stringify(k.inputShapes), (k.kernelTimeMs as number).toFixed(1));
