@@ -13,6 +13,8 @@ export interface DoctorReport {
   threads: number;
   simd: boolean;
   reason: string;
+  /** Which implementation runs rq3d's octree row kernels (gathers, scatter-add, batch norm, pooling). */
+  octreeKernels: string;
   versions: BackendInfo['versions'];
   cores: number;
   cpuModel: string;
@@ -34,12 +36,14 @@ export async function runDoctor(opts: DoctorOptions = {}): Promise<DoctorReport>
   const { timeMatMul } = await import('../bench/matmul.ts');
   const info = await initBackend(opts);
   const mm = await timeMatMul(512, 512, 512, 5);
+  const octreeKernels = await octreeKernelsInUse(info.name);
   const cpus = os.cpus();
   return {
     backend: info.name,
     threads: info.threads,
     simd: info.simd,
     reason: info.reason,
+    octreeKernels,
     versions: info.versions,
     cores: cpus.length,
     cpuModel: cpus[0]?.model.trim() ?? 'unknown',
@@ -53,12 +57,24 @@ export async function runDoctor(opts: DoctorOptions = {}): Promise<DoctorReport>
   };
 }
 
+/** Runs one tiny gather (the wasm kernels load on first use) and says which implementation ran it. */
+async function octreeKernelsInUse(backend: string): Promise<string> {
+  const tf = await import('@tensorflow/tfjs');
+  const { octGather, JS_KERNEL_BACKENDS } = await import('../../octree/ops/kernels/index.ts');
+  const { heapKernelsStatus } = await import('../../octree/ops/kernels/wasm/index.ts');
+  tf.tidy(() => octGather(tf.zeros([1, 1]) as import('@tensorflow/tfjs').Tensor2D, tf.tensor1d([0], 'int32')).dataSync());
+  if (backend === 'wasm') return `rq3d WebAssembly kernels ${heapKernelsStatus()}`;
+  if (JS_KERNEL_BACKENDS.includes(backend)) return 'rq3d JS loops';
+  return 'built-in tfjs ops (reference path)';
+}
+
 export function formatDoctor(r: DoctorReport): string {
   const rows: Array<[string, string]> = [
     ['backend', r.backend],
     ['threads', String(r.threads)],
     ['SIMD', r.simd ? 'yes' : 'no'],
     ['reason', r.reason],
+    ['octree kernels', r.octreeKernels],
     ['tfjs', r.versions.tfjs],
     ['node', r.versions.node],
     ['cores', `${r.cores} (${r.cpuModel})`],

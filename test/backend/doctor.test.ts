@@ -23,13 +23,15 @@ describe('rq3d doctor', () => {
     expect(r.threads).toBe(1);
     expect(r.simd).toBe(true);
     expect(r.reason).toMatch(/wasm requested/);
+    // one thread: the unshared heap of the SIMD build, no helper thread for the row loops
+    expect(r.octreeKernels).toBe('rq3d WebAssembly kernels on (unshared memory)');
     expect(r.versions.node).toBe(process.versions.node);
     expect(r.cores).toBeGreaterThan(0);
     expect(r.memory.totalMiB).toBeGreaterThan(0);
     expect(r.matmul512.gflops).toBeGreaterThan(0);
     expect(Number.isFinite(r.matmul512.gflops)).toBe(true);
     const human = formatDoctor(r);
-    for (const label of ['backend', 'threads', 'SIMD', 'reason', 'tfjs', 'node', 'cores', 'memory', 'matMul 512^3']) {
+    for (const label of ['backend', 'threads', 'SIMD', 'reason', 'octree kernels', 'tfjs', 'node', 'cores', 'memory', 'matMul 512^3']) {
       expect(human).toContain(label);
     }
   });

@@ -100,21 +100,21 @@ function wasmHost(b: WasmBackendLike): Host {
     dispose: (t) => void b.disposeData(t.dataId),
     zeros: (shape) => {
       const t = b.makeOutput(shape, 'float32');
-      const o = ptr(t) >> 2;
+      const o = ptr(t) >>> 2;
       heapViews(b).f.fill(0, o, o + shape.reduce((p, s) => p * s, 1));
       return t;
     },
     checkIdx: (idx, rows, op) => {
       const m = idx.shape[0]!;
       if (k && k.checkIndices(ptr(idx), m, rows) < 0) return;
-      checkIndices(heapViews(b).i, ptr(idx) >> 2, m, rows, op);
+      checkIndices(heapViews(b).i, ptr(idx) >>> 2, m, rows, op);
     },
     gather: (x, idx, from, m, dst) => {
       const c = x.shape[1]!;
       if (k) k.gather(ptr(x), ptr(idx) + 4 * from, m, ptr(dst), c);
       else {
         const { f, i } = heapViews(b);
-        gatherRows(f, ptr(x) >> 2, i, (ptr(idx) >> 2) + from, m, f, ptr(dst) >> 2, c);
+        gatherRows(f, ptr(x) >>> 2, i, (ptr(idx) >>> 2) + from, m, f, ptr(dst) >>> 2, c);
       }
     },
     gatherT: (x, idx, from, n, kk, dst) => {
@@ -122,17 +122,17 @@ function wasmHost(b: WasmBackendLike): Host {
       if (k) k.gatherT(ptr(x), ptr(idx) + 4 * from, n, kk, ptr(dst), c, n);
       else {
         const { f, i } = heapViews(b);
-        gatherRowsTransposed(f, ptr(x) >> 2, i, (ptr(idx) >> 2) + from, n, kk, f, ptr(dst) >> 2, c);
+        gatherRowsTransposed(f, ptr(x) >>> 2, i, (ptr(idx) >>> 2) + from, n, kk, f, ptr(dst) >>> 2, c);
       }
     },
     copy: (src, so, dst, d, count) => {
       const { f } = heapViews(b);
-      const s = (ptr(src) >> 2) + so;
-      f.copyWithin((ptr(dst) >> 2) + d, s, s + count);
+      const s = (ptr(src) >>> 2) + so;
+      f.copyWithin((ptr(dst) >>> 2) + d, s, s + count);
     },
     addInto: (src, dst, count) => {
       const { f } = heapViews(b);
-      const s = ptr(src) >> 2, d = ptr(dst) >> 2;
+      const s = ptr(src) >>> 2, d = ptr(dst) >>> 2;
       for (let i = 0; i < count; i++) f[d + i]! += f[s + i]!;
     },
   };

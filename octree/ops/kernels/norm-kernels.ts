@@ -95,7 +95,7 @@ const bnWasm: tf.KernelFunc = ({ inputs, backend, attrs }) => {
     }
   } else {
     const { f } = heapViews(b);
-    bnForwardRows(f, at(x) >> 2, n, c, f, at(gamma) >> 2, f, at(beta) >> 2, eps, relu, f, at(y) >> 2, f, at(stats) >> 2);
+    bnForwardRows(f, at(x) >>> 2, n, c, f, at(gamma) >>> 2, f, at(beta) >>> 2, eps, relu, f, at(y) >>> 2, f, at(stats) >>> 2);
   }
   return [y, stats];
 };
@@ -118,7 +118,7 @@ const bnGradWasm: tf.KernelFunc = ({ inputs, backend, attrs }) => {
     }
   } else {
     const { f } = heapViews(b);
-    bnBackwardRows(f, at(dy) >> 2, f, at(x) >> 2, n, c, f, at(gamma) >> 2, f, at(beta) >> 2, f, at(stats) >> 2, relu, f, at(dx) >> 2, f, at(dg) >> 2, f, at(db) >> 2);
+    bnBackwardRows(f, at(dy) >>> 2, f, at(x) >>> 2, n, c, f, at(gamma) >>> 2, f, at(beta) >>> 2, f, at(stats) >>> 2, relu, f, at(dx) >>> 2, f, at(dg) >>> 2, f, at(db) >>> 2);
   }
   return [dx, dg, db];
 };
@@ -133,7 +133,7 @@ const siblingMaxWasm: tf.KernelFunc = ({ inputs, backend }) => {
   if (k) k.siblingMax(at(x), p, c, at(out), at(arg));
   else {
     const { f, i } = heapViews(b);
-    siblingMaxRows(f, at(x) >> 2, p, c, f, at(out) >> 2, i, at(arg) >> 2);
+    siblingMaxRows(f, at(x) >>> 2, p, c, f, at(out) >>> 2, i, at(arg) >>> 2);
   }
   return [out, arg];
 };
@@ -148,7 +148,7 @@ const siblingMaxGradWasm: tf.KernelFunc = ({ inputs, backend }) => {
   if (k) k.siblingMaxGrad(at(dy), at(arg), p, c, at(dx));
   else {
     const { f, i } = heapViews(b);
-    siblingMaxGradRows(f, at(dy) >> 2, i, at(arg) >> 2, p, c, f, at(dx) >> 2);
+    siblingMaxGradRows(f, at(dy) >>> 2, i, at(arg) >>> 2, p, c, f, at(dx) >>> 2);
   }
   return dx;
 };

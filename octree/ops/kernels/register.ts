@@ -105,7 +105,7 @@ function checkHeapIndices(b: WasmBackendLike, k: HeapKernels | null, idxPtr: num
     const bad = k.checkIndices(idxPtr, m, rows);
     if (bad < 0) return;
   }
-  checkIndices(heapViews(b).i, idxPtr >> 2, m, rows, op);
+  checkIndices(heapViews(b).i, idxPtr >>> 2, m, rows, op);
 }
 
 const gatherWasm: tf.KernelFunc = ({ inputs, backend }) => {
@@ -122,7 +122,7 @@ const gatherWasm: tf.KernelFunc = ({ inputs, backend }) => {
   if (k) k.gather(xp, ip, m, op, c);
   else {
     const { f: f32, i: i32 } = heapViews(b);
-    gatherRows(f32, xp >> 2, i32, ip >> 2, m, f32, op >> 2, c);
+    gatherRows(f32, xp >>> 2, i32, ip >>> 2, m, f32, op >>> 2, c);
   }
   return out;
 };
@@ -142,7 +142,7 @@ const gatherTWasm: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   if (k) k.gatherT(xp, ip, n, kk, op, c, n);
   else {
     const { f: f32, i: i32 } = heapViews(b);
-    gatherRowsTransposed(f32, xp >> 2, i32, ip >> 2, n, kk, f32, op >> 2, c);
+    gatherRowsTransposed(f32, xp >>> 2, i32, ip >>> 2, n, kk, f32, op >>> 2, c);
   }
   return out;
 };
@@ -161,7 +161,7 @@ const scatterAddWasm: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   if (k) k.scatterAdd(yp, ip, m, op, c, numRows);
   else {
     const { f: f32, i: i32 } = heapViews(b);
-    scatterAddRows(f32, yp >> 2, i32, ip >> 2, m, f32, op >> 2, c, numRows);
+    scatterAddRows(f32, yp >>> 2, i32, ip >>> 2, m, f32, op >>> 2, c, numRows);
   }
   return out;
 };
