@@ -17,9 +17,7 @@
  * `mirror` says the caller's table is such a table). Otherwise dX = scatterAdd(dy·wᵀ).
  */
 import * as tf from '@tensorflow/tfjs';
-import { checkIndices, gatherRows, gatherRowsTransposed } from './loops.ts';
-import { heapViews, type CpuBackendLike, type WasmBackendLike } from './backend-types.ts';
-import { heapKernels, type HeapKernels } from './wasm/index.ts';
+import { hostOf, input } from './host.ts';
 import { GATHER_MATMUL, GATHER_T_MATMUL } from './names.ts';
 
 type TensorInfo = tf.TensorInfo;
@@ -44,108 +42,6 @@ export function setDefaultBlockElements(n: number): number {
 export function blockRowsFor(kc: number, cout: number, blockElements = 0): number {
   if (blockElements > 0) return Math.max(1, Math.floor(blockElements / kc));
   return Math.max(MIN_BLOCK_ROWS, 4 * cout, Math.floor(defaultBlockElements / kc));
-}
-
-/** The backend operations the blocked products need, for cpu (JS arrays) and wasm (heap offsets). */
-interface Host {
-  /** Uninitialised float32 tensor (every caller writes all of it before reading). */
-  alloc(shape: number[]): TensorInfo;
-  dispose(t: TensorInfo): void;
-  zeros(shape: number[]): TensorInfo;
-  /** Throws a RangeError naming `op` if an idx entry is outside [-1, rows). */
-  checkIdx(idx: TensorInfo, rows: number, op: string): void;
-  /** dst rows 0..m = x rows idx[from .. from+m). */
-  gather(x: TensorInfo, idx: TensorInfo, from: number, m: number, dst: TensorInfo): void;
-  /** dst [k·C, n] (row stride n) = transposed columns of idx rows [from/k .. from/k + n). */
-  gatherT(x: TensorInfo, idx: TensorInfo, from: number, n: number, k: number, dst: TensorInfo): void;
-  /** dst[dstOff .. +count) = src[srcOff .. +count) (floats). */
-  copy(src: TensorInfo, srcOff: number, dst: TensorInfo, dstOff: number, count: number): void;
-  /** dst[0 .. count) += src[0 .. count). */
-  addInto(src: TensorInfo, dst: TensorInfo, count: number): void;
-}
-
-function floats(b: CpuBackendLike, t: TensorInfo): Float32Array {
-  const v = b.readSync(t.dataId);
-  if (!(v instanceof Float32Array)) throw new TypeError('expected float32 data');
-  return v;
-}
-
-function ints(b: CpuBackendLike, t: TensorInfo): Int32Array {
-  const v = b.readSync(t.dataId);
-  if (!(v instanceof Int32Array)) throw new TypeError('expected int32 data');
-  return v;
-}
-
-function cpuHost(b: CpuBackendLike & { disposeData(id: object): boolean }): Host {
-  return {
-    alloc: (shape) => b.makeTensorInfo(shape, 'float32', new Float32Array(shape.reduce((p, s) => p * s, 1))),
-    dispose: (t) => void b.disposeData(t.dataId),
-    zeros: (shape) => b.makeTensorInfo(shape, 'float32', new Float32Array(shape.reduce((p, s) => p * s, 1))),
-    checkIdx: (idx, rows, op) => checkIndices(ints(b, idx), 0, idx.shape[0]!, rows, op),
-    gather: (x, idx, from, m, dst) => gatherRows(floats(b, x), 0, ints(b, idx), from, m, floats(b, dst), 0, x.shape[1]!),
-    gatherT: (x, idx, from, n, k, dst) => gatherRowsTransposed(floats(b, x), 0, ints(b, idx), from, n, k, floats(b, dst), 0, x.shape[1]!),
-    copy: (src, so, dst, d, count) => floats(b, dst).set(floats(b, src).subarray(so, so + count), d),
-    addInto: (src, dst, count) => {
-      const s = floats(b, src), d = floats(b, dst);
-      for (let i = 0; i < count; i++) d[i]! += s[i]!;
-    },
-  };
-}
-
-function wasmHost(b: WasmBackendLike): Host {
-  const k: HeapKernels | null = heapKernels(b.wasm);
-  const ptr = (t: TensorInfo): number => b.getMemoryOffset(t.dataId);
-  return {
-    alloc: (shape) => b.makeOutput(shape, 'float32'),
-    dispose: (t) => void b.disposeData(t.dataId),
-    zeros: (shape) => {
-      const t = b.makeOutput(shape, 'float32');
-      const o = ptr(t) >>> 2;
-      heapViews(b).f.fill(0, o, o + shape.reduce((p, s) => p * s, 1));
-      return t;
-    },
-    checkIdx: (idx, rows, op) => {
-      const m = idx.shape[0]!;
-      if (k && k.checkIndices(ptr(idx), m, rows) < 0) return;
-      checkIndices(heapViews(b).i, ptr(idx) >>> 2, m, rows, op);
-    },
-    gather: (x, idx, from, m, dst) => {
-      const c = x.shape[1]!;
-      if (k) k.gather(ptr(x), ptr(idx) + 4 * from, m, ptr(dst), c);
-      else {
-        const { f, i } = heapViews(b);
-        gatherRows(f, ptr(x) >>> 2, i, (ptr(idx) >>> 2) + from, m, f, ptr(dst) >>> 2, c);
-      }
-    },
-    gatherT: (x, idx, from, n, kk, dst) => {
-      const c = x.shape[1]!;
-      if (k) k.gatherT(ptr(x), ptr(idx) + 4 * from, n, kk, ptr(dst), c, n);
-      else {
-        const { f, i } = heapViews(b);
-        gatherRowsTransposed(f, ptr(x) >>> 2, i, (ptr(idx) >>> 2) + from, n, kk, f, ptr(dst) >>> 2, c);
-      }
-    },
-    copy: (src, so, dst, d, count) => {
-      const { f } = heapViews(b);
-      const s = (ptr(src) >>> 2) + so;
-      f.copyWithin((ptr(dst) >>> 2) + d, s, s + count);
-    },
-    addInto: (src, dst, count) => {
-      const { f } = heapViews(b);
-      const s = ptr(src) >>> 2, d = ptr(dst) >>> 2;
-      for (let i = 0; i < count; i++) f[d + i]! += f[s + i]!;
-    },
-  };
-}
-
-function hostOf(backendName: string, backend: unknown): Host {
-  return backendName === 'wasm' ? wasmHost(backend as WasmBackendLike) : cpuHost(backend as CpuBackendLike & { disposeData(id: object): boolean });
-}
-
-function input(inputs: tf.NamedTensorInfoMap, name: string, kernel: string): TensorInfo {
-  const t = inputs[name];
-  if (!t) throw new Error(`${kernel}: missing input '${name}'`);
-  return t;
 }
 
 function blockAttr(attrs: tf.NamedAttrMap | undefined, kernel: string): number {
