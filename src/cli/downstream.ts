@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import type { Command } from 'commander';
 import { DEFAULT_HYPER, FewshotConfigSchema, loadFewshotConfig, type FewshotConfig } from '../downstream/fewshot-config.ts';
 import { UserError } from '../util/errors.ts';
-import { parseNumberOption } from './options.ts';
+import { parseIntOption, parseNumberOption } from './options.ts';
 
 /**
  * Downstream commands: `rq3d fewshot` runs a whole grid from an experiment config; `rq3d linear`,
@@ -25,11 +25,17 @@ interface SingleOpts {
   mode?: string;
   points?: string;
   workers?: string;
+  baseSteps?: string;
+  minSteps?: string;
 }
 
 function singleConfig(protocol: 'linear' | 'finetune' | '2fc', task: 'classification' | 'segmentation', o: SingleOpts): FewshotConfig {
   if (!o.checkpoint && o.from !== 'scratch') throw new UserError('give --checkpoint RUN/checkpoint or --from scratch');
   const name = o.checkpoint ? path.basename(path.dirname(path.resolve(o.checkpoint))) : 'scratch';
+  const section = protocol === 'linear' ? 'linear' : task === 'segmentation' ? 'segment' : 'finetune';
+  const hyper = { ...DEFAULT_HYPER[section] };
+  if (o.baseSteps !== undefined) hyper.baseSteps = parseIntOption(o.baseSteps, '--base-steps');
+  if (o.minSteps !== undefined) hyper.minSteps = parseIntOption(o.minSteps, '--min-steps');
   const raw = {
     name: `${protocol}-${name}`,
     task,
@@ -39,7 +45,7 @@ function singleConfig(protocol: 'linear' | 'finetune' | '2fc', task: 'classifica
     protocols: [protocol],
     ratios: list(o.ratios, '--ratios'),
     seeds: list(o.seeds, '--seeds'),
-    [protocol === 'linear' ? 'linear' : task === 'segmentation' ? 'segment' : 'finetune']: DEFAULT_HYPER[protocol === 'linear' ? 'linear' : task === 'segmentation' ? 'segment' : 'finetune'],
+    [section]: hyper,
     workers: o.workers ? Number(o.workers) : 1,
   };
   const r = FewshotConfigSchema.safeParse(raw);
@@ -59,6 +65,8 @@ function addSingle(program: Command, name: string, description: string, protocol
     .option('--model <preset>', 'HRNet preset for --from scratch (paper, cpu, tiny)', 'cpu')
     .option('--points <n>', 'points per shape (meshes sampled, synth generated)')
     .option('--workers <n>', 'worker threads building octrees', '1')
+    .option('--base-steps <n>', 'training steps at ratio 1 (a ratio r trains max(min, base·r·m) steps; default sized for a CPU)')
+    .option('--min-steps <n>', 'fewest training steps of any ratio')
     .option('--out <dir>', 'results folder')
     .option('--quiet', 'no progress output')
     .option('--json', 'print the results as one JSON object');

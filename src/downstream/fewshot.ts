@@ -184,7 +184,18 @@ async function runSegmentation(
 ): Promise<CellResult[]> {
   const h = cfg.segment as HyperParams;
   const { train, test } = splitIndices(shapes);
-  const cats = cfg.categories ?? shapes.classes;
+  // categories: the config's (matched without case: 'chair' names ShapeNet Part's 'Chair'), else every class
+  // that has shapes in both splits (a ShapeNet Part folder may hold only some of the 16 categories)
+  const inSplit = (c: number, idx: number[]): boolean => idx.some((i) => shapes.items[i]!.label === c);
+  const cats = cfg.categories
+    ? cfg.categories.map((cat) => {
+        const c = shapes.classes.findIndex((n) => n.toLowerCase() === cat.toLowerCase());
+        if (c < 0) throw new UserError(`category '${cat}' is not in ${shapes.name} (${shapes.classes.join(', ')})`);
+        if (!inSplit(c, train) || !inSplit(c, test)) throw new UserError(`category '${cat}' of ${shapes.name} needs training and test shapes (has ${train.filter((i) => shapes.items[i]!.label === c).length} / ${test.filter((i) => shapes.items[i]!.label === c).length})`);
+        return shapes.classes[c]!;
+      })
+    : shapes.classes.filter((_, c) => inSplit(c, train) && inSplit(c, test));
+  if (cats.length === 0) throw new UserError(`${shapes.name}: no category has both training and test shapes`);
   return forEachCell(cfg, protocol, backbone, out, quiet, async (cell) => {
     const { ratio, seed } = cell;
     const t0 = performance.now();
@@ -195,7 +206,6 @@ async function runSegmentation(
     let steps = 0;
     for (const cat of cats) {
       const c = shapes.classes.indexOf(cat);
-      if (c < 0) throw new UserError(`category '${cat}' is not in ${shapes.name} (${shapes.classes.join(', ')})`);
       const tr = ratioSubset(shapes, train.filter((i) => shapes.items[i]!.label === c), ratio, 'first');
       const te = test.filter((i) => shapes.items[i]!.label === c);
       const parts = shapes.parts?.[cat]?.length ?? 1 + Math.max(...te.concat(tr).map((i) => Math.max(...shapes.clouds[i]!.labels!)));

@@ -114,6 +114,7 @@ export async function loadShapes(source: string, opts: LoadShapesOptions = {}): 
     items: items.map((i: DatasetItem) => ({ id: i.id, label: i.label, split: i.split })),
     clouds,
     hasPartLabels: clouds.length > 0 && clouds.every((c) => c.labels !== null),
+    ...(ds.parts ? { parts: ds.parts } : {}),
     key: `${ds.name}:${pre.key}:${normalize}:${scale}`,
   };
 }

@@ -122,6 +122,10 @@ export async function shapeNetPart(root: string, partLabels: PartLabelMode = 'gl
     items,
     source: { kind: 'shapenet-part', root, partLabels },
     load,
+    // local ids 0..k-1 per category (the files carry no part names; the benchmark numbers them per category)
+    ...(partLabels === 'local'
+      ? { parts: Object.fromEntries(SHAPENET_PART_CATEGORIES.map((c, i) => [c, Array.from({ length: PARTS_PER_CATEGORY[i]! }, (_, k) => `part ${k + 1}`)])) }
+      : {}),
   };
 }
 

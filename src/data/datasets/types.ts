@@ -36,6 +36,8 @@ export interface Dataset {
   classes: string[];
   items: DatasetItem[];
   load(item: DatasetItem, opts?: ItemLoadOptions): Promise<PointCloud>;
+  /** Part names per class, when the per-point labels are local part ids of that class (ShapeNet Part 'local'). */
+  parts?: Record<string, string[]>;
   /** Present when the dataset can be reopened elsewhere (workers); absent for in-memory datasets. */
   source?: DatasetSource;
 }
