@@ -101,16 +101,20 @@ export function registerDownstream(program: Command): void {
     .option('--out <dir>', 'results folder (default experiments/results/<name>)')
     .option('--backbones <list>', 'only these backbones')
     .option('--protocols <list>', 'only these protocols')
-    .option('--ratios <list>', 'only these ratios (the report then covers them only; a full run later covers all)')
-    .option('--seeds <list>', 'only these seeds')
+    .option('--ratios <list>', "only these of the config's ratios (the report still shows the whole grid)")
+    .option('--seeds <list>', "only these of the config's seeds")
     .option('--quiet', 'no progress output')
     .action(async (o: { config: string; out?: string; backbones?: string; protocols?: string; ratios?: string; seeds?: string; quiet?: boolean }) => {
       const cfg = loadFewshotConfig(o.config);
-      if (o.ratios) cfg.ratios = list(o.ratios, '--ratios');
-      if (o.seeds) cfg.seeds = list(o.seeds, '--seeds');
       const out = o.out ?? path.join(path.dirname(path.resolve(o.config)), 'results', cfg.name);
       const { runFewshot } = await import('../downstream/fewshot.ts');
-      await runFewshot(cfg, { out, quiet: o.quiet, only: { backbones: o.backbones?.split(','), protocols: o.protocols?.split(',') } });
+      const only = {
+        backbones: o.backbones?.split(','),
+        protocols: o.protocols?.split(','),
+        ratios: o.ratios ? list(o.ratios, '--ratios') : undefined,
+        seeds: o.seeds ? list(o.seeds, '--seeds') : undefined,
+      };
+      await runFewshot(cfg, { out, quiet: o.quiet, only });
       process.stdout.write(`results: ${out} (table.md, summary.json, *.svg)\n`);
     });
 }

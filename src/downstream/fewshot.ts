@@ -26,8 +26,11 @@ import { updateHeadline } from './headline.ts';
 export interface FewshotOptions {
   out: string;
   quiet?: boolean;
-  /** Only these backbones / protocols (CLI filters). */
-  only?: { backbones?: string[]; protocols?: string[] };
+  /**
+   * Only these backbones / protocols / ratios / seeds (CLI filters): a part of the grid is computed, the
+   * config and the report stay the whole grid's (cells not run yet show as '–').
+   */
+  only?: { backbones?: string[]; protocols?: string[]; ratios?: number[]; seeds?: number[] };
 }
 
 
@@ -61,6 +64,9 @@ export async function runFewshot(cfg: FewshotConfig, opts: FewshotOptions): Prom
   const out = path.resolve(opts.out);
   const quiet = opts.quiet ?? false;
   await writeFileAtomic(path.join(out, 'config.json'), `${JSON.stringify(cfg, null, 2)}\n`);
+  const part = gridPart(cfg, opts.only);
+  for (const b of opts.only?.backbones ?? []) if (!(b in cfg.backbones)) throw new UserError(`backbone '${b}' is not in the config (${Object.keys(cfg.backbones).join(', ')})`);
+  for (const p of opts.only?.protocols ?? []) if (!(cfg.protocols as string[]).includes(p)) throw new UserError(`protocol '${p}' is not in the config (${cfg.protocols.join(', ')})`);
   const seg = cfg.task === 'segmentation';
   const shapes = await loadShapes(cfg.data.source, {
     split: 'all',
@@ -78,13 +84,25 @@ export async function runFewshot(cfg: FewshotConfig, opts: FewshotOptions): Prom
   for (const [name, spec] of backbones) {
     const bb = await resolveBackbone(name, spec, cfg, out, quiet);
     for (const protocol of protocols) {
-      if (seg) results.push(...(await runSegmentation(cfg, shapes, name, bb, protocol as '2fc' | 'finetune', out, quiet)));
-      else results.push(...(await runClassification(cfg, shapes, name, bb, protocol as 'linear' | 'finetune', out, quiet)));
+      if (seg) results.push(...(await runSegmentation(part, shapes, name, bb, protocol as '2fc' | 'finetune', out, quiet)));
+      else results.push(...(await runClassification(part, shapes, name, bb, protocol as 'linear' | 'finetune', out, quiet)));
     }
   }
   await writeFewshotReport(cfg, out);
   await updateHeadline(cfg, out);
   return results;
+}
+
+/** The grid restricted to the requested ratios and seeds; each must be one of the config's. */
+function gridPart(cfg: FewshotConfig, only: FewshotOptions['only']): FewshotConfig {
+  const pick = (all: number[], want: number[] | undefined, what: string): number[] => {
+    if (!want) return all;
+    for (const v of want) {
+      if (!all.some((a) => Math.abs(a - v) < 1e-9)) throw new UserError(`${what} ${v} is not in the config's ${what}s (${all.join(', ')})`);
+    }
+    return all.filter((a) => want.some((v) => Math.abs(a - v) < 1e-9));
+  };
+  return { ...cfg, ratios: pick(cfg.ratios, only?.ratios, 'ratio'), seeds: pick(cfg.seeds, only?.seeds, 'seed') };
 }
 
 function splitIndices(shapes: ShapeCollection): { train: number[]; test: number[] } {

@@ -133,6 +133,12 @@ describe('fine-tuning and segmentation (tiny network, a few steps)', async () =>
       linear: { ...DEFAULT_HYPER.linear, baseSteps: 20, minSteps: 5 }, workers: 0,
     });
     cfg.model = 'tiny';
+    // a part of the grid (seed 1 only): its cells are computed, the saved config stays the whole grid's
+    await runFewshot(cfg, { out, quiet: true, only: { seeds: [1] } });
+    expect(readCells(out).map((c) => c.seed)).toEqual([1, 1]);
+    expect((JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8')) as { seeds: number[] }).seeds).toEqual([0, 1]);
+    await expect(runFewshot(cfg, { out, quiet: true, only: { seeds: [7] } })).rejects.toThrow(/seed 7 is not in the config/);
+    await expect(runFewshot(cfg, { out, quiet: true, only: { protocols: ['finetun'] } })).rejects.toThrow(/protocol 'finetun'/);
     await runFewshot(cfg, { out, quiet: true });
     const cells = readCells(out);
     expect(cells.length).toBe(4);
