@@ -63,10 +63,11 @@ export async function runFewshot(cfg: FewshotConfig, opts: FewshotOptions): Prom
   await initBackend();
   const out = path.resolve(opts.out);
   const quiet = opts.quiet ?? false;
-  await writeFileAtomic(path.join(out, 'config.json'), `${JSON.stringify(cfg, null, 2)}\n`);
+  // filters are checked before anything is written
   const part = gridPart(cfg, opts.only);
   for (const b of opts.only?.backbones ?? []) if (!(b in cfg.backbones)) throw new UserError(`backbone '${b}' is not in the config (${Object.keys(cfg.backbones).join(', ')})`);
   for (const p of opts.only?.protocols ?? []) if (!(cfg.protocols as string[]).includes(p)) throw new UserError(`protocol '${p}' is not in the config (${cfg.protocols.join(', ')})`);
+  await writeFileAtomic(path.join(out, 'config.json'), `${JSON.stringify(cfg, null, 2)}\n`);
   const seg = cfg.task === 'segmentation';
   const shapes = await loadShapes(cfg.data.source, {
     split: 'all',
