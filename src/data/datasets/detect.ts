@@ -3,7 +3,8 @@ import * as path from 'node:path';
 import { UserError } from '../../util/errors.ts';
 import { modelNetH5 } from './modelnet-h5.ts';
 import { modelNetResampled } from './modelnet-resampled.ts';
-import { modelNetTree } from './modelnet.ts';
+import { MODELNET_TREE_UP, modelNetTree } from './modelnet.ts';
+import type { UpAxis } from '../up-axis.ts';
 import { shapeFolder } from './folder.ts';
 import { shapeNetPart } from './shapenet-part.ts';
 import type { Dataset } from './types.ts';
@@ -25,4 +26,13 @@ export async function openDataFolder(dir: string): Promise<Dataset> {
   // <class>/{train,test}/ folders make a ModelNet tree; anything else is a plain folder of shapes (ShapeNetCore ...)
   const tree = fs.readdirSync(dir, { withFileTypes: true }).some((e) => e.isDirectory() && (fs.existsSync(path.join(dir, e.name, 'train')) || fs.existsSync(path.join(dir, e.name, 'test'))));
   return tree ? modelNetTree(dir) : shapeFolder(dir);
+}
+
+/**
+ * The up axis the readers declare for one file, judged by where it lies: a file in `<class>/{train,test}/` is
+ * part of a ModelNet tree (z-up); any other file is y-up like the other layouts. For `rq3d sample FILE`.
+ */
+export function upAxisOfFile(file: string): UpAxis {
+  const parent = path.basename(path.dirname(path.resolve(file)));
+  return parent === 'train' || parent === 'test' ? MODELNET_TREE_UP : 'y';
 }
