@@ -132,5 +132,9 @@ describe('up axis', () => {
     const bad = rq3d('info', TREE, '--up-axis', 'w');
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/^rq3d: --up-axis \(data\.upAxis\) must be one of .*got 'w'\n$/);
+    // the same check on a training command (before anything is loaded or written)
+    const train = rq3d('linear', '--from', 'scratch', '--data', TREE, '--up-axis', 'north', '--out', path.join(tmp, 'never'));
+    expect(train.code).toBe(1);
+    expect(train.stderr).toMatch(/^rq3d: --up-axis \(data\.upAxis\) must be one of .*got 'north'\n$/);
   });
 });
