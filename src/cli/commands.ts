@@ -4,6 +4,7 @@ import { registerDoctor } from './doctor.ts';
 import { registerInfo } from './info.ts';
 import { registerConvert } from './convert.ts';
 import { registerQuantize } from './quantize.ts';
+import { registerSample } from './sample.ts';
 import { registerSynth } from './synth.ts';
 import { registerView } from './view.ts';
 import { registerPretrain } from './pretrain.ts';
@@ -13,4 +14,4 @@ import { registerMain } from './main-job.ts';
 import { registerSupervised } from './supervised.ts';
 
 /** Every subcommand of `rq3d`; one module each. */
-export const COMMANDS: ReadonlyArray<(program: Command) => void> = [registerOctree, registerDoctor, registerInfo, registerConvert, registerQuantize, registerSynth, registerView, registerPretrain, registerDownstream, registerMain, registerSupervised, registerBench];
+export const COMMANDS: ReadonlyArray<(program: Command) => void> = [registerOctree, registerDoctor, registerInfo, registerConvert, registerQuantize, registerSample, registerSynth, registerView, registerPretrain, registerDownstream, registerMain, registerSupervised, registerBench];

@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import type { Command } from 'commander';
 import { DEFAULT_HYPER, FewshotConfigSchema, loadFewshotConfig, type FewshotConfig } from '../downstream/fewshot-config.ts';
 import { UserError } from '../util/errors.ts';
-import { parseIntOption, parseNumberOption } from './options.ts';
+import { parseIntOption, parseNumberOption, parseUpAxisOption } from './options.ts';
 
 /**
  * Downstream commands: `rq3d fewshot` runs a whole grid from an experiment config; `rq3d linear`,
@@ -24,6 +24,7 @@ interface SingleOpts {
   json?: boolean;
   mode?: string;
   points?: string;
+  upAxis?: string;
   workers?: string;
   baseSteps?: string;
   minSteps?: string;
@@ -39,7 +40,7 @@ function singleConfig(protocol: 'linear' | 'finetune' | '2fc', task: 'classifica
   const raw = {
     name: `${protocol}-${name}`,
     task,
-    data: { source: o.data, ...(o.points ? { points: Number(o.points) } : {}) },
+    data: { source: o.data, ...(o.points ? { points: Number(o.points) } : {}), ...(o.upAxis !== undefined ? { upAxis: parseUpAxisOption(o.upAxis) } : {}) },
     model: o.model,
     backbones: { [name]: o.checkpoint ? { checkpoint: path.resolve(o.checkpoint) } : { from: 'scratch' } },
     protocols: [protocol],
@@ -64,6 +65,7 @@ function addSingle(program: Command, name: string, description: string, protocol
     .option('--seeds <list>', 'seeds', '0')
     .option('--model <preset>', 'HRNet preset for --from scratch (paper, cpu, tiny)', 'cpu')
     .option('--points <n>', 'points per shape (meshes sampled, synth generated)')
+    .option('--up-axis <axis>', "the data's up axis, overriding its reader's (data.upAxis)")
     .option('--workers <n>', 'worker threads building octrees', '1')
     .option('--base-steps <n>', 'training steps at ratio 1 (a ratio r trains max(min, base·r·m) steps; default sized for a CPU)')
     .option('--min-steps <n>', 'fewest training steps of any ratio')

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { resolvePretrainConfig } from '../train/config.ts';
-import { parseIntOption } from './options.ts';
+import { parseIntOption, parseUpAxisOption } from './options.ts';
 import { UserError } from '../util/errors.ts';
 
 /** `rq3d pretrain`: MID-Net (+ RQ) pretraining, resumable. */
@@ -9,6 +9,7 @@ export function registerPretrain(program: Command): void {
     .command('pretrain')
     .description('MID-Net pretraining with randomized quantization (shape- and point-level instance discrimination)')
     .option('--data <source>', 'synth | synth:<perClass> | modelnet10 | DIR (ModelNet tree, ShapeNet Part, modelnet40 txt/h5)')
+    .option('--up-axis <axis>', "the data's up axis, overriding its reader's (data.upAxis: x, y, z, -z ...); shapes are turned y-up")
     .option('--config <preset|file>', 'preset (paper, cpu, quick, tiny) or JSON file {"extends": preset, ...}', 'cpu')
     .option('--rq-bins <n>', 'randomized quantization bins (paper: 30)')
     .option('--rq-variant <v>', 'random-random | random-middle | uniform-random | uniform-middle')
@@ -28,6 +29,7 @@ export function registerPretrain(program: Command): void {
       const { pretrain } = await import('../train/pretrain.ts');
       const cfg = resolvePretrainConfig(String(o.config));
       if (typeof o.data === 'string') cfg.data.source = o.data;
+      if (typeof o.upAxis === 'string') cfg.data.upAxis = parseUpAxisOption(o.upAxis);
       if (o.rq === false) cfg.rq = null;
       else if (o.rqBins !== undefined || o.rqVariant !== undefined) {
         cfg.rq = { bins: 30, variant: 'random-random', p: 1, ...(cfg.rq ?? {}) };

@@ -79,6 +79,10 @@ export function applyNormalization(pc: PointCloud, t: Normalization): PointCloud
 export function normalizeCloud(pc: PointCloud, mode: NormalizeMode, scale = 1): PointCloud {
   if (!(scale > 0) || !Number.isFinite(scale)) throw new UserError(`normalization scale must be positive, got ${scale}`);
   if (mode === 'none') return pc;
-  const t = mode === 'bbox' ? bboxNormalization(pc.points, scale) : sphereNormalization(pc.points, scale);
-  return applyNormalization(pc, t);
+  return applyNormalization(pc, normalizationOf(pc.points, mode, scale));
+}
+
+/** The map `normalizeCloud` applies (so that a caller can undo it: input = centre + normalized / factor). */
+export function normalizationOf(points: Float32Array, mode: Exclude<NormalizeMode, 'none'>, scale = 1): Normalization {
+  return mode === 'bbox' ? bboxNormalization(points, scale) : sphereNormalization(points, scale);
 }

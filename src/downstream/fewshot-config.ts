@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { UserError } from '../util/errors.ts';
+import { UpAxisField } from '../train/config.ts';
 
 /**
  * A few-shot experiment grid: backbones x protocols x ratios x seeds on one dataset. Validated (unknown keys
@@ -53,7 +54,7 @@ export const FewshotConfigSchema = z
     /** Free text: how this protocol departs from the reference and why (shown in the report). */
     notes: z.string().optional(),
     task: z.enum(['classification', 'segmentation']),
-    data: z.object({ source: z.string(), points: z.number().int().positive().optional(), synthPerClass: z.number().int().positive().optional() }).strict(),
+    data: z.object({ source: z.string(), points: z.number().int().positive().optional(), synthPerClass: z.number().int().positive().optional(), upAxis: UpAxisField.optional() }).strict(),
     /** HRNet preset for scratch backbones (pretrained ones use their checkpoint's config). */
     model: z.enum(['paper', 'cpu', 'tiny']),
     backbones: z.record(z.string(), Backbone),

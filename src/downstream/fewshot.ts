@@ -73,6 +73,7 @@ export async function runFewshot(cfg: FewshotConfig, opts: FewshotOptions): Prom
     split: 'all',
     points: cfg.data.points,
     synthPerClass: cfg.data.synthPerClass,
+    upAxis: cfg.data.upAxis,
     normalize: 'sphere',
     // segmentation is evaluated on every input point: keep the canonical shape clear of the box edge
     scale: seg ? 0.95 : 1,

@@ -26,7 +26,7 @@ export interface InputFeatures {
 }
 
 export interface BatchTimings {
-  /** transform + RQ + clip + buildOctree, summed over the shapes of this part. */
+  /** transform + clip + RQ + buildOctree, summed over the shapes of this part. */
   buildMs: number;
   mergeMs: number;
   /** neighbour tables (all depths, plus the requested queries) and input features. */

@@ -1,8 +1,11 @@
 /**
- * One training sample, CPU side (DESIGN.md "The data flow of one training step"):
- * base transform → randomized quantization → clip to the octree box → octree.
+ * One training sample, CPU side (DESIGN.md "The data flow of one training step", docs/pipeline.md):
+ * base transform (rotate, translate, scale, clip to the octree box) → randomized quantization of the clipped
+ * points (its per-axis lo / hi are theirs) → octree. This is the order of the paper (RQ after MID-Net's base
+ * augmentations, clip included): quantizing before the clip would span bins over points that the clip then
+ * drops, and RQ's clamp to the box would flatten the points pushed past +1 into a wall on the box face.
  * Every random draw comes from the per-shape seed, so a sample is the same whichever worker (or the main
- * thread) builds it.
+ * thread) builds it. Node-free: the viewer bundles this module for the browser.
  */
 import { buildOctree, checkDepths, type Octree } from '../../octree/index.ts';
 import type { PointCloud } from '../data/pointcloud.ts';
@@ -38,14 +41,23 @@ export interface SampleParams {
   transform: MidTransformParams | null;
   /** Null when the spec has no RQ; applied = false when the Bernoulli(p) draw skipped the shape. */
   rq: { applied: boolean; lo: number[]; hi: number[] } | null;
-  /** Points before / after clipping to the octree box. */
+  /** Points of the input cloud / kept by the clip to the octree box (RQ keeps every point). */
   pointsIn: number;
   pointsKept: number;
 }
 
+/** The clouds of one sample, before the octree (shared by the training pipeline, `rq3d sample` and the viewer). */
+export interface SampleClouds {
+  /** After the base transform and the clip (the input of RQ); the input cloud clipped when the transform is 'none'. */
+  base: PointCloud;
+  /** What the octree is built from: `base` quantized, or `base` itself without RQ (or when p skipped the shape). */
+  points: PointCloud;
+  params: SampleParams;
+}
+
 export interface PreparedSample {
   octree: Octree;
-  /** The cloud the octree was built from (transformed, quantized, clipped): octree.pointToLeaf indexes it. */
+  /** The cloud the octree was built from (transformed, clipped, quantized): octree.pointToLeaf indexes it. */
   points: PointCloud;
   params: SampleParams;
 }
@@ -74,29 +86,39 @@ export function checkSampleSpec(spec: SampleSpec): void {
 }
 
 /**
- * Build one sample. The transform and RQ draw from separate forks of the seed's generator, so switching
- * RQ on or off does not change the transform a shape gets.
+ * The clouds of one sample: transform + clip, then RQ. The transform and RQ draw from separate forks of the
+ * seed's generator, so switching RQ on or off does not change the transform a shape gets. Every attribute
+ * (normals, labels such as cluster ids, features) is sliced with the points by the clip and left alone by RQ.
  */
-export function prepareSample(cloud: PointCloud, spec: SampleSpec, seed: number): PreparedSample {
+export function sampleClouds(cloud: PointCloud, spec: Pick<SampleSpec, 'transform' | 'rq'>, seed: number): SampleClouds {
   const rng = new Rng(seed);
   const transformRng = rng.fork('transform');
   const rqRng = rng.fork('rq');
-  let pc = cloud;
   let transform: MidTransformParams | null = null;
+  let base: PointCloud;
   if (spec.transform !== 'none') {
     transform = drawMidParams(transformRng, spec.transform === 'midnet' ? MID_PRETRAIN : MID_FINETUNE);
-    pc = applyMidParams(pc, transform, false);
+    base = applyMidParams(cloud, transform, true);
+  } else {
+    base = clipMid(cloud);
   }
+  let points = base;
   let rq: SampleParams['rq'] = null;
   if (spec.rq) {
-    const r = randomizedQuantize(pc, rqRng, rqVariantOptions(spec.rq.variant, { bins: spec.rq.bins, p: spec.rq.p }));
-    pc = r.cloud;
+    // lo / hi are the clipped points' range, so every bin lies inside the box; RQ's clamp to [-1, 1-ulp] is
+    // left only for the last value's documented 1e-6 overshoot past hi.
+    const r = randomizedQuantize(base, rqRng, rqVariantOptions(spec.rq.variant, { bins: spec.rq.bins, p: spec.rq.p }));
+    points = r.cloud;
     rq = { applied: r.applied, lo: r.axes.map((a) => a.lo), hi: r.axes.map((a) => a.hi) };
   }
-  const pointsIn = pc.points.length / 3;
-  const points = clipMid(pc);
+  return { base, points, params: { seed, transform, rq, pointsIn: cloud.points.length / 3, pointsKept: points.points.length / 3 } };
+}
+
+/** Build one sample: `sampleClouds`, then the octree of its points. */
+export function prepareSample(cloud: PointCloud, spec: SampleSpec, seed: number): PreparedSample {
+  const { points, params } = sampleClouds(cloud, spec, seed);
   const octree = buildOctree(points, { depth: spec.depth, fullDepth: spec.fullDepth, bounds: 'clamp' });
-  return { octree, points, params: { seed, transform, rq, pointsIn, pointsKept: points.points.length / 3 } };
+  return { octree, points, params };
 }
 
 /** The seed of shape `index` in `epoch` of a run seeded with `runSeed` (independent of batching and workers). */

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import { z } from 'zod';
+import { UP_AXES } from '../data/up-axis.ts';
 import { HRNET_PRESETS } from '../models/presets.ts';
 import { UserError } from '../util/errors.ts';
 
@@ -23,6 +24,12 @@ const HRNet = z
   })
   .strict();
 
+/**
+ * `data.upAxis` of every config with a data section: the axis that points up in the source's files, overriding
+ * the one its reader declares (ModelNet trees z, everything else y). The loader turns shapes y-up once.
+ */
+export const UpAxisField = z.enum(UP_AXES);
+
 const Rq = z
   .object({
     bins: z.number().int().min(1).max(4096),
@@ -41,6 +48,7 @@ export const PretrainConfigSchema = z
         points: z.number().int().positive().optional(),
         synthPerClass: z.number().int().positive().optional(),
         normalize: z.enum(['sphere', 'bbox']),
+        upAxis: UpAxisField.optional(),
       })
       .strict(),
     rq: Rq.nullable(),

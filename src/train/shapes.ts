@@ -2,11 +2,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { modelNetH5, modelNetResampled, modelNetTree, shapeFolder, shapeNetPart, type Dataset, type DatasetItem } from '../data/datasets/index.ts';
+import type { DatasetItem } from '../data/datasets/index.ts';
 import { preprocessDataset } from '../data/datasets/cache.ts';
+import { openDataFolder } from '../data/datasets/detect.ts';
 import { normalizeCloud } from '../data/normalize.ts';
 import type { PointCloud } from '../data/pointcloud.ts';
 import { synthDataset } from '../data/synth/index.ts';
+import { signedUpAxis, toYUp, type UpAxis } from '../data/up-axis.ts';
 import { UserError } from '../util/errors.ts';
 import { createProgress } from './progress.ts';
 
@@ -31,6 +33,8 @@ export interface ShapeCollection {
   parts?: Record<string, string[]>;
   /** A stable description of the source and preprocessing (cache keys, run configs). */
   key: string;
+  /** The up axis the source was read with (declared by its reader, or the override); `clouds` are y-up. */
+  upAxis: UpAxis;
 }
 
 export interface LoadShapesOptions {
@@ -44,6 +48,8 @@ export interface LoadShapesOptions {
   synthPerClass?: number;
   seed?: number;
   quiet?: boolean;
+  /** The source's up axis, overriding the one its reader declares (config `data.upAxis`). */
+  upAxis?: UpAxis;
 }
 
 export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -56,20 +62,6 @@ export function cacheDir(): string {
   return process.env.RQ3D_CACHE ?? path.join(os.homedir(), '.cache', 'rq3d');
 }
 
-async function openFolder(dir: string): Promise<Dataset> {
-  if (!fs.existsSync(dir)) throw new UserError(`${dir}: no such data folder`);
-  const has = (f: string): boolean => fs.existsSync(path.join(dir, f));
-  // ShapeNet Part: synset folders holding .txt clouds or points/ (ShapeNetCore's synset folders hold model folders)
-  const partLike = (n: string): boolean =>
-    /^0\d{7}$/.test(n) && (fs.existsSync(path.join(dir, n, 'points')) || fs.readdirSync(path.join(dir, n)).some((f) => f.endsWith('.txt')));
-  if (has('synsetoffset2category.txt') || fs.readdirSync(dir).some(partLike)) return shapeNetPart(dir, 'local');
-  if (has('modelnet40_shape_names.txt') || has('modelnet10_shape_names.txt')) return modelNetResampled(dir);
-  if (has('train_files.txt')) return modelNetH5(dir);
-  // <class>/{train,test}/ folders make a ModelNet tree; anything else is a plain folder of shapes (ShapeNetCore ...)
-  const tree = fs.readdirSync(dir, { withFileTypes: true }).some((e) => e.isDirectory() && (fs.existsSync(path.join(dir, e.name, 'train')) || fs.existsSync(path.join(dir, e.name, 'test'))));
-  return tree ? modelNetTree(dir) : shapeFolder(dir);
-}
-
 export async function loadShapes(source: string, opts: LoadShapesOptions = {}): Promise<ShapeCollection> {
   const split = opts.split ?? 'all';
   const normalize = opts.normalize ?? 'sphere';
@@ -80,7 +72,9 @@ export async function loadShapes(source: string, opts: LoadShapesOptions = {}): 
     const perClass = synth[1] ? Number(synth[1]) : (opts.synthPerClass ?? 40);
     const ds = synthDataset({ perClass, seed: opts.seed ?? 0, points: opts.points ?? 2048 });
     const items = keep(ds.items);
-    const clouds = items.map((it) => normalizeCloud(ds.loadSync(it), normalize, scale));
+    // the generator builds y-up shapes (furniture on y = 0, front towards +z)
+    const upAxis = opts.upAxis ?? 'y';
+    const clouds = items.map((it) => normalizeCloud(toYUp(ds.loadSync(it), upAxis), normalize, scale));
     return {
       name: 'synth',
       classes: ds.classes,
@@ -88,21 +82,22 @@ export async function loadShapes(source: string, opts: LoadShapesOptions = {}): 
       clouds,
       hasPartLabels: true,
       parts: ds.parts,
-      key: `synth:${perClass}:${opts.seed ?? 0}:${opts.points ?? 2048}:${normalize}:${scale}`,
+      key: `synth:${perClass}:${opts.seed ?? 0}:${opts.points ?? 2048}:${normalize}:${scale}:${signedUpAxis(upAxis)}`,
+      upAxis,
     };
   }
   const dir = source === 'modelnet10' ? defaultModelNet10() : path.resolve(source);
   if (source === 'modelnet10' && !fs.existsSync(dir)) {
     throw new UserError(`ModelNet10 not found at ${dir} (set RQ3D_MODELNET10 or pass --data DIR)`);
   }
-  const ds = await openFolder(dir);
+  const ds = await openDataFolder(dir);
   const items = keep(ds.items);
   const progress = createProgress(`preprocessing ${ds.name}`, items.length, { quiet: opts.quiet, unit: 'shapes' });
   // Normals are estimated where the files have none (ModelNet10 PCD); normalization is applied after loading
   // so one cache serves both normalizations.
   const pre = await preprocessDataset(
     ds,
-    { normalize: 'none', normals: 'auto', sample: opts.points, seed: opts.seed ?? 0 },
+    { normalize: 'none', normals: 'auto', sample: opts.points, seed: opts.seed ?? 0, ...(opts.upAxis ? { upAxis: opts.upAxis } : {}) },
     { cacheDir: cacheDir(), items, onProgress: (d) => progress.update(d) },
   );
   progress.stop();
@@ -116,5 +111,6 @@ export async function loadShapes(source: string, opts: LoadShapesOptions = {}): 
     hasPartLabels: clouds.length > 0 && clouds.every((c) => c.labels !== null),
     ...(ds.parts ? { parts: ds.parts } : {}),
     key: `${ds.name}:${pre.key}:${normalize}:${scale}`,
+    upAxis: pre.upAxis,
   };
 }

@@ -21,13 +21,13 @@ describe('prepareSample', () => {
     expect(sameBits(shape!.points, syntheticShapes(2, 7, 800)[0]!.points)).toBe(true);
   });
 
-  it('runs transform -> RQ -> clip -> octree, in that order', () => {
+  it('runs transform -> clip -> RQ -> octree, in that order', () => {
     const s = prepareSample(shape!, { ...SPEC, rq: { bins: 30, variant: 'random-random', p: 1 } }, 3);
     expect(s.params.transform).not.toBeNull();
     expect(s.params.rq?.applied).toBe(true);
-    // RQ came after the transform: the quantizer's ranges are those of the transformed cloud, and at
-    // most 30 distinct values per axis survive (clipping only removes points)
-    const moved = applyMidParams(shape!, s.params.transform!, false);
+    // RQ came after the transform and its clip: the quantizer's ranges are those of the transformed, clipped
+    // cloud, and at most 30 distinct values per axis survive
+    const moved = applyMidParams(shape!, s.params.transform!, true);
     for (let a = 0; a < 3; a++) {
       const vals = new Set<number>();
       let lo = Infinity;

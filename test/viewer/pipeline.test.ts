@@ -8,6 +8,9 @@ import { extname, basename } from '../../viewer/src/shims/path.ts';
 import { synthDataset } from '../../src/data/synth/index.ts';
 import { encodePly } from '../../src/data/formats/ply.ts';
 import type { RqVariant } from '../../src/augment/randomized-quantization.ts';
+import { normalizeCloud } from '../../src/data/normalize.ts';
+import { fromYUp, toYUp } from '../../src/data/up-axis.ts';
+import { prepareSample } from '../../src/pipeline/sample.ts';
 
 const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/data');
 const chair = (): Uint8Array => {
@@ -49,6 +52,18 @@ describe('viewer pipeline (the CLI modules, run as the browser runs them)', () =
     const m = computeView(pc, { ...q, mid: true });
     expect(m.input.points.every((v) => v > -1 && v < 1)).toBe(true);
     expect(m.input.labels!.length).toBe(m.input.points.length / 3);
+  });
+
+  it('the MID-Net view is the training sample of that seed (prepareSample), turned y-up first and shown back', () => {
+    const pc = loadCloud(chair(), 'chair.ply');
+    const spec = { depth: 5, fullDepth: 2, transform: 'midnet' as const, rq: { bins: 30, variant: 'random-random' as const, p: 1 }, features: 'ND', nempty: false };
+    for (const up of ['y', 'z'] as const) {
+      const v = computeView(pc, { ...q, mid: true, seed: 7, up });
+      const train = prepareSample(normalizeCloud(toYUp(pc, up), 'sphere'), spec, 7);
+      expect(toYUp(v.quantized, up).points, up).toEqual(train.points.points);
+      expect(fromYUp(train.points, up).normals, up).toEqual(v.quantized.normals);
+      expect(v.quantized.points.length, up).toBe(3 * train.params.pointsKept);
+    }
   });
 
   it('counts distinct values per axis', () => {

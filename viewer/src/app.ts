@@ -262,7 +262,7 @@ export class App {
   private compute(): void {
     if (!this.base) return;
     const s = this.state;
-    this.data = computeView(this.base, { bins: s.bins, seed: s.seed, variant: s.variant, p: s.p, mid: s.mid, normalize: s.normalize, depth: s.depth });
+    this.data = computeView(this.base, { bins: s.bins, seed: s.seed, variant: s.variant, p: s.p, mid: s.mid, normalize: s.normalize, depth: s.depth, up: s.up });
     this.dataVersion++;
     this.predictions = null;
   }

@@ -2,12 +2,16 @@
  * What the viewer computes, with the CLI's own code: parse (src/data/shape.ts) -> cloud (meshes sampled,
  * normals estimated if absent) -> normalize -> optional MID-Net base transform -> randomized quantization ->
  * octrees of both clouds at the chosen depth. Pure functions of the inputs and the seed, no DOM.
+ * The MID-Net view is the training pipeline's own `sampleClouds` (src/pipeline/sample.ts: base transform with
+ * its clip, then RQ on the clipped points, the draws of `prepareSample` for that seed) on the shape turned
+ * y-up as the datasets' loader turns it, shown back in the file's frame.
  */
 import { parseShape, shapeToCloud } from '../../src/data/shape.ts';
 import { normalizeCloud, type NormalizeMode } from '../../src/data/normalize.ts';
 import type { PointCloud } from '../../src/data/pointcloud.ts';
-import { midTransform, MID_PRETRAIN } from '../../src/augment/midnet-transform.ts';
 import { randomizedQuantize, rqVariantOptions, type RqVariant } from '../../src/augment/randomized-quantization.ts';
+import { fromYUp, toYUp, type UpAxis } from '../../src/data/up-axis.ts';
+import { sampleClouds } from '../../src/pipeline/sample.ts';
 import { buildOctree, type Octree } from '../../octree/octree.ts';
 import { Rng } from '../../src/util/rng.ts';
 
@@ -24,6 +28,8 @@ export interface QuantizeParams {
   mid: boolean;
   normalize: Exclude<NormalizeMode, 'none'>;
   depth: number;
+  /** The file's up axis (the view's up setting): the MID-Net view turns the shape y-up first, as training does. */
+  up?: UpAxis;
 }
 
 export interface ViewData {
@@ -87,28 +93,43 @@ export function cloudOctree(pc: PointCloud, depth: number): Octree {
   );
 }
 
-/** The normalized cloud, base-transformed when asked: the left view and the input of RQ. */
-export function prepareInput(base: PointCloud, q: Pick<QuantizeParams, 'normalize' | 'mid' | 'seed'>): PointCloud {
-  // MID-Net normalizes to the bounding sphere before its base transform; the bbox mode is ocnn-pytorch's.
-  const normalized = normalizeCloud(base, q.mid ? 'sphere' : q.normalize);
-  return q.mid ? midTransform(normalized, new Rng(q.seed).fork('mid'), MID_PRETRAIN).cloud : normalized;
+/** The normalized cloud: the left view and the input of RQ without the MID-Net transform. */
+export function prepareInput(base: PointCloud, q: Pick<QuantizeParams, 'normalize'>): PointCloud {
+  return normalizeCloud(base, q.normalize);
+}
+
+/**
+ * The MID-Net view: the shape turned y-up and normalized to the bounding sphere (MID-Net's normalization, as
+ * the runs load it), then exactly the training sample's clouds for this seed, mapped back to the file's frame.
+ */
+export function midSample(base: PointCloud, q: Pick<QuantizeParams, 'bins' | 'seed' | 'variant' | 'p' | 'up'>): { input: PointCloud; quantized: PointCloud; applied: boolean } {
+  const up = q.up ?? 'y';
+  const s = sampleClouds(normalizeCloud(toYUp(base, up), 'sphere'), { transform: 'midnet', rq: { bins: q.bins, variant: q.variant, p: q.p } }, q.seed);
+  return { input: fromYUp(s.base, up), quantized: fromYUp(s.points, up), applied: s.params.rq?.applied ?? false };
 }
 
 export function computeView(base: PointCloud, q: QuantizeParams): ViewData {
-  const input = prepareInput(base, q);
-  const rq = randomizedQuantize(input, new Rng(q.seed).fork('rq'), rqVariantOptions(q.variant, { bins: q.bins, p: q.p }));
+  let input: PointCloud, quantized: PointCloud, applied: boolean;
+  if (q.mid) {
+    ({ input, quantized, applied } = midSample(base, q));
+  } else {
+    input = prepareInput(base, q);
+    const rq = randomizedQuantize(input, new Rng(q.seed).fork('rq'), rqVariantOptions(q.variant, { bins: q.bins, p: q.p }));
+    quantized = rq.cloud;
+    applied = rq.applied;
+  }
   const inputOctree = cloudOctree(input, q.depth);
-  const quantizedOctree = cloudOctree(rq.cloud, q.depth);
+  const quantizedOctree = cloudOctree(quantized, q.depth);
   return {
     input,
-    quantized: rq.cloud,
-    applied: rq.applied,
+    quantized,
+    applied,
     inputOctree,
     quantizedOctree,
     stats: {
       points: input.points.length / 3,
       distinctInput: distinctPerAxis(input.points),
-      distinctQuantized: distinctPerAxis(rq.cloud.points),
+      distinctQuantized: distinctPerAxis(quantized.points),
       leavesInput: inputOctree.nnumNempty[q.depth]!,
       leavesQuantized: quantizedOctree.nnumNempty[q.depth]!,
       depth: q.depth,

@@ -11,13 +11,15 @@ import { normalizeCloud, type NormalizeMode } from '../normalize.ts';
 import type { NormalOrientation } from '../normals.ts';
 import type { PointCloud } from '../pointcloud.ts';
 import { shapeToCloud, type NormalsMode } from '../shape.ts';
+import { signedUpAxis, toYUp, type UpAxis } from '../up-axis.ts';
 import type { Dataset, DatasetItem, DatasetSource } from './types.ts';
 
 /**
  * Preprocessing cache: each item of a dataset is loaded, sampled, given normals and normalized once, in
  * parallel worker threads, and stored as an O-CNN `.points` file under `<cacheDir>/<dataset>-<hash of spec
  * and source>/`. Later runs with the same spec reuse the files. Every write is atomic (temp + rename), so an
- * interrupted run leaves only complete files behind.
+ * interrupted run leaves only complete files behind. Cached clouds are y-up: each is turned from its
+ * dataset's up axis (or `upAxis`) once, before normals and normalization, and the key includes that axis.
  */
 export interface PreprocessSpec {
   normalize: NormalizeMode;
@@ -29,6 +31,8 @@ export interface PreprocessSpec {
   orient?: NormalOrientation;
   k?: number;
   seed?: number;
+  /** The up axis of the files, overriding the dataset's declared `upAxis` (config `data.upAxis`). */
+  upAxis?: UpAxis;
 }
 
 export interface CacheOptions {
@@ -43,6 +47,8 @@ export interface CacheOptions {
 export interface PreprocessedDataset {
   dir: string;
   key: string;
+  /** The up axis the files were read with (the cached clouds are y-up). */
+  upAxis: UpAxis;
   computed: number;
   reused: number;
   fileOf(item: DatasetItem): string;
@@ -51,7 +57,7 @@ export interface PreprocessedDataset {
 
 const CACHE_VERSION = 1;
 
-function resolvedSpec(spec: PreprocessSpec): Required<Omit<PreprocessSpec, 'sample'>> & { sample: number | null } {
+function resolvedSpec(spec: PreprocessSpec): Required<Omit<PreprocessSpec, 'sample' | 'upAxis'>> & { sample: number | null } {
   return {
     normalize: spec.normalize,
     scale: spec.scale ?? 1,
@@ -63,8 +69,13 @@ function resolvedSpec(spec: PreprocessSpec): Required<Omit<PreprocessSpec, 'samp
   };
 }
 
-export function cacheKey(ds: Pick<Dataset, 'name' | 'source'>, spec: PreprocessSpec): string {
-  const json = JSON.stringify({ v: CACHE_VERSION, name: ds.name, source: ds.source ?? null, spec: resolvedSpec(spec) });
+/** The up axis the files are read with: the override, else the dataset's own. */
+export function resolvedUpAxis(ds: Pick<Dataset, 'upAxis'>, spec: Pick<PreprocessSpec, 'upAxis'>): UpAxis {
+  return spec.upAxis ?? ds.upAxis;
+}
+
+export function cacheKey(ds: Pick<Dataset, 'name' | 'source' | 'upAxis'>, spec: PreprocessSpec): string {
+  const json = JSON.stringify({ v: CACHE_VERSION, name: ds.name, source: ds.source ?? null, spec: resolvedSpec(spec), up: signedUpAxis(resolvedUpAxis(ds, spec)) });
   return createHash('sha256').update(json).digest('hex').slice(0, 16);
 }
 
@@ -73,14 +84,23 @@ export function itemFileName(item: DatasetItem): string {
   return `${safe}-${hashString(item.id).toString(16).padStart(8, '0')}.points`;
 }
 
+/**
+ * One loaded shape made canonical: turned y-up from `upAxis`, subsampled, given normals where it has none,
+ * normalized. Shared by the cache and `rq3d sample` (one file, the same steps). `what` names it in errors.
+ */
+export function canonicalCloud(raw: PointCloud, spec: PreprocessSpec, upAxis: UpAxis, seed: number, what: string): PointCloud {
+  const r = resolvedSpec(spec);
+  const pc = shapeToCloud({ format: 'points', cloud: toYUp(raw, upAxis) }, { sample: r.sample ?? undefined, normals: r.normals, orient: r.orient, k: r.k, seed });
+  if (pc.points.length === 0) throw new UserError(`${what}: shape has no points`);
+  return normalizeCloud(pc, r.normalize, r.scale);
+}
+
 /** The per-item work, shared by workers and the in-thread path. */
 export async function preprocessItem(ds: Dataset, item: DatasetItem, spec: PreprocessSpec): Promise<PointCloud> {
   const r = resolvedSpec(spec);
   const seed = (hashString(item.id) ^ r.seed) >>> 0;
   const raw = await ds.load(item, { sample: r.sample ?? undefined, seed });
-  const pc = shapeToCloud({ format: 'points', cloud: raw }, { sample: r.sample ?? undefined, normals: r.normals, orient: r.orient, k: r.k, seed });
-  if (pc.points.length === 0) throw new UserError(`${item.file ?? item.id}: shape has no points`);
-  return normalizeCloud(pc, r.normalize, r.scale);
+  return canonicalCloud(raw, spec, resolvedUpAxis(ds, spec), seed, item.file ?? item.id);
 }
 
 export async function writeCached(file: string, pc: PointCloud): Promise<void> {
@@ -153,7 +173,7 @@ export async function preprocessDataset(ds: Dataset, spec: PreprocessSpec, opts:
   const key = cacheKey(ds, spec);
   const dir = path.join(opts.cacheDir, `${ds.name}-${key}`);
   await fs.mkdir(dir, { recursive: true });
-  await writeFileAtomic(path.join(dir, 'spec.json'), JSON.stringify({ dataset: ds.name, source: ds.source ?? null, spec: resolvedSpec(spec) }, null, 2) + '\n');
+  await writeFileAtomic(path.join(dir, 'spec.json'), JSON.stringify({ dataset: ds.name, source: ds.source ?? null, spec: resolvedSpec(spec), upAxis: resolvedUpAxis(ds, spec) }, null, 2) + '\n');
   const items = opts.items ?? ds.items;
   const fileOf = (item: DatasetItem): string => path.join(dir, itemFileName(item));
   const present = new Set(await fs.readdir(dir));
@@ -179,6 +199,7 @@ export async function preprocessDataset(ds: Dataset, spec: PreprocessSpec, opts:
   return {
     dir,
     key,
+    upAxis: resolvedUpAxis(ds, spec),
     computed: todo.length,
     reused: total - todo.length,
     fileOf,

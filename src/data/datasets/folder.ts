@@ -34,6 +34,8 @@ export async function shapeFolder(root: string): Promise<Dataset> {
     name: path.basename(path.resolve(root)),
     classes,
     items,
+    // y by default (ShapeNetCore, MID-Net's preprocessed .points); `data.upAxis` says otherwise
+    upAxis: 'y',
     source: { kind: 'shape-folder', root },
     load: (item, lo) => loadPointCloud(item.file!, { sample: lo?.sample, seed: meshSeed(item, lo), normals: 'keep' }),
   };

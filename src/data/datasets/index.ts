@@ -11,6 +11,7 @@ export { modelNetResampled } from './modelnet-resampled.ts';
 export { modelNetH5 } from './modelnet-h5.ts';
 export { shapeNetPart } from './shapenet-part.ts';
 export { shapeFolder } from './folder.ts';
+export { openDataFolder } from './detect.ts';
 export { subsetByRatio, ratioCount, type RatioMode } from './ratio.ts';
 
 /** Rebuild a dataset from its plain description (used by preprocessing workers). */

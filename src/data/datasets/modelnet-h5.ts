@@ -110,6 +110,9 @@ export async function modelNetH5(root: string): Promise<Dataset> {
     name: 'modelnet40_ply_hdf5_2048',
     classes,
     items,
+    // y-up: not measured here (no copy of this release on this machine); PointNet's own augmentation rotates
+    // it about y, "the up direction" (provider.rotate_point_cloud). `data.upAxis` overrides it.
+    upAxis: 'y',
     source: { kind: 'modelnet-h5', root },
     load: async (item): Promise<PointCloud> => {
       const b = await block(item.file!);

@@ -30,6 +30,10 @@ export async function modelNetResampled(root: string, variant?: '40' | '10'): Pr
     name: `modelnet${v}_normal_resampled`,
     classes,
     items,
+    // y-up: not measured here (no copy of this release on this machine); PointNet++'s loaders augment it by
+    // rotating about y as "the up direction" (provider.rotate_point_cloud_with_normal), and the release was
+    // resampled from y-up meshes. `data.upAxis` overrides it.
+    upAxis: 'y',
     source: { kind: 'modelnet-resampled', root, variant: v },
     load: (item) => loadPointCloud(item.file!, { normals: 'keep' }),
   };

@@ -120,6 +120,8 @@ export async function shapeNetPart(root: string, partLabels: PartLabelMode = 'gl
     name: v0 ? 'shapenet_part_v0' : 'shapenet_part_v0_normal',
     classes: [...SHAPENET_PART_CATEGORIES],
     items,
+    // ShapeNet is y-up (MID-Net's rotation about y is about ShapeNet's up axis)
+    upAxis: 'y',
     source: { kind: 'shapenet-part', root, partLabels },
     load,
     // local ids 0..k-1 per category (the files carry no part names; the benchmark numbers them per category)

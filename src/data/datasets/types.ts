@@ -1,4 +1,5 @@
 import type { PointCloud } from '../pointcloud.ts';
+import type { UpAxis } from '../up-axis.ts';
 
 export type Split = 'train' | 'test';
 
@@ -38,6 +39,11 @@ export interface Dataset {
   load(item: DatasetItem, opts?: ItemLoadOptions): Promise<PointCloud>;
   /** Part names per class, when the per-point labels are local part ids of that class (ShapeNet Part 'local'). */
   parts?: Record<string, string[]>;
+  /**
+   * The axis that points up in the files (each reader declares it; `data.upAxis` overrides it). Loading turns
+   * every shape y-up once (src/data/up-axis.ts), so the network only ever sees y-up shapes.
+   */
+  upAxis: UpAxis;
   /** Present when the dataset can be reopened elsewhere (workers); absent for in-memory datasets. */
   source?: DatasetSource;
 }

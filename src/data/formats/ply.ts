@@ -368,7 +368,8 @@ export interface PlyWriteOptions {
   normals?: boolean;
   /** Write labels as an int `label` property when the cloud has them (default true). */
   labels?: boolean;
-  comment?: string;
+  /** Header comment lines (one string, or one line per element). */
+  comment?: string | readonly string[];
 }
 
 /** Encode a cloud as PLY: float x y z, float nx ny nz, int label. */
@@ -379,7 +380,7 @@ export function encodePly(pc: PointCloud, opts: PlyWriteOptions = {}): Uint8Arra
   const head = [
     'ply',
     `format ${opts.ascii ? 'ascii' : 'binary_little_endian'} 1.0`,
-    ...(opts.comment ? [`comment ${opts.comment.replace(/[\r\n]/g, ' ')}`] : []),
+    ...(opts.comment === undefined ? [] : typeof opts.comment === 'string' ? [opts.comment] : opts.comment).filter((c) => c !== '').map((c) => `comment ${c.replace(/[\r\n]/g, ' ')}`),
     `element vertex ${n}`,
     'property float x',
     'property float y',
