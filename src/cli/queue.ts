@@ -42,6 +42,11 @@ export function registerQueue(program: Command): void {
     .option('--json', 'print the result as one JSON object')
     .action(async (o: { data: string; config: string; queue?: string; shardSize: string; workers?: string; attempts: string; quiet?: boolean; json?: boolean }) => {
       const cfg = resolvePretrainConfig(o.config);
+      if (o.queue !== undefined) {
+        // the queue is checked before the data folder is read
+        const { checkReachable } = await import('../queue/connection.ts');
+        await checkReachable(o.queue, '--queue');
+      }
       const { planPrepare, prepareLocal } = await import('../data/prepare.ts');
       const plan = await planPrepare(o.data, cfg);
       const t0 = performance.now();

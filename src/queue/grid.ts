@@ -95,15 +95,14 @@ export async function runFewshotQueued(cfg: FewshotConfig, opts: QueuedFewshotOp
     let lastFields = '';
     while (open.length > 0) {
       let running = 0;
-      let lost = false;
+      let lost = 0;
       const still: typeof open = [];
       for (const c of open) {
         const id = cellJobId(c.cell, c.hash);
         const job = (await queue.getJob(id)) as Job<CellJobData, CellResult> | undefined;
         if (!job) {
           // Redis lost the job (restarted without persistence): the checkpoints and the job go in again
-          if (!lost) await upload();
-          lost = true;
+          if (lost++ === 0) await upload();
           await submit(c);
           still.push(c);
           continue;
@@ -121,6 +120,7 @@ export async function runFewshotQueued(cfg: FewshotConfig, opts: QueuedFewshotOp
           still.push(c);
         }
       }
+      if (lost > 0 && !quiet) process.stderr.write(`Redis no longer had ${lost} unfinished cells (restarted without persistence?): submitted them again\n`);
       open = still;
       const fields = { running, failed: failed.length, queued: open.length - running };
       const key = JSON.stringify(fields);

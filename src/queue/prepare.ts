@@ -58,9 +58,11 @@ export async function prepareQueued(plan: PreparePlan, opts: QueuedPrepareOption
     while (open.length > 0) {
       const still: ShardJobData[] = [];
       let running = 0;
+      let lost = 0;
       for (const d of open) {
         const job = (await queue.getJob(idOf(d))) as Job<ShardJobData, ShardResult> | undefined;
         if (!job) {
+          lost++;
           await submit(d);
           still.push(d);
           continue;
@@ -87,6 +89,7 @@ export async function prepareQueued(plan: PreparePlan, opts: QueuedPrepareOption
         await job.remove();
         done++;
       }
+      if (lost > 0 && !opts.quiet) process.stderr.write(`Redis no longer had ${lost} unfinished shards (restarted without persistence?): submitted them again\n`);
       open = still;
       bar.update(done, { running, queued: open.length - running });
       if (open.length > 0) await new Promise((r) => setTimeout(r, opts.pollMs ?? 1000));

@@ -43,6 +43,8 @@ export async function runWorker(opts: WorkerOptions): Promise<void> {
     stalledInterval: opts.lockMs,
     // a job whose worker vanished is handed on twice before it counts as failed
     maxStalledCount: 2,
+    // after a lost connection, try again soon (the default waits 15 s)
+    runRetryDelay: 2000,
     useWorkerThreads: false,
   });
   const label = (job: Job): string => `${job.name} ${job.id}`;
