@@ -12,6 +12,9 @@ import { BLOB_PREFIX } from './connection.ts';
  */
 const FILES = ['model.json', 'weights.bin'] as const;
 
+/** Shipped checkpoints expire this long after the last submission that used them (Redis is no archive). */
+const BLOB_TTL_SECONDS = 30 * 24 * 3600;
+
 /** Stores a checkpoint under its digest (unchanged when already there); returns the digest. */
 export async function putCheckpoint(redis: Redis, dir: string): Promise<string> {
   const digest = checkpointDigest(dir);
@@ -21,6 +24,7 @@ export async function putCheckpoint(redis: Redis, dir: string): Promise<string> 
     for (const f of FILES) fields[f] = await fs.readFile(path.join(dir, f));
     await redis.hset(key, fields);
   }
+  await redis.expire(key, BLOB_TTL_SECONDS);
   return digest;
 }
 

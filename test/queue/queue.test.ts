@@ -84,6 +84,12 @@ describe('rq3d fewshot --queue', () => {
     // the killed worker's cell was taken over by the other worker after its lock expired
     expect(b.output).toContain(`started cell ${id}`);
     expect(b.output).toContain(`finished cell ${id}`);
+    const conn = new Redis(server.url, { maxRetriesPerRequest: null });
+    const q = new Queue('rq3d', { connection: conn });
+    const job = await q.getJob(id!);
+    expect([await job!.getState(), job!.processedBy]).toEqual(['completed', 'wB']);
+    await q.close();
+    conn.disconnect();
     expect(cellFiles(queued)).toEqual(cellFiles(local));
     expect(fs.readdirSync(path.join(queued, 'cells', 'finetune', 'mid_rq')).filter((f) => f.includes('.tmp'))).toEqual([]);
     expect(cell(queued, jobRel(id!))).toEqual(cell(local, jobRel(id!)));
