@@ -44,7 +44,7 @@ export async function planPrepare(source: string, cfg: PretrainConfig): Promise<
   if (/^synth(:\d+)?$/.test(source)) throw new UserError(`--data ${source}: the synthetic shapes are generated in memory and need no preparation; give a data folder`);
   const ds = await openDataSource(source);
   if (!ds.source) throw new UserError(`--data ${source}: this dataset cannot be prepared in parts`);
-  const spec = shapeCacheSpec(cfg.data.points, cfg.seed);
+  const spec = shapeCacheSpec(cfg.data.points, cfg.seed, cfg.data.upAxis);
   const train = ds.items.filter((it) => it.split === 'train');
   const clusters: ClusterParams = { k: cfg.clusters, seed: cfg.seed, normalize: cfg.data.normalize, scale: 1 };
   const root = cacheDir();
