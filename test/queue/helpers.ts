@@ -84,6 +84,10 @@ export class Rq3d {
   get alive(): boolean {
     return this.proc.exitCode === null && this.proc.signalCode === null;
   }
+  /** Signals this process only (not its group). */
+  killLeader(signal: NodeJS.Signals): void {
+    if (this.alive) this.proc.kill(signal);
+  }
   kill(signal: NodeJS.Signals): void {
     if (this.alive) {
       try {
@@ -102,6 +106,32 @@ export class Rq3d {
     clearTimeout(t);
     // sandboxed children of a worker that was killed exit on their own (disconnect); make sure
     this.kill('SIGKILL');
+  }
+}
+
+/** Pids whose parent is `pid` (from /proc; Linux). */
+export function childPids(pid: number): number[] {
+  const out: number[] = [];
+  for (const e of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      // pid (comm) state ppid ...: comm may hold spaces, so split after its closing parenthesis
+      const stat = fs.readFileSync(`/proc/${e}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(e));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return out;
+}
+
+/** The process exists and is not a zombie (an exited child that its new parent has not reaped yet). */
+export function isRunning(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
   }
 }
 

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, readTree, RedisServer, ROOT, Rq3d, sleep } from './helpers.ts';
+import { childPids, freePort, isRunning, readTree, RedisServer, ROOT, Rq3d, sleep } from './helpers.ts';
 
 /**
  * The job queue end to end, on experiments/smoke-grid.json (synthetic shapes, tiny HRNet, 2 backbones x
@@ -79,11 +79,16 @@ describe('rq3d fewshot --queue', () => {
     await Promise.all([a.waitFor(/waiting for jobs/), b.waitFor(/waiting for jobs/)]);
     const s = submit(config, queued);
     const [, id] = await a.waitFor(/started cell (\S+)/);
-    a.kill('SIGKILL');
+    // the worker process alone dies (as when the kernel kills it), not its sandboxed child
+    const children = childPids(a.proc.pid!);
+    expect(children.length).toBeGreaterThan(0);
+    a.killLeader('SIGKILL');
     expect(await s.exited, s.output).toBe(0);
     // the killed worker's cell was taken over by the other worker after its lock expired
     expect(b.output).toContain(`started cell ${id}`);
     expect(b.output).toContain(`finished cell ${id}`);
+    // the orphaned child noticed and exited instead of computing on
+    expect(children.filter(isRunning)).toEqual([]);
     const conn = new Redis(server.url, { maxRetriesPerRequest: null });
     const q = new Queue('rq3d', { connection: conn });
     const job = await q.getJob(id!);
