@@ -12,6 +12,7 @@ import { registerDownstream } from './downstream.ts';
 import { registerBench } from './bench.ts';
 import { registerMain } from './main-job.ts';
 import { registerSupervised } from './supervised.ts';
+import { registerQueue } from './queue.ts';
 
 /** Every subcommand of `rq3d`; one module each. */
-export const COMMANDS: ReadonlyArray<(program: Command) => void> = [registerOctree, registerDoctor, registerInfo, registerConvert, registerQuantize, registerSample, registerSynth, registerView, registerPretrain, registerDownstream, registerMain, registerSupervised, registerBench];
+export const COMMANDS: ReadonlyArray<(program: Command) => void> = [registerOctree, registerDoctor, registerInfo, registerConvert, registerQuantize, registerSample, registerSynth, registerView, registerPretrain, registerDownstream, registerMain, registerSupervised, registerQueue, registerBench];

@@ -105,8 +105,10 @@ export function registerDownstream(program: Command): void {
     .option('--protocols <list>', 'only these protocols')
     .option('--ratios <list>', "only these of the config's ratios (the report still shows the whole grid)")
     .option('--seeds <list>', "only these of the config's seeds")
+    .option('--queue <url>', 'run the cells as jobs on a BullMQ queue: redis://[:PASSWORD@]HOST:PORT[/DB] or rediss:// (workers: rq3d worker)')
+    .option('--attempts <n>', 'with --queue: attempts per cell before it counts as failed', '3')
     .option('--quiet', 'no progress output')
-    .action(async (o: { config: string; out?: string; backbones?: string; protocols?: string; ratios?: string; seeds?: string; quiet?: boolean }) => {
+    .action(async (o: { config: string; out?: string; backbones?: string; protocols?: string; ratios?: string; seeds?: string; queue?: string; attempts: string; quiet?: boolean }) => {
       const cfg = loadFewshotConfig(o.config);
       const out = o.out ?? path.join(path.dirname(path.resolve(o.config)), 'results', cfg.name);
       const { runFewshot } = await import('../downstream/fewshot.ts');
@@ -116,7 +118,15 @@ export function registerDownstream(program: Command): void {
         ratios: o.ratios ? list(o.ratios, '--ratios') : undefined,
         seeds: o.seeds ? list(o.seeds, '--seeds') : undefined,
       };
-      await runFewshot(cfg, { out, quiet: o.quiet, only });
+      if (o.queue !== undefined) {
+        const attempts = parseIntOption(o.attempts, '--attempts');
+        if (attempts < 1) throw new UserError(`--attempts must be at least 1, got ${attempts}`);
+        const { runFewshotQueued } = await import('../queue/grid.ts');
+        const r = await runFewshotQueued(cfg, { out, quiet: o.quiet, only, queue: o.queue, attempts });
+        if (r.failed.length > 0) {
+          throw new UserError(`${r.failed.length} cells failed after ${attempts} attempts (listed in ${path.join(out, 'table.md')}); first: ${r.failed[0]!.cell}: ${r.failed[0]!.error}`);
+        }
+      } else await runFewshot(cfg, { out, quiet: o.quiet, only });
       process.stdout.write(`results: ${out} (table.md, summary.json, *.svg)\n`);
     });
 }

@@ -20,6 +20,8 @@ export interface CellResult {
   cmiouPointNet?: number;
   imiouPointNet?: number;
   perCategory?: Record<string, number>;
+  /** Hash of the cell's resolved config (cell-id.ts); a file with another hash is stale and recomputed. */
+  configHash?: string;
 }
 
 export function cellFile(out: string, c: { protocol: string; backbone: string; ratio: number; seed: number }): string {

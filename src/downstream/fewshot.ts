@@ -3,7 +3,6 @@ import * as path from 'node:path';
 import { subsetByRatio } from '../data/datasets/ratio.ts';
 import { HRNET_PRESETS, type HRNetConfig } from '../models/mid-hrnet.ts';
 import { initBackend } from '../backend.ts';
-import { resolvePretrainConfig } from '../train/config.ts';
 import { pretrain } from '../train/pretrain.ts';
 import { checkpointExists } from '../train/checkpoint.ts';
 import { loadShapes, type ShapeCollection } from '../train/shapes.ts';
@@ -13,6 +12,7 @@ import { extractFc1, finetuneClassifier, trainLinearProbe, type LinearProbeOptio
 import { stepsFor, type BackboneSpec, type FewshotConfig, type HyperParams } from './fewshot-config.ts';
 import { aggregateIoU } from './metrics.ts';
 import { cellFile, readCell, type CellResult } from './cells.ts';
+import { backboneIdentity, backbonePretrainConfig, cellConfigHash, type CellCoords } from './cell-id.ts';
 import { checkpointModelConfig, loadPretrained, MidClassifier } from './models.ts';
 import { segmentCategory } from './segment.ts';
 import { writeFewshotReport } from './report.ts';
@@ -31,22 +31,30 @@ export interface FewshotOptions {
    * config and the report stay the whole grid's (cells not run yet show as '–').
    */
   only?: { backbones?: string[]; protocols?: string[]; ratios?: number[]; seeds?: number[] };
+  /**
+   * The resolved-config hash of a cell, when the caller knows it better than this config does (a queue
+   * worker gets the backbone as a shipped checkpoint; the hash the submitter computed names the cell).
+   */
+  configHash?: (cell: CellCoords) => string;
 }
 
 
 
 
-async function resolveBackbone(name: string, spec: BackboneSpec, cfg: FewshotConfig, out: string, quiet: boolean): Promise<{ checkpoint: string | null; model: HRNetConfig }> {
+/** A backbone ready for cells: its checkpoint (null for random init) and HRNet config. */
+export interface ResolvedBackbone {
+  checkpoint: string | null;
+  model: HRNetConfig;
+}
+
+/** Resolves one backbone of a grid; a `pretrain` backbone is pretrained first (or resumed) into its folder. */
+export async function resolveBackbone(name: string, spec: BackboneSpec, cfg: FewshotConfig, out: string, quiet: boolean): Promise<ResolvedBackbone> {
   if ('from' in spec) return { checkpoint: null, model: HRNET_PRESETS[cfg.model] };
   if ('checkpoint' in spec) {
     if (!(await checkpointExists(spec.checkpoint))) throw new UserError(`backbone ${name}: no checkpoint at ${spec.checkpoint}`);
     return { checkpoint: spec.checkpoint, model: await checkpointModelConfig(spec.checkpoint) };
   }
-  const pc = resolvePretrainConfig(spec.pretrain);
-  if (spec.rq === false) pc.rq = null;
-  else if (spec.rq) pc.rq = spec.rq;
-  if (spec.epochs) pc.optim.epochs = spec.epochs;
-  if (spec.data) pc.data.source = spec.data;
+  const pc = backbonePretrainConfig(spec);
   const dir = spec.out ?? path.join(out, `pretrain-${name}`);
   const ck = path.join(dir, 'checkpoint');
   // a finished run is used as it is; an unfinished one is resumed (pretrain returns at once when complete)
@@ -59,14 +67,57 @@ async function resolveBackbone(name: string, spec: BackboneSpec, cfg: FewshotCon
   return { checkpoint: ck, model: pc.model };
 }
 
+/** The part of a grid the filters select (checked before anything is written; unknown names are errors). */
+export function selectGrid(cfg: FewshotConfig, only: FewshotOptions['only']): { part: FewshotConfig; backbones: Array<[string, BackboneSpec]>; protocols: string[] } {
+  const part = gridPart(cfg, only);
+  for (const b of only?.backbones ?? []) if (!(b in cfg.backbones)) throw new UserError(`backbone '${b}' is not in the config (${Object.keys(cfg.backbones).join(', ')})`);
+  for (const p of only?.protocols ?? []) if (!(cfg.protocols as string[]).includes(p)) throw new UserError(`protocol '${p}' is not in the config (${cfg.protocols.join(', ')})`);
+  const backbones = Object.entries(cfg.backbones).filter(([n]) => !only?.backbones || only.backbones.includes(n));
+  const protocols = cfg.protocols.filter((p) => !only?.protocols || only.protocols.includes(p));
+  return { part, backbones, protocols };
+}
+
+/** Every cell of the selected part of a grid with its resolved-config hash and its result file, if current. */
+export function listGridCells(cfg: FewshotConfig, out: string, only: FewshotOptions['only']): Array<{ cell: CellCoords; hash: string; result: CellResult | null }> {
+  const { part, backbones, protocols } = selectGrid(cfg, only);
+  const list: Array<{ cell: CellCoords; hash: string; result: CellResult | null }> = [];
+  for (const [backbone, spec] of backbones) {
+    const identity = backboneIdentity(cfg, spec);
+    for (const protocol of protocols) {
+      for (const ratio of part.ratios) {
+        for (const seed of part.seeds) {
+          const cell = { protocol, backbone, ratio, seed };
+          const hash = cellConfigHash(cfg, cell, identity);
+          list.push({ cell, hash, result: currentCell(cellFile(path.resolve(out), cell), hash) });
+        }
+      }
+    }
+  }
+  return list;
+}
+
+/** A cell file's result when it was computed under `hash` (files from before hashes were kept count as current). */
+function currentCell(file: string, hash: string): CellResult | null {
+  const r = readCell(file);
+  return r && (r.configHash === undefined || r.configHash === hash) ? r : null;
+}
+
 export async function runFewshot(cfg: FewshotConfig, opts: FewshotOptions): Promise<CellResult[]> {
+  const results = await computeGridCells(cfg, opts);
+  await writeFewshotReport(cfg, path.resolve(opts.out));
+  await updateHeadline(cfg, path.resolve(opts.out));
+  return results;
+}
+
+/**
+ * Computes the selected cells that have no current result file, writing each as it finishes, and returns
+ * all selected cells' results (no report). The local runner and the queue worker (one cell per job) share it.
+ */
+export async function computeGridCells(cfg: FewshotConfig, opts: FewshotOptions): Promise<CellResult[]> {
   await initBackend();
   const out = path.resolve(opts.out);
   const quiet = opts.quiet ?? false;
-  // filters are checked before anything is written
-  const part = gridPart(cfg, opts.only);
-  for (const b of opts.only?.backbones ?? []) if (!(b in cfg.backbones)) throw new UserError(`backbone '${b}' is not in the config (${Object.keys(cfg.backbones).join(', ')})`);
-  for (const p of opts.only?.protocols ?? []) if (!(cfg.protocols as string[]).includes(p)) throw new UserError(`protocol '${p}' is not in the config (${cfg.protocols.join(', ')})`);
+  const { part, backbones, protocols } = selectGrid(cfg, opts.only);
   await writeFileAtomic(path.join(out, 'config.json'), `${JSON.stringify(cfg, null, 2)}\n`);
   const seg = cfg.task === 'segmentation';
   const shapes = await loadShapes(cfg.data.source, {
@@ -80,18 +131,16 @@ export async function runFewshot(cfg: FewshotConfig, opts: FewshotOptions): Prom
     quiet,
   });
   if (seg && !shapes.hasPartLabels) throw new UserError(`${cfg.data.source}: segmentation needs per-point part labels`);
-  const backbones = Object.entries(cfg.backbones).filter(([n]) => !opts.only?.backbones || opts.only.backbones.includes(n));
-  const protocols = cfg.protocols.filter((p) => !opts.only?.protocols || opts.only.protocols.includes(p));
   const results: CellResult[] = [];
   for (const [name, spec] of backbones) {
+    const identity = opts.configHash ? null : backboneIdentity(cfg, spec);
+    const hashOf = (cell: CellCoords): string => opts.configHash?.(cell) ?? cellConfigHash(cfg, cell, identity);
     const bb = await resolveBackbone(name, spec, cfg, out, quiet);
     for (const protocol of protocols) {
-      if (seg) results.push(...(await runSegmentation(part, shapes, name, bb, protocol as '2fc' | 'finetune', out, quiet)));
-      else results.push(...(await runClassification(part, shapes, name, bb, protocol as 'linear' | 'finetune', out, quiet)));
+      if (seg) results.push(...(await runSegmentation(part, shapes, name, bb, protocol as '2fc' | 'finetune', out, quiet, hashOf)));
+      else results.push(...(await runClassification(part, shapes, name, bb, protocol as 'linear' | 'finetune', out, quiet, hashOf)));
     }
   }
-  await writeFewshotReport(cfg, out);
-  await updateHeadline(cfg, out);
   return results;
 }
 
@@ -127,13 +176,14 @@ async function runClassification(
   protocol: 'linear' | 'finetune',
   out: string,
   quiet: boolean,
+  hashOf: (cell: CellCoords) => string,
 ): Promise<CellResult[]> {
   const { train, test } = splitIndices(shapes);
   const labels = shapes.items.map((it) => it.label);
   const data = { clouds: shapes.clouds, labels, classes: shapes.classes.length };
   const h = protocol === 'linear' ? cfg.linear! : cfg.finetune!;
   let feats: { train: Float32Array; test: Float32Array } | null = null;
-  return forEachCell(cfg, protocol, backbone, out, quiet, async (cell) => {
+  return forEachCell(cfg, protocol, backbone, out, quiet, hashOf, async (cell) => {
     const { ratio, seed } = cell;
     const subset = ratioSubset(shapes, train, ratio, 'per-class');
     const t0 = performance.now();
@@ -201,6 +251,7 @@ async function runSegmentation(
   protocol: '2fc' | 'finetune',
   out: string,
   quiet: boolean,
+  hashOf: (cell: CellCoords) => string,
 ): Promise<CellResult[]> {
   const h = cfg.segment as HyperParams;
   const { train, test } = splitIndices(shapes);
@@ -216,7 +267,7 @@ async function runSegmentation(
       })
     : shapes.classes.filter((_, c) => inSplit(c, train) && inSplit(c, test));
   if (cats.length === 0) throw new UserError(`${shapes.name}: no category has both training and test shapes`);
-  return forEachCell(cfg, protocol, backbone, out, quiet, async (cell) => {
+  return forEachCell(cfg, protocol, backbone, out, quiet, hashOf, async (cell) => {
     const { ratio, seed } = cell;
     const t0 = performance.now();
     const saveModels = ratio === cfg.ratios[cfg.ratios.length - 1] && seed === cfg.seeds[cfg.seeds.length - 1];
@@ -255,7 +306,7 @@ async function runSegmentation(
 }
 
 /**
- * Runs `compute` for every (ratio, seed) cell of one backbone and protocol that has no result file yet, and
+ * Runs `compute` for every (ratio, seed) cell of one backbone and protocol that has no current result file, and
  * writes each result as soon as it is known, so an interrupted grid loses at most the cell it was on.
  */
 async function forEachCell(
@@ -264,6 +315,7 @@ async function forEachCell(
   backbone: string,
   out: string,
   quiet: boolean,
+  hashOf: (cell: CellCoords) => string,
   compute: (cell: { protocol: string; backbone: string; ratio: number; seed: number }) => Promise<CellResult>,
 ): Promise<CellResult[]> {
   const results: CellResult[] = [];
@@ -271,8 +323,10 @@ async function forEachCell(
     for (const seed of cfg.seeds) {
       const cell = { protocol, backbone, ratio, seed };
       const file = cellFile(out, cell);
-      const r = readCell(file) ?? (await compute(cell));
-      if (!fs.existsSync(file)) {
+      const hash = hashOf(cell);
+      const done = currentCell(file, hash);
+      const r = done ?? { ...(await compute(cell)), configHash: hash };
+      if (!done) {
         await writeFileAtomic(file, `${JSON.stringify(r, null, 2)}\n`);
         if (!quiet) {
           const v = r.oa !== undefined ? `OA ${(100 * r.oa).toFixed(2)} %` : `C.mIoU ${(100 * r.cmiou!).toFixed(1)} I.mIoU ${(100 * r.imiou!).toFixed(1)}`;

@@ -4,17 +4,25 @@ import { lineChart, type Series } from '../train/plot.ts';
 import type { FewshotConfig } from './fewshot-config.ts';
 import { readCells, summarizeCells, type CellResult } from './cells.ts';
 
+/** A cell that ended as failed on the queue (after all its attempts), listed in the report. */
+export interface FailedCell {
+  cell: string;
+  error: string;
+  attempts: number;
+}
+
 /**
  * The tables and plots of a few-shot grid, from its cell files: `summary.json` (mean/std over seeds per
  * protocol, backbone and ratio), `table.md` (a Table 6/7-style Markdown table) and one SVG per protocol
- * (metric vs ratio, one line per backbone, std as error bars).
+ * (metric vs ratio, one line per backbone, std as error bars); cells that failed on the queue are listed.
  */
-export async function writeFewshotReport(cfg: FewshotConfig, out: string): Promise<void> {
+export async function writeFewshotReport(cfg: FewshotConfig, out: string, failed: readonly FailedCell[] = []): Promise<void> {
   const cells = readCells(out);
   const seg = cfg.task === 'segmentation';
   const metrics: Array<keyof CellResult> = seg ? ['cmiou', 'imiou', 'cmiouPointNet', 'imiouPointNet'] : ['oa', 'macc'];
   const summary: Record<string, unknown> = { name: cfg.name, task: cfg.task, data: cfg.data.source, ratios: cfg.ratios, seeds: cfg.seeds };
   for (const m of metrics) summary[m] = summarizeCells(cells, m);
+  if (failed.length > 0) summary.failed = failed;
   await writeFileAtomic(path.join(out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
 
   const main = (seg ? summary.cmiou : summary.oa) as ReturnType<typeof summarizeCells>;
@@ -43,6 +51,11 @@ export async function writeFewshotReport(cfg: FewshotConfig, out: string): Promi
       path.join(out, `${protocol}.svg`),
       lineChart(series, { title: `${cfg.name}: ${protocol}`, xLabel: 'training data (%)', yLabel: seg ? 'C.mIoU (%)' : 'overall accuracy (%)', logX: true }),
     );
+  }
+  if (failed.length > 0) {
+    lines.push('## Failed cells', '', 'No result after all attempts; they are missing from the means above.', '');
+    for (const f of failed) lines.push(`- \`${f.cell}\` (${f.attempts} attempts): ${f.error}`);
+    lines.push('');
   }
   await writeFileAtomic(path.join(out, 'table.md'), `${lines.join('\n')}\n`);
 }

@@ -17,8 +17,7 @@ export async function shapeClusters(
   k: number,
   opts: { key: string; cacheDir: string; seed?: number; workers?: number; onProgress?: (done: number, total: number) => void },
 ): Promise<Int32Array[]> {
-  const hash = createHash('sha256').update(JSON.stringify({ v: 1, key: opts.key, k, seed: opts.seed ?? 0, n: clouds.length })).digest('hex').slice(0, 16);
-  const file = path.join(opts.cacheDir, `clusters-${hash}.bin`);
+  const file = clustersFile(opts.cacheDir, opts.key, k, opts.seed ?? 0, clouds.length);
   const sizes = clouds.map((c) => c.points.length / 3);
   const total = sizes.reduce((s, n) => s + n, 0);
   try {
@@ -37,17 +36,33 @@ export async function shapeClusters(
   } catch {
     // not cached yet
   }
-  const seedOf = (i: number): number => (opts.seed ?? 0) * 100003 + i;
+  const seedOf = (i: number): number => clusterSeed(opts.seed ?? 0, i);
   const workers = Math.min(opts.workers ?? defaultWorkers(), clouds.length);
   const out = workers > 0 && clouds.length >= 64 ? await inWorkers(clouds, k, seedOf, workers, opts.onProgress) : inThread(clouds, k, seedOf, opts.onProgress);
-  const all = new Int32Array(total);
+  await writeClusters(file, out);
+  return out;
+}
+
+/** The cache file of the cluster ids of `n` shapes of the collection `key`. */
+export function clustersFile(cacheDir: string, key: string, k: number, seed: number, n: number): string {
+  const hash = createHash('sha256').update(JSON.stringify({ v: 1, key, k, seed, n })).digest('hex').slice(0, 16);
+  return path.join(cacheDir, `clusters-${hash}.bin`);
+}
+
+/** The k-means seed of shape `i` of a collection (its position in the collection). */
+export function clusterSeed(seed: number, i: number): number {
+  return seed * 100003 + i;
+}
+
+/** Writes the cluster ids of all shapes, concatenated in collection order (int32). */
+export async function writeClusters(file: string, labels: readonly Int32Array[]): Promise<void> {
+  const all = new Int32Array(labels.reduce((s, l) => s + l.length, 0));
   let o = 0;
-  for (const l of out) {
+  for (const l of labels) {
     all.set(l, o);
     o += l.length;
   }
   await writeFileAtomic(file, new Uint8Array(all.buffer));
-  return out;
 }
 
 function defaultWorkers(): number {

@@ -2,8 +2,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { DatasetItem } from '../data/datasets/index.ts';
-import { preprocessDataset } from '../data/datasets/cache.ts';
+import type { Dataset, DatasetItem } from '../data/datasets/index.ts';
+import { preprocessDataset, type PreprocessSpec } from '../data/datasets/cache.ts';
 import { openDataFolder } from '../data/datasets/detect.ts';
 import { normalizeCloud } from '../data/normalize.ts';
 import type { PointCloud } from '../data/pointcloud.ts';
@@ -86,20 +86,10 @@ export async function loadShapes(source: string, opts: LoadShapesOptions = {}): 
       upAxis,
     };
   }
-  const dir = source === 'modelnet10' ? defaultModelNet10() : path.resolve(source);
-  if (source === 'modelnet10' && !fs.existsSync(dir)) {
-    throw new UserError(`ModelNet10 not found at ${dir} (set RQ3D_MODELNET10 or pass --data DIR)`);
-  }
-  const ds = await openDataFolder(dir);
+  const ds = await openDataSource(source);
   const items = keep(ds.items);
   const progress = createProgress(`preprocessing ${ds.name}`, items.length, { quiet: opts.quiet, unit: 'shapes' });
-  // Normals are estimated where the files have none (ModelNet10 PCD); normalization is applied after loading
-  // so one cache serves both normalizations.
-  const pre = await preprocessDataset(
-    ds,
-    { normalize: 'none', normals: 'auto', sample: opts.points, seed: opts.seed ?? 0, ...(opts.upAxis ? { upAxis: opts.upAxis } : {}) },
-    { cacheDir: cacheDir(), items, onProgress: (d) => progress.update(d) },
-  );
+  const pre = await preprocessDataset(ds, shapeCacheSpec(opts.points, opts.seed ?? 0, opts.upAxis), { cacheDir: cacheDir(), items, onProgress: (d) => progress.update(d) });
   progress.stop();
   const clouds: PointCloud[] = [];
   for (const it of items) clouds.push(normalizeCloud(await pre.load(it), normalize, scale));
@@ -110,7 +100,29 @@ export async function loadShapes(source: string, opts: LoadShapesOptions = {}): 
     clouds,
     hasPartLabels: clouds.length > 0 && clouds.every((c) => c.labels !== null),
     ...(ds.parts ? { parts: ds.parts } : {}),
-    key: `${ds.name}:${pre.key}:${normalize}:${scale}`,
+    key: collectionKey(ds.name, pre.key, normalize, scale),
     upAxis: pre.upAxis,
   };
+}
+
+/** The dataset of a `modelnet10` or folder source (not synth). */
+export async function openDataSource(source: string): Promise<Dataset> {
+  const dir = source === 'modelnet10' ? defaultModelNet10() : path.resolve(source);
+  if (source === 'modelnet10' && !fs.existsSync(dir)) {
+    throw new UserError(`ModelNet10 not found at ${dir} (set RQ3D_MODELNET10 or pass --data DIR)`);
+  }
+  return openDataFolder(dir);
+}
+
+/**
+ * How loaded shapes are cached: normals estimated where the files have none (ModelNet10 PCD); normalization
+ * is applied after loading, so one cache serves both normalizations.
+ */
+export function shapeCacheSpec(points: number | undefined, seed: number, upAxis?: UpAxis): PreprocessSpec {
+  return { normalize: 'none', normals: 'auto', sample: points, seed, ...(upAxis ? { upAxis } : {}) };
+}
+
+/** The `key` of a loaded collection (it names the cluster-id cache of pretraining). */
+export function collectionKey(dataset: string, cacheKey: string, normalize: string, scale: number): string {
+  return `${dataset}:${cacheKey}:${normalize}:${scale}`;
 }

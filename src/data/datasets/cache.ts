@@ -168,12 +168,18 @@ async function runInWorkers(
   }
 }
 
-export async function preprocessDataset(ds: Dataset, spec: PreprocessSpec, opts: CacheOptions): Promise<PreprocessedDataset> {
-  if (spec.sample !== undefined && (!Number.isInteger(spec.sample) || spec.sample < 1)) throw new UserError(`sample must be a positive integer, got ${spec.sample}`);
+/** The cache folder of a dataset and spec, created with its spec.json (the same bytes every time). */
+export async function openCacheFolder(ds: Pick<Dataset, 'name' | 'source' | 'upAxis'>, spec: PreprocessSpec, cacheDir: string): Promise<{ dir: string; key: string }> {
   const key = cacheKey(ds, spec);
-  const dir = path.join(opts.cacheDir, `${ds.name}-${key}`);
+  const dir = path.join(cacheDir, `${ds.name}-${key}`);
   await fs.mkdir(dir, { recursive: true });
   await writeFileAtomic(path.join(dir, 'spec.json'), JSON.stringify({ dataset: ds.name, source: ds.source ?? null, spec: resolvedSpec(spec), upAxis: resolvedUpAxis(ds, spec) }, null, 2) + '\n');
+  return { dir, key };
+}
+
+export async function preprocessDataset(ds: Dataset, spec: PreprocessSpec, opts: CacheOptions): Promise<PreprocessedDataset> {
+  if (spec.sample !== undefined && (!Number.isInteger(spec.sample) || spec.sample < 1)) throw new UserError(`sample must be a positive integer, got ${spec.sample}`);
+  const { dir, key } = await openCacheFolder(ds, spec, opts.cacheDir);
   const items = opts.items ?? ds.items;
   const fileOf = (item: DatasetItem): string => path.join(dir, itemFileName(item));
   const present = new Set(await fs.readdir(dir));
