@@ -3,6 +3,7 @@
  * Unknown or invalid values fall back to the defaults one by one, so an old or hand-edited link still opens.
  */
 import { isRqVariant, type RqVariant } from '../../src/augment/randomized-quantization.ts';
+import { DEFAULT_DEPTH, DEFAULT_NORMALIZE } from '../../src/pipeline/defaults.ts';
 
 export type ColorMode = 'normal' | 'height' | 'label' | 'cluster' | 'prediction' | 'plain';
 export type BoxMode = 'off' | 'wire' | 'solid';
@@ -42,8 +43,9 @@ export const DEFAULT_STATE: Readonly<ViewState> = Object.freeze({
   variant: 'random-random',
   p: 1,
   mid: false,
-  normalize: 'sphere',
-  depth: 5,
+  // The training pipeline's (src/pipeline/defaults.ts), as in rq3d octree / quantize.
+  normalize: DEFAULT_NORMALIZE,
+  depth: DEFAULT_DEPTH,
   boxes: 'off',
   points: true,
   color: 'height',
