@@ -151,6 +151,21 @@ describe('rq3d view server', () => {
   });
 });
 
+describe('shape catalog names', () => {
+  it('names ShapeNet synset folders by category without synsetoffset2category.txt, and lists them so', async () => {
+    const dir = path.join(tmp, 'shapenet-bare');
+    for (const rel of ['03001627/points/c1.pts', '02691156/a1.txt']) {
+      mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+      writeFileSync(path.join(dir, rel), readFileSync(path.join(FIXTURES, 'points.xyz')));
+    }
+    const { items } = await listShapes(dir);
+    expect(items.map((it) => [it.path, it.category])).toEqual([['02691156/a1.txt', 'Airplane'], ['03001627/points/c1.pts', 'Chair']]);
+    const { itemLabel } = await import('../../viewer/src/dataset-browser.ts');
+    expect(items.map(itemLabel)).toEqual(['Airplane · a1.txt', 'Chair · points/c1.pts']);
+    expect(itemLabel({ path: 'chair/train/chair_0001.pcd', category: 'chair', split: 'train', labels: null })).toBe('chair/train/chair_0001.pcd');
+  });
+});
+
 describe('allowed Host headers', () => {
   it('takes localhost and IP literals with any port, and the --host name; no other names', () => {
     expect(isAllowedHost('localhost:9000')).toBe(true);
