@@ -124,6 +124,8 @@ interface ViewContent {
   tree: Octree;
   which: 'input' | 'quantized';
   colors: Float32Array;
+  /** Short name (the pick panel) and title (over the view). */
+  name: string;
   title: string;
   mesh: boolean;
 }
@@ -500,9 +502,9 @@ export class App {
   private rqViews(d: ViewData, yr: [number, number]): ViewContent[] {
     const s = this.state;
     return [
-      { pc: d.input, tree: d.inputOctree, which: 'input', colors: this.colorsFor(d.input, 'input', d, yr), mesh: true,
+      { pc: d.input, tree: d.inputOctree, which: 'input', colors: this.colorsFor(d.input, 'input', d, yr), mesh: true, name: 'original',
         title: s.mid ? 'original + MID-Net base transform' : 'original' },
-      { pc: d.quantized, tree: d.quantizedOctree, which: 'quantized', colors: this.colorsFor(d.quantized, 'quantized', d, yr), mesh: false,
+      { pc: d.quantized, tree: d.quantizedOctree, which: 'quantized', colors: this.colorsFor(d.quantized, 'quantized', d, yr), mesh: false, name: 'quantized',
         title: d.applied ? `quantized · n = ${s.bins} · ${s.variant} · seed ${s.seed}` : `not quantized this draw (p = ${s.p})` },
     ];
   }
@@ -528,9 +530,9 @@ export class App {
     const model = p?.run?.model ? modelLabel(p.run.model) : this.provider?.name ?? '';
     const base = { pc: d.input, tree: d.inputOctree, which: 'input' as const, mesh: false };
     return [
-      { ...base, colors: gt ? colorsFromLabels(gt) : plainColors(n, grey), title: gt ? 'ground truth' : 'ground truth: this shape has no per-point labels' },
-      { ...base, colors: p ? colorsFromLabels(p.input) : plainColors(n, grey), title: p ? `prediction · ${model}` : this.provider ? 'prediction: running…' : 'prediction: no checkpoint' },
-      { ...base, colors: err, title: p && judged ? `errors: ${wrong} of ${judged} points (${((100 * wrong) / judged).toFixed(1)} %)` : 'errors' },
+      { ...base, name: 'ground truth', colors: gt ? colorsFromLabels(gt) : plainColors(n, grey), title: gt ? 'ground truth' : 'ground truth: this shape has no per-point labels' },
+      { ...base, name: 'prediction', colors: p ? colorsFromLabels(p.input) : plainColors(n, grey), title: p ? `prediction · ${model}` : this.provider ? 'prediction: running…' : 'prediction: no checkpoint' },
+      { ...base, name: 'error', colors: err, title: p && judged ? `errors: ${wrong} of ${judged} points (${((100 * wrong) / judged).toFixed(1)} %)` : 'errors' },
     ];
   }
 
@@ -542,6 +544,7 @@ export class App {
     const yr = axisRange(d.input.points, this.upAxis());
     const views = compare ? this.compareViews(d) : this.rqViews(d, yr);
     this.view.setCount(views.length as 2 | 3);
+    $('stage').dataset.views = String(views.length);
     this.shownViews = views;
     const titles = [$('title-left'), $('title-right'), $('title-3')];
     views.forEach((v, i) => {
@@ -621,7 +624,7 @@ export class App {
     const axisNames = ['x', 'y', 'z'] as const;
     return {
       view: vi,
-      viewName: v.title,
+      viewName: v.name,
       index: i,
       xyz: at(v.pc.points),
       original: at(d.input.points),
@@ -642,6 +645,12 @@ export class App {
   private showPick(): void {
     const el = $('pick');
     const p = this.pick;
+    this.view.sides.forEach((side, k) => {
+      const v = this.shownViews[k];
+      const i = p?.index ?? -1;
+      side.mark(v && i >= 0 && i < v.pc.points.length / 3 ? [v.pc.points[3 * i]!, v.pc.points[3 * i + 1]!, v.pc.points[3 * i + 2]!] : null, Math.max(0.01, side.cloud.size * 0.75));
+    });
+    this.view.requestRender();
     if (!p) {
       el.textContent = 'click a point to see its coordinates, octree cell, label, prediction and RQ bin';
       el.classList.add('muted');

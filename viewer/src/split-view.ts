@@ -28,6 +28,11 @@ export class Side {
   readonly mesh = new MeshLayer();
   readonly octree = new OctreeLayer();
   readonly axes = new THREE.AxesHelper(1.15);
+  /** Marks the picked point (drawn over everything, so it shows through the cloud). */
+  readonly marker = new THREE.Mesh(
+    new THREE.SphereGeometry(1, 16, 12),
+    new THREE.MeshBasicMaterial({ color: 0xff1f8f, depthTest: false, transparent: true, opacity: 0.9 }),
+  );
   /** Holds everything in data coordinates; rotated when the data's up axis is z. */
   readonly content = new THREE.Group();
   private readonly frame: THREE.LineSegments;
@@ -42,8 +47,19 @@ export class Side {
       new THREE.EdgesGeometry(new THREE.BoxGeometry(2, 2, 2)),
       new THREE.LineBasicMaterial({ color: 0xb8bec8 }),
     );
-    this.content.add(this.frame, this.axes, this.mesh.object, this.cloud.object, this.octree.object);
+    this.marker.visible = false;
+    this.marker.renderOrder = 10;
+    this.content.add(this.frame, this.axes, this.mesh.object, this.cloud.object, this.octree.object, this.marker);
     this.scene.add(this.content);
+  }
+
+  /** Put the pick marker at a point (data coordinates) with a radius, or hide it (null). */
+  mark(at: readonly [number, number, number] | null, radius: number): void {
+    this.marker.visible = at !== null;
+    if (at) {
+      this.marker.position.set(at[0], at[1], at[2]);
+      this.marker.scale.setScalar(radius);
+    }
   }
 
   /** Show the data with `axis` pointing up on screen (z-up data such as ModelNet is turned -90° about x). */
@@ -56,6 +72,8 @@ export class Side {
     this.mesh.dispose();
     this.octree.dispose();
     this.axes.dispose();
+    this.marker.geometry.dispose();
+    (this.marker.material as THREE.Material).dispose();
     this.frame.geometry.dispose();
     (this.frame.material as THREE.Material).dispose();
   }
