@@ -61,7 +61,7 @@ export function registerView(program: Command): void {
     .option('--port <n>', `port to listen on (default ${DEFAULT_VIEW_PORT}, or the next free one; 0 picks any free one)`)
     .option('--host <addr>', 'address to listen on (0.0.0.0: every interface; the files are then readable from the network)', '127.0.0.1')
     .option('--no-open', 'do not open a browser')
-    .option('--checkpoint <dir>', 'segmentation model folder (model.json), or a results folder with models/**/model.json (rq3d fewshot / segment): per-point part predictions')
+    .option('--checkpoint <dir>', 'a checkpoint folder (model.json) or a folder holding some (rq3d pretrain RUN, rq3d fewshot / segment results): colours by the PCA of its point features, and per-point part predictions from segmentation models')
     .action(async (target: string, opts: ViewOptions) => {
       const port = opts.port === undefined ? DEFAULT_VIEW_PORT : parseIntOption(opts.port, '--port');
       if (port < 0 || port > 65535) throw new UserError(`--port must be in 0..65535, got ${port}`);
