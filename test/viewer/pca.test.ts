@@ -24,6 +24,8 @@ describe('PCA colours of point features', () => {
     expect(Math.abs(b.components[2]![0]!)).toBeCloseTo(Math.SQRT1_2, 2);
     expect(b.variances[0]).toBeGreaterThan(b.variances[1]!);
     expect(b.variances[1]).toBeGreaterThan(b.variances[2]!);
+    // 3 components hold all but the noise: 25 + 9 + 4 of about 38.0008.
+    expect(b.variances.reduce((a, v) => a + v, 0) / b.totalVariance).toBeGreaterThan(0.999);
     for (const v of b.components) expect(Math.max(...v) >= -Math.min(...v)).toBe(true);
     // Same input, same basis.
     expect(fitPca(x, n, c)).toEqual(b);

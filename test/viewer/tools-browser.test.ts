@@ -146,6 +146,14 @@ describe.skipIf(!CHROMIUM)('viewer tools in chromium', () => {
     expect(panel).toContain(`key ${pick.key}`);
     expect(panel).toContain(`bin ${pick.quantized![0]!.bin} of 8`);
     expect(panel).toContain(pick.xyz[0]!.toFixed(4));
+    // The pick follows changes: fewer bins, same point.
+    await page.locator('#bins').evaluate((el) => {
+      (el as HTMLInputElement).value = '3';
+      el.dispatchEvent(new Event('input', { bubbles: true }));
+    });
+    await page.waitForFunction(() => window.rq3dViewer!.lastPick()?.quantized?.[0]?.bins === 3);
+    expect((await page.evaluate(() => window.rq3dViewer!.lastPick()))!.index).toBe(pick.index);
+    expect(await page.locator('#pick').textContent()).toContain('of 3 [');
     // A drag orbits and does not pick.
     await page.mouse.move(at.x + 200, at.y);
     await page.mouse.down();

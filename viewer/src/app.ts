@@ -5,7 +5,7 @@ import {
 } from './colors.ts';
 import { DatasetBrowser } from './dataset-browser.ts';
 import { kmeans } from '../../src/ssl/kmeans.ts';
-import { computeView, loadShape, normalizeMesh, parseLabelLines, type LoadedShape, type ViewData, type ViewStats } from './pipeline.ts';
+import { computeView, loadShape, MAX_POINT_BUDGET, normalizeMesh, parseLabelLines, type LoadedShape, type ViewData, type ViewStats } from './pipeline.ts';
 import { binOf } from '../../src/augment/randomized-quantization.ts';
 import type { Octree } from '../../octree/octree.ts';
 import { fitPca, pcaColors } from './pca.ts';
@@ -18,7 +18,6 @@ import { chooseFeatureModel } from './predict/models.ts';
 import {
   BUDGET_CHOICES, decodeState, DEFAULT_STATE, encodeState, isVariant, type BoxMode, type ColorMode, type LayoutMode, type ViewState,
 } from './state.ts';
-import { MAX_POINT_BUDGET } from './pipeline.ts';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
   const el = document.getElementById(id);
@@ -160,6 +159,8 @@ export class App {
   private loaded: LoadedShape | null = null;
   /** What each drawn view shows (for picking). */
   private shownViews: ViewContent[] = [];
+  /** The picked point (view and index; the index is the same in every view) and what the panel shows for it. */
+  private pickSel: { view: number; index: number } | null = null;
   private pick: PickInfo | null = null;
   /** The current shape's class (for the model choice) and whether its labels came from a `.seg` sidecar. */
   private shapeClass: string | null = null;
@@ -333,7 +334,7 @@ export class App {
     const loaded = loadShape(src.bytes, src.name, src.labels, this.state.budget);
     this.source = src;
     this.loaded = loaded;
-    this.pick = null;
+    this.pickSel = null;
     this.setCloud(loaded.cloud, src.shownName);
   }
 
@@ -377,7 +378,6 @@ export class App {
     this.dataVersion++;
     this.predictions = null;
     this.featureColors = null;
-    this.pick = null;
     const mesh = this.loaded?.mesh ?? null;
     const t = this.data.normalization;
     this.view.left.mesh.set(mesh && t ? normalizeMesh(mesh, t) : null, mesh && t ? mesh.faces : null);
@@ -441,8 +441,7 @@ export class App {
       .then(([a, b]) => {
         const n = a.data.length / a.channels;
         const basis = fitPca(a.data, n, a.channels);
-        const total = basis.variances.length ? this.totalVariance(a.data, n, a.channels) : 0;
-        const explained = total > 0 ? basis.variances.reduce((x, y) => x + y, 0) / total : 0;
+        const explained = basis.totalVariance > 0 ? basis.variances.reduce((x, y) => x + y, 0) / basis.totalVariance : 0;
         if (key === this.predictionKey()) {
           this.featureColors = { key, input: pcaColors(a.data, n, basis), quantized: pcaColors(b.data, b.data.length / b.channels, basis), run: a, explained };
         }
@@ -456,19 +455,6 @@ export class App {
         this.featuring = false;
         this.schedule(false);
       });
-  }
-
-  private totalVariance(x: Float32Array, n: number, c: number): number {
-    let t = 0;
-    for (let j = 0; j < c; j++) {
-      let m = 0;
-      for (let i = 0; i < n; i++) m += x[i * c + j]!;
-      m /= Math.max(1, n);
-      let v = 0;
-      for (let i = 0; i < n; i++) v += (x[i * c + j]! - m) ** 2;
-      t += v / Math.max(1, n - 1);
-    }
-    return t;
   }
 
   private colorsFor(pc: PointCloud, which: 'input' | 'quantized', d: ViewData, yr: [number, number]): Float32Array {
@@ -565,6 +551,9 @@ export class App {
     this.updateReadouts(d);
     this.updateLegend();
     this.updateBudgetInfo();
+    // The pick is recomputed on every change (new bins, depth, predictions arriving), for the same point.
+    const sel = this.pickSel;
+    this.pick = sel && sel.view < views.length && sel.index < d.input.points.length / 3 ? this.pickInfo(sel.view, sel.index) : null;
     this.showPick();
     this.setStatus(`${this.baseName} · ${d.stats.points} points${this.predicting ? ' · predicting…' : ''}${this.featuring ? ' · computing features…' : ''}`);
     this.view.requestRender();
@@ -606,6 +595,7 @@ export class App {
     const hits = ray.intersectObject(side.cloud.object, false);
     const hit = hits.find((h) => h.index !== undefined);
     if (!hit) return;
+    this.pickSel = { view: vi, index: hit.index! };
     this.pick = this.pickInfo(vi, hit.index!);
     this.showPick();
   }

@@ -12,8 +12,9 @@ export interface PcaBasis {
   mean: Float64Array;
   /** Up to 3 unit vectors of length `channels`, by decreasing variance. */
   components: Float64Array[];
-  /** Variance along each component. */
+  /** Variance along each component, and the total (the covariance's trace): their ratio is the share shown. */
   variances: number[];
+  totalVariance: number;
   /** Per component: the 2nd and 98th percentiles of the fitted projections, mapped to 0 and 1. */
   lo: number[];
   hi: number[];
@@ -50,6 +51,8 @@ export function fitPca(x: Float32Array, n: number, channels: number, k = 3): Pca
   }
   for (let a = 0; a < c; a++) for (let b = a; b < c; b++) cov[b * c + a] = cov[a * c + b]! /= Math.max(1, rows.length - 1);
 
+  let totalVariance = 0;
+  for (let a = 0; a < c; a++) totalVariance += cov[a * c + a]!;
   const components: Float64Array[] = [];
   const variances: number[] = [];
   const w = new Float64Array(c);
@@ -99,7 +102,7 @@ export function fitPca(x: Float32Array, n: number, channels: number, k = 3): Pca
     lo.push(at(0.02));
     hi.push(at(0.98));
   }
-  return { channels: c, mean, components, variances, lo, hi };
+  return { channels: c, mean, components, variances, totalVariance, lo, hi };
 }
 
 /** RGB per row in [0, 1]: component q -> channel q (a missing component gives a constant 0.5). */

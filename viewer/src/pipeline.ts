@@ -22,8 +22,6 @@ import { Rng } from '../../src/util/rng.ts';
  */
 export const DEFAULT_POINT_BUDGET = 200_000;
 export const MAX_POINT_BUDGET = 5_000_000;
-/** @deprecated the old fixed cap; kept as the smallest budget choice. */
-export const MAX_VIEW_POINTS = 50_000;
 export const MESH_SAMPLES = 8000;
 
 /** A parsed file as the viewer shows it: the cloud, the mesh it was sampled from (if any) and the point counts. */
