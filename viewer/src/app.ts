@@ -147,6 +147,9 @@ export class App {
   private predictionGen = 0;
   private clusters: { key: string; assign: Int32Array } | null = null;
   private provider: PredictionProvider | null = null;
+  /** The checkpoint's provider is loading (counts as busy); a provider set by a script meanwhile wins. */
+  private providerLoading = false;
+  private providerSetByScript = false;
   private providerStatus = '';
   private predictions: Predictions | null = null;
   private predicting = false;
@@ -206,13 +209,16 @@ export class App {
       stats: () => this.data?.stats ?? null,
       state: () => ({ ...this.state }),
       renders: () => this.renderCount,
-      busy: () => this.loading || this.scheduled !== null || this.predicting || this.featuring,
+      busy: () => this.loading || this.scheduled !== null || this.predicting || this.featuring || this.providerLoading,
       setPredictionProvider: (p) => {
+        this.providerSetByScript = true;
         this.provider?.dispose();
         this.provider = p;
         this.providerStatus = p ? `model: ${p.name}` : '';
         this.predictions = null;
         this.failedKey = null;
+        this.featureColors = null;
+        this.featureFailedKey = null;
         this.fillModelList();
         this.schedule(false);
       },
@@ -264,8 +270,14 @@ export class App {
     const ck = this.info!.checkpoint!;
     this.providerStatus = `loading checkpoint ${ck.name}…`;
     this.updateLegend();
+    this.providerLoading = true;
     try {
-      this.provider = await loadDefaultProvider(ck, fetchCheckpointFile);
+      const provider = await loadDefaultProvider(ck, fetchCheckpointFile);
+      if (this.providerSetByScript) {
+        provider.dispose();
+        return;
+      }
+      this.provider = provider;
       this.providerStatus = `model: ${this.provider.name}`;
       if (this.provider.segments === false) {
         // A pretraining checkpoint: nothing to predict, but its features are the view that means something.
@@ -278,7 +290,9 @@ export class App {
       this.fillModelList();
       this.schedule(false);
     } catch (e) {
-      this.providerStatus = `predictions unavailable: ${e instanceof Error ? e.message : String(e)}`;
+      if (!this.providerSetByScript) this.providerStatus = `predictions unavailable: ${e instanceof Error ? e.message : String(e)}`;
+    } finally {
+      this.providerLoading = false;
     }
     this.updateLegend();
   }
