@@ -531,7 +531,7 @@ export class App {
     const base = { pc: d.input, tree: d.inputOctree, which: 'input' as const, mesh: false };
     return [
       { ...base, name: 'ground truth', colors: gt ? colorsFromLabels(gt) : plainColors(n, grey), title: gt ? 'ground truth' : 'ground truth: this shape has no per-point labels' },
-      { ...base, name: 'prediction', colors: p ? colorsFromLabels(p.input) : plainColors(n, grey), title: p ? `prediction · ${model}` : this.provider ? 'prediction: running…' : 'prediction: no checkpoint' },
+      { ...base, name: 'prediction', colors: p ? colorsFromLabels(p.input) : plainColors(n, grey), title: p ? `prediction · ${model}` : !this.provider ? 'prediction: no checkpoint' : this.failedKey === this.predictionKey() ? 'prediction: none (the panel says why)' : 'prediction: running…' },
       { ...base, name: 'error', colors: err, title: p && judged ? `errors: ${wrong} of ${judged} points (${((100 * wrong) / judged).toFixed(1)} %)` : 'errors' },
     ];
   }
