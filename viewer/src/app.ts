@@ -62,16 +62,22 @@ export interface PickInfo {
   viewName: string;
   /** The point's index in the shown cloud (the same index in every view). */
   index: number;
-  /** The point as drawn in that view, and before quantization (the octree box [-1, 1]^3). */
+  /**
+   * The point as drawn in that view, and before quantization (the octree box [-1, 1]^3). `original` is null
+   * in the MID-Net view, whose quantized cloud is the clipped one (other points, other indices).
+   */
   xyz: [number, number, number];
-  original: [number, number, number];
+  original: [number, number, number] | null;
   /** The octree leaf of that view's cloud holding it: depth, integer cell coordinates and Morton key. */
   depth: number;
   cell: [number, number, number];
   key: number;
   label: number | null;
   prediction: number | null;
-  /** Per axis: the RQ bin of the original coordinate, the bin's range and the value it collapses to; null when not quantized. */
+  /**
+   * Per axis: the RQ bin of the original coordinate, the bin's range and the value it collapses to; null when
+   * not quantized, or in the MID-Net view (the training sample keeps only the quantizers' ranges).
+   */
   quantized: Array<{ axis: 'x' | 'y' | 'z'; bin: number; bins: number; lo: number; hi: number; value: number }> | null;
 }
 
@@ -231,6 +237,9 @@ export class App {
         this.predictionGen++;
         this.predictions = null;
         this.failedKey = null;
+        this.featureColors = null;
+        this.featureFailedKey = null;
+        if (this.provider) this.providerStatus = `model: ${this.provider.name}`;
         this.schedule(false);
       },
       predicting: () => this.predicting,
@@ -430,6 +439,9 @@ export class App {
         this.providerStatus = `model: ${provider.name}`;
       })
       .catch((e: unknown) => {
+        // A prediction superseded meanwhile (repredict, a new view) is dropped, its failure too: e.g. one
+        // that was running while the tfjs backend was switched.
+        if (key !== this.predictionKey()) return;
         this.failedKey = key;
         this.providerStatus = `prediction failed: ${e instanceof Error ? e.message : String(e)}`;
       })
@@ -462,6 +474,7 @@ export class App {
         this.featureStatus = '';
       })
       .catch((e: unknown) => {
+        if (key !== this.predictionKey()) return;
         this.featureFailedKey = key;
         this.featureStatus = `features failed: ${e instanceof Error ? e.message : String(e)}`;
       })
@@ -624,20 +637,22 @@ export class App {
     const cells = tree.cellCoords(depth, true);
     const at = (pts: Float32Array): [number, number, number] => [pts[3 * i]!, pts[3 * i + 1]!, pts[3 * i + 2]!];
     const p = this.currentPredictions();
-    const labels = d.input.labels ? this.groundTruthFor(d.input.labels, p?.run ?? null) : null;
+    const labels = v.pc.labels ? this.groundTruthFor(v.pc.labels, p?.run ?? null) : null;
     const axisNames = ['x', 'y', 'z'] as const;
+    // Index i is the same point in both clouds unless the MID-Net clip removed some.
+    const paired = this.samePoints(d);
     return {
       view: vi,
       viewName: v.name,
       index: i,
       xyz: at(v.pc.points),
-      original: at(d.input.points),
+      original: paired ? at(d.input.points) : v.which === 'input' ? at(v.pc.points) : null,
       depth,
       cell: [cells[3 * leaf]!, cells[3 * leaf + 1]!, cells[3 * leaf + 2]!],
       key: tree.keys[depth]![tree.nemptyIndex(depth)[leaf]!]!,
       label: labels ? labels[i]! : null,
       prediction: p ? p[v.which][i]! : null,
-      quantized: d.axes.length
+      quantized: d.axes.length && paired
         ? d.axes.map((q, a) => {
           const bin = binOf(q.cuts, d.input.points[3 * i + a]!);
           return { axis: axisNames[a]!, bin, bins: q.values.length, lo: q.left[bin]!, hi: q.right[bin]!, value: d.quantized.points[3 * i + a]! };
@@ -646,12 +661,18 @@ export class App {
     };
   }
 
+  /** Whether point i of the original cloud is point i of the quantized one (not so after the MID-Net clip). */
+  private samePoints(d: ViewData): boolean {
+    return d.input.points.length === d.quantized.points.length;
+  }
+
   private showPick(): void {
     const el = $('pick');
     const p = this.pick;
+    const paired = this.data ? this.samePoints(this.data) : false;
     this.view.sides.forEach((side, k) => {
       const v = this.shownViews[k];
-      const i = p?.index ?? -1;
+      const i = p && (paired || k === p.view || v?.which === this.shownViews[p.view]?.which) ? p.index : -1;
       side.mark(v && i >= 0 && i < v.pc.points.length / 3 ? [v.pc.points[3 * i]!, v.pc.points[3 * i + 1]!, v.pc.points[3 * i + 2]!] : null, Math.max(0.01, side.cloud.size * 0.75));
     });
     this.view.requestRender();
@@ -665,13 +686,13 @@ export class App {
     const rows: Array<[string, string]> = [
       ['point', `#${p.index} in ${p.viewName}`],
       ['xyz', p.xyz.map(f).join(', ')],
-      ...(p.view > 0 && this.state.layout === 'rq' ? [['original', p.original.map(f).join(', ')] as [string, string]] : []),
+      ...(p.view > 0 && this.state.layout === 'rq' && p.original ? [['original', p.original.map(f).join(', ')] as [string, string]] : []),
       ['octree', `depth ${p.depth} · cell (${p.cell.join(', ')}) · key ${p.key}`],
       ['label', p.label === null ? '–' : String(p.label)],
       ['prediction', p.prediction === null ? '–' : String(p.prediction)],
       ...(p.quantized
         ? p.quantized.map((q): [string, string] => [`RQ ${q.axis}`, `bin ${q.bin} of ${q.bins} [${f(q.lo)}, ${f(q.hi)}) → ${f(q.value)}`])
-        : [['RQ', 'not quantized this draw'] as [string, string]]),
+        : [['RQ', this.state.mid && this.data?.applied ? 'bins not kept by the MID-Net training sample' : 'not quantized this draw'] as [string, string]]),
     ];
     el.replaceChildren(
       ...rows.map(([k, v]) => {
