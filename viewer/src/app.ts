@@ -11,10 +11,9 @@ import type { Octree } from '../../octree/octree.ts';
 import { fitPca, pcaColors } from './pca.ts';
 import * as THREE from 'three';
 import { shapeIoU } from '../../src/downstream/metrics.ts';
-import { classFromFileName, localGroundTruth, modelLabel } from './predict/models.ts';
+import { chooseFeatureModel, classFromFileName, localGroundTruth, modelLabel } from './predict/models.ts';
 import { loadDefaultProvider, type FeatureRun, type PredictionContext, type PredictionProvider, type PredictionRun } from './predict/provider.ts';
 import { SplitView, STANDARD_VIEWS, type StandardView } from './split-view.ts';
-import { chooseFeatureModel } from './predict/models.ts';
 import {
   BUDGET_CHOICES, decodeState, DEFAULT_STATE, encodeState, isVariant, type BoxMode, type ColorMode, type LayoutMode, type ViewState,
 } from './state.ts';
@@ -940,7 +939,7 @@ export class App {
     onInput('up', (e) => (s().up = e.value === 'z' ? 'z' : 'y'), false, 'change');
     onInput('model', (e) => (s().model = e.value), false, 'change');
     $('color').addEventListener('change', () => this.fillModelList());
-    onInput('layout', (e) => (s().layout = e.value === 'compare' ? 'compare' : 'rq') as LayoutMode, false, 'change');
+    onInput('layout', (e) => (s().layout = (e.value === 'compare' ? 'compare' : 'rq') satisfies LayoutMode), false, 'change');
     onInput('axes', (e) => (s().axes = e.checked), false, 'change');
     onInput('surface', (e) => (s().surface = e.checked), false, 'change');
     $<HTMLSelectElement>('budget').addEventListener('change', (ev) => {
