@@ -4,11 +4,12 @@ import * as path from 'node:path';
 import type { Command } from 'commander';
 import { UserError } from '../util/errors.ts';
 import { ensureViewerBuilt } from '../view/build.ts';
-import { startViewServer } from '../view/server.ts';
+import { DEFAULT_VIEW_PORT, startViewServer } from '../view/server.ts';
 import { parseIntOption } from './options.ts';
 
 interface ViewOptions {
-  port: string;
+  port?: string;
+  host: string;
   open: boolean;
   checkpoint?: string;
 }
@@ -55,25 +56,35 @@ async function checkPath(p: string, what: string, wantDir: boolean): Promise<voi
 export function registerView(program: Command): void {
   program
     .command('view')
-    .description('open the three.js viewer on a shape file or a dataset folder (served on 127.0.0.1 only)')
+    .description('open the three.js viewer on a shape file or a dataset folder (served on 127.0.0.1 unless --host)')
     .argument('[path]', 'shape file or folder of shapes', '.')
-    .option('--port <n>', 'port to listen on (0 picks a free one)', '0')
+    .option('--port <n>', `port to listen on (default ${DEFAULT_VIEW_PORT}, or the next free one; 0 picks any free one)`)
+    .option('--host <addr>', 'address to listen on (0.0.0.0: every interface; the files are then readable from the network)', '127.0.0.1')
     .option('--no-open', 'do not open a browser')
-    .option('--checkpoint <dir>', 'segmentation model folder (model.json), or a results folder with models/**/model.json (rq3d fewshot / segment): per-point part predictions')
+    .option('--checkpoint <dir>', 'a checkpoint folder (model.json) or a folder holding some (rq3d pretrain RUN, rq3d fewshot / segment results): colours by the PCA of its point features, and per-point part predictions from segmentation models')
     .action(async (target: string, opts: ViewOptions) => {
-      const port = parseIntOption(opts.port, '--port');
+      const port = opts.port === undefined ? DEFAULT_VIEW_PORT : parseIntOption(opts.port, '--port');
       if (port < 0 || port > 65535) throw new UserError(`--port must be in 0..65535, got ${port}`);
+      if (!/^[A-Za-z0-9.:[\]-]+$/.test(opts.host)) throw new UserError(`--host must be an address or host name, got '${opts.host}'`);
       await checkPath(target, 'shape path', false);
       if (opts.checkpoint) await checkPath(opts.checkpoint, 'checkpoint folder', true);
       const appDir = await ensureViewerBuilt((m) => process.stderr.write(`rq3d view: ${m}\n`));
       let server;
       try {
-        server = await startViewServer({ target, appDir, checkpoint: opts.checkpoint ?? null, port });
+        // The default port falls back to the next free one (up to 20 more); a port asked for is that port or an error.
+        server = await startViewServer({ target, appDir, checkpoint: opts.checkpoint ?? null, port, host: opts.host, portFallback: opts.port === undefined ? 20 : 0 });
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new UserError(`port ${port} is already in use (try --port 0)`);
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'EADDRINUSE') throw new UserError(opts.port === undefined ? `ports ${port}..${port + 20} are all in use (try --port 0)` : `port ${port} is already in use (try --port 0, or leave --port out)`);
+        if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') throw new UserError(`--host ${opts.host}: no such address on this machine`);
+        if (code === 'EACCES') throw new UserError(`port ${port}: permission denied (use a port above 1023)`);
         throw e;
       }
-      process.stdout.write(`rq3d view: serving ${path.resolve(target)} at ${server.url}\n`);
+      const moved = opts.port === undefined && server.port !== port ? ` (port ${port} was in use)` : '';
+      process.stdout.write(`rq3d view: serving ${path.resolve(target)} at ${server.url}${moved}\n`);
+      if (opts.host !== '127.0.0.1' && opts.host !== 'localhost' && opts.host !== '::1') {
+        process.stderr.write(`rq3d view: listening on ${opts.host}: anyone who can reach this address can read the served files\n`);
+      }
       if (opts.open) openBrowser(server.url);
       await new Promise<void>((resolve) => {
         const stop = (): void => {

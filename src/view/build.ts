@@ -13,7 +13,7 @@ import { UserError } from '../util/errors.ts';
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const VIEWER_DIR = path.join(REPO_ROOT, 'viewer');
 // Every library folder the app imports (the predictions bring in the models and src/train/checkpoint.ts).
-const SOURCE_DIRS = ['viewer', 'src/data', 'src/augment', 'src/util', 'src/ssl', 'src/models', 'src/downstream', 'src/train', 'octree'];
+const SOURCE_DIRS = ['viewer', 'src/data', 'src/augment', 'src/util', 'src/ssl', 'src/models', 'src/downstream', 'src/train', 'src/pipeline', 'octree'];
 const SOURCE_EXT = new Set(['.ts', '.js', '.html', '.css', '.json']);
 
 export function viewerCacheDir(): string {

@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { formatFromExtension } from '../data/shape.ts';
+import { SHAPENET_PART_CATEGORIES, SHAPENET_PART_SYNSETS } from '../data/shapenet-parts.ts';
 import { isInside } from './safe-path.ts';
 
 /**
@@ -47,8 +48,9 @@ async function looksLikePointList(file: string): Promise<boolean> {
   }
 }
 
+/** Synset -> category name: ShapeNet Part's 16 built in, overridden by the folder's synsetoffset2category.txt. */
 async function readSynsetNames(root: string): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
+  const out = new Map<string, string>(SHAPENET_PART_SYNSETS.map((s, i) => [s, SHAPENET_PART_CATEGORIES[i]!]));
   try {
     const text = await fs.readFile(path.join(root, 'synsetoffset2category.txt'), 'utf8');
     for (const line of text.split(/\r?\n/)) {
@@ -56,7 +58,7 @@ async function readSynsetNames(root: string): Promise<Map<string, string>> {
       if (name && synset) out.set(synset, name);
     }
   } catch {
-    // no ShapeNet Part category table: synset ids stay as they are
+    // no category table in the folder: the built-in names serve (other synset ids stay as they are)
   }
   return out;
 }

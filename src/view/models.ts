@@ -9,6 +9,7 @@ import * as path from 'node:path';
  */
 export type { CheckpointModel } from '../../viewer/src/predict/models.ts';
 import type { CheckpointModel } from '../../viewer/src/predict/models.ts';
+import { isHrnetConfig } from '../../viewer/src/predict/hrnet-config.ts';
 
 const MAX_DEPTH = 6;
 const MAX_MODELS = 500;
@@ -18,13 +19,15 @@ async function describe(root: string, rel: string[]): Promise<CheckpointModel> {
   // `.../models/<protocol>/<backbone>/<category>` is the layout of the few-shot runner.
   const m = rel.length >= 4 && rel[rel.length - 4] === 'models' ? rel.slice(-3) : null;
   const out: CheckpointModel = {
-    dir, category: m ? m[2]! : null, protocol: m ? m[0]! : '', backbone: m ? m[1]! : '', parts: 0, partNames: null, error: null,
+    dir, category: m ? m[2]! : null, protocol: m ? m[0]! : '', backbone: m ? m[1]! : '', parts: 0, partNames: null, error: null, kind: null, features: false,
   };
   try {
     const json = JSON.parse(await fs.readFile(path.join(root, ...rel, 'model.json'), 'utf8')) as { format?: unknown; meta?: Record<string, unknown> };
     const meta = json.meta ?? {};
     if (json.format !== 'rq3d-checkpoint') out.error = 'not an rq3d checkpoint';
     else if (meta.kind !== 'segment') out.error = `a ${String(meta.kind ?? 'pretraining')} checkpoint, not a segmentation model`;
+    if (typeof meta.kind === 'string') out.kind = meta.kind;
+    out.features = json.format === 'rq3d-checkpoint' && isHrnetConfig(meta.model);
     if (typeof meta.category === 'string') out.category = meta.category;
     if (typeof meta.parts === 'number') out.parts = meta.parts;
     if (Array.isArray(meta.partNames) && meta.partNames.every((n) => typeof n === 'string')) out.partNames = meta.partNames as string[];

@@ -7,7 +7,7 @@ import { listCheckpointModels, type CheckpointModel } from './models.ts';
 import { realRoot, resolveUnder } from './safe-path.ts';
 
 /**
- * The `rq3d view` HTTP server. It listens on 127.0.0.1 only and exposes exactly three trees, each through
+ * The `rq3d view` HTTP server. It listens on 127.0.0.1 unless told otherwise and exposes exactly three trees, each through
  * `resolveUnder` (no traversal, no symlinks out): the built app at `/`, the served shape file or folder at
  * `/files/`, and an optional checkpoint folder at `/checkpoint/`. JSON under `/api/` describes them.
  */
@@ -19,6 +19,13 @@ export interface ViewServerOptions {
   checkpoint?: string | null;
   /** 0 picks a free port. */
   port?: number;
+  /** Address to listen on (default 127.0.0.1). */
+  host?: string;
+  /**
+   * When the port is taken, try the next ones, up to this many more (default 0: fail with EADDRINUSE).
+   * `rq3d view` without --port uses this, so its default port stays the same from run to run.
+   */
+  portFallback?: number;
 }
 
 export interface ViewInfo {
@@ -34,6 +41,7 @@ export interface ViewInfo {
 export interface ViewServer {
   url: string;
   port: number;
+  host: string;
   close(): Promise<void>;
 }
 
@@ -48,6 +56,37 @@ const TYPES: Record<string, string> = {
   '.png': 'image/png',
   '.ico': 'image/x-icon',
 };
+
+/** The port `rq3d view` tries first; the next free one is taken when it is in use. */
+export const DEFAULT_VIEW_PORT = 8173;
+
+const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
+
+/**
+ * Whether a request's Host header may be served. DNS rebinding works by pointing an attacker's host NAME at
+ * 127.0.0.1, so the browser's Host header then carries that name: refusing names other than `localhost`
+ * (and the `--host` the server was started with) blocks it. IP literals (127.0.0.1, [::1], a LAN address)
+ * cannot be rebound and are allowed, with any port, so the viewer works through a forwarded port
+ * (`ssh -L 9000:127.0.0.1:8173` gives Host `localhost:9000`).
+ */
+export function isAllowedHost(header: string | undefined, bindHost = '127.0.0.1'): boolean {
+  if (!header) return false;
+  const h = header.trim().toLowerCase();
+  if (h.startsWith('[')) {
+    const end = h.indexOf(']');
+    if (end < 0) return false;
+    const rest = h.slice(end + 1);
+    if (rest !== '' && !/^:\d{1,5}$/.test(rest)) return false;
+    return /^[0-9a-f:.]+$/.test(h.slice(1, end)); // an IPv6 literal
+  }
+  const m = /^([^:]+)(?::(\d{1,5}))?$/.exec(h);
+  if (!m) return false;
+  const name = m[1]!.replace(/\.$/, '');
+  if (IPV4.test(name)) return true;
+  if (name === 'localhost') return true;
+  const bind = bindHost.toLowerCase().replace(/^\[|\]$/g, '');
+  return name === bind;
+}
 
 async function listFiles(root: string, max = 2000): Promise<string[]> {
   const out: string[] = [];
@@ -105,13 +144,14 @@ export async function startViewServer(opts: ViewServerOptions): Promise<ViewServ
       : null,
   };
   let catalog: Promise<{ items: CatalogItem[]; truncated: boolean }> | null = null;
-  let port = 0;
+  const bindHost = opts.host ?? '127.0.0.1';
 
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'method not allowed');
     // Refuse other host names, so a web page cannot reach this server through DNS rebinding.
-    const host = (req.headers.host ?? '').toLowerCase();
-    if (host !== `127.0.0.1:${port}` && host !== `localhost:${port}`) return send(res, 403, 'forbidden host');
+    if (!isAllowedHost(req.headers.host, bindHost)) {
+      return send(res, 403, `forbidden host ${JSON.stringify(req.headers.host ?? '')}: open the viewer as http://localhost:PORT/ or http://127.0.0.1:PORT/ (or start rq3d view with --host NAME)`);
+    }
     const raw = (req.url ?? '/').split(/[?#]/)[0]!;
     if (!raw.startsWith('/')) return send(res, 400, 'bad request');
 
@@ -148,14 +188,37 @@ export async function startViewServer(opts: ViewServerOptions): Promise<ViewServ
       else res.destroy();
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
-  });
-  port = (server.address() as AddressInfo).port;
+  const listen = (p: number): Promise<void> =>
+    new Promise<void>((resolve, reject) => {
+      const onError = (e: Error): void => {
+        server.off('listening', onListening);
+        reject(e);
+      };
+      const onListening = (): void => {
+        server.off('error', onError);
+        resolve();
+      };
+      server.once('error', onError);
+      server.once('listening', onListening);
+      server.listen(p, bindHost);
+    });
+  const first = opts.port ?? 0;
+  const tries = first === 0 ? 0 : Math.max(0, opts.portFallback ?? 0);
+  for (let k = 0; ; k++) {
+    try {
+      await listen(first === 0 ? 0 : first + k);
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE' || k >= tries || first + k >= 65535) throw e;
+    }
+  }
+  const port = (server.address() as AddressInfo).port;
+  // The printed address: the bound one, except that "listen everywhere" is opened locally.
+  const shown = bindHost === '0.0.0.0' || bindHost === '::' ? '127.0.0.1' : bindHost.includes(':') ? `[${bindHost}]` : bindHost;
   return {
-    url: `http://127.0.0.1:${port}/`,
+    url: `http://${shown}:${port}/`,
     port,
+    host: bindHost,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

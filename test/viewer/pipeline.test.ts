@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { computeView, distinctPerAxis, loadCloud, parseLabelLines } from '../../viewer/src/pipeline.ts';
+import { computeView, DEFAULT_POINT_BUDGET, distinctPerAxis, loadCloud, loadShape, normalizeMesh, parseLabelLines, prepareInput } from '../../viewer/src/pipeline.ts';
 import { decodeState, DEFAULT_STATE, encodeState } from '../../viewer/src/state.ts';
 import { latin1 } from '../../viewer/src/shims/buffer.ts';
 import { extname, basename } from '../../viewer/src/shims/path.ts';
@@ -66,6 +66,42 @@ describe('viewer pipeline (the CLI modules, run as the browser runs them)', () =
     }
   });
 
+  it('shows at most the point budget, says how many there were, keeps sidecar labels with their points', () => {
+    expect(DEFAULT_POINT_BUDGET).toBeGreaterThanOrEqual(134_345); // Igea, a scanned statue, whole
+    const ds = synthDataset({ perClass: 1, points: 3000, categories: ['chair'] });
+    const pc = ds.loadSync(ds.items[0]!);
+    const bytes = encodePly({ ...pc, labels: null });
+    const all = loadShape(bytes, 'c.ply', pc.labels);
+    expect([all.total, all.shown, all.cloud.points.length / 3]).toEqual([3000, 3000, 3000]);
+    const some = loadShape(bytes, 'c.ply', pc.labels, 1000);
+    expect([some.total, some.shown, some.cloud.points.length / 3, some.cloud.labels!.length]).toEqual([3000, 1000, 1000, 1000]);
+    // Each kept point keeps its own label: find it in the full cloud.
+    const key = (p: Float32Array, i: number): string => `${p[3 * i]},${p[3 * i + 1]},${p[3 * i + 2]}`;
+    const full = new Map(Array.from({ length: 3000 }, (_, i) => [key(pc.points, i), pc.labels![i]!]));
+    for (let i = 0; i < 1000; i++) expect(some.cloud.labels![i]).toBe(full.get(key(some.cloud.points, i)));
+    expect(() => loadShape(bytes, 'c.ply', pc.labels!.subarray(0, 10))).toThrow(/10 labels for 3000 points/);
+  });
+
+  it('keeps a mesh to draw, in the frame of the sampled points', () => {
+    const shape = loadShape(new Uint8Array(readFileSync(path.join(FIXTURES, 'cube.off'))), 'cube.off');
+    expect(shape.mesh!.faces.length).toBe(36);
+    expect([shape.total, shape.shown]).toEqual([8000, 8000]);
+    const v = computeView(shape.cloud, q);
+    expect(v.normalization).not.toBeNull();
+    const verts = normalizeMesh(shape.mesh!, v.normalization!);
+    // The samples lie on the surface: the normalized vertices bound the normalized samples.
+    for (let a = 0; a < 3; a++) {
+      const vs = verts.filter((_, i) => i % 3 === a);
+      const ps = v.input.points.filter((_, i) => i % 3 === a);
+      expect(Math.min(...vs)).toBeLessThanOrEqual(Math.min(...ps) + 1e-6);
+      expect(Math.max(...vs)).toBeGreaterThanOrEqual(Math.max(...ps) - 1e-6);
+      expect(Math.max(...vs) - Math.min(...ps)).toBeLessThan(2.1);
+    }
+    expect(v.input.points).toEqual(prepareInput(shape.cloud, q).points);
+    expect(computeView(shape.cloud, { ...q, mid: true }).normalization).toBeNull();
+    expect(v.axes.length).toBe(3);
+  });
+
   it('counts distinct values per axis', () => {
     expect(distinctPerAxis(new Float32Array([0, 1, 2, 0, 1, 3, 0, 5, 2]))).toEqual([1, 2, 2]);
     expect(parseLabelLines('1\n2\n 3\n')).toEqual(Int32Array.from([1, 2, 3]));
@@ -76,6 +112,9 @@ describe('viewer state, IoU, shims', () => {
   it('round-trips the URL state and falls back per field on bad values', () => {
     const s = { ...DEFAULT_STATE, file: 'a b/c#.ply', bins: 7, seed: 42, variant: 'uniform-middle' as const, p: 0.5, mid: true, depth: 3, boxes: 'solid' as const, color: 'label' as const, cam: [1, 2, 3] as [number, number, number], category: 'chair', split: 'test' };
     expect(decodeState(encodeState(s))).toEqual(s);
+    const t = { ...s, budget: 12_345, layout: 'compare' as const, axes: false, surface: false, color: 'features' as const };
+    expect(decodeState(encodeState(t))).toEqual(t);
+    expect(decodeState('#budget=5&layout=grid')).toMatchObject({ budget: DEFAULT_STATE.budget, layout: 'rq' });
     const bad = decodeState('#bins=999&variant=nope&depth=0&color=x&file=ok.ply&seed=-3');
     expect(bad).toMatchObject({ bins: 30, variant: 'random-random', depth: 5, color: 'height', file: 'ok.ply', seed: 0 });
   });

@@ -19,7 +19,8 @@ import { assignVariables, disposeLoaded, loadCheckpoint } from '../../src/train/
 import { loadShapes } from '../../src/train/shapes.ts';
 import { listCheckpointModels } from '../../src/view/models.ts';
 import { segmentMeta } from '../../viewer/src/predict/checkpoint-format.ts';
-import { chooseModel, localGroundTruth, modelLabel } from '../../viewer/src/predict/models.ts';
+import { chooseFeatureModel, chooseModel, localGroundTruth, modelLabel } from '../../viewer/src/predict/models.ts';
+import { loadBackbone, pointFeatures } from '../../viewer/src/predict/feature-model.ts';
 import { loadSegmenter, predictParts, segmenterLogits } from '../../viewer/src/predict/segment-model.ts';
 
 process.env.RQ3D_CACHE ??= fs.mkdtempSync(path.join(os.tmpdir(), 'rq3d-cache-'));
@@ -91,6 +92,37 @@ describe('browser checkpoint loader', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it('gives the point features the segmentation head reads (the node network, same inputs), without leaking tensors', async () => {
+    const ds = synthDataset({ perClass: 3, seed: 0, points: 512 });
+    const raw = ds.loadSync(ds.items.find((it) => it.category === 'chair')!);
+    const before = tf.memory().numTensors;
+    const b = await loadBackbone(ckDir, diskFetch(root));
+    expect(b).toMatchObject({ kind: 'segment', normalize: 'sphere', scale: 0.95, features: 'ND' });
+    const got = await pointFeatures(b, raw);
+    expect(got.channels).toBe(tiny.pointHidden);
+    expect(got.data.length).toBe(512 * tiny.pointHidden);
+
+    const ck = await loadCheckpoint(path.join(root, ckDir));
+    const net = new MidSegmenter(tiny, 4, 7);
+    assignVariables(net.net.params.variables, ck.groups.get('model')!);
+    disposeLoaded(ck);
+    const sample = prepareSample(normalizeCloud(raw, 'sphere', 0.95), { depth: 5, fullDepth: 2, transform: 'none', rq: null, features: 'ND', nempty: false }, 0);
+    const f = inputFeature(sample.octree, { letters: 'ND', nempty: false });
+    const pts = new Float32Array(4 * 512);
+    for (let i = 0; i < 512; i++) for (let k = 0; k < 3; k++) pts[4 * i + k] = sample.points.points[3 * i + k]!;
+    const want = tf.tidy(() => {
+      const bb = net.net.backbone(tf.tensor2d(f.data, [sample.octree.nnum[5]!, f.channels]), sample.octree, { training: false });
+      return net.net.pointFc1.apply(net.net.pointFeaturesAt(bb, sample.octree, pts), { training: false }).dataSync();
+    });
+    let maxDiff = 0;
+    for (let i = 0; i < want.length; i++) maxDiff = Math.max(maxDiff, Math.abs(want[i]! - got.data[i]!));
+    expect(maxDiff).toBeLessThan(1e-5);
+    expect(Math.max(...got.data) - Math.min(...got.data)).toBeGreaterThan(1e-3);
+    net.dispose();
+    b.net.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('refuses what is not a usable segmentation checkpoint, naming the file', async () => {
     const json = JSON.parse(fs.readFileSync(path.join(root, ckDir, 'model.json'), 'utf8')) as { meta: Record<string, unknown>; weightsManifest: Array<{ weights: Array<{ name: string }> }> };
     expect(() => segmentMeta({ ...json.meta, kind: 'pretrain' }, 'x/model.json')).toThrow(/x\/model.json: a 'pretrain' checkpoint/);
@@ -106,12 +138,27 @@ describe('browser checkpoint loader', () => {
 
   it('the server lists one model folder, or the models/<protocol>/<backbone>/<category> folders of a results folder', async () => {
     const one = await listCheckpointModels(path.join(root, ckDir));
-    expect(one).toEqual([{ dir: '', category: 'chair', protocol: '', backbone: '', parts: 4, partNames: expect.any(Array), error: null }]);
+    expect(one).toEqual([{ dir: '', category: 'chair', protocol: '', backbone: '', parts: 4, partNames: expect.any(Array), error: null, kind: 'segment', features: true }]);
     fs.mkdirSync(path.join(root, 'pre'), { recursive: true });
     fs.writeFileSync(path.join(root, 'pre', 'model.json'), JSON.stringify({ format: 'rq3d-checkpoint', meta: { kind: 'pretrain' }, weightsManifest: [] }));
     const all = await listCheckpointModels(root);
     expect(all.find((m) => m.dir === ckDir)).toMatchObject({ category: 'chair', protocol: 'finetune', backbone: 'scratch', error: null });
     expect(all.find((m) => m.dir === 'pre')?.error).toMatch(/pretrain checkpoint, not a segmentation model/);
+    // Without an HRNet config there are no features to show; with one, a pretraining checkpoint has them.
+    expect(all.find((m) => m.dir === 'pre')).toMatchObject({ kind: 'pretrain', features: false });
+    fs.mkdirSync(path.join(root, 'pre2'), { recursive: true });
+    fs.writeFileSync(path.join(root, 'pre2', 'model.json'), JSON.stringify({ format: 'rq3d-checkpoint', meta: { kind: 'pretrain', model: HRNET_PRESETS.tiny }, weightsManifest: [] }));
+    expect((await listCheckpointModels(root)).find((m) => m.dir === 'pre2')).toMatchObject({ kind: 'pretrain', features: true, error: expect.stringMatching(/not a segmentation model/) });
+  });
+
+  it('chooses the model to take features from: the chosen one, the class, else the first with a backbone', () => {
+    const m = (dir: string, category: string | null, features: boolean) => ({ dir, category, protocol: '', backbone: '', parts: 0, partNames: null, error: features ? 'not a segmentation model' : 'x', features });
+    const models = [m('a', null, false), m('pre', null, true), m('seg/Lamp', 'Lamp', true)];
+    expect(chooseFeatureModel(models, 'lamp', null)?.dir).toBe('seg/Lamp');
+    expect(chooseFeatureModel(models, 'car', null)?.dir).toBe('pre');
+    expect(chooseFeatureModel(models, 'lamp', 'pre')?.dir).toBe('pre');
+    expect(chooseFeatureModel(models, 'lamp', 'a')?.dir).toBe('seg/Lamp');
+    expect(chooseFeatureModel([models[0]!], null, null)).toBeNull();
   });
 
   it('picks the model of the shape class and maps ground truth to local part ids', () => {

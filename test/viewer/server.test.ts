@@ -6,7 +6,8 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listShapes } from '../../src/view/catalog.ts';
 import { splitRequestPath } from '../../src/view/safe-path.ts';
-import { startViewServer, type ViewServer } from '../../src/view/server.ts';
+import * as net from 'node:net';
+import { DEFAULT_VIEW_PORT, isAllowedHost, startViewServer, type ViewServer } from '../../src/view/server.ts';
 
 const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/data');
 
@@ -126,6 +127,18 @@ describe('rq3d view server', () => {
     expect((await rawGet(server.port, '/api/info', { host: `localhost:${server.port}` })).status).toBe(200);
   });
 
+  it('serves through a forwarded port (any port on localhost or an IP literal), refuses other names', async () => {
+    for (const host of ['localhost:9000', 'LOCALHOST:9000', '127.0.0.1:4444', '127.0.0.1', '[::1]:9000', '192.168.1.20:8173', 'localhost.:9000']) {
+      expect((await rawGet(server.port, '/api/info', { host })).status, host).toBe(200);
+    }
+    // DNS rebinding: a page of evil.example whose name now resolves to 127.0.0.1 sends Host evil.example[:port].
+    for (const host of ['evil.example', `evil.example:${server.port}`, 'localhost.evil.example:9000', '127.0.0.1.nip.io:9000', 'localhost:9000:1', '[::1']) {
+      const r = await rawGet(server.port, '/api/info', { host });
+      expect(r.status, host).toBe(403);
+      expect(r.body.toString()).toMatch(/forbidden host/);
+    }
+  });
+
   it('lists shapes with class and split read off the layout', async () => {
     const { items } = JSON.parse((await rawGet(server.port, '/api/shapes')).body.toString()) as Awaited<ReturnType<typeof listShapes>>;
     const byPath = Object.fromEntries(items.map((it) => [it.path, it]));
@@ -137,6 +150,83 @@ describe('rq3d view server', () => {
     expect(byPath['02691156/points/abc.pts']).toMatchObject({ category: 'Airplane', split: 'val', labels: '02691156/points_label/abc.seg' });
   });
 });
+
+describe('shape catalog names', () => {
+  it('names ShapeNet synset folders by category without synsetoffset2category.txt, and lists them so', async () => {
+    const dir = path.join(tmp, 'shapenet-bare');
+    for (const rel of ['03001627/points/c1.pts', '02691156/a1.txt']) {
+      mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+      writeFileSync(path.join(dir, rel), readFileSync(path.join(FIXTURES, 'points.xyz')));
+    }
+    const { items } = await listShapes(dir);
+    expect(items.map((it) => [it.path, it.category])).toEqual([['02691156/a1.txt', 'Airplane'], ['03001627/points/c1.pts', 'Chair']]);
+    const { itemLabel } = await import('../../viewer/src/dataset-browser.ts');
+    expect(items.map(itemLabel)).toEqual(['Airplane · a1.txt', 'Chair · points/c1.pts']);
+    expect(itemLabel({ path: 'chair/train/chair_0001.pcd', category: 'chair', split: 'train', labels: null })).toBe('chair/train/chair_0001.pcd');
+  });
+});
+
+describe('allowed Host headers', () => {
+  it('takes localhost and IP literals with any port, and the --host name; no other names', () => {
+    expect(isAllowedHost('localhost:9000')).toBe(true);
+    expect(isAllowedHost('127.0.0.1:1')).toBe(true);
+    expect(isAllowedHost('[::1]:8173')).toBe(true);
+    expect(isAllowedHost('workstation.lan:8173')).toBe(false);
+    expect(isAllowedHost('workstation.lan:8173', 'workstation.lan')).toBe(true);
+    expect(isAllowedHost('WORKSTATION.lan', 'workstation.lan')).toBe(true);
+    expect(isAllowedHost('other.lan:8173', 'workstation.lan')).toBe(false);
+    expect(isAllowedHost(undefined)).toBe(false);
+    expect(isAllowedHost('a b:80')).toBe(false);
+  });
+});
+
+describe('rq3d view server ports and hosts', () => {
+  it('has a fixed default port, and falls back to the next free one when asked', async () => {
+    expect(DEFAULT_VIEW_PORT).toBe(8173);
+    const app = path.join(tmp, 'app');
+    // Hold a port, then ask for it: without fallback an error, with fallback a later port.
+    const blocker = net.createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+    const taken = (blocker.address() as net.AddressInfo).port;
+    try {
+      await expect(startViewServer({ target: root, appDir: app, port: taken })).rejects.toMatchObject({ code: 'EADDRINUSE' });
+      const s = await startViewServer({ target: root, appDir: app, port: taken, portFallback: 10 });
+      try {
+        expect(s.port).toBeGreaterThan(taken);
+        expect(s.port).toBeLessThanOrEqual(taken + 10);
+        expect(s.url).toBe(`http://127.0.0.1:${s.port}/`);
+        expect((await rawGet(s.port, '/api/info')).status).toBe(200);
+      } finally {
+        await s.close();
+      }
+    } finally {
+      await new Promise((r) => blocker.close(r));
+    }
+  });
+
+  it('listens on the --host address and takes that name in Host', async () => {
+    const s = await startViewServer({ target: root, appDir: app(), port: 0, host: 'localhost' });
+    try {
+      expect(s.host).toBe('localhost');
+      expect(s.url).toBe(`http://localhost:${s.port}/`);
+      const get = (host: string): Promise<number> =>
+        new Promise((resolve, reject) => {
+          const req = http.request({ host: 'localhost', port: s.port, path: '/api/info', headers: { host } }, (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          });
+          req.on('error', reject);
+          req.end();
+        });
+      expect(await get(`localhost:${s.port}`)).toBe(200);
+      expect(await get('evil.example')).toBe(403);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+const app = (): string => path.join(tmp, 'app');
 
 describe('rq3d view server on a single file', () => {
   it('exposes that file only', async () => {

@@ -45,6 +45,11 @@ export class CloudLayer {
     this.material.size = scale * Math.min(0.08, Math.max(0.01, 2.4 / Math.sqrt(Math.max(1, pointCount))));
   }
 
+  /** The current world-space point size (picking uses it as the ray's tolerance). */
+  get size(): number {
+    return this.material.size;
+  }
+
   set visible(v: boolean) {
     this.object.visible = v;
   }

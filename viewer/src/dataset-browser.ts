@@ -1,6 +1,16 @@
 import type { CatalogItem } from './api.ts';
 
 /**
+ * How a shape is listed: its path, led by the category name when the folder is named otherwise (ShapeNet's
+ * synset folders: `02691156/points/1a04….pts` is listed as `Airplane · points/1a04….pts`).
+ */
+export function itemLabel(it: CatalogItem): string {
+  const slash = it.path.indexOf('/');
+  if (!it.category || slash < 0 || it.path.slice(0, slash) === it.category) return it.path;
+  return `${it.category} · ${it.path.slice(slash + 1)}`;
+}
+
+/**
  * The shape list of a served folder with class and split filters and previous/next. It only selects; the
  * app loads. Keyboard: [ and ] step through the filtered list.
  */
@@ -51,7 +61,11 @@ export class DatasetBrowser {
   private applyFilter(): void {
     const c = this.category.value, s = this.split.value;
     this.filtered = this.items.filter((it) => (!c || it.category === c) && (!s || it.split === s));
-    const opts = this.filtered.map((it) => new Option(it.path, it.path));
+    const opts = this.filtered.map((it) => {
+      const o = new Option(itemLabel(it), it.path);
+      o.title = it.path;
+      return o;
+    });
     this.list.replaceChildren(...opts);
     this.mark(this.current);
   }

@@ -3,10 +3,17 @@
  * Unknown or invalid values fall back to the defaults one by one, so an old or hand-edited link still opens.
  */
 import { isRqVariant, type RqVariant } from '../../src/augment/randomized-quantization.ts';
+import { DEFAULT_DEPTH, DEFAULT_NORMALIZE } from '../../src/pipeline/defaults.ts';
+import { DEFAULT_POINT_BUDGET, MAX_POINT_BUDGET } from './pipeline.ts';
 
-export type ColorMode = 'normal' | 'height' | 'label' | 'cluster' | 'prediction' | 'plain';
+export type ColorMode = 'normal' | 'height' | 'label' | 'cluster' | 'prediction' | 'features' | 'plain';
 export type BoxMode = 'off' | 'wire' | 'solid';
-export const COLOR_MODES: readonly ColorMode[] = ['height', 'normal', 'label', 'cluster', 'prediction', 'plain'];
+/** 'rq': original | quantized; 'compare': ground truth | prediction | error (three views, one camera). */
+export type LayoutMode = 'rq' | 'compare';
+export const COLOR_MODES: readonly ColorMode[] = ['height', 'normal', 'label', 'cluster', 'prediction', 'features', 'plain'];
+export const LAYOUT_MODES: readonly LayoutMode[] = ['rq', 'compare'];
+/** The point budget choices of the panel (the URL takes any value in 1000..MAX_POINT_BUDGET). */
+export const BUDGET_CHOICES: readonly number[] = [10_000, 50_000, 200_000, 1_000_000, 5_000_000];
 export const BOX_MODES: readonly BoxMode[] = ['off', 'wire', 'solid'];
 
 export interface ViewState {
@@ -33,6 +40,13 @@ export interface ViewState {
   split: string;
   /** The checkpoint model chosen for predictions (its folder under the checkpoint), '' = by the shape's class. */
   model: string;
+  /** At most this many points are shown (a seeded random subset of bigger clouds). */
+  budget: number;
+  layout: LayoutMode;
+  /** x/y/z axes at the origin of each view. */
+  axes: boolean;
+  /** Meshes: the shaded surface under the sampled points. */
+  surface: boolean;
 }
 
 export const DEFAULT_STATE: Readonly<ViewState> = Object.freeze({
@@ -42,8 +56,9 @@ export const DEFAULT_STATE: Readonly<ViewState> = Object.freeze({
   variant: 'random-random',
   p: 1,
   mid: false,
-  normalize: 'sphere',
-  depth: 5,
+  // The training pipeline's (src/pipeline/defaults.ts), as in rq3d octree / quantize.
+  normalize: DEFAULT_NORMALIZE,
+  depth: DEFAULT_DEPTH,
   boxes: 'off',
   points: true,
   color: 'height',
@@ -54,6 +69,10 @@ export const DEFAULT_STATE: Readonly<ViewState> = Object.freeze({
   category: '',
   split: '',
   model: '',
+  budget: DEFAULT_POINT_BUDGET,
+  layout: 'rq',
+  axes: true,
+  surface: true,
 });
 
 const int = (v: string | null, lo: number, hi: number): number | undefined => {
@@ -94,6 +113,10 @@ export function decodeState(hash: string): ViewState {
     category: q.get('cat') ?? d.category,
     split: q.get('split') ?? d.split,
     model: q.get('model') ?? d.model,
+    budget: int(q.get('budget'), 1000, MAX_POINT_BUDGET) ?? d.budget,
+    layout: pick(q.get('layout'), LAYOUT_MODES) ?? d.layout,
+    axes: q.has('axes') ? q.get('axes') === '1' : d.axes,
+    surface: q.has('surface') ? q.get('surface') === '1' : d.surface,
   };
 }
 
@@ -117,6 +140,10 @@ export function encodeState(s: ViewState): string {
   if (s.category) q.set('cat', s.category);
   if (s.split) q.set('split', s.split);
   if (s.model) q.set('model', s.model);
+  q.set('budget', String(s.budget));
+  q.set('layout', s.layout);
+  q.set('axes', s.axes ? '1' : '0');
+  q.set('surface', s.surface ? '1' : '0');
   return '#' + q.toString();
 }
 

@@ -17,6 +17,10 @@ export interface CheckpointModel {
   partNames: string[] | null;
   /** Why this model cannot predict part labels (a pretraining checkpoint, unreadable JSON), or null. */
   error: string | null;
+  /** Its `meta.kind` ('pretrain', 'segment', ...), when readable. */
+  kind?: string | null;
+  /** Whether its meta holds an HRNet config, so its point features can be shown (PCA colours), even when `error` is set. */
+  features?: boolean;
 }
 
 export function modelLabel(m: CheckpointModel): string {
@@ -47,6 +51,19 @@ export function chooseModel(models: readonly CheckpointModel[], shapeClass: stri
   const ofClass = usable.filter((m) => same(m.category, shapeClass)).sort((a, b) => rank(a) - rank(b) || (a.dir < b.dir ? -1 : a.dir > b.dir ? 1 : 0));
   if (ofClass.length) return ofClass[0]!;
   return usable.length === 1 ? usable[0]! : null;
+}
+
+/**
+ * The model whose point features to show: the user's choice if it has features; else a feature model of the
+ * shape's class; else the first feature model (any backbone's features are worth looking at); else null.
+ */
+export function chooseFeatureModel(models: readonly CheckpointModel[], shapeClass: string | null, chosen: string | null): CheckpointModel | null {
+  const usable = models.filter((m) => m.features);
+  if (chosen !== null) {
+    const c = usable.find((m) => m.dir === chosen);
+    if (c) return c;
+  }
+  return usable.find((m) => same(m.category, shapeClass)) ?? usable[0] ?? null;
 }
 
 /** A class name guessed from a file name like `chair_0003.ply` (rq3d synth) when no catalog class is known. */

@@ -26,6 +26,16 @@ export interface PredictionRun {
   parts: number | null;
 }
 
+/** Per-point network features with what produced them. */
+export interface FeatureRun {
+  /** Row-major [points, channels]. */
+  data: Float32Array;
+  channels: number;
+  model: CheckpointModel | null;
+  backend: string;
+  ms: number;
+}
+
 export interface PredictionProvider {
   /** Shown in the panel, e.g. "run-x (webgl)". */
   readonly name: string;
@@ -33,6 +43,10 @@ export interface PredictionProvider {
   /** Checkpoint-backed providers: the models to choose from, and a prediction that says which one ran. */
   readonly models?: readonly CheckpointModel[];
   predict?(cloud: PointCloud, ctx: PredictionContext): Promise<PredictionRun>;
+  /** Per-point features of the backbone (any checkpoint with an HRNet: pretraining or fine-tuned), for PCA colours. */
+  features?(cloud: PointCloud, ctx: PredictionContext): Promise<FeatureRun>;
+  /** Whether some model of it predicts part labels (false for a pretraining checkpoint alone). */
+  readonly segments?: boolean;
   dispose(): void;
 }
 

@@ -13,8 +13,9 @@ import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.
 import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import type { PointCloud } from '../../../src/data/pointcloud.ts';
 import type { FetchFile } from './checkpoint-format.ts';
-import { chooseModel, type CheckpointModel } from './models.ts';
-import type { CheckpointInfo, PredictionContext, PredictionProvider, PredictionRun } from './provider.ts';
+import { chooseFeatureModel, chooseModel, type CheckpointModel } from './models.ts';
+import type { CheckpointInfo, FeatureRun, PredictionContext, PredictionProvider, PredictionRun } from './provider.ts';
+import { loadBackbone, pointFeatures, type LoadedBackbone } from './feature-model.ts';
 import { loadSegmenter, predictParts, type LoadedSegmenter } from './segment-model.ts';
 
 export const BACKEND_ORDER = ['webgl', 'wasm', 'cpu'] as const;
@@ -47,14 +48,42 @@ function checkpointModels(ckpt: CheckpointInfo): CheckpointModel[] {
     .map((f) => ({ dir: f.slice(0, -'model.json'.length).replace(/\/$/, ''), category: null, protocol: '', backbone: '', parts: 0, partNames: null, error: null }));
 }
 
-/** Runs the model that fits each shape; each model's weights are fetched once, when first needed. */
+/**
+ * Runs the model that fits each shape; each model's weights are fetched once, when first needed. A folder
+ * with feature models only (a pretraining checkpoint) loads too: it gives features, and predictions say why not.
+ */
 export class CheckpointPredictor {
   readonly models: CheckpointModel[];
+  readonly segments: boolean;
   private readonly loaded = new Map<string, Promise<LoadedSegmenter>>();
+  private readonly backbones = new Map<string, Promise<LoadedBackbone>>();
   constructor(private readonly ckpt: CheckpointInfo, private readonly fetchFile: FetchFile) {
     this.models = checkpointModels(ckpt);
     if (!this.models.length) throw new Error(`checkpoint folder '${ckpt.name}' holds no model.json`);
-    if (this.models.every((m) => m.error)) throw new Error(`checkpoint folder '${ckpt.name}' holds no segmentation model (${this.models[0]!.error})`);
+    this.segments = this.models.some((m) => !m.error);
+    if (!this.segments && !this.models.some((m) => m.features)) {
+      throw new Error(`checkpoint folder '${ckpt.name}' holds no segmentation model and no HRNet backbone (${this.models[0]!.error})`);
+    }
+  }
+
+  private backbone(m: CheckpointModel): Promise<LoadedBackbone> {
+    let p = this.backbones.get(m.dir);
+    if (!p) {
+      p = loadBackbone(m.dir, this.fetchFile);
+      this.backbones.set(m.dir, p);
+      p.catch(() => this.backbones.delete(m.dir));
+    }
+    return p;
+  }
+
+  async features(cloud: PointCloud, ctx: PredictionContext): Promise<FeatureRun> {
+    const m = chooseFeatureModel(this.models, ctx.shapeClass, ctx.chosen);
+    if (!m) throw new Error(`no model of '${this.ckpt.name}' has an HRNet backbone to take features from`);
+    const b = await this.backbone(m);
+    const backend = tf.getBackend();
+    const t0 = performance.now();
+    const f = await pointFeatures(b, cloud);
+    return { ...f, model: m, backend, ms: performance.now() - t0 };
   }
 
   private segmenter(m: CheckpointModel): Promise<LoadedSegmenter> {
@@ -69,6 +98,7 @@ export class CheckpointPredictor {
 
   async predict(cloud: PointCloud, ctx: PredictionContext): Promise<PredictionRun> {
     const m = chooseModel(this.models, ctx.shapeClass, ctx.chosen);
+    if (!m && !this.segments) throw new Error(`'${this.ckpt.name}' holds no segmentation model (${this.models[0]!.error}): colour by network features (PCA) to see what it learned`);
     if (!m) {
       const cls = ctx.shapeClass ? `class '${ctx.shapeClass}'` : 'this shape (class unknown)';
       throw new Error(`no model of '${this.ckpt.name}' fits ${cls}: choose one in the model list`);
@@ -84,6 +114,8 @@ export class CheckpointPredictor {
   dispose(): void {
     for (const p of this.loaded.values()) void p.then((s) => s.model.dispose(), () => {});
     this.loaded.clear();
+    for (const p of this.backbones.values()) void p.then((b) => b.net.dispose(), () => {});
+    this.backbones.clear();
   }
 }
 
@@ -106,7 +138,9 @@ export async function loadTfjsProvider(ckpt: CheckpointInfo, fetchFile: FetchFil
       return `${ckpt.name} (${tf.getBackend() ?? backend})`;
     },
     models: predictor.models,
+    segments: predictor.segments,
     predict: (cloud, ctx) => predictor.predict(cloud, ctx),
+    features: (cloud, ctx) => predictor.features(cloud, ctx),
     predictLabels: async (cloud, ctx) => (await predictor.predict(cloud, ctx ?? { shapeClass: null, chosen: null })).labels,
     dispose: () => predictor.dispose(),
   };
