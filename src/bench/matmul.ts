@@ -17,9 +17,9 @@ export interface MatMulResult {
 export async function timeMatMul(m: number, k: number, n: number, reps = 5): Promise<MatMulResult> {
   const a = tf.randomUniform([m, k], -1, 1, 'float32', 1) as tf.Tensor2D;
   const b = tf.randomUniform([k, n], -1, 1, 'float32', 2) as tf.Tensor2D;
-  const runs = await timeRuns(() => {
+  const runs = await timeRuns(async () => {
     const c = tf.matMul(a, b);
-    c.dataSync();
+    await c.data();
     c.dispose();
   }, reps);
   tf.dispose([a, b]);

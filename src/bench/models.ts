@@ -324,29 +324,32 @@ async function benchCase(c: ModelCase, shapes: readonly PointCloud[], opts: Case
   const trainable = new Map([...net.params.variables].filter(([n]) => net.params.trainable.has(n)));
   let step = 0;
 
-  const trainOn = (b: Batch): void => {
+  // losses and outputs are read asynchronously (a device backend has no synchronous read-back in Node)
+  const trainOn = async (b: Batch): Promise<void> => {
     const D = b.octree.depth;
     const x = tf.tensor2d(b.features.data, [b.octree.nnum[D]!, b.features.channels]);
     const s = step++;
     const { value, grads } = tf.variableGrads(() => net.loss(x, b.octree, s), [...trainable.values()]);
     opt.apply(trainable, grads, 0.01);
-    value.dataSync();
+    await value.data();
     tf.dispose([x, value, ...Object.values(grads)]);
     probe?.sample();
   };
-  const inferOn = (b: Batch): void => {
+  const inferOn = async (b: Batch): Promise<void> => {
     const D = b.octree.depth;
-    tf.tidy(() => {
+    const outs = tf.tidy(() => {
       const x = tf.tensor2d(b.features.data, [b.octree.nnum[D]!, b.features.channels]);
-      for (const t of net.infer(x, b.octree)) t.dataSync();
+      return net.infer(x, b.octree);
     });
+    await Promise.all(outs.map((t) => t.data()));
+    tf.dispose(outs);
     probe?.sample();
   };
-  const timed = async (f: (i: number) => void): Promise<StepTiming> => {
+  const timed = async (f: (i: number) => void | Promise<void>): Promise<StepTiming> => {
     const runs: number[] = [];
     for (let i = 0; i < warmup + reps; i++) {
       const t0 = performance.now();
-      f(i);
+      await f(i);
       if (i >= warmup) runs.push(round(performance.now() - t0, 1));
       await tick();
     }
@@ -361,11 +364,11 @@ async function benchCase(c: ModelCase, shapes: readonly PointCloud[], opts: Case
   let pooled: PipelineTiming | null = null;
   if (c.pipeline) {
     let buildMs = 0;
-    const t = await timed((i) => {
+    const t = await timed(async (i) => {
       const t0 = performance.now();
       const b = buildBatch(input, spec, seed, i + 1);
       if (i >= warmup) buildMs += performance.now() - t0;
-      trainOn(b);
+      await trainOn(b);
     });
     inline = { ...t, batchMs: round(buildMs / reps, 1) };
     pooled = await pooledTiming(c, input, spec, seed, warmup, reps, trainOn);
@@ -410,7 +413,7 @@ async function benchCase(c: ModelCase, shapes: readonly PointCloud[], opts: Case
 }
 
 async function pooledTiming(
-  c: ModelCase, input: readonly PointCloud[], spec: SampleSpec, seed: number, warmup: number, reps: number, trainOn: (b: Batch) => void,
+  c: ModelCase, input: readonly PointCloud[], spec: SampleSpec, seed: number, warmup: number, reps: number, trainOn: (b: Batch) => Promise<void>,
 ): Promise<PipelineTiming> {
   const pool = new WorkerPool({ workers: 1, mergeIn: 'worker' });
   try {
@@ -424,7 +427,7 @@ async function pooledTiming(
     let t = performance.now();
     for await (const b of pipe) {
       const t1 = performance.now();
-      trainOn(b);
+      await trainOn(b);
       const t2 = performance.now();
       if (i >= warmup) {
         runs.push(round(t2 - t, 1));
