@@ -70,6 +70,11 @@ export function initBackend(opts: InitBackendOptions = {}): Promise<BackendInfo>
   return pending;
 }
 
+/** What a run's config and log record about the backend it really used. */
+export function backendRecord(b: BackendInfo): { name: string; threads: number; reason: string; adapter?: string } {
+  return { name: b.name, threads: b.threads, reason: b.reason, ...(b.adapter ? { adapter: adapterLine(b.adapter) } : {}) };
+}
+
 /** The info of the backend initialised by initBackend, or undefined before it finished. */
 export function backendInfo(): BackendInfo | undefined {
   return current;
@@ -85,7 +90,7 @@ async function choose(opts: InitBackendOptions): Promise<BackendInfo> {
   const source = opts.backend ? 'option' : 'RQ3D_BACKEND';
   const threads = resolveThreads(opts.threads, notes);
   const cannot = (why: string): UserError =>
-    new UserError(`${source === 'option' ? '--backend' : 'RQ3D_BACKEND='}${requested}: backend cannot start: ${why}; choose another (cpu, wasm, webgpu, auto)`);
+    new UserError(`${source === 'option' ? `--backend ${requested}` : `RQ3D_BACKEND=${requested}`}: backend cannot start: ${why}; choose another (cpu, wasm, webgpu, auto)`);
 
   if (requested === 'cpu') return useCpu(`cpu requested (${source})`);
   if (requested === 'wasm') {

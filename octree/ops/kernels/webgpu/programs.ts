@@ -137,7 +137,7 @@ fn rq3dReduce(v : f32) -> f32 {
   return r;
 }`;
 
-/** One workgroup per channel (dispatch [c, 1, 1]); `body` runs in uniform control flow with k, c, n, t. */
+/** One workgroup per channel (dispatch [c, 1, 1]); `body` runs in uniform control flow with k, c, n, lane. */
 function perChannel(shaderKey: string, variableNames: string[], outputShape: number[], channels: number, uniforms: string, body: string): GpuProgram {
   return {
     variableNames,
@@ -152,7 +152,7 @@ fn main(index : i32) {
   let k = i32(workgroupId.x);
   let c = uniforms.xShape[1];
   let n = uniforms.xShape[0];
-  let t = i32(localId.x);
+  let lane = i32(localId.x);
 ${body}
 }
 `,
@@ -164,17 +164,17 @@ export function bnStatsProgram(c: number): GpuProgram {
   return perChannel('rq3dBnStats', ['x'], [3, c], c, 'eps : f32,', `
   var s = 0.0;
   for (var i0 = 0; i0 < n; i0 = i0 + ${WG}) {
-    let i = i0 + t;
+    let i = i0 + lane;
     if (i < n) { s = s + x[i * c + k]; }
   }
   let mean = rq3dReduce(s) / f32(max(n, 1));
   var q = 0.0;
   for (var i0 = 0; i0 < n; i0 = i0 + ${WG}) {
-    let i = i0 + t;
+    let i = i0 + lane;
     if (i < n) { let d = x[i * c + k] - mean; q = q + d * d; }
   }
   let v = rq3dReduce(q) / f32(max(n, 1));
-  if (t == 0) {
+  if (lane == 0) {
     result[k] = mean;
     result[c + k] = v;
     result[2 * c + k] = 1.0 / sqrt(v + uniforms.eps);
@@ -204,7 +204,7 @@ export function bnGradSumsProgram(c: number): GpuProgram {
   var sg = 0.0;
   var sgh = 0.0;
   for (var i0 = 0; i0 < n; i0 = i0 + ${WG}) {
-    let i = i0 + t;
+    let i = i0 + lane;
     if (i < n) {
       let xv = x[i * c + k];
       var g = dy[i * c + k];
@@ -215,7 +215,7 @@ export function bnGradSumsProgram(c: number): GpuProgram {
   }
   let a = rq3dReduce(sg);
   let b = rq3dReduce(sgh);
-  if (t == 0) {
+  if (lane == 0) {
     result[k] = a;
     result[c + k] = b;
   }`);
