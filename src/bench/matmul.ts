@@ -30,7 +30,7 @@ export async function timeMatMul(m: number, k: number, n: number, reps = 5): Pro
 /**
  * The backend's big-matMul peak: 2048^3 NN (1024^3 on the cpu backend, where 2048^3 takes ~20 s).
  */
-export async function matmulPeak(reps = 5): Promise<MatMulResult> {
-  const size = tf.getBackend() === 'cpu' ? 1024 : 2048;
+export async function matmulPeak(reps = 5, sizeOverride?: number): Promise<MatMulResult> {
+  const size = sizeOverride ?? (tf.getBackend() === 'cpu' ? 1024 : 2048);
   return timeMatMul(size, size, size, tf.getBackend() === 'cpu' ? Math.min(reps, 3) : reps);
 }

@@ -44,6 +44,8 @@ export interface ModelCase {
   pipeline: boolean;
   /** Record peak memory (RSS samples and VmHWM, reset before the case when the kernel allows it). */
   memory: boolean;
+  /** The HRNet preset (default 'cpu'; 'paper' is MID-Net's full width, for GPU benches). */
+  preset?: 'cpu' | 'paper' | 'tiny';
 }
 
 /** Peak memory of one case. */
@@ -164,8 +166,17 @@ const RQ = { bins: 30, variant: 'random-random' as const };
 /** MID-Net pretraining's k-means clusters per shape in the cpu preset; here spatial cells stand in. */
 const HRNET_CLUSTERS = 50;
 
-export function caseKey(c: Pick<ModelCase, 'model' | 'depth' | 'rq'>): string {
-  return `${c.model}_d${c.depth}${c.rq ? 'rq' : ''}`;
+export function caseKey(c: Pick<ModelCase, 'model' | 'depth' | 'rq' | 'preset'>): string {
+  return `${c.model}${c.preset && c.preset !== 'cpu' ? `_${c.preset}` : ''}_d${c.depth}${c.rq ? 'rq' : ''}`;
+}
+
+/**
+ * A correctness smoke run for slow backends (a software GPU adapter): each model at its smallest depth,
+ * batch 2 (the figures mean nothing).
+ */
+export function tinyModelCases(): ModelCase[] {
+  const c = (model: BenchModel, depth: number): ModelCase => ({ model, depth, batch: 2, rq: false, pipeline: false, memory: false });
+  return [c('lenet', 4), c('resnet', 4), { ...c('hrnet', 5), preset: 'tiny' }];
 }
 
 /** The full bench: LeNet and ResNet at depths 5 and 6 with and without RQ, the cpu-preset HRNet at its depth (batch 16). */
@@ -205,14 +216,15 @@ function makeNet(c: ModelCase, seed: number): Net {
       dispose: () => m.params.dispose(),
     };
   }
-  const cfg: HRNetConfig = { ...HRNET_PRESETS.cpu, depth: c.depth };
+  const preset = c.preset ?? 'cpu';
+  const cfg: HRNetConfig = { ...HRNET_PRESETS[preset], depth: c.depth };
   const m = new MidHRNet(cfg, seed);
   // fixed banks sized to the batch: the loss has MID-Net's shape (both heads against banks), the bank update is left out
   const shapeBank = new MemoryBank(c.batch, cfg.projection, `${seed}/shape-bank`);
   const pointBank = new MemoryBank(c.batch * HRNET_CLUSTERS, cfg.pointOut, `${seed}/point-bank`);
   return {
     params: m.params,
-    config: `MidHRNet(HRNET_PRESETS.cpu${c.depth === HRNET_PRESETS.cpu.depth ? '' : `, depth ${c.depth}`}) + shape and point heads, MID losses`,
+    config: `MidHRNet(HRNET_PRESETS.${preset}${c.depth === HRNET_PRESETS[preset].depth ? '' : `, depth ${c.depth}`}) + shape and point heads, MID losses`,
     loss: (x, o) => {
       const ctx = { training: true };
       const bb = m.backbone(x, o, ctx);
