@@ -20,8 +20,9 @@ const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'rq3d-webgpu-'))
 const LOSS_TOL = 1e-3;
 const tiny = { ...HRNET_PRESETS.tiny, depth: 5, fullDepth: 2 };
 
+let software = false;
 beforeAll(async () => {
-  await initWebGpu();
+  software = (await initWebGpu()).adapter?.software ?? false;
 });
 
 const rel = (a: number, b: number): number => Math.abs(a - b) / Math.max(1e-6, Math.abs(b));
@@ -53,8 +54,23 @@ describe('training end to end on webgpu', async () => {
       await pretrain(cfg, { out, quiet: true, shapes: pre, maxSteps: 3 });
       return fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { loss: number; shapeLoss: number; pointLoss: number });
     };
-    const { cpu, gpu, reads } = await cpuAndGpu(run);
+    const written: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
+      written.push(String(chunk));
+      return write(chunk, ...rest);
+    }) as typeof process.stderr.write;
+    let result: Awaited<ReturnType<typeof cpuAndGpu<Awaited<ReturnType<typeof run>>>>>;
+    try {
+      result = await cpuAndGpu(run);
+    } finally {
+      process.stderr.write = write;
+    }
+    const { cpu, gpu, reads } = result;
     expect(reads).toBe(0);
+    // one line on a software adapter (the process's one initBackend call is webgpu's, so the cpu run warns too)
+    const warnings = written.filter((l) => /^warning: training on a software GPU adapter \(/.test(l));
+    expect(warnings.length).toBe(software ? 2 : 0);
     expect(gpu).toHaveLength(3);
     for (let s = 0; s < 3; s++) {
       for (const k of ['loss', 'shapeLoss', 'pointLoss'] as const) expect(rel(gpu[s]![k], cpu[s]![k]), `step ${s + 1} ${k}`).toBeLessThan(LOSS_TOL);
