@@ -1,10 +1,12 @@
 /**
  * Picks and initialises the TensorFlow.js backend rq3d runs on.
  *
- * Order: the explicit `backend` option, then `RQ3D_BACKEND`; otherwise `@tensorflow/tfjs-node-gpu` or
- * `@tensorflow/tfjs-node` when one is installed (they are never dependencies: their install downloads
- * libtensorflow); otherwise wasm with SIMD and `threads` XNNPACK threads (default 2, `RQ3D_THREADS`),
- * falling back to single-threaded wasm and then to cpu. Every fallback is recorded in `reason`.
+ * An explicit choice (the `backend` option, then `RQ3D_BACKEND`) is used or is an error naming why it
+ * cannot start (a UserError: one line). `auto` (or nothing) tries, in order: `@tensorflow/tfjs-node-gpu`
+ * or `@tensorflow/tfjs-node` when one is installed (they are never dependencies: their install downloads
+ * libtensorflow); webgpu when the machine has a hardware GPU adapter (never a software one such as
+ * SwiftShader: ./gpu-adapter.ts); wasm with SIMD and `threads` XNNPACK threads (default 2, `RQ3D_THREADS`),
+ * falling back to single-threaded wasm and then to cpu. Every step is recorded in `reason`.
  *
  * Multithreaded wasm is disabled by tfjs under Node; `enableWasmThreads` below works around the four
  * obstacles measured in shared/reference/tfjs-eval.md §1 (flag, blob: worker URL, Blob main script,
@@ -18,6 +20,8 @@ import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { adapterLine, mayHaveGpu, probeAdapter, type GpuAdapterReport } from './gpu-adapter.ts';
+import { UserError } from './util/errors.ts';
 
 export interface BackendInfo {
   /** tfjs backend name actually in use: 'wasm', 'cpu', 'tensorflow', ... */
@@ -28,10 +32,12 @@ export interface BackendInfo {
   /** Why this backend was chosen, including any fallback and its cause. */
   reason: string;
   versions: { tfjs: string; node: string };
+  /** The GPU adapter, on webgpu. */
+  adapter?: GpuAdapterReport;
 }
 
 export interface InitBackendOptions {
-  /** 'wasm' | 'cpu' | 'tensorflow' (tfjs-node[-gpu]) | any other registered tfjs backend name. */
+  /** 'auto' | 'wasm' | 'cpu' | 'webgpu' | 'tensorflow' (tfjs-node[-gpu]) | any other registered tfjs backend name. */
   backend?: string;
   /** XNNPACK thread count for wasm (default: RQ3D_THREADS, else 2). */
   threads?: number;
@@ -64,6 +70,11 @@ export function initBackend(opts: InitBackendOptions = {}): Promise<BackendInfo>
   return pending;
 }
 
+/** What a run's config and log record about the backend it really used. */
+export function backendRecord(b: BackendInfo): { name: string; threads: number; reason: string; adapter?: string } {
+  return { name: b.name, threads: b.threads, reason: b.reason, ...(b.adapter ? { adapter: adapterLine(b.adapter) } : {}) };
+}
+
 /** The info of the backend initialised by initBackend, or undefined before it finished. */
 export function backendInfo(): BackendInfo | undefined {
   return current;
@@ -74,33 +85,71 @@ const WASM_INIT_TIMEOUT_MS = 60_000;
 async function choose(opts: InitBackendOptions): Promise<BackendInfo> {
   const notes: string[] = [];
   const envBackend = process.env.RQ3D_BACKEND?.trim();
-  const requested = opts.backend ?? (envBackend ? envBackend : undefined);
+  const asked = opts.backend ?? (envBackend ? envBackend : undefined);
+  const requested = asked === 'auto' ? undefined : asked;
   const source = opts.backend ? 'option' : 'RQ3D_BACKEND';
   const threads = resolveThreads(opts.threads, notes);
+  const cannot = (why: string): UserError =>
+    new UserError(`${source === 'option' ? `--backend ${requested}` : `RQ3D_BACKEND=${requested}`}: backend cannot start: ${why}; choose another (cpu, wasm, webgpu, auto)`);
 
   if (requested === 'cpu') return useCpu(`cpu requested (${source})`);
-  if (requested === 'wasm') return useWasm(threads, [`wasm requested (${source})`, ...notes]);
+  if (requested === 'wasm') {
+    const w = await useWasm(threads, [`wasm requested (${source})`, ...notes]);
+    if (w.name !== 'wasm') throw cannot(w.reason);
+    return w;
+  }
+  if (requested === 'webgpu') {
+    try {
+      return await useWebGpu(`webgpu requested (${source})`);
+    } catch (e) {
+      throw cannot(message(e));
+    }
+  }
   if (requested === 'tensorflow' || requested === undefined) {
     const native = await tryTfjsNode();
     if (native.ok) {
       const why = requested ? `tensorflow requested (${source})` : 'tfjs-node found';
       return info(native.name, 0, false, `${why}: ${native.pkg}`);
     }
-    if (requested) notes.push(`tensorflow requested (${source}) but ${native.why}`);
-    else notes.push(native.why);
+    if (requested) throw cannot(native.why);
+    notes.push(native.why);
+    const gpu = await hardwareWebGpu();
+    if (gpu.ok) return gpu.info;
+    notes.push(gpu.why);
     return useWasm(threads, notes);
   }
-  // Any other registered backend (webgl, webgpu, ...) as a plain tfjs backend.
+  // Any other registered backend (webgl, ...) as a plain tfjs backend.
   try {
     if (await tf.setBackend(requested)) {
       await tf.ready();
       return info(tf.getBackend(), 0, false, `${requested} requested (${source})`);
     }
-    notes.push(`${requested} requested (${source}) but tf.setBackend failed`);
   } catch (e) {
-    notes.push(`${requested} requested (${source}) but ${message(e)}`);
+    throw cannot(message(e));
   }
-  return useWasm(threads, notes);
+  throw cannot(`tf.setBackend('${requested}') failed (no such tfjs backend is registered, or it failed to initialise)`);
+}
+
+/** webgpu on Dawn (Node) or the browser's navigator.gpu, through tfjs-backend-webgpu. */
+async function useWebGpu(why: string): Promise<BackendInfo> {
+  const adapter = await probeAdapter();
+  // registers the 'webgpu' backend only if navigator.gpu exists, which probeAdapter made sure of
+  await import('@tensorflow/tfjs-backend-webgpu');
+  if (!(await tf.setBackend('webgpu'))) throw new Error(`tfjs-backend-webgpu failed to initialise on ${adapterLine(adapter)}`);
+  await tf.ready();
+  return { ...info('webgpu', 0, false, `${why}: ${adapterLine(adapter)}`), adapter };
+}
+
+/** For `auto`: webgpu only on a hardware adapter (a software one is correct but slower than wasm). */
+async function hardwareWebGpu(): Promise<{ ok: true; info: BackendInfo } | { ok: false; why: string }> {
+  if (!mayHaveGpu()) return { ok: false, why: 'webgpu: no GPU device node' };
+  try {
+    const adapter = await probeAdapter();
+    if (adapter.software) return { ok: false, why: `webgpu: ${adapterLine(adapter)} is a software adapter, not used automatically (ask for it with --backend webgpu)` };
+    return { ok: true, info: await useWebGpu('hardware GPU found') };
+  } catch (e) {
+    return { ok: false, why: `webgpu: ${message(e)}` };
+  }
 }
 
 function resolveThreads(optThreads: number | undefined, notes: string[]): number {

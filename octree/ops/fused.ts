@@ -1,48 +1,35 @@
 import * as tf from '@tensorflow/tfjs';
-import { BATCH_NORM, BATCH_NORM_GRAD, JS_KERNEL_BACKENDS, SIBLING_MAX, SIBLING_MAX_GRAD } from './kernels/index.ts';
-import { bnBackwardRows, bnForwardRows, siblingMaxGradRows, siblingMaxRows } from './kernels/norm-loops.ts';
+import { BATCH_NORM, SIBLING_MAX, WEIGHTED_GATHER, kernelRegistered, octGatherReference } from './kernels/index.ts';
+import { runBatchNorm, runSiblingMax, runWeightedGather, type RowTable } from './kernels/register.ts';
 
 /**
  * Fused ops for the elementwise-heavy parts of an octree network. On wasm, tfjs runs a batch norm as ~10
  * separate passes (several with slow broadcasting), and the gradient of a max over siblings as an `Equal`
  * broadcast that alone cost more than the convolutions (profiled: 86 ms per call for 500k elements). These
- * ops do one or two passes instead, through tf.customGrad: batch norm and sibling max as registered kernels
- * on cpu and wasm (./kernels/norm-kernels.ts; on wasm inside rq3d's wasm module), the same JS loops on
- * read-back data on other backends; weightedGather in JS on read-back data.
+ * ops do one or two passes instead: each runs rq3d's registered kernel (cpu, wasm, webgpu: ./kernels) with
+ * its registered gradient when the active backend has it, and a composition of built-in tfjs ops otherwise.
+ * Nothing is read back to JS on either path.
  */
 
-function kernelsHere(): boolean {
-  return JS_KERNEL_BACKENDS.includes(tf.getBackend());
-}
-
-/** [out, arg] of the sibling max: the registered kernel, or the JS loop on read-back data. */
+/** [out, arg] of the sibling max: the registered kernel, or built-in ops. */
 function siblingMaxPair(x: tf.Tensor2D): [tf.Tensor2D, tf.Tensor2D] {
   const [rows, c] = x.shape;
   if (rows % 8 !== 0) throw new RangeError(`siblingMax: rows (${rows}) must be a multiple of 8`);
-  if (kernelsHere()) return tf.engine().runKernel(SIBLING_MAX, { x }, {}) as unknown as [tf.Tensor2D, tf.Tensor2D];
-  const p = rows / 8;
-  const out = new Float32Array(p * c), arg = new Int32Array(p * c);
-  siblingMaxRows(x.dataSync() as Float32Array, 0, p, c, out, 0, arg, 0);
-  return [tf.tensor2d(out, [p, c]), tf.tensor2d(arg, [p, c], 'int32')];
-}
-
-function siblingMaxGrad(dy: tf.Tensor2D, arg: tf.Tensor2D): tf.Tensor2D {
-  if (kernelsHere()) return tf.engine().runKernel(SIBLING_MAX_GRAD, { dy, arg }, {}) as tf.Tensor2D;
-  const [p, c] = dy.shape;
-  const dx = new Float32Array(8 * p * c);
-  siblingMaxGradRows(dy.dataSync() as Float32Array, 0, arg.dataSync() as Int32Array, 0, p, c, dx, 0);
-  return tf.tensor2d(dx, [8 * p, c]);
+  if (kernelRegistered(SIBLING_MAX)) return runSiblingMax(x);
+  return tf.tidy(() => {
+    const groups = tf.reshape(x, [rows / 8, 8, c]);
+    return [tf.max(groups, 1) as tf.Tensor2D, tf.argMax(groups, 1) as tf.Tensor2D];
+  });
 }
 
 /** Max over each group of 8 consecutive rows (sibling octants): [8P, C] -> [P, C]; gradient to the argmax. */
 export function siblingMax(x: tf.Tensor2D): tf.Tensor2D {
-  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const save = args[1] as tf.GradSaveFunc;
-    const [out, arg] = siblingMaxPair(args[0] as tf.Tensor2D);
-    save([arg]);
-    return { value: out, gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [siblingMaxGrad(dy as tf.Tensor2D, saved[0] as tf.Tensor2D)] };
-  });
-  return f(x) as tf.Tensor2D;
+  const [rows, c] = x.shape;
+  if (rows % 8 !== 0) throw new RangeError(`siblingMax: rows (${rows}) must be a multiple of 8`);
+  if (!kernelRegistered(SIBLING_MAX)) return tf.tidy(() => tf.max(tf.reshape(x, [rows / 8, 8, c]), 1) as tf.Tensor2D);
+  const [out, arg] = runSiblingMax(x);
+  arg.dispose();
+  return out;
 }
 
 /** Argmax slot (0..7) of each group of 8 rows, per channel: [P, C] int32 (for max unpooling). */
@@ -58,101 +45,111 @@ export interface BatchNormStats {
   variance: Float32Array;
 }
 
-/** [y, stats [3, C]] of a training-mode batch norm: the registered kernel, or the JS loop on read-back data. */
-function batchNormPair(x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number, relu: boolean): [tf.Tensor2D, tf.Tensor2D] {
-  if (kernelsHere()) return tf.engine().runKernel(BATCH_NORM, { x, gamma, beta }, { eps, relu }) as unknown as [tf.Tensor2D, tf.Tensor2D];
-  const [n, c] = x.shape;
-  const y = new Float32Array(n * c), stats = new Float32Array(3 * c);
-  const arr = (t: tf.Tensor): Float32Array => t.dataSync() as Float32Array;
-  bnForwardRows(arr(x), 0, n, c, arr(gamma), 0, arr(beta), 0, eps, relu, y, 0, stats, 0);
-  return [tf.tensor2d(y, [n, c]), tf.tensor2d(stats, [3, c])];
+/** The batch statistics as tensors on the backend (no read-back): mean and biased variance, each [C]. */
+export interface BatchNormStatsTensors {
+  mean: tf.Tensor1D;
+  variance: tf.Tensor1D;
 }
 
-function batchNormGrad(dy: tf.Tensor2D, x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D, stats: tf.Tensor2D, relu: boolean): tf.Tensor[] {
-  if (kernelsHere()) return tf.engine().runKernel(BATCH_NORM_GRAD, { dy, x, gamma, beta, stats }, { relu }) as unknown as tf.Tensor[];
-  const [n, c] = x.shape;
-  const dx = new Float32Array(n * c), dg = new Float32Array(c), db = new Float32Array(c);
-  const arr = (t: tf.Tensor): Float32Array => t.dataSync() as Float32Array;
-  bnBackwardRows(arr(dy), 0, arr(x), 0, n, c, arr(gamma), 0, arr(beta), 0, arr(stats), 0, relu, dx, 0, dg, 0, db, 0);
-  return [tf.tensor2d(dx, [n, c]), tf.tensor1d(dg), tf.tensor1d(db)];
+/** [y, stats [3, C]] of a training-mode batch norm: the registered kernel, or built-in ops. */
+function batchNormPair(x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number, relu: boolean): [tf.Tensor2D, tf.Tensor2D] {
+  if (kernelRegistered(BATCH_NORM)) return runBatchNorm(x, gamma, beta, eps, relu);
+  return tf.tidy(() => {
+    const { mean, variance } = tf.moments(x, 0);
+    const inv = tf.rsqrt(tf.add(variance, eps));
+    const s = tf.mul(inv, gamma);
+    const y = tf.add(tf.mul(x, s), tf.sub(beta, tf.mul(mean, s))) as tf.Tensor2D;
+    return [relu ? tf.relu(y) : y, tf.stack([mean, variance, inv]) as tf.Tensor2D];
+  });
 }
 
 /**
  * Training-mode batch norm over rows, optionally followed by ReLU, as one op with an analytic gradient:
- * y = relu?((x - mean) / sqrt(var + eps) · gamma + beta). `onStats` receives the batch statistics (for the
- * running averages). The backward recomputes the normalized input from x and the saved [3, C] statistics
- * instead of keeping an [N, C] copy.
+ * y = relu?((x - mean) / sqrt(var + eps) · gamma + beta). `onStatsTensors` receives the batch statistics as
+ * tensors (for running averages kept on the backend; they are disposed after the call: keep or assign what
+ * is needed). `onStats` receives them as arrays, which reads them back: never inside a training step.
  */
 export function fusedBatchNorm(
   x: tf.Tensor2D,
   gamma: tf.Tensor1D,
   beta: tf.Tensor1D,
-  opts: { eps?: number; relu?: boolean; onStats?: (s: BatchNormStats) => void } = {},
+  opts: { eps?: number; relu?: boolean; onStats?: (s: BatchNormStats) => void; onStatsTensors?: (s: BatchNormStatsTensors) => void } = {},
 ): tf.Tensor2D {
   const c = x.shape[1];
-  const eps = opts.eps ?? 1e-5;
-  const relu = opts.relu ?? false;
-  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const [xx, g, b] = args as [tf.Tensor2D, tf.Tensor1D, tf.Tensor1D];
-    const save = args[3] as tf.GradSaveFunc;
-    const [y, stats] = batchNormPair(xx, g, b, eps, relu);
-    if (opts.onStats) {
-      const s = stats.dataSync() as Float32Array;
-      opts.onStats({ mean: s.slice(0, c), variance: s.slice(c, 2 * c) });
+  const [y, stats] = batchNormPair(x, gamma, beta, opts.eps ?? 1e-5, opts.relu ?? false);
+  if (opts.onStatsTensors) {
+    const cb = opts.onStatsTensors;
+    tf.tidy(() => {
+      const [mean, variance] = tf.unstack(tf.slice(stats, [0, 0], [2, c])) as [tf.Tensor1D, tf.Tensor1D];
+      cb({ mean, variance });
+    });
+  }
+  if (opts.onStats) {
+    const s = stats.dataSync() as Float32Array;
+    opts.onStats({ mean: s.slice(0, c), variance: s.slice(c, 2 * c) });
+  }
+  stats.dispose();
+  return y;
+}
+
+/** The CSR table of `width` entries per output row, without -1 and zero-weight entries, and its transpose. */
+function csrTables(index: Int32Array, weight: Float32Array, width: number, rows: number): { table: RowTable; transposed: RowTable } {
+  const m = index.length / width;
+  const offsets = new Int32Array(m + 1), counts = new Int32Array(rows + 1);
+  let nnz = 0;
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < width; j++) {
+      const r = index[i * width + j]!;
+      if (r < 0) continue;
+      if (r >= rows) throw new RangeError(`weightedGather: index ${r} out of range [0, ${rows})`);
+      if (weight[i * width + j] === 0) continue;
+      nnz++;
+      counts[r + 1]!++;
     }
-    save([xx, g, b, stats]);
-    return {
-      value: y,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [sx, sg, sb, st] = saved as [tf.Tensor2D, tf.Tensor1D, tf.Tensor1D, tf.Tensor2D];
-        return batchNormGrad(dy as tf.Tensor2D, sx, sg, sb, st, relu);
-      },
-    };
-  });
-  return f(x, gamma, beta) as tf.Tensor2D;
+    offsets[i + 1] = nnz;
+  }
+  const src = new Int32Array(nnz), w = new Float32Array(nnz);
+  for (let r = 0; r < rows; r++) counts[r + 1]! += counts[r]!;
+  const tOffsets = counts.slice(), tSrc = new Int32Array(nnz), tW = new Float32Array(nnz);
+  const fill = counts.slice(0, rows);
+  let e = 0;
+  // entries in (i, j) order on both sides: each sum runs in the order of the plain loops
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < width; j++) {
+      const r = index[i * width + j]!, wt = weight[i * width + j]!;
+      if (r < 0 || wt === 0) continue;
+      src[e] = r;
+      w[e++] = wt;
+      const t = fill[r]!++;
+      tSrc[t] = i;
+      tW[t] = wt;
+    }
+  }
+  const tensors = (o: Int32Array, s: Int32Array, ww: Float32Array): RowTable => ({ offsets: tf.tensor1d(o, 'int32'), src: tf.tensor1d(s, 'int32'), weight: tf.tensor1d(ww) });
+  return { table: tensors(offsets, src, w), transposed: tensors(tOffsets, tSrc, tW) };
 }
 
 /**
  * out[i] = Σ_j weight[i·W + j] · x[index[i·W + j]] (index -1 contributes nothing): interpolation from node
- * data, in one pass, with the weighted scatter-add as its gradient. Composed from a gather, a multiply and a
- * sum it would hold two [M·W, C] temporaries (and their gradients) — for trilinear upsampling of a batch of
- * dense shapes that is hundreds of MB.
+ * data, in one pass, with the weighted scatter-add as its gradient — run as the same weighted gather on the
+ * transposed table (built here, on the host, from the arrays), so no backend needs a float scatter.
+ * Composed from a gather, a multiply and a sum it would hold two [M·W, C] temporaries (and their gradients)
+ * — for trilinear upsampling of a batch of dense shapes that is hundreds of MB.
  */
 export function weightedGather(x: tf.Tensor2D, index: Int32Array, weight: Float32Array, width: number): tf.Tensor2D {
   const [rows, c] = x.shape;
   const m = index.length / width;
   if (!Number.isInteger(m) || weight.length !== index.length) throw new RangeError(`weightedGather: index (${index.length}) and weight (${weight.length}) must hold ${width} entries per output row`);
-  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const xv = (args[0] as tf.Tensor2D).dataSync() as Float32Array;
-    const out = new Float32Array(m * c);
-    for (let i = 0; i < m; i++) {
-      const o = i * c;
-      for (let j = 0; j < width; j++) {
-        const r = index[i * width + j]!;
-        if (r < 0) continue;
-        if (r >= rows) throw new RangeError(`weightedGather: index ${r} out of range [0, ${rows})`);
-        const w = weight[i * width + j]!;
-        if (w === 0) continue;
-        const src = r * c;
-        for (let k = 0; k < c; k++) out[o + k] += w * xv[src + k]!;
-      }
-    }
-    const gradFunc = (dy: tf.Tensor): tf.Tensor[] => {
-      const g = dy.dataSync() as Float32Array;
-      const dx = new Float32Array(rows * c);
-      for (let i = 0; i < m; i++) {
-        const o = i * c;
-        for (let j = 0; j < width; j++) {
-          const r = index[i * width + j]!;
-          const w = weight[i * width + j]!;
-          if (r < 0 || w === 0) continue;
-          const dst = r * c;
-          for (let k = 0; k < c; k++) dx[dst + k] += w * g[o + k]!;
-        }
-      }
-      return [tf.tensor2d(dx, [rows, c])];
-    };
-    return { value: tf.tensor2d(out, [m, c]), gradFunc };
-  });
-  return f(x) as tf.Tensor2D;
+  const { table, transposed } = csrTables(index, weight, width, rows);
+  const all = [table.offsets, table.src, table.weight, transposed.offsets, transposed.src, transposed.weight];
+  try {
+    if (kernelRegistered(WEIGHTED_GATHER)) return runWeightedGather(x, table, transposed) as tf.Tensor2D;
+    return tf.tidy(() => {
+      const idx = tf.tensor1d(index, 'int32');
+      const cols = tf.reshape(octGatherReference(x, idx), [m, width, c]);
+      return tf.sum(tf.mul(cols, tf.tensor3d(weight, [m, width, 1])), 1) as tf.Tensor2D;
+    });
+  } finally {
+    tf.dispose(all);
+  }
 }

@@ -97,28 +97,27 @@ export async function benchConvCase(
   const w = tf.randomUniform([K * c.cin, c.cout], -0.1, 0.1, 'float32', 2) as tf.Tensor2D;
   const dy = tf.randomUniform([c.n, c.cout], -1, 1, 'float32', 3) as tf.Tensor2D;
   const layers = variants.map((v) => makeConvLayer(table, c.cin, c.cout, v, blockBytes));
-  const fwdOnce = (i: number): void => {
-    tf.tidy(() => {
-      layers[i]!.layer(x, w).dataSync();
-    });
+  // results are read asynchronously (a device backend has no synchronous read-back in Node)
+  const fwdOnce = async (i: number): Promise<void> => {
+    const y = tf.tidy(() => layers[i]!.layer(x, w));
+    await y.data();
+    y.dispose();
   };
-  const fwdBwdOnce = (i: number): void => {
+  const fwdBwdOnce = async (i: number): Promise<void> => {
     const layer = layers[i]!.layer;
-    tf.tidy(() => {
-      // dy is backpropagated through the layer as it is (no loss ops around it)
-      const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => layer(a as tf.Tensor2D, b as tf.Tensor2D))([x, w], dy);
-      g[0]!.dataSync();
-      g[1]!.dataSync();
-    });
+    // dy is backpropagated through the layer as it is (no loss ops around it)
+    const g = tf.tidy(() => tf.grads((a: tf.Tensor, b: tf.Tensor) => layer(a as tf.Tensor2D, b as tf.Tensor2D))([x, w], dy));
+    await Promise.all(g.map((t) => t.data()));
+    tf.dispose(g);
   };
   const fwdMs: number[][] = variants.map(() => []);
   const fwdBwdMs: number[][] = variants.map(() => []);
   for (const [once, into] of [[fwdOnce, fwdMs], [fwdBwdOnce, fwdBwdMs]] as const) {
-    for (let i = 0; i < variants.length; i++) once(i); // warm-up
+    for (let i = 0; i < variants.length; i++) await once(i); // warm-up
     for (let r = 0; r < reps; r++) {
       for (let i = 0; i < variants.length; i++) {
         const t0 = performance.now();
-        once(i);
+        await once(i);
         into[i]!.push(performance.now() - t0);
       }
       await new Promise((resolve) => setImmediate(resolve));

@@ -17,9 +17,9 @@ export interface MatMulResult {
 export async function timeMatMul(m: number, k: number, n: number, reps = 5): Promise<MatMulResult> {
   const a = tf.randomUniform([m, k], -1, 1, 'float32', 1) as tf.Tensor2D;
   const b = tf.randomUniform([k, n], -1, 1, 'float32', 2) as tf.Tensor2D;
-  const runs = await timeRuns(() => {
+  const runs = await timeRuns(async () => {
     const c = tf.matMul(a, b);
-    c.dataSync();
+    await c.data();
     c.dispose();
   }, reps);
   tf.dispose([a, b]);
@@ -30,7 +30,7 @@ export async function timeMatMul(m: number, k: number, n: number, reps = 5): Pro
 /**
  * The backend's big-matMul peak: 2048^3 NN (1024^3 on the cpu backend, where 2048^3 takes ~20 s).
  */
-export async function matmulPeak(reps = 5): Promise<MatMulResult> {
-  const size = tf.getBackend() === 'cpu' ? 1024 : 2048;
+export async function matmulPeak(reps = 5, sizeOverride?: number): Promise<MatMulResult> {
+  const size = sizeOverride ?? (tf.getBackend() === 'cpu' ? 1024 : 2048);
   return timeMatMul(size, size, size, tf.getBackend() === 'cpu' ? Math.min(reps, 3) : reps);
 }

@@ -44,6 +44,8 @@ export interface ModelCase {
   pipeline: boolean;
   /** Record peak memory (RSS samples and VmHWM, reset before the case when the kernel allows it). */
   memory: boolean;
+  /** The HRNet preset (default 'cpu'; 'paper' is MID-Net's full width, for GPU benches). */
+  preset?: 'cpu' | 'paper' | 'tiny';
 }
 
 /** Peak memory of one case. */
@@ -164,8 +166,17 @@ const RQ = { bins: 30, variant: 'random-random' as const };
 /** MID-Net pretraining's k-means clusters per shape in the cpu preset; here spatial cells stand in. */
 const HRNET_CLUSTERS = 50;
 
-export function caseKey(c: Pick<ModelCase, 'model' | 'depth' | 'rq'>): string {
-  return `${c.model}_d${c.depth}${c.rq ? 'rq' : ''}`;
+export function caseKey(c: Pick<ModelCase, 'model' | 'depth' | 'rq' | 'preset'>): string {
+  return `${c.model}${c.preset && c.preset !== 'cpu' ? `_${c.preset}` : ''}_d${c.depth}${c.rq ? 'rq' : ''}`;
+}
+
+/**
+ * A correctness smoke run for slow backends (a software GPU adapter): each model at its smallest depth,
+ * batch 2 (the figures mean nothing).
+ */
+export function tinyModelCases(): ModelCase[] {
+  const c = (model: BenchModel, depth: number): ModelCase => ({ model, depth, batch: 2, rq: false, pipeline: false, memory: false });
+  return [c('lenet', 4), c('resnet', 4), { ...c('hrnet', 5), preset: 'tiny' }];
 }
 
 /** The full bench: LeNet and ResNet at depths 5 and 6 with and without RQ, the cpu-preset HRNet at its depth (batch 16). */
@@ -205,14 +216,15 @@ function makeNet(c: ModelCase, seed: number): Net {
       dispose: () => m.params.dispose(),
     };
   }
-  const cfg: HRNetConfig = { ...HRNET_PRESETS.cpu, depth: c.depth };
+  const preset = c.preset ?? 'cpu';
+  const cfg: HRNetConfig = { ...HRNET_PRESETS[preset], depth: c.depth };
   const m = new MidHRNet(cfg, seed);
   // fixed banks sized to the batch: the loss has MID-Net's shape (both heads against banks), the bank update is left out
   const shapeBank = new MemoryBank(c.batch, cfg.projection, `${seed}/shape-bank`);
   const pointBank = new MemoryBank(c.batch * HRNET_CLUSTERS, cfg.pointOut, `${seed}/point-bank`);
   return {
     params: m.params,
-    config: `MidHRNet(HRNET_PRESETS.cpu${c.depth === HRNET_PRESETS.cpu.depth ? '' : `, depth ${c.depth}`}) + shape and point heads, MID losses`,
+    config: `MidHRNet(HRNET_PRESETS.${preset}${c.depth === HRNET_PRESETS[preset].depth ? '' : `, depth ${c.depth}`}) + shape and point heads, MID losses`,
     loss: (x, o) => {
       const ctx = { training: true };
       const bb = m.backbone(x, o, ctx);
@@ -324,29 +336,32 @@ async function benchCase(c: ModelCase, shapes: readonly PointCloud[], opts: Case
   const trainable = new Map([...net.params.variables].filter(([n]) => net.params.trainable.has(n)));
   let step = 0;
 
-  const trainOn = (b: Batch): void => {
+  // losses and outputs are read asynchronously (a device backend has no synchronous read-back in Node)
+  const trainOn = async (b: Batch): Promise<void> => {
     const D = b.octree.depth;
     const x = tf.tensor2d(b.features.data, [b.octree.nnum[D]!, b.features.channels]);
     const s = step++;
     const { value, grads } = tf.variableGrads(() => net.loss(x, b.octree, s), [...trainable.values()]);
     opt.apply(trainable, grads, 0.01);
-    value.dataSync();
+    await value.data();
     tf.dispose([x, value, ...Object.values(grads)]);
     probe?.sample();
   };
-  const inferOn = (b: Batch): void => {
+  const inferOn = async (b: Batch): Promise<void> => {
     const D = b.octree.depth;
-    tf.tidy(() => {
+    const outs = tf.tidy(() => {
       const x = tf.tensor2d(b.features.data, [b.octree.nnum[D]!, b.features.channels]);
-      for (const t of net.infer(x, b.octree)) t.dataSync();
+      return net.infer(x, b.octree);
     });
+    await Promise.all(outs.map((t) => t.data()));
+    tf.dispose(outs);
     probe?.sample();
   };
-  const timed = async (f: (i: number) => void): Promise<StepTiming> => {
+  const timed = async (f: (i: number) => void | Promise<void>): Promise<StepTiming> => {
     const runs: number[] = [];
     for (let i = 0; i < warmup + reps; i++) {
       const t0 = performance.now();
-      f(i);
+      await f(i);
       if (i >= warmup) runs.push(round(performance.now() - t0, 1));
       await tick();
     }
@@ -361,11 +376,11 @@ async function benchCase(c: ModelCase, shapes: readonly PointCloud[], opts: Case
   let pooled: PipelineTiming | null = null;
   if (c.pipeline) {
     let buildMs = 0;
-    const t = await timed((i) => {
+    const t = await timed(async (i) => {
       const t0 = performance.now();
       const b = buildBatch(input, spec, seed, i + 1);
       if (i >= warmup) buildMs += performance.now() - t0;
-      trainOn(b);
+      await trainOn(b);
     });
     inline = { ...t, batchMs: round(buildMs / reps, 1) };
     pooled = await pooledTiming(c, input, spec, seed, warmup, reps, trainOn);
@@ -410,7 +425,7 @@ async function benchCase(c: ModelCase, shapes: readonly PointCloud[], opts: Case
 }
 
 async function pooledTiming(
-  c: ModelCase, input: readonly PointCloud[], spec: SampleSpec, seed: number, warmup: number, reps: number, trainOn: (b: Batch) => void,
+  c: ModelCase, input: readonly PointCloud[], spec: SampleSpec, seed: number, warmup: number, reps: number, trainOn: (b: Batch) => Promise<void>,
 ): Promise<PipelineTiming> {
   const pool = new WorkerPool({ workers: 1, mergeIn: 'worker' });
   try {
@@ -424,7 +439,7 @@ async function pooledTiming(
     let t = performance.now();
     for await (const b of pipe) {
       const t1 = performance.now();
-      trainOn(b);
+      await trainOn(b);
       const t2 = performance.now();
       if (i >= warmup) {
         runs.push(round(t2 - t, 1));

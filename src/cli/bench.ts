@@ -25,6 +25,8 @@ const CONV_VARIANTS: readonly ConvVariant[] = ['im2col', 'fused', 'whole'];
 
 export interface BenchOptions {
   quick?: boolean;
+  /** A correctness smoke run for slow (software GPU) backends: tiny models, conv and matMul cases, 1 rep. */
+  tiny?: boolean;
   only?: BenchPart[];
   models?: BenchModel[];
   /** Timed repetitions (median reported); default 5 (2 with quick). */
@@ -105,13 +107,14 @@ function convRow(r: ConvBenchResult, peers: readonly PeerConvFigures[]): ConvRow
 }
 
 export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
-  const quick = opts.quick ?? false;
+  const tiny = opts.tiny ?? false;
+  const quick = (opts.quick ?? false) || tiny;
   const parts = opts.only ?? [...BENCH_PARTS];
   const models = opts.models ?? [...MODELS];
-  const reps = opts.reps ?? (quick ? 2 : 5);
+  const reps = opts.reps ?? (tiny ? 1 : quick ? 2 : 5);
   const warmup = quick ? 1 : 2;
   const log = opts.log ?? ((): void => undefined);
-  const [{ initBackend }, { runConvBench, DEFAULT_CONV_CASES }, { watchMachine }, { matmulPeak }, { caseKey, defaultModelCases, runModelBench }, { runOctreeBench }, { PEER_TORCH_CONV, PEER_YARDSTICKS }] =
+  const [{ initBackend }, { runConvBench, DEFAULT_CONV_CASES }, { watchMachine }, { matmulPeak }, { caseKey, defaultModelCases, runModelBench, tinyModelCases }, { runOctreeBench }, { PEER_TORCH_CONV, PEER_YARDSTICKS }] =
     await Promise.all([
       import('../backend.ts'),
       import('../bench/conv-layer.ts'),
@@ -124,7 +127,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
   const watch = watchMachine();
   const info: BackendInfo = await initBackend({ backend: opts.backend, threads: opts.threads });
   log(`bench: backend ${info.name}, ${info.threads} thread(s), ${quick ? 'quick' : 'full'} run of ${parts.join(', ')}`);
-  const cases = defaultModelCases(quick).filter((c) => models.includes(c.model));
+  const cases = (tiny ? tinyModelCases() : defaultModelCases(quick)).filter((c) => models.includes(c.model));
   const report: Omit<BenchReport, 'machine'> = {
     backend: info.name,
     threads: info.threads,
@@ -161,10 +164,10 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
   }
   if (parts.includes('conv')) {
     log('conv: matMul peak');
-    const peak = await matmulPeak(reps);
+    const peak = await matmulPeak(reps, tiny ? 128 : undefined);
     report.matmulPeak = peak;
     report.matmulPeakGflops = peak.gflops;
-    const convCases = quick ? DEFAULT_CONV_CASES.map((c) => ({ ...c, n: Math.ceil(c.n / 10) })) : [...DEFAULT_CONV_CASES];
+    const convCases = tiny ? [{ n: 256, cin: 8, cout: 8 }] : quick ? DEFAULT_CONV_CASES.map((c) => ({ ...c, n: Math.ceil(c.n / 10) })) : [...DEFAULT_CONV_CASES];
     const rows: ConvRow[] = [];
     for (const c of convCases) {
       const r = await runConvBench({ cases: [c], variants: opts.convVariants ?? ['fused'], reps });
@@ -176,7 +179,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
   if (parts.includes('octree')) {
     log('octree: build, merge, neighbour tables, batch pipeline');
     report.octree = await runOctreeBench(
-      quick ? { shapes: 8, reps: 1, overlapBatches: 2, overlapRepeats: 1 } : { reps, overlapBatches: 8, overlapRepeats: 3 },
+      tiny ? { shapes: 2, reps: 1, overlapBatches: 1, overlapRepeats: 1 } : quick ? { shapes: 8, reps: 1, overlapBatches: 2, overlapRepeats: 1 } : { reps, overlapBatches: 8, overlapRepeats: 3 },
     );
     for (const d of report.octree.depths) log(`octree: depth ${d.depth}: build ${d.buildMsPerShape} ms/shape, merge+tables ${d.mergeNeighborsMs} ms, batch ${d.batchMs.plain} ms`);
   }
@@ -312,6 +315,7 @@ export function registerBench(program: Command): void {
     .description('benchmark whole models (LeNet, ResNet, MID HRNet, with and without RQ), one conv layer and the octree pipeline against ocnn-pytorch')
     .option('--json', 'print exactly one JSON object on stdout (progress goes to stderr)')
     .option('--quick', 'a 1-2 minute smoke run: batch 8, fewer repetitions, smaller conv and octree cases')
+    .option('--tiny', 'a correctness smoke run for slow backends (a software GPU adapter): batch 2, smallest depths, one tiny conv case')
     .option('--only <parts>', `comma-separated subset of ${BENCH_PARTS.join(',')}`, listOption(BENCH_PARTS, '--only'))
     .option('--models <names>', `models of the model bench (${MODELS.join(',')})`, listOption(MODELS, '--models'))
     .option('--reps <n>', 'timed repetitions per figure (default 5; 2 with --quick)', positiveInt('--reps'))
@@ -319,9 +323,10 @@ export function registerBench(program: Command): void {
     .option('--in-process', 'run every model case in this process (default with --quick; otherwise each case gets a child process)')
     .option('--backend <name>', 'tfjs backend (default: RQ3D_BACKEND or automatic)')
     .option('--threads <n>', 'wasm threads (default: RQ3D_THREADS or 2)', positiveInt('--threads'))
-    .action(async (o: { json?: boolean; quick?: boolean; only?: BenchPart[]; models?: BenchModel[]; reps?: number; convVariants?: ConvVariant[]; backend?: string; threads?: number; inProcess?: boolean }) => {
+    .action(async (o: { json?: boolean; quick?: boolean; tiny?: boolean; only?: BenchPart[]; models?: BenchModel[]; reps?: number; convVariants?: ConvVariant[]; backend?: string; threads?: number; inProcess?: boolean }) => {
       const report = await runBench({
         quick: o.quick,
+        tiny: o.tiny,
         only: o.only,
         models: o.models,
         reps: o.reps,

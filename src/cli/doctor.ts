@@ -5,8 +5,10 @@
 import type { Command } from 'commander';
 import os from 'node:os';
 import type { BackendInfo } from '../backend.ts';
+import type { GpuAdapterReport } from '../gpu-adapter.ts';
 import type { MatMulResult } from '../bench/matmul.ts';
 import { UserError } from '../util/errors.ts';
+import { adapterLine } from '../gpu-adapter.ts';
 
 export interface DoctorReport {
   backend: string;
@@ -16,6 +18,8 @@ export interface DoctorReport {
   /** Which implementation runs rq3d's octree row kernels (gathers, scatter-add, batch norm, pooling). */
   octreeKernels: string;
   versions: BackendInfo['versions'];
+  /** The GPU adapter on webgpu: vendor, architecture, and whether it is a software / fallback adapter. */
+  adapter?: GpuAdapterReport;
   cores: number;
   cpuModel: string;
   memory: { totalMiB: number; freeMiB: number; processRssMiB: number };
@@ -45,6 +49,7 @@ export async function runDoctor(opts: DoctorOptions = {}): Promise<DoctorReport>
     reason: info.reason,
     octreeKernels,
     versions: info.versions,
+    ...(info.adapter ? { adapter: info.adapter } : {}),
     cores: cpus.length,
     cpuModel: cpus[0]?.model.trim() ?? 'unknown',
     memory: {
@@ -60,12 +65,15 @@ export async function runDoctor(opts: DoctorOptions = {}): Promise<DoctorReport>
 /** Runs one tiny gather (the wasm kernels load on first use) and says which implementation ran it. */
 async function octreeKernelsInUse(backend: string): Promise<string> {
   const tf = await import('@tensorflow/tfjs');
-  const { octGather, JS_KERNEL_BACKENDS } = await import('../../octree/ops/kernels/index.ts');
+  const { octGather, kernelRegistered, OCT_GATHER } = await import('../../octree/ops/kernels/index.ts');
   const { heapKernelsStatus } = await import('../../octree/ops/kernels/wasm/index.ts');
-  tf.tidy(() => octGather(tf.zeros([1, 1]) as import('@tensorflow/tfjs').Tensor2D, tf.tensor1d([0], 'int32')).dataSync());
+  const t = tf.tidy(() => octGather(tf.zeros([1, 1]) as import('@tensorflow/tfjs').Tensor2D, tf.tensor1d([0], 'int32')));
+  await t.data();
+  t.dispose();
+  if (!kernelRegistered(OCT_GATHER)) return 'built-in tfjs ops (reference path)';
   if (backend === 'wasm') return `rq3d WebAssembly kernels ${heapKernelsStatus()}`;
-  if (JS_KERNEL_BACKENDS.includes(backend)) return 'rq3d JS loops';
-  return 'built-in tfjs ops (reference path)';
+  if (backend === 'webgpu') return 'rq3d WGSL kernels';
+  return 'rq3d JS loops';
 }
 
 export function formatDoctor(r: DoctorReport): string {
@@ -75,6 +83,7 @@ export function formatDoctor(r: DoctorReport): string {
     ['SIMD', r.simd ? 'yes' : 'no'],
     ['reason', r.reason],
     ['octree kernels', r.octreeKernels],
+    ...(r.adapter ? ([['GPU adapter', adapterLine(r.adapter)]] as Array<[string, string]>) : []),
     ['tfjs', r.versions.tfjs],
     ['node', r.versions.node],
     ['cores', `${r.cores} (${r.cpuModel})`],
@@ -97,7 +106,7 @@ export function registerDoctor(program: Command): void {
     .command('doctor')
     .description('show the compute backend, threads, SIMD, versions, cores, memory and a quick matMul speed')
     .option('--json', 'print one JSON object')
-    .option('--backend <name>', 'backend to try (wasm, cpu, tensorflow, ...); default: RQ3D_BACKEND or automatic')
+    .option('--backend <name>', 'backend (auto, wasm, cpu, webgpu, tensorflow, ...); default: RQ3D_BACKEND or auto')
     .option('--threads <n>', 'wasm threads (default: RQ3D_THREADS or 2)', parseThreads)
     .action(async (o: { json?: boolean; backend?: string; threads?: number }) => {
       const report = await runDoctor({ backend: o.backend, threads: o.threads });

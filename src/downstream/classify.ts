@@ -37,7 +37,7 @@ export async function extractFc1(model: MidClassifier, data: ClassifyData, indic
     for await (const b of pipe) {
       const x = tf.tensor2d(b.features.data, [b.octree.nnum[cfg.depth]!, b.features.channels]);
       const f = model.fc1(x, b.octree, { training: false });
-      out.set(f.dataSync(), done * cfg.fc1);
+      out.set(await f.data(), done * cfg.fc1);
       tf.dispose([x, f]);
       done += b.indices.length;
       progress.update(done);
@@ -61,7 +61,7 @@ export interface LinearProbeOptions {
 }
 
 /** A dense layer + bias fitted on fixed features (the reference linear classifier: SGD with momentum). */
-export function fitLinearProbe(train: { x: Float32Array; y: ArrayLike<number> }, dim: number, classes: number, o: LinearProbeOptions): { weights: Float32Array; bias: Float32Array } {
+export async function fitLinearProbe(train: { x: Float32Array; y: ArrayLike<number> }, dim: number, classes: number, o: LinearProbeOptions): Promise<{ weights: Float32Array; bias: Float32Array }> {
   const n = train.y.length;
   const w = tf.variable(tf.zeros([dim, classes]));
   const b = tf.variable(tf.zeros([classes]));
@@ -81,22 +81,25 @@ export function fitLinearProbe(train: { x: Float32Array; y: ArrayLike<number> },
     opt.apply(vars, grads, stepLr(o.lr, milestones, s));
     tf.dispose([idx, value, ...Object.values(grads)]);
   }
-  const out = { weights: w.dataSync() as Float32Array, bias: b.dataSync() as Float32Array };
+  const [weights, bias] = (await Promise.all([w.data(), b.data()])) as [Float32Array, Float32Array];
+  const out = { weights, bias };
   tf.dispose([w, b, xAll, yAll]);
   opt.dispose();
   return out;
 }
 
 /** The reference linear probe: fitLinearProbe on the train features, accuracy on the test features. */
-export function trainLinearProbe(
+export async function trainLinearProbe(
   train: { x: Float32Array; y: ArrayLike<number> },
   test: { x: Float32Array; y: ArrayLike<number> },
   dim: number,
   classes: number,
   o: LinearProbeOptions,
-): { oa: number; macc: number } {
-  const { weights, bias } = fitLinearProbe(train, dim, classes, o);
-  const pred = tf.tidy(() => tf.argMax(tf.add(tf.matMul(tf.tensor2d(test.x, [test.y.length, dim]), tf.tensor2d(weights, [dim, classes])), tf.tensor1d(bias)), 1).dataSync());
+): Promise<{ oa: number; macc: number }> {
+  const { weights, bias } = await fitLinearProbe(train, dim, classes, o);
+  const p = tf.tidy(() => tf.argMax(tf.add(tf.matMul(tf.tensor2d(test.x, [test.y.length, dim]), tf.tensor2d(weights, [dim, classes])), tf.tensor1d(bias)), 1));
+  const pred = await p.data();
+  p.dispose();
   return { oa: overallAccuracy(pred, test.y), macc: meanClassAccuracy(pred, test.y, classes) };
 }
 
@@ -128,7 +131,7 @@ export async function finetuneClassifier(cfg: HRNetConfig, data: ClassifyData, t
   if (o.init !== 'scratch') await loadPretrained(model.net, o.init.checkpoint, ['cls/']);
   if (o.headInit) {
     const x = await extractFc1(model, data, trainIdx, { quiet: true, workers: o.workers });
-    const lp = fitLinearProbe({ x, y: trainIdx.map((i) => data.labels[i]!) }, cfg.fc1, data.classes, o.headInit);
+    const lp = await fitLinearProbe({ x, y: trainIdx.map((i) => data.labels[i]!) }, cfg.fc1, data.classes, o.headInit);
     tf.tidy(() => {
       model.head.weights.assign(tf.tensor2d(lp.weights, [cfg.fc1, data.classes]));
       model.head.bias!.assign(tf.tensor1d(lp.bias));
@@ -157,7 +160,7 @@ export async function finetuneClassifier(cfg: HRNetConfig, data: ClassifyData, t
     for await (const b of pipe) {
       const x = tf.tensor2d(b.features.data, [b.octree.nnum[cfg.depth]!, b.features.channels]);
       const p = tf.tidy(() => tf.argMax(model.logits(x, b.octree, { training: false }), 1));
-      pred = pred.concat(Array.from(p.dataSync()));
+      pred = pred.concat(Array.from(await p.data()));
       tf.dispose([x, p]);
     }
   } finally {

@@ -195,7 +195,7 @@ async function runClassification(
       const x = new Float32Array(subset.length * dim);
       subset.forEach((i, k) => x.set(feats!.train.subarray(pos.get(i)! * dim, (pos.get(i)! + 1) * dim), k * dim));
       const steps = stepsFor(h, ratio);
-      const m = trainLinearProbe({ x, y: subset.map((i) => labels[i]!) }, { x: feats.test, y: test.map((i) => labels[i]!) }, dim, data.classes, {
+      const m = await trainLinearProbe({ x, y: subset.map((i) => labels[i]!) }, { x: feats.test, y: test.map((i) => labels[i]!) }, dim, data.classes, {
         lr: h.lr, momentum: h.momentum, weightDecay: h.weightDecay, batchSize: h.batchSize, steps, decayAt: h.decayAt, seed,
       });
       r = { ...cell, trainShapes: subset.length, steps, seconds: (performance.now() - t0) / 1000, oa: m.oa, macc: m.macc };

@@ -86,7 +86,9 @@ export async function segmentCategory(cfg: HRNetConfig, clouds: readonly PointCl
     for await (const b of pipe) {
       const x = tf.tensor2d(b.features.data, [b.octree.nnum[cfg.depth]!, b.features.channels]);
       const { pts, labels } = batchPoints(b);
-      const pred = tf.tidy(() => tf.argMax(model.logits(x, b.octree, pts, { training: false }), 1).dataSync());
+      const predT = tf.tidy(() => tf.argMax(model.logits(x, b.octree, pts, { training: false }), 1));
+      const pred = await predT.data();
+      predT.dispose();
       let off = 0;
       for (const c of b.clouds) {
         const m = c.points.length / 3;

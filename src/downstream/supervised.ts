@@ -11,6 +11,7 @@ import { createProgress } from '../train/progress.ts';
 import { MetricsLog } from '../train/metrics.ts';
 import { assignVariables, checkpointExists, disposeLoaded, loadCheckpoint, saveCheckpoint } from '../train/checkpoint.ts';
 import { UserError } from '../util/errors.ts';
+import { backendInfo, backendRecord } from '../backend.ts';
 import { lineChart } from '../train/plot.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import type { ShapeCollection } from '../train/shapes.ts';
@@ -90,7 +91,8 @@ export async function trainSupervised(shapes: ShapeCollection, o: SupervisedOpti
     await metrics.truncateAfter(-1);
   }
   const { resume: _resume, quiet: _quiet, ...recorded } = o;
-  await writeFileAtomic(path.join(o.out, 'config.json'), `${JSON.stringify({ kind: 'supervised', data: shapes.key, ...recorded }, null, 2)}\n`);
+  const used = backendInfo();
+  await writeFileAtomic(path.join(o.out, 'config.json'), `${JSON.stringify({ kind: 'supervised', data: shapes.key, ...recorded, ...(used ? { backend: backendRecord(used) } : {}) }, null, 2)}\n`);
   const pool = new WorkerPool({ workers: o.workers });
   const progress = createProgress(`supervised ${o.model}`, total, { quiet: o.quiet });
   const evaluate = async (): Promise<{ oa: number; macc: number }> => {
@@ -99,7 +101,7 @@ export async function trainSupervised(shapes: ShapeCollection, o: SupervisedOpti
     for await (const b of pipe) {
       const x = tf.tensor2d(b.features.data, [b.octree.nnum[o.depth]!, b.features.channels]);
       const p = tf.tidy(() => tf.argMax(net.forward(x, b.octree, { training: false }), 1));
-      pred.push(...p.dataSync());
+      pred.push(...(await p.data()));
       tf.dispose([x, p]);
     }
     const truth = test.map((i) => labels[i]!);
@@ -124,7 +126,7 @@ export async function trainSupervised(shapes: ShapeCollection, o: SupervisedOpti
           [...vars.values()],
         );
         opt.apply(vars, grads, lr);
-        lossSum += value.dataSync()[0]!;
+        lossSum += (await value.data())[0]!;
         n++;
         tf.dispose([x, y, value, ...Object.values(grads)]);
         s++;

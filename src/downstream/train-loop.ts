@@ -67,7 +67,7 @@ export async function trainDownstream(
         const x = tf.tensor2d(b.features.data, [b.octree.nnum[cfg.depth]!, b.features.channels]);
         const { value, grads } = tf.variableGrads(() => stepLoss(b, x), [...vars.values()]);
         opt.apply(vars, grads, stepLr(r.lr, milestones, s), scale);
-        finalLoss = value.dataSync()[0]!;
+        finalLoss = (await value.data())[0]!;
         tf.dispose([x, value, ...Object.values(grads)]);
         s++;
         progress.update(s, { loss: finalLoss });

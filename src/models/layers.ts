@@ -42,11 +42,12 @@ export class BatchNorm {
       eps: this.eps,
       relu,
       // running statistics are state, not part of the gradient (PyTorch: unbiased running variance)
-      onStats: ({ mean, variance }) =>
+      // (updated on the backend from the statistics tensors: no read-back inside a training step)
+      onStatsTensors: ({ mean, variance }) =>
         tf.tidy(() => {
           const m = this.momentum;
-          const unbiased = tf.mul(tf.tensor1d(variance), n > 1 ? n / (n - 1) : 1);
-          this.runningMean.assign(tf.add(tf.mul(this.runningMean, 1 - m), tf.mul(tf.tensor1d(mean), m)));
+          const unbiased = tf.mul(variance, n > 1 ? n / (n - 1) : 1);
+          this.runningMean.assign(tf.add(tf.mul(this.runningMean, 1 - m), tf.mul(mean, m)));
           this.runningVar.assign(tf.add(tf.mul(this.runningVar, 1 - m), tf.mul(unbiased, m)));
         }),
     });

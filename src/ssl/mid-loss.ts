@@ -95,10 +95,15 @@ export function midLosses(
   });
 }
 
-/** Fraction of rows whose argmax equals the target. */
+/** Fraction of rows whose argmax equals the target (reads back: a training step uses predictionAccuracy). */
 export function accuracy(logits: tf.Tensor2D, targets: ArrayLike<number>): number {
   if (logits.shape[0] === 0) return 0;
-  const pred = tf.tidy(() => tf.argMax(logits, 1).dataSync());
+  return predictionAccuracy(tf.tidy(() => tf.argMax(logits, 1).dataSync()), targets);
+}
+
+/** Fraction of predictions (argmax rows, already read back) equal to the target. */
+export function predictionAccuracy(pred: ArrayLike<number>, targets: ArrayLike<number>): number {
+  if (pred.length === 0) return 0;
   let ok = 0;
   for (let i = 0; i < pred.length; i++) if (pred[i] === targets[i]) ok++;
   return ok / pred.length;

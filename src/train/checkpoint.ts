@@ -40,12 +40,15 @@ export async function saveCheckpoint(dir: string, content: CheckpointContent): P
   await fs.mkdir(dir, { recursive: true });
   const entries: ManifestEntry[] = [];
   const chunks: Float32Array[] = [];
+  const reads: Array<Promise<tf.backend_util.TypedArray>> = [];
   for (const [group, tensors] of Object.entries(content.groups)) {
     for (const [name, t] of tensors) {
       entries.push({ name, shape: t.shape, dtype: 'float32', group });
-      chunks.push(t.dataSync() as Float32Array);
+      reads.push(t.data());
     }
   }
+  // asynchronous reads: a device backend (webgpu) has no synchronous read-back in Node
+  for (const v of await Promise.all(reads)) chunks.push(v as Float32Array);
   const total = chunks.reduce((s, c) => s + c.length, 0);
   const buf = new Float32Array(total);
   let o = 0;

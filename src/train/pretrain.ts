@@ -3,11 +3,12 @@ import * as tf from '@tensorflow/tfjs';
 import { MidHRNet } from '../models/mid-hrnet.ts';
 import { BatchPipeline, WorkerPool, type SampleSpec } from '../pipeline/index.ts';
 import { MemoryBank } from '../ssl/memory-bank.ts';
-import { accuracy, midLosses, updateBanks, type MidBatchTargets } from '../ssl/mid-loss.ts';
+import { midLosses, predictionAccuracy, updateBanks, type MidBatchTargets } from '../ssl/mid-loss.ts';
 import { shapeClusters } from '../ssl/clusters.ts';
 import { Rng } from '../util/rng.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
-import { initBackend, type BackendInfo } from '../backend.ts';
+import { backendRecord, initBackend, type BackendInfo } from '../backend.ts';
+import { adapterLine } from '../gpu-adapter.ts';
 import { assignVariables, checkpointExists, disposeLoaded, loadCheckpoint, saveCheckpoint } from './checkpoint.ts';
 import type { PretrainConfig } from './config.ts';
 import { MetricsLog } from './metrics.ts';
@@ -108,6 +109,7 @@ export async function pretrain(cfg: PretrainConfig, opts: PretrainOptions): Prom
         `${N} shapes, batch ${B}, ${cfg.rq ? `RQ n=${cfg.rq.bins} (${cfg.rq.variant})` : 'no RQ'}, backend ${backend.name} (${backend.threads} thread${backend.threads === 1 ? '' : 's'})\n`,
     );
   }
+  if (backend.adapter?.software) process.stderr.write(`warning: training on a software GPU adapter (${adapterLine(backend.adapter)}): correct but slow; for speed use a hardware GPU or --backend wasm\n`);
   const shapeBank = new MemoryBank(N, cfg.model.projection, `${cfg.seed}/shape-bank`);
   const pointBank = new MemoryBank(N * cfg.clusters, cfg.model.pointOut, `${cfg.seed}/point-bank`);
   const opt = new SgdMomentum(cfg.optim.momentum, cfg.optim.weightDecay);
@@ -118,7 +120,7 @@ export async function pretrain(cfg: PretrainConfig, opts: PretrainOptions): Prom
   const milestones = cfg.optim.milestones.map((e) => Math.round(e * stepsPerEpoch));
   let step = 0;
   const metrics = new MetricsLog(path.join(out, 'metrics.jsonl'));
-  await writeFileAtomic(path.join(out, 'config.json'), `${JSON.stringify({ kind: 'pretrain', ...cfg }, null, 2)}\n`);
+  await writeFileAtomic(path.join(out, 'config.json'), `${JSON.stringify({ kind: 'pretrain', ...cfg, backend: backendRecord(backend) }, null, 2)}\n`);
 
   if (opts.resume && (await checkpointExists(ckptDir))) {
     const ck = await loadCheckpoint(ckptDir);
@@ -193,21 +195,25 @@ export async function pretrain(cfg: PretrainConfig, opts: PretrainOptions): Prom
         const [f, g, shapeLogits, pointLogits, shapeLoss, pointLoss] = kept as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.Scalar, tf.Scalar];
         const pointTargets = new Int32Array(labelled.length);
         for (let i = 0; i < labelled.length; i++) pointTargets[i] = targets.nodeLabels[labelled[i]!]!;
+        // the step's one read-back, asynchronous: losses, predictions and the bank features together
+        const preds = [tf.argMax(shapeLogits, 1), tf.argMax(pointLogits, 1)];
+        const [lossV, shapeLossV, pointLossV, shapePred, pointPred, fV, gV] = await Promise.all([value, shapeLoss, pointLoss, ...preds, f, g].map((t) => t.data()));
+        tf.dispose(preds);
         const m: StepMetrics = {
           step: step + 1,
           epoch,
-          loss: value.dataSync()[0]!,
-          shapeLoss: shapeLoss.dataSync()[0]!,
-          pointLoss: pointLoss.dataSync()[0]!,
-          shapeAcc: accuracy(shapeLogits, targets.ids),
-          pointAcc: accuracy(pointLogits, pointTargets),
+          loss: lossV![0]!,
+          shapeLoss: shapeLossV![0]!,
+          pointLoss: pointLossV![0]!,
+          shapeAcc: predictionAccuracy(shapePred!, targets.ids),
+          pointAcc: predictionAccuracy(pointPred!, pointTargets),
           lr,
           shapesPerSec: 0,
           leaves: oct.nnumNempty[D]! / oct.batchSize,
           buildMs: batch.timings.buildMs + batch.timings.mergeMs + batch.timings.tablesMs,
           tensors: 0,
         };
-        updateBanks(f.dataSync() as Float32Array, g.dataSync() as Float32Array, labelled, targets, shapeBank, pointBank, cfg.bankMomentum);
+        updateBanks(fV as Float32Array, gV as Float32Array, labelled, targets, shapeBank, pointBank, cfg.bankMomentum);
         tf.dispose([x, value, ...Object.values(grads), ...kept]);
         m.tensors = tf.memory().numTensors;
         step++;

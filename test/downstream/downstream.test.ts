@@ -49,7 +49,7 @@ describe('metrics', () => {
 });
 
 describe('linear probe', () => {
-  it('separates linearly separable features and does no better than chance on noise', () => {
+  it('separates linearly separable features and does no better than chance on noise', async () => {
     const rng = new Rng(1);
     const make = (n: number, signal: boolean): { x: Float32Array; y: number[] } => {
       const x = new Float32Array(n * 8);
@@ -62,8 +62,8 @@ describe('linear probe', () => {
       return { x, y };
     };
     const o = { lr: 0.1, momentum: 0.9, weightDecay: 0, batchSize: 16, steps: 200, decayAt: [0.7], seed: 0 };
-    expect(trainLinearProbe(make(80, true), make(80, true), 8, 4, o).oa).toBeGreaterThan(0.95);
-    expect(trainLinearProbe(make(80, false), make(200, false), 8, 4, o).oa).toBeLessThan(0.45);
+    expect((await trainLinearProbe(make(80, true), make(80, true), 8, 4, o)).oa).toBeGreaterThan(0.95);
+    expect((await trainLinearProbe(make(80, false), make(200, false), 8, 4, o)).oa).toBeLessThan(0.45);
   });
 });
 
@@ -100,7 +100,7 @@ describe('fine-tuning and segmentation (tiny network, a few steps)', async () =>
     const fx = await extractFc1(model, data, [...train, ...test], { quiet: true, workers: 0 });
     model.dispose();
     const dim = tiny.fc1;
-    const probe = trainLinearProbe({ x: fx.subarray(0, train.length * dim), y: train.map((i) => data.labels[i]!) }, { x: fx.subarray(train.length * dim), y: test.map((i) => data.labels[i]!) }, dim, data.classes, lp);
+    const probe = await trainLinearProbe({ x: fx.subarray(0, train.length * dim), y: train.map((i) => data.labels[i]!) }, { x: fx.subarray(train.length * dim), y: test.map((i) => data.labels[i]!) }, dim, data.classes, lp);
     expect(r.steps).toBe(0);
     expect(r.oa).toBe(probe.oa);
     expect(r.oa).toBeGreaterThan(1 / data.classes);

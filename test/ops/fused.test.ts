@@ -5,7 +5,7 @@ import { fusedBatchNorm, siblingArgMax, siblingMax } from '../../octree/ops/inde
 import { Rng } from '../../src/util/rng.ts';
 import { maxAbsDiff, randn } from './helpers.ts';
 
-// cpu runs the JS loops of octree/ops/kernels/norm-loops.ts; wasm runs rq3d's wasm kernels on the heap
+// cpu runs the JS loops of octree/ops/kernels/fused-loops.ts; wasm runs rq3d's wasm kernels on the heap
 beforeAll(async () => {
   await initBackend({ backend: 'wasm', threads: 1 });
 });

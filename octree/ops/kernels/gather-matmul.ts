@@ -17,7 +17,7 @@
  * `mirror` says the caller's table is such a table). Otherwise dX = scatterAdd(dy·wᵀ).
  */
 import * as tf from '@tensorflow/tfjs';
-import { hostOf, input } from './host.ts';
+import { hostOf, input, type Host } from './host.ts';
 import { GATHER_MATMUL, GATHER_T_MATMUL } from './names.ts';
 
 type TensorInfo = tf.TensorInfo;
@@ -50,6 +50,11 @@ function blockAttr(attrs: tf.NamedAttrMap | undefined, kernel: string): number {
   return v;
 }
 
+/** Rows of a kc-wide block that fit one storage binding of the host (a device backend's limit). */
+function bindingRows(h: Host, kc: number): number {
+  return Math.max(1, Math.floor(h.maxBindingFloats / kc));
+}
+
 /** A [rows, cols] view of the first rows·cols floats of t (the block buffers are reused for shorter blocks). */
 function view(t: TensorInfo, rows: number, cols: number): TensorInfo {
   return { dataId: t.dataId, shape: [rows, cols], dtype: 'float32' };
@@ -69,7 +74,7 @@ function gatherMatMulKernel(backendName: string): tf.KernelFunc {
     const k = kc / c, n = idx.shape[0]! / k;
     h.checkIdx(idx, x.shape[0]!, GATHER_MATMUL);
     if (n === 0 || kc === 0) return h.zeros([n, cout]);
-    const rowsPer = Math.min(n, blockRowsFor(kc, cout, blockAttr(attrs, GATHER_MATMUL)));
+    const rowsPer = Math.min(n, blockRowsFor(kc, cout, blockAttr(attrs, GATHER_MATMUL)), bindingRows(h, kc));
     const col = h.alloc([rowsPer, kc]);
     try {
       if (rowsPer >= n) {
@@ -99,7 +104,7 @@ function gatherTMatMulKernel(backendName: string): tf.KernelFunc {
     const k = idx.shape[0]! / n, kc = k * c;
     h.checkIdx(idx, x.shape[0]!, GATHER_T_MATMUL);
     if (n === 0 || kc === 0) return h.zeros([kc, cout]);
-    const rowsPer = Math.min(n, blockRowsFor(kc, cout, blockAttr(attrs, GATHER_T_MATMUL)));
+    const rowsPer = Math.min(n, blockRowsFor(kc, cout, blockAttr(attrs, GATHER_T_MATMUL)), bindingRows(h, kc));
     if (rowsPer >= n) {
       const colT = h.alloc([kc, n]);
       try {

@@ -1,25 +1,31 @@
 /**
- * The row operations of rq3d's kernels behind one interface, for the cpu backend (values arrays in JS
- * memory) and the wasm backend (byte offsets into tfjs's heap, run by rq3d's wasm kernels, else by the JS
- * loops on heap views). Every kernel (gather, transposed gather, scatter-add, the blocked conv products)
- * is written once against it.
+ * The row operations of rq3d's kernels behind one interface. Every kernel (gather, transposed gather,
+ * scatter-add, the blocked conv products, batch norm, sibling max, weighted gather) is written once against
+ * it in ./register.ts and ./gather-matmul.ts; a backend gets rq3d's kernels by supplying a Host:
  *
- * On wasm, allocating may grow the heap, which detaches earlier JS views: offsets are taken per call and
- * views are fresh (heapViews). Offsets past 2 GiB are shifted unsigned (>>> 2).
+ *   cpu     ./host-cpu.ts     JS loops (./loops.ts, ./fused-loops.ts) on the backend's values arrays
+ *   wasm    ./host-wasm.ts    rq3d's wasm module on tfjs's heap (else the same JS loops on heap views)
+ *   webgpu  ./webgpu/host.ts  WGSL programs run through tfjs-backend-webgpu's runWebGPUProgram
+ *
+ * Ops never name backends: they ask the kernel registry whether their kernel exists for the active backend
+ * (./dispatch.ts) and otherwise compose built-in tfjs ops (the reference path).
  */
-import * as tf from '@tensorflow/tfjs';
-import { checkIndices, gatherRows, gatherRowsTransposed, scatterAddRows } from './loops.ts';
-import { heapViews, type CpuBackendLike, type WasmBackendLike } from './backend-types.ts';
-import { heapKernels, type HeapKernels } from './wasm/index.ts';
+import type * as tf from '@tensorflow/tfjs';
 
 type TensorInfo = tf.TensorInfo;
 
 export interface Host {
-  /** Uninitialised float32 tensor (every caller writes all of it before reading). */
-  alloc(shape: number[]): TensorInfo;
+  /** Uninitialised tensor (every caller writes all of it before reading); float32 unless said. */
+  alloc(shape: number[], dtype?: 'float32' | 'int32'): TensorInfo;
   dispose(t: TensorInfo): void;
   zeros(shape: number[]): TensorInfo;
-  /** Throws a RangeError naming `op` if an idx entry is outside [-1, rows); run before allocating outputs. */
+  /** Floats one storage binding may hold (a block of the conv's column matrix stays within it). */
+  readonly maxBindingFloats: number;
+  /**
+   * Throws a RangeError naming `op` if an idx entry is outside [-1, rows); run before allocating outputs.
+   * A device backend cannot check without a read-back: its kernels read out-of-range rows as robust
+   * buffer access defines (zeros or clamped), never outside the buffer.
+   */
   checkIdx(idx: TensorInfo, rows: number, op: string): void;
   /** dst rows 0..m = x rows idx[from .. from+m) (zero rows for -1). */
   gather(x: TensorInfo, idx: TensorInfo, from: number, m: number, dst: TensorInfo): void;
@@ -31,107 +37,37 @@ export interface Host {
   copy(src: TensorInfo, srcOff: number, dst: TensorInfo, dstOff: number, count: number): void;
   /** dst[0 .. count) += src[0 .. count). */
   addInto(src: TensorInfo, dst: TensorInfo, count: number): void;
+  /** Training-mode batch norm of x [n, c]: y [n, c] and stats [3, c] = mean | biased variance | 1/sqrt(var + eps). */
+  bnForward(x: TensorInfo, gamma: TensorInfo, beta: TensorInfo, eps: number, relu: boolean, y: TensorInfo, stats: TensorInfo): void;
+  /** dx [n, c], dgamma [c], dbeta [c] of bnForward from dy and the forward's stats. */
+  bnBackward(dy: TensorInfo, x: TensorInfo, gamma: TensorInfo, beta: TensorInfo, stats: TensorInfo, relu: boolean, dx: TensorInfo, dgamma: TensorInfo, dbeta: TensorInfo): void;
+  /** out [p, c] = max over the rows 8i..8i+7 of x [8p, c]; arg [p, c] int32 = the slot of the first maximum. */
+  siblingMax(x: TensorInfo, out: TensorInfo, arg: TensorInfo): void;
+  /** dx [8p, c] = dy[i, k] at row 8i + arg[i, k], zero elsewhere. */
+  siblingMaxGrad(dy: TensorInfo, arg: TensorInfo, dx: TensorInfo): void;
+  /** out [R, c]: row r = Σ_e weight[e] · x[src[e]] over e in offsets[r] .. offsets[r+1] (a CSR table). */
+  weightedRows(x: TensorInfo, offsets: TensorInfo, src: TensorInfo, weight: TensorInfo, out: TensorInfo): void;
 }
 
-type CpuBackend = CpuBackendLike & { disposeData(id: object): boolean };
+export type HostFactory = (backend: unknown) => Host;
 
-function floats(b: CpuBackendLike, t: TensorInfo): Float32Array {
-  const v = b.readSync(t.dataId);
-  if (!(v instanceof Float32Array)) throw new TypeError(`expected float32 data, got ${t.dtype}`);
-  return v;
+const hosts = new Map<string, HostFactory>();
+
+/** Makes rq3d's kernels available on `backendName` (./register.ts registers them for every host). */
+export function defineHost(backendName: string, factory: HostFactory): void {
+  hosts.set(backendName, factory);
 }
 
-function ints(b: CpuBackendLike, t: TensorInfo): Int32Array {
-  const v = b.readSync(t.dataId);
-  if (!(v instanceof Int32Array)) throw new TypeError(`expected int32 indices, got ${t.dtype}`);
-  return v;
+/** The backends that have a Host, in definition order. */
+export function hostBackends(): string[] {
+  return [...hosts.keys()];
 }
 
-const size = (shape: number[]): number => shape.reduce((p, s) => p * s, 1);
-
-function cpuHost(b: CpuBackend): Host {
-  const zeros = (shape: number[]): TensorInfo => b.makeTensorInfo(shape, 'float32', new Float32Array(size(shape)));
-  return {
-    alloc: zeros,
-    zeros,
-    dispose: (t) => void b.disposeData(t.dataId),
-    checkIdx: (idx, rows, op) => checkIndices(ints(b, idx), 0, idx.shape[0]!, rows, op),
-    gather: (x, idx, from, m, dst) => gatherRows(floats(b, x), 0, ints(b, idx), from, m, floats(b, dst), 0, x.shape[1]!),
-    gatherT: (x, idx, from, n, k, dst) => gatherRowsTransposed(floats(b, x), 0, ints(b, idx), from, n, k, floats(b, dst), 0, x.shape[1]!),
-    scatterAdd: (y, idx, m, dst, numRows) => scatterAddRows(floats(b, y), 0, ints(b, idx), 0, m, floats(b, dst), 0, y.shape[1]!, numRows),
-    copy: (src, so, dst, d, count) => floats(b, dst).set(floats(b, src).subarray(so, so + count), d),
-    addInto: (src, dst, count) => {
-      const s = floats(b, src), d = floats(b, dst);
-      for (let i = 0; i < count; i++) d[i]! += s[i]!;
-    },
-  };
-}
-
-function requireDtype(t: TensorInfo, dtype: 'float32' | 'int32', what: string): void {
-  if (t.dtype !== dtype) throw new TypeError(`${what} must be ${dtype}, got ${t.dtype}`);
-}
-
-function wasmHost(b: WasmBackendLike): Host {
-  const k: HeapKernels | null = heapKernels(b.wasm);
-  const ptr = (t: TensorInfo): number => b.getMemoryOffset(t.dataId);
-  return {
-    alloc: (shape) => b.makeOutput(shape, 'float32'),
-    dispose: (t) => void b.disposeData(t.dataId),
-    zeros: (shape) => {
-      const t = b.makeOutput(shape, 'float32');
-      const o = ptr(t) >>> 2;
-      heapViews(b).f.fill(0, o, o + size(shape));
-      return t;
-    },
-    checkIdx: (idx, rows, op) => {
-      requireDtype(idx, 'int32', `${op} idx`);
-      const m = idx.shape[0]!;
-      if (k && k.checkIndices(ptr(idx), m, rows) < 0) return;
-      checkIndices(heapViews(b).i, ptr(idx) >>> 2, m, rows, op);
-    },
-    gather: (x, idx, from, m, dst) => {
-      requireDtype(x, 'float32', 'gather x');
-      const c = x.shape[1]!;
-      if (k) k.gather(ptr(x), ptr(idx) + 4 * from, m, ptr(dst), c);
-      else {
-        const { f, i } = heapViews(b);
-        gatherRows(f, ptr(x) >>> 2, i, (ptr(idx) >>> 2) + from, m, f, ptr(dst) >>> 2, c);
-      }
-    },
-    gatherT: (x, idx, from, n, kk, dst) => {
-      requireDtype(x, 'float32', 'transposed gather x');
-      const c = x.shape[1]!;
-      if (k) k.gatherT(ptr(x), ptr(idx) + 4 * from, n, kk, ptr(dst), c, n);
-      else {
-        const { f, i } = heapViews(b);
-        gatherRowsTransposed(f, ptr(x) >>> 2, i, (ptr(idx) >>> 2) + from, n, kk, f, ptr(dst) >>> 2, c);
-      }
-    },
-    scatterAdd: (y, idx, m, dst, numRows) => {
-      requireDtype(y, 'float32', 'scatter-add y');
-      const c = y.shape[1]!;
-      if (k) k.scatterAdd(ptr(y), ptr(idx), m, ptr(dst), c, numRows);
-      else {
-        const { f, i } = heapViews(b);
-        scatterAddRows(f, ptr(y) >>> 2, i, ptr(idx) >>> 2, m, f, ptr(dst) >>> 2, c, numRows);
-      }
-    },
-    copy: (src, so, dst, d, count) => {
-      const { f } = heapViews(b);
-      const s = (ptr(src) >>> 2) + so;
-      f.copyWithin((ptr(dst) >>> 2) + d, s, s + count);
-    },
-    addInto: (src, dst, count) => {
-      const { f } = heapViews(b);
-      const s = ptr(src) >>> 2, d = ptr(dst) >>> 2;
-      for (let i = 0; i < count; i++) f[d + i]! += f[s + i]!;
-    },
-  };
-}
-
-/** The host of a backend rq3d has kernels for ('cpu' or 'wasm'). */
+/** The host of a backend rq3d has kernels for. */
 export function hostOf(backendName: string, backend: unknown): Host {
-  return backendName === 'wasm' ? wasmHost(backend as WasmBackendLike) : cpuHost(backend as CpuBackend);
+  const f = hosts.get(backendName);
+  if (!f) throw new Error(`rq3d has no kernels for backend '${backendName}'`);
+  return f(backend);
 }
 
 export function input(inputs: tf.NamedTensorInfoMap, name: string, kernel: string): TensorInfo {

@@ -11,12 +11,14 @@
  * An octree conv is `matMulNN(reshape(octGather(x, neigh.flat), [N, K*C]), W[K*C, Cout])`, or the same
  * as gatherMatMul(x, neigh.flat, W): about as fast in fwd+bwd (src/bench/conv-layer.ts), but the tape keeps
  * no [N, K*C] column matrix between forward and backward, and dX is skipped when x needs no gradient.
- * The *Reference functions compute the same with built-in ops (tests; non-cpu/wasm backends).
+ * The *Reference functions compute the same with built-in ops (tests; backends without rq3d's kernels).
  */
 import { registerOctKernels } from './register.ts';
 
 registerOctKernels();
 
-export { octGather, octScatterAdd, matMulNN, octGatherT, gatherMatMul, octGatherReference, octScatterAddReference, matMulReference } from './ops.ts';
+export { octGather, octScatterAdd, matMulNN, octGatherT, gatherMatMul, octGatherReference, octScatterAddReference, matMulReference } from './row-ops.ts';
 export { registerOctKernels, ensureMatMulNN } from './register.ts';
-export { OCT_GATHER, OCT_SCATTER_ADD, MATMUL_NN, OCT_GATHER_T, GATHER_MATMUL, BATCH_NORM, BATCH_NORM_GRAD, SIBLING_MAX, SIBLING_MAX_GRAD, JS_KERNEL_BACKENDS } from './names.ts';
+export { OCT_GATHER, OCT_SCATTER_ADD, MATMUL_NN, OCT_GATHER_T, GATHER_MATMUL, GATHER_T_MATMUL, BATCH_NORM, BATCH_NORM_GRAD, SIBLING_MAX, SIBLING_MAX_GRAD, WEIGHTED_GATHER } from './names.ts';
+export { kernelRegistered } from './dispatch.ts';
+export { hostBackends } from './host.ts';

@@ -5,10 +5,8 @@ export const MATMUL_NN = 'Rq3dMatMulNN';
 export const OCT_GATHER_T = 'Rq3dOctGatherT';
 export const GATHER_MATMUL = 'Rq3dGatherMatMul';
 export const GATHER_T_MATMUL = 'Rq3dGatherTMatMul';
-
-/** Backends with JS gather/scatter kernels; other backends use the reference (built-in ops) path. */
-export const JS_KERNEL_BACKENDS: readonly string[] = ['cpu', 'wasm'];
 export const BATCH_NORM = 'Rq3dBatchNorm';
 export const BATCH_NORM_GRAD = 'Rq3dBatchNormGrad';
 export const SIBLING_MAX = 'Rq3dSiblingMax';
 export const SIBLING_MAX_GRAD = 'Rq3dSiblingMaxGrad';
+export const WEIGHTED_GATHER = 'Rq3dWeightedGather';

@@ -1,9 +1,10 @@
 /**
- * The checkpoint-backed provider: picks a tfjs backend in the browser (webgl, else wasm, else cpu) and runs the
- * segmentation models of the checkpoint folder (./segment-model.ts: src/downstream's MidSegmenter with the
- * checkpoint's weights). Loaded lazily (dynamic import) so tfjs is fetched only when a checkpoint is served.
- * rq3d's gather/scatter kernels are registered for cpu and wasm; on webgl the octree ops take their reference
- * path (built-in gather / scatterND), which the browser test runs.
+ * The checkpoint-backed provider: picks a tfjs backend in the browser (webgpu when the browser has
+ * navigator.gpu and an adapter, else webgl, else wasm, else cpu) and runs the segmentation models of the
+ * checkpoint folder (./segment-model.ts: src/downstream's MidSegmenter with the checkpoint's weights). Loaded
+ * lazily (dynamic import) so tfjs is fetched only when a checkpoint is served; tfjs-backend-webgpu only when
+ * the browser has WebGPU. rq3d's kernels are registered for cpu, wasm and webgpu (WGSL); on webgl the octree
+ * ops take their reference path (built-in gather / scatterND), which the browser test runs.
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
@@ -18,7 +19,12 @@ import type { CheckpointInfo, FeatureRun, PredictionContext, PredictionProvider,
 import { loadBackbone, pointFeatures, type LoadedBackbone } from './feature-model.ts';
 import { loadSegmenter, predictParts, type LoadedSegmenter } from './segment-model.ts';
 
-export const BACKEND_ORDER = ['webgl', 'wasm', 'cpu'] as const;
+export const BACKEND_ORDER = ['webgpu', 'webgl', 'wasm', 'cpu'] as const;
+
+/** Whether this browser exposes WebGPU (Chromium: a secure context, and a flag or a supported GPU). */
+function hasWebGpu(): boolean {
+  return typeof navigator !== 'undefined' && 'gpu' in navigator && Boolean((navigator as { gpu?: unknown }).gpu);
+}
 
 /** The first backend of `order` that initializes here; returns its name. */
 export async function selectBrowserBackend(order: readonly string[] = BACKEND_ORDER): Promise<string> {
@@ -27,8 +33,18 @@ export async function selectBrowserBackend(order: readonly string[] = BACKEND_OR
     'tfjs-backend-wasm-simd.wasm': wasmSimd,
     'tfjs-backend-wasm-threaded-simd.wasm': wasmThreaded,
   });
+  // tfjs moves tensors to a new backend with a synchronous read, which on webgpu in a browser returns zeros
+  // (no error): read every variable (the loaded models' weights) asynchronously first, which caches its values
+  if (tf.getBackend() === 'webgpu' && order[0] !== 'webgpu') {
+    await Promise.all(Object.values(tf.engine().registeredVariables).map((v) => v.data()));
+  }
   for (const name of order) {
     try {
+      if (name === 'webgpu') {
+        if (!hasWebGpu()) continue;
+        // registers the 'webgpu' backend (it checks navigator.gpu when imported); its factory asks for an adapter
+        await import('@tensorflow/tfjs-backend-webgpu');
+      }
       if (await tf.setBackend(name)) {
         await tf.ready();
         return name;

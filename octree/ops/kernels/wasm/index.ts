@@ -8,21 +8,9 @@
  */
 import { KERNELS_SHARED_BASE64, KERNELS_UNSHARED_BASE64 } from './binary.ts';
 import { splitKernels, type RowHelper } from './split.ts';
+import type { HeapKernels } from './heap-kernels.ts';
 
-/** Every pointer is a byte offset into the wasm heap; c is in floats. */
-export interface HeapKernels {
-  /** First i < m with idx[i] outside [-1, rows), else -1. */
-  checkIndices(idx: number, m: number, rows: number): number;
-  gather(src: number, idx: number, m: number, dst: number, c: number): void;
-  scatterAdd(src: number, idx: number, m: number, dst: number, c: number, numRows: number): void;
-  /** dst [k·c, ld]: columns 0..n of the transposed im2col matrix (ld >= n is its row stride). */
-  gatherT(src: number, idx: number, n: number, k: number, dst: number, c: number, ld: number): void;
-  /** scratch: 8c floats. */
-  bnForward(x: number, n: number, c: number, gamma: number, beta: number, eps: number, relu: number, y: number, stats: number, scratch: number): void;
-  bnBackward(dy: number, x: number, n: number, c: number, gamma: number, beta: number, stats: number, relu: number, dx: number, dgamma: number, dbeta: number, scratch: number): void;
-  siblingMax(x: number, p: number, c: number, out: number, arg: number): void;
-  siblingMaxGrad(dy: number, arg: number, p: number, c: number, dx: number): void;
-}
+export type { HeapKernels } from './heap-kernels.ts';
 
 /** The parts of tfjs-backend-wasm's emscripten module that hold its memory. */
 export interface WasmModuleLike {

@@ -9,7 +9,7 @@
  * Results are bit-identical to one thread: every output element is computed by the same loop.
  * This module is browser-safe (it knows the helper only through the RowHelper interface).
  */
-import type { HeapKernels } from './index.ts';
+import type { HeapKernels } from './heap-kernels.ts';
 
 /** Exports of the kernels module the helper thread can run (all arguments i32). */
 export const HELPER_OPS = ['gather', 'gatherT', 'siblingMax', 'siblingMaxGrad'] as const;

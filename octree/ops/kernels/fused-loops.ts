@@ -109,3 +109,19 @@ export function siblingMaxGradRows(dy: Float32Array, dyo: number, arg: Int32Arra
   dx.fill(0, dxo, dxo + 8 * p * c);
   for (let i = 0; i < p; i++) for (let k = 0; k < c; k++) dx[dxo + (8 * i + arg[ao + i * c + k]!) * c + k] = dy[dyo + i * c + k]!;
 }
+
+/**
+ * out [R, c]: row r = Σ weight[e] · x row src[e] for e in offsets[r] .. offsets[r+1], summed in e order into
+ * the float32 output (the weighted gather of interpolation and, on the transposed table, its gradient).
+ */
+export function weightedRowsLoop(x: Float32Array, xo: number, offsets: Int32Array, oo: number, src: Int32Array, so: number, weight: Float32Array, wo: number, rows: number, c: number, out: Float32Array, outo: number): void {
+  out.fill(0, outo, outo + rows * c);
+  for (let r = 0; r < rows; r++) {
+    const o = outo + r * c;
+    for (let e = offsets[oo + r]!; e < offsets[oo + r + 1]!; e++) {
+      const w = weight[wo + e]!;
+      const s = xo + src[so + e]! * c;
+      for (let k = 0; k < c; k++) out[o + k] += w * x[s + k]!;
+    }
+  }
+}

@@ -1,16 +1,14 @@
 /**
- * The public kernel ops. Each checks its arguments, then runs the registered JS kernel when the active
- * backend has one (cpu, wasm) and the reference path (built-in tfjs ops under tf.customGrad) otherwise,
- * so the same model code runs on webgl, webgpu or tfjs-node.
+ * The public row ops: gather, scatter-add, the transposed gather, the NN matMul and the fused gather·matMul.
+ * Each checks its arguments, then runs rq3d's kernel when the registry has it for the active backend
+ * (./dispatch.ts) and the reference path (built-in tfjs ops under tf.customGrad) otherwise, so the same
+ * model code runs on any tfjs backend.
  */
 import * as tf from '@tensorflow/tfjs';
-import { JS_KERNEL_BACKENDS } from './names.ts';
+import { kernelRegistered } from './dispatch.ts';
+import { GATHER_MATMUL, OCT_GATHER, OCT_GATHER_T, OCT_SCATTER_ADD } from './names.ts';
 import { runGather, runGatherMatMul, runGatherT, runMatMulNN, runScatterAdd } from './register.ts';
 import type { GatherMatMulAttrs } from './gather-matmul.ts';
-
-function hasJsKernels(): boolean {
-  return JS_KERNEL_BACKENDS.includes(tf.getBackend());
-}
 
 function checkIndex(idx: tf.Tensor, op: string): void {
   if (idx.rank !== 1) throw new RangeError(`${op}: idx must be rank 1, got shape [${idx.shape.join(', ')}]`);
@@ -27,13 +25,14 @@ function checkRows(t: tf.Tensor, name: string, op: string): void {
  * neighbour table, `reshape(out, [N, K*C])` is the im2col matrix of an octree conv.
  * Gradient wrt x: octScatterAdd(dy, idx, R). idx gets no gradient.
  * @param x [R, C] float32 rows
- * @param idx [M] int32 in [-1, R); other values throw a RangeError (on cpu/wasm)
+ * @param idx [M] int32 in [-1, R); other values throw a RangeError (on backends whose kernels can check
+ *   without a read-back: cpu, wasm)
  * @returns [M, C] float32
  */
 export function octGather(x: tf.Tensor2D, idx: tf.Tensor1D): tf.Tensor2D {
   checkRows(x, 'x', 'octGather');
   checkIndex(idx, 'octGather');
-  if (hasJsKernels()) return runGather(x, idx) as tf.Tensor2D;
+  if (kernelRegistered(OCT_GATHER)) return runGather(x, idx) as tf.Tensor2D;
   return octGatherReference(x, idx);
 }
 
@@ -49,7 +48,7 @@ export function octScatterAdd(y: tf.Tensor2D, idx: tf.Tensor1D, numRows: number)
   checkIndex(idx, 'octScatterAdd');
   if (idx.shape[0] !== y.shape[0]) throw new RangeError(`octScatterAdd: idx has ${idx.shape[0]} entries but y has ${y.shape[0]} rows`);
   if (!Number.isInteger(numRows) || numRows < 0) throw new RangeError(`octScatterAdd: numRows must be a non-negative integer, got ${numRows}`);
-  if (hasJsKernels()) return runScatterAdd(y, idx, numRows) as tf.Tensor2D;
+  if (kernelRegistered(OCT_SCATTER_ADD)) return runScatterAdd(y, idx, numRows) as tf.Tensor2D;
   return octScatterAddReference(y, idx, numRows);
 }
 
@@ -78,7 +77,7 @@ export function octGatherT(x: tf.Tensor2D, idx: tf.Tensor1D, k: number): tf.Tens
   if (!Number.isInteger(k) || k < 1 || idx.shape[0] % k !== 0) {
     throw new RangeError(`octGatherT: idx length ${idx.shape[0]} is not a multiple of k = ${k}`);
   }
-  if (hasJsKernels()) return runGatherT(x, idx, k) as tf.Tensor2D;
+  if (kernelRegistered(OCT_GATHER_T)) return runGatherT(x, idx, k) as tf.Tensor2D;
   const n = idx.shape[0] / k;
   return tf.transpose(tf.reshape(octGatherReference(x, idx), [n, k * x.shape[1]])) as tf.Tensor2D;
 }
@@ -110,7 +109,7 @@ export function gatherMatMul(x: tf.Tensor2D, idx: tf.Tensor1D, w: tf.Tensor2D, o
   }
   const be = opts.blockElements ?? 0;
   if (!Number.isInteger(be) || be < 0) throw new RangeError(`gatherMatMul: blockElements must be a non-negative integer, got ${be}`);
-  if (hasJsKernels()) return runGatherMatMul(x, idx, w, opts) as tf.Tensor2D;
+  if (kernelRegistered(GATHER_MATMUL)) return runGatherMatMul(x, idx, w, opts) as tf.Tensor2D;
   return matMulNN(tf.reshape(octGatherReference(x, idx), [idx.shape[0] / k, kc]), w);
 }
 
@@ -125,7 +124,7 @@ function maskAndSafe(idx: tf.Tensor1D): { mask: tf.Tensor2D; safe: tf.Tensor1D }
 
 /**
  * octGather written with built-in ops (gather + mask; gradient via scatterND). The reference the
- * kernels are tested against, and the path on backends without JS kernels. Does not range-check idx.
+ * kernels are tested against, and the path on backends without rq3d's kernels. Does not range-check idx.
  */
 export function octGatherReference(x: tf.Tensor2D, idx: tf.Tensor1D): tf.Tensor2D {
   const numRows = x.shape[0];
