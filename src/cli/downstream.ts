@@ -130,4 +130,21 @@ export function registerDownstream(program: Command): void {
       } else await runFewshot(cfg, { out, quiet: o.quiet, only });
       process.stdout.write(`results: ${out} (table.md, summary.json, *.svg)\n`);
     });
+  program
+    .command('budget-curve')
+    .description("fine-tune accuracy vs step budget for cells of a grid config with a 'budgetCurve' section; resumable")
+    .requiredOption('--config <file>', 'experiment config with budgetCurve.steps (experiments/probes/*.json)')
+    .option('--out <dir>', 'results folder (default <config folder>/results/<name>)')
+    .option('--backbones <list>', 'only these backbones')
+    .option('--ratios <list>', "only these of the config's ratios")
+    .option('--seeds <list>', "only these of the config's seeds")
+    .option('--quiet', 'no progress output')
+    .action(async (o: { config: string; out?: string; backbones?: string; ratios?: string; seeds?: string; quiet?: boolean }) => {
+      const cfg = loadFewshotConfig(o.config);
+      const out = o.out ?? path.join(path.dirname(path.resolve(o.config)), 'results', cfg.name);
+      const { runBudgetCurve } = await import('../downstream/budget-curve.ts');
+      const only = { backbones: o.backbones?.split(','), ratios: o.ratios ? list(o.ratios, '--ratios') : undefined, seeds: o.seeds ? list(o.seeds, '--seeds') : undefined };
+      await runBudgetCurve(cfg, { out, quiet: o.quiet, only });
+      process.stdout.write(`results: ${out} (curve.md, curve.json, curve.svg)\n`);
+    });
 }

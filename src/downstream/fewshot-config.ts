@@ -73,6 +73,11 @@ export const FewshotConfigSchema = z
     linear: Hyper.optional(),
     finetune: Hyper.optional(),
     segment: Hyper.optional(),
+    /**
+     * A budget probe (`rq3d budget-curve`): the fine-tune cells of the grid at each of these step counts
+     * (each its own run, its schedule scaled to it), to read off where accuracy stops climbing.
+     */
+    budgetCurve: z.object({ steps: z.array(z.number().int().positive()).min(1) }).strict().optional(),
     /** Segmentation: only these categories (default all). */
     categories: z.array(z.string()).optional(),
     workers: z.number().int().min(0).default(1),

@@ -178,14 +178,14 @@ function gridPart(cfg: FewshotConfig, only: FewshotOptions['only']): FewshotConf
   return { ...cfg, ratios: pick(cfg.ratios, only?.ratios, 'ratio'), seeds: pick(cfg.seeds, only?.seeds, 'seed') };
 }
 
-function splitIndices(shapes: ShapeCollection): { train: number[]; test: number[] } {
+export function splitIndices(shapes: ShapeCollection): { train: number[]; test: number[] } {
   const train: number[] = [];
   const test: number[] = [];
   shapes.items.forEach((it, i) => (it.split === 'train' ? train : test).push(i));
   return { train, test };
 }
 
-function ratioSubset(shapes: ShapeCollection, pool: readonly number[], ratio: number, mode: 'per-class' | 'first'): number[] {
+export function ratioSubset(shapes: ShapeCollection, pool: readonly number[], ratio: number, mode: 'per-class' | 'first'): number[] {
   const items = pool.map((i) => ({ ...shapes.items[i]!, index: i }));
   return subsetByRatio(items, ratio, mode).map((it) => it.index);
 }
@@ -225,14 +225,7 @@ async function runClassification(
       });
       r = { ...cell, trainShapes: subset.length, steps, seconds: (performance.now() - t0) / 1000, recipe: bb.kind === 'random' ? RECIPES.random : RECIPES.linear, oa: m.oa, macc: m.macc };
     } else {
-      const mode = finetuneMode(bb, ratio, h);
-      const m = await finetuneClassifier(bb.model, data, subset, test, {
-        init: bb.checkpoint ? { checkpoint: bb.checkpoint } : 'scratch',
-        mode, steps: stepsFor(h, ratio), lr: h.lr, backboneLrScale: h.backboneLrScale, momentum: h.momentum, weightDecay: h.weightDecay,
-        headInit: h.headInit === 'linear-probe' ? linearRecipe(cfg.linear!, ratio, seed) : undefined,
-        batchSize: h.batchSize, decayAt: h.decayAt, seed, workers: cfg.workers, quiet, label: `finetune ${backbone} r=${ratio} s=${seed}`,
-      });
-      r = { ...cell, trainShapes: subset.length, steps: m.steps, seconds: m.seconds, recipe: bb.kind === 'scratch' ? RECIPES.scratch : RECIPES[mode], oa: m.oa, macc: m.macc };
+      r = { ...cell, ...(await finetuneCell(cfg, h, data, bb, subset, test, ratio, seed, stepsFor(h, ratio), `finetune ${backbone} r=${ratio} s=${seed}`, quiet)) };
     }
     return r;
   }, acceptFor(bb));
@@ -241,6 +234,30 @@ async function runClassification(
 /** Stored cells a backbone may reuse: a scratch cell must hold the end-to-end result, not an old probe's. */
 function acceptFor(bb: ResolvedBackbone): (r: CellResult) => boolean {
   return (r) => bb.kind !== 'scratch' || r.recipe === RECIPES.scratch;
+}
+
+/** One fine-tune cell (classification) with the reference structure for its ratio and `steps` steps. */
+export async function finetuneCell(
+  cfg: FewshotConfig,
+  h: HyperParams,
+  data: { clouds: ShapeCollection['clouds']; labels: number[]; classes: number },
+  bb: ResolvedBackbone,
+  subset: number[],
+  test: number[],
+  ratio: number,
+  seed: number,
+  steps: number,
+  label: string,
+  quiet: boolean,
+): Promise<Pick<CellResult, 'trainShapes' | 'steps' | 'seconds' | 'recipe' | 'oa' | 'macc'>> {
+  const mode = finetuneMode(bb, ratio, h);
+  const m = await finetuneClassifier(bb.model, data, subset, test, {
+    init: bb.checkpoint ? { checkpoint: bb.checkpoint } : 'scratch',
+    mode, steps, lr: h.lr, backboneLrScale: h.backboneLrScale, momentum: h.momentum, weightDecay: h.weightDecay,
+    headInit: h.headInit === 'linear-probe' ? linearRecipe(cfg.linear!, ratio, seed) : undefined,
+    batchSize: h.batchSize, decayAt: h.decayAt, seed, workers: cfg.workers, quiet, label,
+  });
+  return { trainShapes: subset.length, steps: m.steps, seconds: m.seconds, recipe: bb.kind === 'scratch' ? RECIPES.scratch : RECIPES[mode], oa: m.oa, macc: m.macc };
 }
 
 /**
