@@ -30,7 +30,7 @@ export function registerMain(program: Command): void {
     .action(async (o: { out: string; perClass: string; epochs: string; quiet?: boolean }) => {
       const { initBackend } = await import('../backend.ts');
       const { runFewshot } = await import('../downstream/fewshot.ts');
-      const { splitMetricRows } = await import('../train/pretrain.ts');
+      const { readMonitorInit, splitMetricRows } = await import('../train/pretrain.ts');
       const t0 = performance.now();
       const backend = await initBackend();
       const out = path.resolve(o.out);
@@ -62,16 +62,16 @@ export function registerMain(program: Command): void {
       const runs = await Promise.all(
         (['mid', 'mid_rq'] as const).map(async (b) => {
           const rows = await MetricsLog.read(path.join(out, `pretrain-${b}`, 'metrics.jsonl'));
-          return { b, ...splitMetricRows(rows) };
+          return { b, init: await readMonitorInit(path.join(out, `pretrain-${b}`)), ...splitMetricRows(rows) };
         }),
       );
       const run = (b: 'mid' | 'mid_rq'): (typeof runs)[number] => runs.find((r) => r.b === b)!;
       const pct = (v: number | undefined): string => (v === undefined || !Number.isFinite(v) ? '–' : `${(100 * v).toFixed(1)} %`);
       const lastEpoch = (b: 'mid' | 'mid_rq'): Record<string, number> | undefined => run(b).epochs[run(b).epochs.length - 1];
-      const firstEpoch = (b: 'mid' | 'mid_rq'): Record<string, number> | undefined => run(b).epochs[0];
       const e = lastEpoch('mid_rq') ?? lastEpoch('mid');
       const col = (v: string, w: number): string => v.padStart(w);
-      const knnCell = (b: 'mid' | 'mid_rq'): string => `${pct(firstEpoch(b)?.knnTop1)} -> ${pct(lastEpoch(b)?.knnTop1)}`;
+      const knnCell = (b: 'mid' | 'mid_rq'): string => `${pct(run(b).init?.knnTop1)} -> ${pct(lastEpoch(b)?.knnTop1)}`;
+      const row = (label: string, mid: string, rq: string, chance: string): string => `  ${label.padEnd(48)} ${col(mid, 17)} ${col(rq, 17)}   ${chance}`;
       const acc = (b: string, r: number): string => {
         const c = cells.find((x) => x.backbone === b && Math.abs(x.ratio - r) < 1e-9);
         return c ? pct(c.oa) : '–';
@@ -80,10 +80,11 @@ export function registerMain(program: Command): void {
         '',
         `rq3d main: MID-Net and MID-Net + randomized quantization (n = 30) on ${source}, each pretrained ${epochs} epochs (${run('mid_rq').steps.length} steps, same seed)`,
         '',
-        `  pretraining monitor (labels used only here)      MID-Net         MID-Net + RQ    chance`,
-        `  kNN top-1 on fc1, epoch 1 -> ${epochs} (k ${e?.knnK ?? '–'}, ${e?.knnQueries ?? '–'} held out) ${col(knnCell('mid'), 16)} ${col(knnCell('mid_rq'), 16)}    ${pct(e?.knnChance)} (majority class)`,
-        `  point-level cluster accuracy, last epoch       ${col(pct(lastEpoch('mid')?.epochPointAcc), 8)}        ${col(pct(lastEpoch('mid_rq')?.epochPointAcc), 8)}        ${pct(e?.pointChance)} (1 of ${e ? Math.round(1 / e.pointChance!) : '–'} clusters)`,
-        `  shape-level instance accuracy, last epoch      ${col(pct(lastEpoch('mid')?.epochShapeAcc), 8)}        ${col(pct(lastEpoch('mid_rq')?.epochShapeAcc), 8)}        ${pct(e?.shapeChance)} (1 of ${e ? Math.round(1 / e.shapeChance!) : '–'} shapes)`,
+        row('pretraining monitor (labels used only here)', 'MID-Net', 'MID-Net + RQ', 'chance'),
+        row(`kNN top-1 on fc1, random init -> epoch ${epochs}`, knnCell('mid'), knnCell('mid_rq'), `${pct(e?.knnChance)} (majority class)`),
+        row(`  (k ${e?.knnK ?? '–'}, ${e?.knnQueries ?? '–'} held-out shapes, cosine)`, '', '', ''),
+        row('point-level cluster accuracy, last epoch', pct(lastEpoch('mid')?.epochPointAcc), pct(lastEpoch('mid_rq')?.epochPointAcc), `${pct(e?.pointChance)} (1 of ${e ? Math.round(1 / e.pointChance!) : '–'} clusters)`),
+        row('shape-level instance accuracy, last epoch', pct(lastEpoch('mid')?.epochShapeAcc), pct(lastEpoch('mid_rq')?.epochShapeAcc), `${pct(e?.shapeChance)} (1 of ${e ? Math.round(1 / e.shapeChance!) : '–'} shapes)`),
         '',
         '  test overall accuracy            1 % labels   10 % labels   100 % labels',
         ...ARMS.map((a) => `  ${a.label.padEnd(30)} ${col(acc(a.key, 0.01), 10)}   ${col(acc(a.key, 0.1), 11)}   ${col(acc(a.key, 1), 12)}`),

@@ -52,10 +52,11 @@ export async function runBudgetCurve(cfg: FewshotConfig, opts: BudgetCurveOption
     if (opts.only?.backbones && !opts.only.backbones.includes(name)) continue;
     const bb = await resolveBackbone(name, spec, cfg, out, quiet);
     if (bb.kind === 'random') continue;
-    for (const ratio of ratios) {
-      const subset = ratioSubset(shapes, train, ratio, 'per-class');
-      for (const seed of seeds) {
-        for (const steps of cfg.budgetCurve.steps) {
+    // small budgets of every cell first: an interrupted probe has the cheap end of every curve
+    for (const steps of [...cfg.budgetCurve.steps].sort((x, y) => x - y)) {
+      for (const ratio of ratios) {
+        const subset = ratioSubset(shapes, train, ratio, 'per-class');
+        for (const seed of seeds) {
           const file = pointFile(out, name, ratio, seed, steps);
           if (readCell(file)) continue;
           const r = await finetuneCell(cfg, h, data, bb, subset, test, ratio, seed, steps, `budget ${name} r=${ratio} s=${seed} n=${steps}`, quiet);

@@ -1,3 +1,4 @@
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { MidHRNet } from '../models/mid-hrnet.ts';
@@ -93,6 +94,15 @@ export interface EpochMetrics {
 /** Epoch rows and step rows of a metrics.jsonl (epoch rows carry `epochsDone`). */
 export function splitMetricRows<T extends Record<string, unknown>>(rows: readonly T[]): { steps: T[]; epochs: T[] } {
   return { steps: rows.filter((r) => r.epochsDone === undefined), epochs: rows.filter((r) => r.epochsDone !== undefined) };
+}
+
+/** The kNN monitor of the random initialization (`monitor-init.json`, written when a run starts), if any. */
+export async function readMonitorInit(out: string): Promise<Record<string, number> | null> {
+  try {
+    return JSON.parse(await fs.readFile(path.join(out, 'monitor-init.json'), 'utf8')) as Record<string, number>;
+  } catch {
+    return null;
+  }
 }
 
 /** The step milestones of the lr schedule: `decayAt` fractions of the whole run (all epochs). */
@@ -208,6 +218,13 @@ export async function pretrain(cfg: PretrainConfig, opts: PretrainOptions): Prom
 
   const pool = new WorkerPool({ workers: cfg.workers });
   const spec = sampleSpecOf(cfg);
+  // the monitor at the random initialization, the level pretraining has to beat (kept beside metrics.jsonl,
+  // whose rows are the steps and epochs of training)
+  const initFile = path.join(out, 'monitor-init.json');
+  if (knn && hasClassLabels && step === 0) {
+    const r = await knnMonitor(model, shapes.clouds, monitorLabels, { k: knn.k, holdout: knn.holdout, seed: cfg.seed, pool, batchSize: B });
+    await writeFileAtomic(initFile, `${JSON.stringify({ step: 0, epochsDone: 0, knnTop1: r.top1, knnChance: r.chance, knnK: r.k, knnQueries: r.queries, monitorSeconds: r.seconds }, null, 2)}\n`);
+  }
   const progress = createProgress('pretrain', totalSteps, { quiet: opts.quiet });
   const t0 = performance.now();
   const startStep = step;
@@ -348,6 +365,7 @@ export async function writePretrainPlots(out: string): Promise<void> {
   }
   const { steps: rows, epochs } = splitMetricRows(all);
   if (rows.length === 0) return;
+  const init = await readMonitorInit(out);
   const smooth = (key: string): Array<{ x: number; y: number }> => {
     const w = Math.max(1, Math.round(rows.length / 50));
     const pts: Array<{ x: number; y: number }> = [];
@@ -380,7 +398,8 @@ export async function writePretrainPlots(out: string): Promise<void> {
     ),
   );
   if (epochs.length === 0) return;
-  const per = (key: string): Array<{ x: number; y: number }> => epochs.filter((r) => r[key] !== undefined).map((r) => ({ x: r.epochsDone!, y: r[key]! }));
+  const per = (key: string): Array<{ x: number; y: number }> =>
+    [...(init && key.startsWith('knn') ? [init] : []), ...epochs].filter((r) => r[key] !== undefined).map((r) => ({ x: r.epochsDone!, y: r[key]! }));
   const series: Series[] = [
     { name: 'instance (shape-level)', points: per('epochShapeAcc'), color: '#1f77b4' },
     { name: 'instance chance', points: per('shapeChance'), color: '#1f77b4', dashed: true },
@@ -388,7 +407,7 @@ export async function writePretrainPlots(out: string): Promise<void> {
     { name: 'cluster chance', points: per('pointChance'), color: '#d62728', dashed: true },
   ];
   if (knnRows.length) {
-    series.push({ name: `kNN top-1 (k = ${knnRows[0]!.knnK}, ${knnRows[0]!.knnQueries} held-out)`, points: per('knnTop1'), color: '#2ca02c' });
+    series.push({ name: `kNN top-1 (k = ${knnRows[0]!.knnK}, ${knnRows[0]!.knnQueries} held-out; epoch 0 = random init)`, points: per('knnTop1'), color: '#2ca02c' });
     series.push({ name: 'kNN chance (majority class)', points: per('knnChance'), color: '#2ca02c', dashed: true });
   }
   await writeFileAtomic(

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { PRETRAIN_PRESETS, validatePretrainConfig } from '../../src/train/config.ts';
-import { pretrain, pretrainLr, pretrainMilestones, splitMetricRows } from '../../src/train/pretrain.ts';
+import { pretrain, pretrainLr, pretrainMilestones, readMonitorInit, splitMetricRows } from '../../src/train/pretrain.ts';
 import { cosineKnnAccuracy, knnSplit } from '../../src/train/knn-monitor.ts';
 import { disposeLoaded, loadCheckpoint } from '../../src/train/checkpoint.ts';
 import { MetricsLog } from '../../src/train/metrics.ts';
@@ -114,6 +114,11 @@ describe('pretraining with the per-epoch monitor and kept checkpoints', async ()
     const mean0 = steps.slice(0, spe).reduce((s, x) => s + x.shapeAcc!, 0) / spe;
     expect(epochs[0]!.epochShapeAcc).toBeCloseTo(mean0, 12);
     expect(fs.readFileSync(path.join(a, 'monitor.svg'), 'utf8')).toContain('kNN top-1');
+    // the random initialization's kNN level, measured before the first step
+    const init = (await readMonitorInit(a))!;
+    expect(init.epochsDone).toBe(0);
+    expect(init.knnTop1).toBeGreaterThanOrEqual(0);
+    expect(init.knnTop1).toBeLessThanOrEqual(1);
     expect(tf.memory().numTensors).toBe(before);
 
     for (const e of [1, 2]) {
