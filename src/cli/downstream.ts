@@ -138,11 +138,17 @@ export function registerDownstream(program: Command): void {
     .option('--backbones <list>', 'only these backbones')
     .option('--ratios <list>', "only these of the config's ratios")
     .option('--seeds <list>', "only these of the config's seeds")
+    .option('--report-only', 'rewrite curve.md / .json / .svg from the points already computed')
     .option('--quiet', 'no progress output')
-    .action(async (o: { config: string; out?: string; backbones?: string; ratios?: string; seeds?: string; quiet?: boolean }) => {
+    .action(async (o: { config: string; out?: string; backbones?: string; ratios?: string; seeds?: string; reportOnly?: boolean; quiet?: boolean }) => {
       const cfg = loadFewshotConfig(o.config);
       const out = o.out ?? path.join(path.dirname(path.resolve(o.config)), 'results', cfg.name);
-      const { runBudgetCurve } = await import('../downstream/budget-curve.ts');
+      const { runBudgetCurve, writeBudgetCurveReport } = await import('../downstream/budget-curve.ts');
+      if (o.reportOnly) {
+        await writeBudgetCurveReport(cfg, path.resolve(out));
+        process.stdout.write(`results: ${out} (curve.md, curve.json, curve.svg)\n`);
+        return;
+      }
       const only = { backbones: o.backbones?.split(','), ratios: o.ratios ? list(o.ratios, '--ratios') : undefined, seeds: o.seeds ? list(o.seeds, '--seeds') : undefined };
       await runBudgetCurve(cfg, { out, quiet: o.quiet, only });
       process.stdout.write(`results: ${out} (curve.md, curve.json, curve.svg)\n`);

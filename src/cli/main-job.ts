@@ -40,7 +40,7 @@ export function registerMain(program: Command): void {
       const cfg = FewshotConfigSchema.parse({
         name: 'main',
         notes:
-          'npm start: MID-Net + RQ (n = 30) and MID-Net without RQ pretrained identically (quick preset, same seed), linear probes on fc1 (reference recipe, 1,500 base steps); scratch = the whole network trained from random init with the fine-tune recipe (reference structure and decays, 150 base steps, at least 40).',
+          'npm start: MID-Net + RQ (n = 30) and MID-Net without RQ pretrained identically (quick preset, same seed), linear probes on fc1 (reference recipe, 1,500 base steps); scratch = the whole network trained from random init with the fine-tune recipe (reference structure and decays, 100 base steps, at least 40).',
         task: 'classification',
         data: { source, points: 1024 },
         model: 'cpu',
@@ -53,7 +53,7 @@ export function registerMain(program: Command): void {
         ratios: [0.01, 0.1, 1],
         seeds: [0],
         linear: { ...DEFAULT_HYPER.linear, baseSteps: 1500, minSteps: 200 },
-        finetune: { ...DEFAULT_HYPER.finetune, baseSteps: 150, minSteps: 40 },
+        finetune: { ...DEFAULT_HYPER.finetune, baseSteps: 100, minSteps: 40 },
         workers: 1,
       });
       process.stderr.write(`rq3d main: backend ${backend.name} (${backend.threads} thread${backend.threads === 1 ? '' : 's'}); ${source}, results in ${out}\n`);
