@@ -42,7 +42,7 @@ export async function runBudgetCurve(cfg: FewshotConfig, opts: BudgetCurveOption
   const out = path.resolve(opts.out);
   const quiet = opts.quiet ?? false;
   await writeFileAtomic(path.join(out, 'config.json'), `${JSON.stringify(cfg, null, 2)}\n`);
-  const shapes = await loadShapes(cfg.data.source, { split: 'all', points: cfg.data.points, synthPerClass: cfg.data.synthPerClass, normalize: 'sphere', quiet });
+  const shapes = await loadShapes(cfg.data.source, { split: 'all', points: cfg.data.points, synthPerClass: cfg.data.synthPerClass, upAxis: cfg.data.upAxis, normalize: 'sphere', quiet });
   const { train, test } = splitIndices(shapes);
   const data = { clouds: shapes.clouds, labels: shapes.items.map((it) => it.label), classes: shapes.classes.length };
   const h = cfg.finetune;
