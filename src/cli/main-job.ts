@@ -71,7 +71,7 @@ export function registerMain(program: Command): void {
       const e = lastEpoch('mid_rq') ?? lastEpoch('mid');
       const col = (v: string, w: number): string => v.padStart(w);
       const knnCell = (b: 'mid' | 'mid_rq'): string => `${pct(run(b).init?.knnTop1)} -> ${pct(lastEpoch(b)?.knnTop1)}`;
-      const row = (label: string, mid: string, rq: string, chance: string): string => `  ${label.padEnd(48)} ${col(mid, 17)} ${col(rq, 17)}   ${chance}`;
+      const row = (label: string, mid: string, rq: string, chance: string): string => `  ${label.padEnd(48)} ${col(mid, 17)} ${col(rq, 17)}   ${chance}`.trimEnd();
       const acc = (b: string, r: number): string => {
         const c = cells.find((x) => x.backbone === b && Math.abs(x.ratio - r) < 1e-9);
         return c ? pct(c.oa) : '–';
