@@ -9,6 +9,7 @@ import { downstreamLr, lrFactors } from '../../src/downstream/train-loop.ts';
 import { DEFAULT_HYPER, FewshotConfigSchema } from '../../src/downstream/fewshot-config.ts';
 import { finetuneMode, RECIPES, runFewshot } from '../../src/downstream/fewshot.ts';
 import { readCells } from '../../src/downstream/cells.ts';
+import { backboneIdentity, cellConfigHash } from '../../src/downstream/cell-id.ts';
 import { MidClassifier, MidSegmenter } from '../../src/downstream/models.ts';
 import { MidHRNet, HRNET_PRESETS } from '../../src/models/mid-hrnet.ts';
 import { disposeLoaded, loadCheckpoint, saveCheckpoint } from '../../src/train/checkpoint.ts';
@@ -219,6 +220,24 @@ describe('fine-tuning runs with that structure (tiny network, synthetic shapes)'
     const table = fs.readFileSync(path.join(out, 'table.md'), 'utf8');
     expect(table).toContain('rand: random frozen (BN stats on train)');
     expect(table).toContain('scratch (end to end from random init)');
+    // an old-style scratch cell (the probe on a random network, no recipe) is not reused: it is recomputed
+    const f = path.join(out, 'cells', 'linear', 'scratch', 'r1.00-s0.json');
+    const old = JSON.parse(fs.readFileSync(f, 'utf8')) as Record<string, unknown>;
+    delete old.recipe;
+    delete old.configHash;
+    old.oa = 0.123;
+    fs.writeFileSync(f, JSON.stringify(old));
+    fs.rmSync(path.join(out, 'cells', 'finetune', 'scratch'), { recursive: true });
+    await runFewshot(cfg, { out, quiet: true });
+    expect((JSON.parse(fs.readFileSync(f, 'utf8')) as { oa: number; recipe: string }).recipe).toBe(RECIPES.scratch);
+    expect((JSON.parse(fs.readFileSync(f, 'utf8')) as { oa: number }).oa).not.toBe(0.123);
+    // a scratch cell's identity follows the fine-tune recipe it trains with, in the linear protocol too
+    const id = backboneIdentity(cfg, cfg.backbones.scratch!);
+    const lc = { protocol: 'linear', backbone: 'scratch', ratio: 1, seed: 0 };
+    const h0 = cellConfigHash(cfg, lc, id);
+    expect(cellConfigHash({ ...cfg, finetune: { ...cfg.finetune!, baseSteps: 99 } }, lc, id)).not.toBe(h0);
+    expect(cellConfigHash({ ...cfg, linear: { ...cfg.linear!, baseSteps: 99 } }, lc, id)).toBe(h0);
+    expect(backboneIdentity(cfg, cfg.backbones.rand!)).not.toEqual(id);
     const noFt = FewshotConfigSchema.parse({ ...cfg, finetune: undefined, protocols: ['linear'] });
     await expect(runFewshot(noFt, { out: tmp(), quiet: true })).rejects.toThrow(/needs a 'finetune' section/);
   });
