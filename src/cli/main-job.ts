@@ -78,7 +78,7 @@ export function registerMain(program: Command): void {
       };
       const lines = [
         '',
-        `rq3d main: MID-Net and MID-Net + randomized quantization (n = 30) on ${source}, each pretrained ${epochs} epochs (${run('mid_rq').steps.length} steps, same seed)`,
+        `rq3d main: MID-Net and MID-Net + randomized quantization (n = 30) on ${source}, each pretrained ${epochs} epoch${epochs === 1 ? '' : 's'} (${run('mid_rq').steps.length} steps, same seed)`,
         '',
         row('pretraining monitor (labels used only here)', 'MID-Net', 'MID-Net + RQ', 'chance'),
         row(`kNN top-1 on fc1, random init -> epoch ${epochs}`, knnCell('mid'), knnCell('mid_rq'), `${pct(e?.knnChance)} (majority class)`),
