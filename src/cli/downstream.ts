@@ -31,9 +31,10 @@ interface SingleOpts {
 }
 
 function singleConfig(protocol: 'linear' | 'finetune' | '2fc', task: 'classification' | 'segmentation', o: SingleOpts): FewshotConfig {
-  if (!o.checkpoint && o.from !== 'scratch') throw new UserError('give --checkpoint RUN/checkpoint or --from scratch');
-  const name = o.checkpoint ? path.basename(path.dirname(path.resolve(o.checkpoint))) : 'scratch';
-  const section = protocol === 'linear' ? 'linear' : task === 'segmentation' ? 'segment' : 'finetune';
+  if (!o.checkpoint && o.from !== 'scratch' && !(o.from === 'random' && protocol === 'linear')) throw new UserError('give --checkpoint RUN/checkpoint or --from scratch (linear: or --from random)');
+  const name = o.checkpoint ? path.basename(path.dirname(path.resolve(o.checkpoint))) : (o.from as string);
+  // scratch trains the whole network with the fine-tune recipe, whatever the protocol
+  const section = protocol === 'linear' && o.from !== 'scratch' ? 'linear' : task === 'segmentation' ? 'segment' : 'finetune';
   const hyper = { ...DEFAULT_HYPER[section] };
   if (o.baseSteps !== undefined) hyper.baseSteps = parseIntOption(o.baseSteps, '--base-steps');
   if (o.minSteps !== undefined) hyper.minSteps = parseIntOption(o.minSteps, '--min-steps');
@@ -42,7 +43,7 @@ function singleConfig(protocol: 'linear' | 'finetune' | '2fc', task: 'classifica
     task,
     data: { source: o.data, ...(o.points ? { points: Number(o.points) } : {}), ...(o.upAxis !== undefined ? { upAxis: parseUpAxisOption(o.upAxis) } : {}) },
     model: o.model,
-    backbones: { [name]: o.checkpoint ? { checkpoint: path.resolve(o.checkpoint) } : { from: 'scratch' } },
+    backbones: { [name]: o.checkpoint ? { checkpoint: path.resolve(o.checkpoint) } : { from: o.from } },
     protocols: [protocol],
     ratios: list(o.ratios, '--ratios'),
     seeds: list(o.seeds, '--seeds'),
@@ -59,7 +60,7 @@ function addSingle(program: Command, name: string, description: string, protocol
     .command(name)
     .description(description)
     .option('--checkpoint <dir>', 'pretraining checkpoint (runs/NAME/checkpoint)')
-    .option('--from <scratch>', "'scratch': random initialization, the same recipe")
+    .option('--from <scratch|random>', "'scratch': the whole network from random init with the fine-tune recipe; 'random' (linear): a frozen random network, BN statistics computed on the training shapes")
     .option('--data <source>', 'synth | modelnet10 | DIR', defaults.data)
     .option('--ratios <list>', 'training-data ratios', defaults.ratios)
     .option('--seeds <list>', 'seeds', '0')
@@ -128,5 +129,28 @@ export function registerDownstream(program: Command): void {
         }
       } else await runFewshot(cfg, { out, quiet: o.quiet, only });
       process.stdout.write(`results: ${out} (table.md, summary.json, *.svg)\n`);
+    });
+  program
+    .command('budget-curve')
+    .description("fine-tune accuracy vs step budget for cells of a grid config with a 'budgetCurve' section; resumable")
+    .requiredOption('--config <file>', 'experiment config with budgetCurve.steps (experiments/probes/*.json)')
+    .option('--out <dir>', 'results folder (default <config folder>/results/<name>)')
+    .option('--backbones <list>', 'only these backbones')
+    .option('--ratios <list>', "only these of the config's ratios")
+    .option('--seeds <list>', "only these of the config's seeds")
+    .option('--report-only', 'rewrite curve.md / .json / .svg from the points already computed')
+    .option('--quiet', 'no progress output')
+    .action(async (o: { config: string; out?: string; backbones?: string; ratios?: string; seeds?: string; reportOnly?: boolean; quiet?: boolean }) => {
+      const cfg = loadFewshotConfig(o.config);
+      const out = o.out ?? path.join(path.dirname(path.resolve(o.config)), 'results', cfg.name);
+      const { runBudgetCurve, writeBudgetCurveReport } = await import('../downstream/budget-curve.ts');
+      if (o.reportOnly) {
+        await writeBudgetCurveReport(cfg, path.resolve(out));
+        process.stdout.write(`results: ${out} (curve.md, curve.json, curve.svg)\n`);
+        return;
+      }
+      const only = { backbones: o.backbones?.split(','), ratios: o.ratios ? list(o.ratios, '--ratios') : undefined, seeds: o.seeds ? list(o.seeds, '--seeds') : undefined };
+      await runBudgetCurve(cfg, { out, quiet: o.quiet, only });
+      process.stdout.write(`results: ${out} (curve.md, curve.json, curve.svg)\n`);
     });
 }

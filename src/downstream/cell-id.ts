@@ -43,7 +43,7 @@ export function checkpointDigest(dir: string): string {
  * content, or the resolved pretraining recipe (pretraining is deterministic, so the recipe names the weights).
  */
 export function backboneIdentity(cfg: FewshotConfig, spec: BackboneSpec): unknown {
-  if ('from' in spec) return { from: 'scratch', model: cfg.model };
+  if ('from' in spec) return { from: spec.from, model: cfg.model };
   if ('checkpoint' in spec) return { checkpoint: checkpointDigest(spec.checkpoint) };
   return { pretrain: backbonePretrainConfig(spec), maxSteps: spec.maxSteps ?? null };
 }
@@ -51,7 +51,9 @@ export function backboneIdentity(cfg: FewshotConfig, spec: BackboneSpec): unknow
 /** Hash (16 hex digits) of a cell's resolved config; `identity` is the backbone's (backboneIdentity). */
 export function cellConfigHash(cfg: FewshotConfig, cell: CellCoords, identity: unknown): string {
   const seg = cfg.task === 'segmentation';
-  const section = cell.protocol === 'linear' ? 'linear' : seg ? 'segment' : 'finetune';
+  // scratch trains end to end with the fine-tune recipe in every protocol, the linear one included
+  const scratch = (identity as { from?: string } | null)?.from === 'scratch';
+  const section = cell.protocol === 'linear' && !scratch ? 'linear' : seg ? 'segment' : 'finetune';
   const hyper: Record<string, unknown> = { [section]: cfg[section] ?? null };
   // fine-tuning from a linear-probe head also depends on the linear recipe
   if (section === 'finetune' && cfg.finetune?.headInit === 'linear-probe') hyper.linear = cfg.linear ?? null;

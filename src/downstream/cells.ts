@@ -11,6 +11,8 @@ export interface CellResult {
   trainShapes: number;
   steps: number;
   seconds: number;
+  /** What trained, in words (e.g. 'head only (fc1 conv + classifier), backbone BN statistics updating'). */
+  recipe?: string;
   /** Classification. */
   oa?: number;
   macc?: number;

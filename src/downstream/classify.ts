@@ -3,16 +3,22 @@ import type { PointCloud } from '../data/pointcloud.ts';
 import type { HRNetConfig } from '../models/mid-hrnet.ts';
 import { BatchPipeline, WorkerPool, type SampleSpec } from '../pipeline/index.ts';
 import { SgdMomentum, stepLr } from '../train/sgd.ts';
-import { trainDownstream, type TrainingHyper } from './train-loop.ts';
+import { trainDownstream, type TrainingHyper, type TrainSelection } from './train-loop.ts';
+import { evalSampleSpec, fc1Features } from '../train/knn-monitor.ts';
+import type { MidHRNet } from '../models/mid-hrnet.ts';
 import { createProgress } from '../train/progress.ts';
 import { chunks, trainingBatches } from './batches.ts';
 import { meanClassAccuracy, overallAccuracy } from './metrics.ts';
 import { loadPretrained, MidClassifier } from './models.ts';
+import { saveCheckpoint } from '../train/checkpoint.ts';
 
 /**
- * Classification downstream (anchor-spec §3.5): fc1 features of a frozen backbone for the linear probe, and
- * whole-network fine-tuning (backbone at 0.1x the head's learning rate; head only for small ratios) or the
- * same recipe from random initialization (the scratch baseline).
+ * Classification downstream (anchor-spec §3.5; O-CNN run_cls_finetune.py / run_cls_cmd.py): fc1 features of
+ * a frozen backbone for the linear probe; fine-tuning with the reference's structure: below 10 % labels only
+ * `cls_header` trains (the fc1 1x1 conv with its BN, and the new classifier; the backbone's weights stay,
+ * its batch norms run in training mode and update their statistics), from 10 % everything trains with the
+ * backbone, the fc1 conv included, at 0.1x the classifier's rate; the scratch baseline is the whole network
+ * trained from random initialization with the same recipe at the full rate (the paper's Scratch row).
  */
 export interface ClassifyData {
   clouds: readonly PointCloud[];
@@ -21,32 +27,93 @@ export interface ClassifyData {
 }
 
 function evalSpec(cfg: HRNetConfig): SampleSpec {
-  return { depth: cfg.depth, fullDepth: cfg.fullDepth, transform: 'none', rq: null, features: 'ND', nempty: false };
+  return evalSampleSpec(cfg);
 }
 
 /** fc1 features (inference mode, no augmentation) of the shapes `indices`: [indices.length x fc1]. */
 export async function extractFc1(model: MidClassifier, data: ClassifyData, indices: readonly number[], opts: { batchSize?: number; workers?: number; quiet?: boolean; label?: string } = {}): Promise<Float32Array> {
-  const cfg = model.net.cfg;
   const pool = new WorkerPool({ workers: opts.workers ?? 1 });
-  const out = new Float32Array(indices.length * cfg.fc1);
-  const batches = chunks(indices, opts.batchSize ?? 16);
   const progress = createProgress(opts.label ?? 'features', indices.length, { quiet: opts.quiet, unit: 'shapes' });
-  let done = 0;
   try {
-    const pipe = new BatchPipeline({ load: (i) => data.clouds[i]!, batches, spec: evalSpec(cfg), pool, seed: 0 });
-    for await (const b of pipe) {
-      const x = tf.tensor2d(b.features.data, [b.octree.nnum[cfg.depth]!, b.features.channels]);
-      const f = model.fc1(x, b.octree, { training: false });
-      out.set(await f.data(), done * cfg.fc1);
-      tf.dispose([x, f]);
-      done += b.indices.length;
-      progress.update(done);
-    }
+    return await fc1Features(model.net, data.clouds, indices, pool, { batchSize: opts.batchSize, onProgress: (d) => progress.update(d) });
   } finally {
     progress.stop();
     await pool.close();
   }
-  return out;
+}
+
+/**
+ * Batch-norm statistics of a network computed on the given (training) shapes, as PyTorch's cumulative
+ * average (momentum=None) would: one pass over the shapes in batches, network in training mode, no
+ * augmentation, no weight update; every running mean / variance becomes the plain average of that BN's
+ * per-batch statistics, whatever it held before. This is what a frozen random-features probe needs: in
+ * inference mode a never-trained network's running statistics are 0 / 1, which scales its fc1 features down
+ * ~20x and starves the probe. The BN layers update running = (1 - m)·running + m·batch; m is measured on the
+ * first batch (running set to 1, then to 0), so the batch statistic is read back as running / m after a
+ * batch run from 0. Statistics of layers the fc1 path does not use (the point head) are left as they were.
+ * Returns the number of batches averaged.
+ */
+export async function calibrateBatchNorm(net: MidHRNet, clouds: readonly PointCloud[], indices: readonly number[], o: { batchSize?: number; workers?: number } = {}): Promise<number> {
+  const cfg = net.cfg;
+  const size = Math.max(1, Math.min(o.batchSize ?? 16, indices.length));
+  let batches = chunks(indices, size).filter((b) => b.length === size);
+  if (batches.length === 0) batches = [[...indices]];
+  const stats = [...net.params.variables].filter(([n]) => n.endsWith('/running_mean') || n.endsWith('/running_var')).map(([, v]) => v);
+  const setAll = (value: number): void => {
+    for (const v of stats) tf.tidy(() => v.assign(tf.fill(v.shape, value)));
+  };
+  const before = stats.map((v) => tf.clone(v));
+  const sums: Array<tf.Tensor | null> = stats.map(() => null);
+  let momentum: number[] = [];
+  const pool = new WorkerPool({ workers: o.workers ?? 1 });
+  try {
+    const pipe = new BatchPipeline({ load: (i) => clouds[i]!, batches, spec: evalSpec(cfg), pool, seed: 0 });
+    for await (const b of pipe) {
+      const forward = (): void =>
+        tf.tidy(() => {
+          const x = tf.tensor2d(b.features.data, [b.octree.nnum[cfg.depth]!, b.features.channels]);
+          net.shapeHead(net.backbone(x, b.octree, { training: true }), b.octree, { training: true });
+        });
+      if (momentum.length === 0) {
+        setAll(1);
+        forward();
+        const fromOne = stats.map((v) => tf.clone(v));
+        setAll(0);
+        forward();
+        // 1 - m = running(from 1) - running(from 0); layers off the fc1 path keep 1 and 0: m = 0
+        momentum = await Promise.all(stats.map(async (v, i) => {
+          const d = tf.tidy(() => tf.mean(tf.sub(fromOne[i]!, v)));
+          const one = (await d.data())[0]!;
+          d.dispose();
+          return 1 - one;
+        }));
+        tf.dispose(fromOne);
+      } else {
+        setAll(0);
+        forward();
+      }
+      stats.forEach((v, i) => {
+        if (momentum[i]! < 1e-6) return;
+        const batchStat = tf.tidy(() => tf.div(v, momentum[i]!));
+        const prev = sums[i];
+        sums[i] = prev ? tf.tidy(() => tf.add(prev, batchStat)) : batchStat;
+        if (prev) {
+          prev.dispose();
+          batchStat.dispose();
+        }
+      });
+    }
+    stats.forEach((v, i) => {
+      const sum = sums[i];
+      if (sum) tf.tidy(() => v.assign(tf.div(sum, batches.length)));
+      else v.assign(before[i]!);
+    });
+  } finally {
+    tf.dispose(before);
+    tf.dispose(sums.filter((t): t is tf.Tensor => t !== null));
+    await pool.close();
+  }
+  return batches.length;
 }
 
 export interface LinearProbeOptions {
@@ -105,7 +172,11 @@ export async function trainLinearProbe(
 
 export interface FinetuneOptions extends TrainingHyper {
   init: 'scratch' | { checkpoint: string };
-  /** 'full': the whole network (backbone lr x backboneLrScale); 'head': only the shape head and classifier. */
+  /**
+   * 'full': the whole network (a pretrained backbone, the fc1 conv included, at backboneLrScale x the
+   * classifier's lr); 'head': only `cls_header` (the fc1 conv and the classifier), the backbone's batch
+   * norms still updating their statistics.
+   */
   mode: 'full' | 'head';
   /**
    * Start the new classifier from a linear probe fitted on the training subset's fc1 features (inference
@@ -113,6 +184,8 @@ export interface FinetuneOptions extends TrainingHyper {
    */
   headInit?: LinearProbeOptions;
   label?: string;
+  /** Save the trained network here (checkpoint layout; meta.kind 'classify'). */
+  saveDir?: string;
 }
 
 export interface FinetuneResult {
@@ -123,7 +196,19 @@ export interface FinetuneResult {
   finalLoss: number;
 }
 
-const HEAD_PREFIXES = ['cls/', 'shape_head/'];
+/**
+ * Which variables of a MidClassifier train, and at which rate: the reference's `cls_header` (fc1 1x1 conv +
+ * BN, then the classifier) is the head-only set; only the new classifier (the reference's `fc2`) takes the
+ * full rate when the backbone is pretrained; the pretraining's projection and point head take no part.
+ */
+export function classifierSelection(mode: 'full' | 'head'): TrainSelection {
+  return {
+    include: (n) => !n.startsWith('shape_head/fc2') && !n.startsWith('point_head/'),
+    head: (n) => n.startsWith('cls/') || n.startsWith('shape_head/conv'),
+    fullRate: (n) => n.startsWith('cls/'),
+    headOnly: mode === 'head',
+  };
+}
 
 export async function finetuneClassifier(cfg: HRNetConfig, data: ClassifyData, trainIdx: readonly number[], testIdx: readonly number[], o: FinetuneOptions): Promise<FinetuneResult> {
   const t0 = performance.now();
@@ -137,20 +222,16 @@ export async function finetuneClassifier(cfg: HRNetConfig, data: ClassifyData, t
       model.head.bias!.assign(tf.tensor1d(lp.bias));
     });
   }
-  const isHead = (n: string): boolean => HEAD_PREFIXES.some((p) => n.startsWith(p));
   const { pool, steps, finalLoss } = await trainDownstream(
     model.net,
-    { isHead, include: (n) => !n.startsWith('shape_head/fc2') && !n.startsWith('point_head/'), headOnly: o.mode === 'head' },
+    classifierSelection(o.mode),
     data.clouds,
     trainIdx,
     { ...o, pretrained: o.init !== 'scratch', label: o.label ?? 'finetune' },
     (b, x) => {
       const y = tf.oneHot(tf.tensor1d(Int32Array.from(b.indices, (i) => data.labels[i]!), 'int32'), data.classes);
-      if (o.mode === 'head') {
-        // head-only mode keeps the frozen backbone in inference mode (its statistics are not adapted)
-        const bb = model.net.backbone(x, b.octree, { training: false });
-        return tf.losses.softmaxCrossEntropy(y, model.head.apply(model.net.shapeHead(bb, b.octree, { training: true }).fc1)) as tf.Scalar;
-      }
+      // training mode in both modes: in head-only mode the frozen backbone's batch norms still adapt their
+      // running statistics (the reference's UPDATE_OPS), only its weights get no step
       return tf.losses.softmaxCrossEntropy(y, model.logits(x, b.octree, { training: true })) as tf.Scalar;
     },
   );
@@ -167,6 +248,9 @@ export async function finetuneClassifier(cfg: HRNetConfig, data: ClassifyData, t
     await pool.close();
   }
   const truth = testIdx.map((i) => data.labels[i]!);
+  if (o.saveDir) {
+    await saveCheckpoint(o.saveDir, { meta: { kind: 'classify', model: cfg, classes: data.classes, mode: o.mode, trainShapes: trainIdx.length, steps }, groups: { model: model.net.params.variables } });
+  }
   model.dispose();
   return { oa: overallAccuracy(pred, truth), macc: meanClassAccuracy(pred, truth, data.classes), steps, seconds: (performance.now() - t0) / 1000, finalLoss };
 }

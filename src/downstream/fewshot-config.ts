@@ -22,7 +22,10 @@ const Hyper = z
     multipliers: z.record(z.string(), z.number().positive()),
     decayAt: z.array(z.number().min(0).max(1)),
     backboneLrScale: z.number().min(0),
-    /** Ratios below this train the head only (reference: 0.1 for classification fine-tuning). */
+    /**
+     * Ratios below this train the head only, a pretrained backbone's batch norms still updating their
+     * statistics (reference: 0.1 for classification fine-tuning, none for segmentation).
+     */
     headOnlyBelow: z.number().min(0).max(1),
     /**
      * Fine-tuning: the new classifier starts from a linear probe (the config's 'linear' recipe on the
@@ -33,7 +36,13 @@ const Hyper = z
   .strict();
 
 const Backbone = z.union([
-  z.object({ from: z.literal('scratch') }).strict(),
+  /**
+   * 'scratch': the whole network trained from random initialization with the fine-tune recipe (the
+   * section 'finetune' / 'segment') at the full rate, in every protocol (the paper's Scratch row).
+   * 'random': a frozen random-init network whose batch-norm statistics are first computed on the training
+   * shapes, probed like a pretrained one (linear protocol only; reported as "random frozen (BN stats on train)").
+   */
+  z.object({ from: z.enum(['scratch', 'random']) }).strict(),
   z.object({ checkpoint: z.string() }).strict(),
   z
     .object({
@@ -64,6 +73,11 @@ export const FewshotConfigSchema = z
     linear: Hyper.optional(),
     finetune: Hyper.optional(),
     segment: Hyper.optional(),
+    /**
+     * A budget probe (`rq3d budget-curve`): the fine-tune cells of the grid at each of these step counts
+     * (each its own run, its schedule scaled to it), to read off where accuracy stops climbing.
+     */
+    budgetCurve: z.object({ steps: z.array(z.number().int().positive()).min(1) }).strict().optional(),
     /** Segmentation: only these categories (default all). */
     categories: z.array(z.string()).optional(),
     workers: z.number().int().min(0).default(1),
@@ -114,8 +128,10 @@ export function loadFewshotConfig(file: string): FewshotConfig {
 export const DEFAULT_HYPER: Record<'linear' | 'finetune' | 'segment', HyperParams> = {
   // reference: lr 1.0, momentum 0.9, wd 5e-7, batch 32, 300k·r·m iterations, decays at 2/3 and 1
   linear: { lr: 1.0, momentum: 0.9, weightDecay: 5e-7, batchSize: 32, baseSteps: 3000, minSteps: 300, multipliers: { '0.01': 4, '0.02': 4, '0.05': 2, '0.10': 2 }, decayAt: [2 / 3], backboneLrScale: 1, headOnlyBelow: 0 },
-  // reference: lr 0.1, backbone x0.1, wd 5e-4, batch 32, 100k·r·m iterations, decays at 0.4 and 0.6; head only below 10 %
-  finetune: { lr: 0.1, momentum: 0.9, weightDecay: 5e-4, batchSize: 32, baseSteps: 300, minSteps: 40, multipliers: { '0.01': 4, '0.02': 4, '0.05': 2 }, decayAt: [0.4, 0.6], backboneLrScale: 0.1, headOnlyBelow: 0.1 },
-  // reference: lr 0.1, wd 5e-4, batch 32, decays at 50 % and 75 %; x2 steps below 10 %
+  // reference: lr 0.1, backbone (fc1 conv included) x0.1, wd 5e-4, batch 32, 100k·r·m iterations, decays at
+  // 0.4, 0.6 and 0.8 (step sizes 40k·r·m, 20k·r·m, the last repeated); cls_header only below 10 %
+  finetune: { lr: 0.1, momentum: 0.9, weightDecay: 5e-4, batchSize: 32, baseSteps: 300, minSteps: 40, multipliers: { '0.01': 4, '0.02': 4, '0.05': 2 }, decayAt: [0.4, 0.6, 0.8], backboneLrScale: 0.1, headOnlyBelow: 0.1 },
+  // reference: lr 0.1, backbone x0.1 (seg_header x1), wd 5e-4, batch 32, decays at 50 % and 75 %; x2 steps
+  // below 10 %; no head-only switch (the paper's lin / ft are the protocols 2fc / finetune)
   segment: { lr: 0.1, momentum: 0.9, weightDecay: 5e-4, batchSize: 16, baseSteps: 200, minSteps: 40, multipliers: { '0.01': 2, '0.02': 2, '0.05': 2 }, decayAt: [0.5, 0.75], backboneLrScale: 0.1, headOnlyBelow: 0 },
 };

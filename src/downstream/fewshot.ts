@@ -8,7 +8,7 @@ import { checkpointExists } from '../train/checkpoint.ts';
 import { loadShapes, type ShapeCollection } from '../train/shapes.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { UserError } from '../util/errors.ts';
-import { extractFc1, finetuneClassifier, trainLinearProbe, type LinearProbeOptions } from './classify.ts';
+import { calibrateBatchNorm, extractFc1, finetuneClassifier, trainLinearProbe, type LinearProbeOptions } from './classify.ts';
 import { stepsFor, type BackboneSpec, type FewshotConfig, type HyperParams } from './fewshot-config.ts';
 import { aggregateIoU } from './metrics.ts';
 import { cellFile, readCell, type CellResult } from './cells.ts';
@@ -37,22 +37,33 @@ export interface FewshotOptions {
    */
   configHash?: (cell: CellCoords) => string;
 }
-
-
-
-
-/** A backbone ready for cells: its checkpoint (null for random init) and HRNet config. */
+/**
+ * A backbone as the cells see it: 'pretrained' (a checkpoint), 'scratch' (trained end to end from random
+ * init with the fine-tune recipe in every protocol) or 'random' (frozen random init, BN stats on train).
+ */
 export interface ResolvedBackbone {
+  kind: 'pretrained' | 'scratch' | 'random';
   checkpoint: string | null;
   model: HRNetConfig;
 }
 
+/** What each kind of cell trains, in words (stored in the cell, shown in reports). */
+export const RECIPES = {
+  linear: 'linear probe on frozen fc1 (inference mode)',
+  random: 'linear probe on frozen random-init fc1, BN statistics computed on the training shapes',
+  scratch: 'whole network from random init, fine-tune recipe at the full rate',
+  head: 'head only (fc1 conv + classifier); backbone frozen, its BN statistics updating',
+  full: 'whole network, pretrained backbone (fc1 conv included) at backboneLrScale',
+  seg2fc: 'two-FC head only; backbone frozen, its BN statistics updating',
+  segFinetune: 'whole network, pretrained backbone at backboneLrScale',
+} as const;
+
 /** Resolves one backbone of a grid; a `pretrain` backbone is pretrained first (or resumed) into its folder. */
 export async function resolveBackbone(name: string, spec: BackboneSpec, cfg: FewshotConfig, out: string, quiet: boolean): Promise<ResolvedBackbone> {
-  if ('from' in spec) return { checkpoint: null, model: HRNET_PRESETS[cfg.model] };
+  if ('from' in spec) return { kind: spec.from, checkpoint: null, model: HRNET_PRESETS[cfg.model] };
   if ('checkpoint' in spec) {
     if (!(await checkpointExists(spec.checkpoint))) throw new UserError(`backbone ${name}: no checkpoint at ${spec.checkpoint}`);
-    return { checkpoint: spec.checkpoint, model: await checkpointModelConfig(spec.checkpoint) };
+    return { kind: 'pretrained', checkpoint: spec.checkpoint, model: await checkpointModelConfig(spec.checkpoint) };
   }
   const pc = backbonePretrainConfig(spec);
   const dir = spec.out ?? path.join(out, `pretrain-${name}`);
@@ -64,7 +75,7 @@ export async function resolveBackbone(name: string, spec: BackboneSpec, cfg: Few
     if (!quiet) process.stderr.write(`pretraining backbone ${name} into ${dir}\n`);
     await pretrain(pc, { out: dir, resume: true, maxSteps: spec.maxSteps, quiet });
   }
-  return { checkpoint: ck, model: pc.model };
+  return { kind: 'pretrained', checkpoint: ck, model: pc.model };
 }
 
 /** The part of a grid the filters select (checked before anything is written; unknown names are errors). */
@@ -72,6 +83,12 @@ export function selectGrid(cfg: FewshotConfig, only: FewshotOptions['only']): { 
   const part = gridPart(cfg, only);
   for (const b of only?.backbones ?? []) if (!(b in cfg.backbones)) throw new UserError(`backbone '${b}' is not in the config (${Object.keys(cfg.backbones).join(', ')})`);
   for (const p of only?.protocols ?? []) if (!(cfg.protocols as string[]).includes(p)) throw new UserError(`protocol '${p}' is not in the config (${cfg.protocols.join(', ')})`);
+  const scratch = Object.entries(cfg.backbones).find(([, b]) => 'from' in b && b.from === 'scratch');
+  if (scratch && cfg.task === 'classification' && !cfg.finetune) {
+    throw new UserError(`backbone '${scratch[0]}' (scratch) is the whole network trained from random init with the fine-tune recipe: the config needs a 'finetune' section`);
+  }
+  const random = Object.entries(cfg.backbones).find(([, b]) => 'from' in b && b.from === 'random');
+  if (random && cfg.task === 'segmentation') throw new UserError(`backbone '${random[0]}' (random frozen) is a classification linear probe; segmentation has no such protocol here`);
   const backbones = Object.entries(cfg.backbones).filter(([n]) => !only?.backbones || only.backbones.includes(n));
   const protocols = cfg.protocols.filter((p) => !only?.protocols || only.protocols.includes(p));
   return { part, backbones, protocols };
@@ -137,6 +154,11 @@ export async function computeGridCells(cfg: FewshotConfig, opts: FewshotOptions)
     const hashOf = (cell: CellCoords): string => opts.configHash?.(cell) ?? cellConfigHash(cfg, cell, identity);
     const bb = await resolveBackbone(name, spec, cfg, out, quiet);
     for (const protocol of protocols) {
+      // a frozen random network fine-tuned would be the scratch baseline: 'random' is a probe only
+      if (bb.kind === 'random' && protocol !== 'linear') {
+        if (!quiet) process.stderr.write(`backbone ${name} (random frozen) is probed in the linear protocol only; skipping ${protocol}\n`);
+        continue;
+      }
       if (seg) results.push(...(await runSegmentation(part, shapes, name, bb, protocol as '2fc' | 'finetune', out, quiet, hashOf)));
       else results.push(...(await runClassification(part, shapes, name, bb, protocol as 'linear' | 'finetune', out, quiet, hashOf)));
     }
@@ -156,14 +178,14 @@ function gridPart(cfg: FewshotConfig, only: FewshotOptions['only']): FewshotConf
   return { ...cfg, ratios: pick(cfg.ratios, only?.ratios, 'ratio'), seeds: pick(cfg.seeds, only?.seeds, 'seed') };
 }
 
-function splitIndices(shapes: ShapeCollection): { train: number[]; test: number[] } {
+export function splitIndices(shapes: ShapeCollection): { train: number[]; test: number[] } {
   const train: number[] = [];
   const test: number[] = [];
   shapes.items.forEach((it, i) => (it.split === 'train' ? train : test).push(i));
   return { train, test };
 }
 
-function ratioSubset(shapes: ShapeCollection, pool: readonly number[], ratio: number, mode: 'per-class' | 'first'): number[] {
+export function ratioSubset(shapes: ShapeCollection, pool: readonly number[], ratio: number, mode: 'per-class' | 'first'): number[] {
   const items = pool.map((i) => ({ ...shapes.items[i]!, index: i }));
   return subsetByRatio(items, ratio, mode).map((it) => it.index);
 }
@@ -172,7 +194,7 @@ async function runClassification(
   cfg: FewshotConfig,
   shapes: ShapeCollection,
   backbone: string,
-  bb: { checkpoint: string | null; model: HRNetConfig },
+  bb: ResolvedBackbone,
   protocol: 'linear' | 'finetune',
   out: string,
   quiet: boolean,
@@ -181,14 +203,17 @@ async function runClassification(
   const { train, test } = splitIndices(shapes);
   const labels = shapes.items.map((it) => it.label);
   const data = { clouds: shapes.clouds, labels, classes: shapes.classes.length };
-  const h = protocol === 'linear' ? cfg.linear! : cfg.finetune!;
+  // scratch trains end to end with the fine-tune recipe whatever the protocol (the paper's Scratch row)
+  const h = protocol === 'linear' && bb.kind !== 'scratch' ? cfg.linear! : cfg.finetune!;
   let feats: { train: Float32Array; test: Float32Array } | null = null;
   return forEachCell(cfg, protocol, backbone, out, quiet, hashOf, async (cell) => {
     const { ratio, seed } = cell;
     const subset = ratioSubset(shapes, train, ratio, 'per-class');
     const t0 = performance.now();
     let r: CellResult;
-    if (protocol === 'linear') {
+    const shared = bb.kind === 'scratch' ? sharedScratchCell(cfg, out, cell, hashOf) : null;
+    if (shared) return shared;
+    if (protocol === 'linear' && bb.kind !== 'scratch') {
       feats ??= await linearFeatures(bb, data, train, test, backbone, out, quiet);
       const pos = new Map(train.map((i, k) => [i, k]));
       const dim = bb.model.fc1;
@@ -198,19 +223,63 @@ async function runClassification(
       const m = await trainLinearProbe({ x, y: subset.map((i) => labels[i]!) }, { x: feats.test, y: test.map((i) => labels[i]!) }, dim, data.classes, {
         lr: h.lr, momentum: h.momentum, weightDecay: h.weightDecay, batchSize: h.batchSize, steps, decayAt: h.decayAt, seed,
       });
-      r = { ...cell, trainShapes: subset.length, steps, seconds: (performance.now() - t0) / 1000, oa: m.oa, macc: m.macc };
+      r = { ...cell, trainShapes: subset.length, steps, seconds: (performance.now() - t0) / 1000, recipe: bb.kind === 'random' ? RECIPES.random : RECIPES.linear, oa: m.oa, macc: m.macc };
     } else {
-      const mode = bb.checkpoint && ratio < h.headOnlyBelow ? 'head' : 'full';
-      const m = await finetuneClassifier(bb.model, data, subset, test, {
-        init: bb.checkpoint ? { checkpoint: bb.checkpoint } : 'scratch',
-        mode, steps: stepsFor(h, ratio), lr: h.lr, backboneLrScale: h.backboneLrScale, momentum: h.momentum, weightDecay: h.weightDecay,
-        headInit: h.headInit === 'linear-probe' ? linearRecipe(cfg.linear!, ratio, seed) : undefined,
-        batchSize: h.batchSize, decayAt: h.decayAt, seed, workers: cfg.workers, quiet, label: `finetune ${backbone} r=${ratio} s=${seed}`,
-      });
-      r = { ...cell, trainShapes: subset.length, steps: m.steps, seconds: m.seconds, oa: m.oa, macc: m.macc };
+      r = { ...cell, ...(await finetuneCell(cfg, h, data, bb, subset, test, ratio, seed, stepsFor(h, ratio), `finetune ${backbone} r=${ratio} s=${seed}`, quiet)) };
     }
     return r;
+  }, acceptFor(bb));
+}
+
+/** Stored cells a backbone may reuse: a scratch cell must hold the end-to-end result, not an old probe's. */
+function acceptFor(bb: ResolvedBackbone): (r: CellResult) => boolean {
+  return (r) => bb.kind !== 'scratch' || r.recipe === RECIPES.scratch;
+}
+
+/** One fine-tune cell (classification) with the reference structure for its ratio and `steps` steps. */
+export async function finetuneCell(
+  cfg: FewshotConfig,
+  h: HyperParams,
+  data: { clouds: ShapeCollection['clouds']; labels: number[]; classes: number },
+  bb: ResolvedBackbone,
+  subset: number[],
+  test: number[],
+  ratio: number,
+  seed: number,
+  steps: number,
+  label: string,
+  quiet: boolean,
+): Promise<Pick<CellResult, 'trainShapes' | 'steps' | 'seconds' | 'recipe' | 'oa' | 'macc'>> {
+  const mode = finetuneMode(bb, ratio, h);
+  const m = await finetuneClassifier(bb.model, data, subset, test, {
+    init: bb.checkpoint ? { checkpoint: bb.checkpoint } : 'scratch',
+    mode, steps, lr: h.lr, backboneLrScale: h.backboneLrScale, momentum: h.momentum, weightDecay: h.weightDecay,
+    headInit: h.headInit === 'linear-probe' ? linearRecipe(cfg.linear!, ratio, seed) : undefined,
+    batchSize: h.batchSize, decayAt: h.decayAt, seed, workers: cfg.workers, quiet, label,
   });
+  return { trainShapes: subset.length, steps: m.steps, seconds: m.seconds, recipe: bb.kind === 'scratch' ? RECIPES.scratch : RECIPES[mode], oa: m.oa, macc: m.macc };
+}
+
+/**
+ * The reference's fine-tune structure for a ratio: a pretrained backbone below `headOnlyBelow` trains the
+ * head only ('head'), otherwise everything ('full'); scratch always trains everything.
+ */
+export function finetuneMode(bb: { kind: ResolvedBackbone['kind'] }, ratio: number, h: HyperParams): 'head' | 'full' {
+  return bb.kind === 'pretrained' && ratio < h.headOnlyBelow ? 'head' : 'full';
+}
+
+/**
+ * Scratch is one computation per (ratio, seed) whatever the protocol: a result already in another
+ * protocol's cell is reused (copied under this protocol), so a grid with both protocols trains it once.
+ */
+function sharedScratchCell(cfg: FewshotConfig, out: string, cell: CellCoords, hashOf: (cell: CellCoords) => string): CellResult | null {
+  for (const p of cfg.protocols) {
+    if (p === cell.protocol) continue;
+    const other = { ...cell, protocol: p };
+    const c = currentCell(cellFile(out, other), hashOf(other));
+    if (c?.recipe === RECIPES.scratch) return { ...c, protocol: cell.protocol };
+  }
+  return null;
 }
 
 function linearRecipe(l: HyperParams, ratio: number, seed: number): LinearProbeOptions {
@@ -219,7 +288,7 @@ function linearRecipe(l: HyperParams, ratio: number, seed: number): LinearProbeO
 
 /** fc1 features of all train and test shapes, cached in the grid folder (every ratio and seed reuses them). */
 async function linearFeatures(
-  bb: { checkpoint: string | null; model: HRNetConfig },
+  bb: ResolvedBackbone,
   data: { clouds: ShapeCollection['clouds']; labels: number[]; classes: number },
   train: number[],
   test: number[],
@@ -237,6 +306,10 @@ async function linearFeatures(
   }
   const model = new MidClassifier(bb.model, data.classes, 'linear-probe');
   if (bb.checkpoint) await loadPretrained(model.net, bb.checkpoint, ['cls/']);
+  if (bb.kind === 'random') {
+    const batches = await calibrateBatchNorm(model.net, data.clouds, train);
+    if (!quiet) process.stderr.write(`backbone ${backbone}: batch-norm statistics of the random network computed on ${train.length} training shapes (${batches} batches)\n`);
+  }
   const all = await extractFc1(model, data, [...train, ...test], { quiet, label: `features ${backbone}` });
   model.dispose();
   await writeFileAtomic(file, new Uint8Array(all.buffer));
@@ -247,7 +320,7 @@ async function runSegmentation(
   cfg: FewshotConfig,
   shapes: ShapeCollection,
   backbone: string,
-  bb: { checkpoint: string | null; model: HRNetConfig },
+  bb: ResolvedBackbone,
   protocol: '2fc' | 'finetune',
   out: string,
   quiet: boolean,
@@ -270,6 +343,11 @@ async function runSegmentation(
   return forEachCell(cfg, protocol, backbone, out, quiet, hashOf, async (cell) => {
     const { ratio, seed } = cell;
     const t0 = performance.now();
+    const shared = bb.kind === 'scratch' ? sharedScratchCell(cfg, out, cell, hashOf) : null;
+    if (shared) return shared;
+    // scratch: the whole network from random init in either protocol; a pretrained backbone fine-tuned below
+    // headOnlyBelow trains the head only (the reference has no such switch for segmentation: default 0)
+    const mode: '2fc' | 'finetune' = bb.kind === 'scratch' ? 'finetune' : protocol === 'finetune' && ratio < h.headOnlyBelow ? '2fc' : protocol;
     const saveModels = ratio === cfg.ratios[cfg.ratios.length - 1] && seed === cfg.seeds[cfg.seeds.length - 1];
     const byCat: Record<string, number[]> = {};
     const byCatPn: Record<string, number[]> = {};
@@ -282,7 +360,7 @@ async function runSegmentation(
       const parts = shapes.parts?.[cat]?.length ?? 1 + Math.max(...te.concat(tr).map((i) => Math.max(...shapes.clouds[i]!.labels!)));
       const r = await segmentCategory(bb.model, shapes.clouds, parts, tr, te, {
         init: bb.checkpoint ? { checkpoint: bb.checkpoint } : 'scratch',
-        mode: protocol, steps: stepsFor(h, ratio), lr: h.lr, backboneLrScale: h.backboneLrScale, momentum: h.momentum,
+        mode, steps: stepsFor(h, ratio), lr: h.lr, backboneLrScale: h.backboneLrScale, momentum: h.momentum,
         weightDecay: h.weightDecay, batchSize: h.batchSize, decayAt: h.decayAt, seed, workers: cfg.workers, quiet,
         label: `${protocol} ${backbone} ${cat} r=${ratio} s=${seed}`,
         // the models of the last cell of the grid are kept for the viewer (rq3d view --checkpoint <out>/models/...)
@@ -299,10 +377,11 @@ async function runSegmentation(
     const b = aggregateIoU(byCatPn);
     const res: CellResult = {
       ...cell, trainShapes, steps, seconds: (performance.now() - t0) / 1000,
+      recipe: bb.kind === 'scratch' ? RECIPES.scratch : mode === '2fc' ? RECIPES.seg2fc : RECIPES.segFinetune,
       cmiou: a.cmiou, imiou: a.imiou, cmiouPointNet: b.cmiou, imiouPointNet: b.imiou, perCategory: a.perCategory,
     };
     return res;
-  });
+  }, acceptFor(bb));
 }
 
 /**
@@ -317,6 +396,8 @@ async function forEachCell(
   quiet: boolean,
   hashOf: (cell: CellCoords) => string,
   compute: (cell: { protocol: string; backbone: string; ratio: number; seed: number }) => Promise<CellResult>,
+  /** A stored result is reused only if this accepts it (scratch: only the end-to-end recipe, not an old probe). */
+  accept: (r: CellResult) => boolean = () => true,
 ): Promise<CellResult[]> {
   const results: CellResult[] = [];
   for (const ratio of cfg.ratios) {
@@ -324,7 +405,8 @@ async function forEachCell(
       const cell = { protocol, backbone, ratio, seed };
       const file = cellFile(out, cell);
       const hash = hashOf(cell);
-      const done = currentCell(file, hash);
+      const stored = currentCell(file, hash);
+      const done = stored && accept(stored) ? stored : null;
       const r = done ?? { ...(await compute(cell)), configHash: hash };
       if (!done) {
         await writeFileAtomic(file, `${JSON.stringify(r, null, 2)}\n`);

@@ -11,6 +11,13 @@ export interface FailedCell {
   attempts: number;
 }
 
+/** A backbone's row label: what a scratch / random row measures is said in the label itself. */
+export function backboneLabel(cfg: FewshotConfig, name: string): string {
+  const spec = cfg.backbones[name];
+  if (spec && 'from' in spec) return spec.from === 'scratch' ? `${name} (end to end from random init)` : `${name}: random frozen (BN stats on train)`;
+  return name;
+}
+
 /**
  * The tables and plots of a few-shot grid, from its cell files: `summary.json` (mean/std over seeds per
  * protocol, backbone and ratio), `table.md` (a Table 6/7-style Markdown table) and one SVG per protocol
@@ -40,11 +47,11 @@ export async function writeFewshotReport(cfg: FewshotConfig, out: string, failed
         const b = second?.[protocol]?.[backbone]?.[r.toFixed(2)];
         return b ? `${pct(a)} / ${pct(b)}` : pct(a);
       });
-      lines.push(`| ${backbone} | ${row.join(' | ')} |`);
+      lines.push(`| ${backboneLabel(cfg, backbone)} | ${row.join(' | ')} |`);
     }
     lines.push('');
     const series: Series[] = Object.entries(main[protocol]!).map(([backbone, byRatio]) => ({
-      name: backbone,
+      name: backboneLabel(cfg, backbone),
       points: Object.entries(byRatio).map(([r, v]) => ({ x: 100 * Number(r), y: 100 * v.mean, err: 100 * v.std })),
     }));
     await writeFileAtomic(

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { PointCloud } from '../data/pointcloud.ts';
 import type { HRNetConfig } from '../models/mid-hrnet.ts';
 import { BatchPipeline, type PipelineBatch, type SampleSpec } from '../pipeline/index.ts';
-import { trainDownstream, type TrainingHyper } from './train-loop.ts';
+import { trainDownstream, type TrainingHyper, type TrainSelection } from './train-loop.ts';
 import { saveCheckpoint } from '../train/checkpoint.ts';
 import { chunks } from './batches.ts';
 import { shapeIoU } from './metrics.ts';
@@ -58,14 +58,23 @@ function batchPoints(b: PipelineBatch): { pts: Float32Array; labels: Int32Array 
   return { pts, labels };
 }
 
+/**
+ * Which variables of a MidSegmenter train (O-CNN run_seg_shapenet_finetune.py): the reference's `seg_header`
+ * (the point head's first FC, restored, and the new last FC) is the 2fc set and takes the full rate; in
+ * 'finetune' the rest (the backbone) trains at backboneLrScale when pretrained.
+ */
+export function segmenterSelection(mode: '2fc' | 'finetune'): TrainSelection {
+  const head = (n: string): boolean => n.startsWith('seg/') || n.startsWith('point_head/fc1');
+  return { include: (n) => !n.startsWith('shape_head/') && !n.startsWith('point_head/fc2'), head, fullRate: head, headOnly: mode === '2fc' };
+}
+
 export async function segmentCategory(cfg: HRNetConfig, clouds: readonly PointCloud[], parts: number, trainIdx: readonly number[], testIdx: readonly number[], o: SegOptions): Promise<SegResult> {
   const t0 = performance.now();
   const model = new MidSegmenter(cfg, parts, `${o.seed}/segment`);
   if (o.init !== 'scratch') await loadPretrained(model.net, o.init.checkpoint, ['seg/']);
-  const isHead = (n: string): boolean => n.startsWith('seg/') || n.startsWith('point_head/fc1');
   const { pool, steps, finalLoss } = await trainDownstream(
     model.net,
-    { isHead, include: (n) => !n.startsWith('shape_head/') && !n.startsWith('point_head/fc2'), headOnly: o.mode === '2fc' },
+    segmenterSelection(o.mode),
     clouds,
     trainIdx,
     { ...o, pretrained: o.init !== 'scratch', label: o.label ?? 'segment' },

@@ -30,7 +30,9 @@ export interface CellJobData {
 export async function runCellJob(data: CellJobData, redis: () => Redis): Promise<CellResult> {
   const { cfg, cell } = data;
   const root = path.join(cacheDir(), 'queue');
-  const spec: BackboneSpec = data.checkpoint ? { checkpoint: await fetchCheckpoint(redis(), data.checkpoint, path.join(root, 'checkpoints')) } : { from: 'scratch' };
+  // random init keeps its kind: 'scratch' trains end to end, 'random' is the frozen BN-calibrated probe
+  const orig = cfg.backbones[cell.backbone];
+  const spec: BackboneSpec = data.checkpoint ? { checkpoint: await fetchCheckpoint(redis(), data.checkpoint, path.join(root, 'checkpoints')) } : orig && 'from' in orig ? orig : { from: 'scratch' };
   const local: FewshotConfig = { ...cfg, backbones: { [cell.backbone]: spec } };
   const key = createHash('sha256').update(stableJson({ task: cfg.task, data: cfg.data, model: cfg.model, backbone: cell.backbone, checkpoint: data.checkpoint })).digest('hex').slice(0, 16);
   const [r] = await computeGridCells(local, {

@@ -63,12 +63,30 @@ export const PretrainConfigSchema = z
         weightDecay: z.number().min(0),
         batchSize: z.number().int().positive(),
         epochs: z.number().int().positive(),
-        /** Epochs at which the lr is multiplied by 0.1. */
-        milestones: z.array(z.number().positive()),
+        /**
+         * Fractions of the run (optim.epochs) after which the lr is multiplied by 0.1; the reference decays at
+         * 50 % and 75 % (iterations 400k and 600k of 800k; the RQ paper's epochs 200 and 300 of 400). Fractions,
+         * not epochs, so that changing `epochs` (--epochs, a grid's backbone spec) keeps the schedule's shape.
+         */
+        decayAt: z.array(z.number().gt(0).max(1)),
       })
       .strict(),
     seed: z.number().int(),
     checkpointEvery: z.number().int().positive(),
+    /**
+     * Epochs whose end state is also kept as its own checkpoint folder `checkpoint-e<N>/` (model weights and
+     * batch-norm statistics, loadable by the downstream commands), besides the rolling resumable `checkpoint/`.
+     */
+    keepEpochs: z.array(z.number().int().positive()).default([]),
+    /**
+     * Per-epoch monitor (labels used only here, never for training): top-1 of a cosine kNN classifier on fc1
+     * features, a seeded `holdout` fraction of the training shapes as queries, the rest as the memory.
+     * `false` turns it off; datasets without class labels skip it.
+     */
+    monitor: z
+      .object({ knn: z.union([z.literal(false), z.object({ k: z.number().int().min(1), holdout: z.number().gt(0).lt(1) }).strict()]) })
+      .strict()
+      .default({ knn: { k: 20, holdout: 0.1 } }),
     workers: z.number().int().min(0),
   })
   .strict();
@@ -76,6 +94,8 @@ export const PretrainConfigSchema = z
 export type PretrainConfig = z.infer<typeof PretrainConfigSchema>;
 
 const MID_COMMON = {
+  keepEpochs: [] as number[],
+  monitor: { knn: { k: 20, holdout: 0.1 } },
   rq: { bins: 30, variant: 'random-random' as const, p: 1 },
   clusters: 100,
   temperature: 0.1,
@@ -92,7 +112,7 @@ export const PRETRAIN_PRESETS: Record<string, PretrainConfig> = {
     name: 'paper',
     model: HRNET_PRESETS.paper,
     data: { source: 'shapenet', normalize: 'sphere' },
-    optim: { lr: 0.03, momentum: 0.9, weightDecay: 5e-4, batchSize: 32, epochs: 400, milestones: [200, 300] },
+    optim: { lr: 0.03, momentum: 0.9, weightDecay: 5e-4, batchSize: 32, epochs: 400, decayAt: [0.5, 0.75] },
     checkpointEvery: 2000,
   },
   /** CPU-sized: the 3,991 ModelNet10 training shapes, depth 5, a narrow HRNet; under an hour on 2 cores. */
@@ -102,7 +122,7 @@ export const PRETRAIN_PRESETS: Record<string, PretrainConfig> = {
     model: HRNET_PRESETS.cpu,
     data: { source: 'modelnet10', normalize: 'sphere' },
     clusters: 50,
-    optim: { lr: 0.03, momentum: 0.9, weightDecay: 5e-4, batchSize: 32, epochs: 4, milestones: [3, 3.5] },
+    optim: { lr: 0.03, momentum: 0.9, weightDecay: 5e-4, batchSize: 32, epochs: 4, decayAt: [0.5, 0.75] },
     checkpointEvery: 100,
   },
   /** The main job of `npm start`: the bundled synthetic shapes, a few minutes. */
@@ -112,7 +132,7 @@ export const PRETRAIN_PRESETS: Record<string, PretrainConfig> = {
     model: HRNET_PRESETS.cpu,
     data: { source: 'synth', synthPerClass: 40, points: 1024, normalize: 'sphere' },
     clusters: 50,
-    optim: { lr: 0.03, momentum: 0.9, weightDecay: 5e-4, batchSize: 16, epochs: 6, milestones: [4, 5] },
+    optim: { lr: 0.03, momentum: 0.9, weightDecay: 5e-4, batchSize: 16, epochs: 6, decayAt: [0.5, 0.75] },
     checkpointEvery: 50,
   },
   /** Seconds-long runs for tests. */
@@ -122,7 +142,7 @@ export const PRETRAIN_PRESETS: Record<string, PretrainConfig> = {
     model: HRNET_PRESETS.tiny,
     data: { source: 'synth', synthPerClass: 4, points: 512, normalize: 'sphere' },
     clusters: 16,
-    optim: { lr: 0.03, momentum: 0.9, weightDecay: 5e-4, batchSize: 4, epochs: 2, milestones: [1] },
+    optim: { lr: 0.03, momentum: 0.9, weightDecay: 5e-4, batchSize: 4, epochs: 2, decayAt: [0.5, 0.75] },
     checkpointEvery: 2,
     workers: 0,
   },
@@ -162,6 +182,10 @@ export function resolvePretrainConfig(spec: string): PretrainConfig {
 }
 
 export function validatePretrainConfig(obj: unknown, where = 'config'): PretrainConfig {
+  const optim = (obj as { optim?: Record<string, unknown> } | null)?.optim;
+  if (optim && typeof optim === 'object' && 'milestones' in optim) {
+    throw new UserError(`${where}: optim.milestones (epochs) is now optim.decayAt, fractions of the run (the reference: [0.5, 0.75])`);
+  }
   const r = PretrainConfigSchema.safeParse(obj);
   if (!r.success) throw new UserError(formatIssues(r.error, where));
   const c = r.data;

@@ -6,6 +6,8 @@ export interface Series {
   name: string;
   points: Array<{ x: number; y: number; err?: number }>;
   color?: string;
+  /** A dashed line without markers (reference levels such as chance). */
+  dashed?: boolean;
 }
 
 export interface ChartOptions {
@@ -81,14 +83,15 @@ export function lineChart(series: Series[], o: ChartOptions): string {
   series.forEach((s, i) => {
     const c = s.color ?? PALETTE[i % PALETTE.length]!;
     const sorted = [...s.points].sort((a, b) => a.x - b.x);
-    if (sorted.length > 1) parts.push(`<polyline fill="none" stroke="${c}" stroke-width="2" points="${sorted.map((p) => `${sx(p.x).toFixed(1)},${sy(p.y).toFixed(1)}`).join(' ')}"/>`);
-    if (sorted.length <= 60) {
+    const dash = s.dashed ? ' stroke-dasharray="6 4"' : '';
+    if (sorted.length > 1) parts.push(`<polyline fill="none" stroke="${c}" stroke-width="2"${dash} points="${sorted.map((p) => `${sx(p.x).toFixed(1)},${sy(p.y).toFixed(1)}`).join(' ')}"/>`);
+    if (sorted.length <= 60 && !s.dashed) {
       for (const p of sorted) {
         if (p.err) parts.push(`<line x1="${sx(p.x)}" x2="${sx(p.x)}" y1="${sy(p.y - p.err)}" y2="${sy(p.y + p.err)}" stroke="${c}"/>`);
         parts.push(`<circle cx="${sx(p.x)}" cy="${sy(p.y)}" r="3" fill="${c}"/>`);
       }
     }
-    parts.push(`<line x1="${W - m.r + 12}" x2="${W - m.r + 32}" y1="${m.t + 10 + 18 * i}" y2="${m.t + 10 + 18 * i}" stroke="${c}" stroke-width="2"/>`);
+    parts.push(`<line x1="${W - m.r + 12}" x2="${W - m.r + 32}" y1="${m.t + 10 + 18 * i}" y2="${m.t + 10 + 18 * i}" stroke="${c}" stroke-width="2"${dash}/>`);
     parts.push(`<text x="${W - m.r + 38}" y="${m.t + 14 + 18 * i}">${esc(s.name)}</text>`);
   });
   parts.push('</svg>');

@@ -1,3 +1,4 @@
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { MidHRNet } from '../models/mid-hrnet.ts';
@@ -12,12 +13,13 @@ import { adapterLine } from '../gpu-adapter.ts';
 import { assignVariables, checkpointExists, disposeLoaded, loadCheckpoint, saveCheckpoint } from './checkpoint.ts';
 import type { PretrainConfig } from './config.ts';
 import { MetricsLog } from './metrics.ts';
-import { lineChart } from './plot.ts';
+import { lineChart, type Series } from './plot.ts';
 import { createProgress } from './progress.ts';
 import { SgdMomentum, stepLr } from './sgd.ts';
 import { cacheDir, loadShapes, type ShapeCollection } from './shapes.ts';
 import { UserError } from '../util/errors.ts';
 import { startWatchdog, type Watchdog } from './watchdog.ts';
+import { knnMonitor } from './knn-monitor.ts';
 
 /**
  * MID-Net pretraining (anchor-spec §3): per step, a batch of shapes gets MID's base augmentation, then
@@ -64,6 +66,54 @@ export interface StepMetrics {
   buildMs: number;
   /** Live tfjs tensors after the step (constant from step 1 on: nothing leaks). */
   tensors: number;
+}
+
+/**
+ * The row `metrics.jsonl` gets at the end of every epoch (after that epoch's last step row, with the same
+ * `step`): the epoch's mean instance accuracies with their chance levels, and the kNN monitor.
+ */
+export interface EpochMetrics {
+  step: number;
+  /** Epochs completed (1 after the first epoch). */
+  epochsDone: number;
+  /** Mean over the epoch's steps of the shape-level (instance) and point-level (cluster) accuracy. */
+  epochShapeAcc: number;
+  epochPointAcc: number;
+  /** Chance levels: one instance among all shapes; one cluster among the clusters per shape. */
+  shapeChance: number;
+  pointChance: number;
+  /** kNN monitor (absent when off or when the data has no class labels). */
+  knnTop1?: number;
+  knnChance?: number;
+  knnK?: number;
+  knnQueries?: number;
+  monitorSeconds?: number;
+  /** Live tfjs tensors after the monitor (equal to the step rows' count: the monitor leaks nothing). */
+  tensors: number;
+}
+
+/** Epoch rows and step rows of a metrics.jsonl (epoch rows carry `epochsDone`). */
+export function splitMetricRows<T extends Record<string, unknown>>(rows: readonly T[]): { steps: T[]; epochs: T[] } {
+  return { steps: rows.filter((r) => r.epochsDone === undefined), epochs: rows.filter((r) => r.epochsDone !== undefined) };
+}
+
+/** The kNN monitor of the random initialization (`monitor-init.json`, written when a run starts), if any. */
+export async function readMonitorInit(out: string): Promise<Record<string, number> | null> {
+  try {
+    return JSON.parse(await fs.readFile(path.join(out, 'monitor-init.json'), 'utf8')) as Record<string, number>;
+  } catch {
+    return null;
+  }
+}
+
+/** The step milestones of the lr schedule: `decayAt` fractions of the whole run (all epochs). */
+export function pretrainMilestones(cfg: PretrainConfig, stepsPerEpoch: number): number[] {
+  return cfg.optim.decayAt.map((f) => Math.round(f * cfg.optim.epochs * stepsPerEpoch));
+}
+
+/** The lr of (0-based) step `step`. */
+export function pretrainLr(cfg: PretrainConfig, stepsPerEpoch: number, step: number): number {
+  return stepLr(cfg.optim.lr, pretrainMilestones(cfg, stepsPerEpoch), step);
 }
 
 export function sampleSpecOf(cfg: PretrainConfig): SampleSpec {
@@ -117,7 +167,7 @@ export async function pretrain(cfg: PretrainConfig, opts: PretrainOptions): Prom
 
   const stepsPerEpoch = Math.floor(N / B);
   const totalSteps = Math.min(cfg.optim.epochs * stepsPerEpoch, opts.maxSteps ?? Infinity);
-  const milestones = cfg.optim.milestones.map((e) => Math.round(e * stepsPerEpoch));
+  const milestones = pretrainMilestones(cfg, stepsPerEpoch);
   let step = 0;
   const metrics = new MetricsLog(path.join(out, 'metrics.jsonl'));
   await writeFileAtomic(path.join(out, 'config.json'), `${JSON.stringify({ kind: 'pretrain', ...cfg, backend: backendRecord(backend) }, null, 2)}\n`);
@@ -144,6 +194,21 @@ export async function pretrain(cfg: PretrainConfig, opts: PretrainOptions): Prom
   } else {
     await metrics.truncateAfter(-1);
   }
+  // the current epoch's step accuracies so far (a resumed run reads them back: its epoch row matches)
+  const epochAcc = { shape: 0, point: 0, n: 0 };
+  if (step % stepsPerEpoch !== 0) {
+    const cur = Math.floor(step / stepsPerEpoch);
+    for (const r of splitMetricRows(await MetricsLog.read(metrics.file).catch(() => [])).steps) {
+      if (r.epoch !== cur) continue;
+      epochAcc.shape += r.shapeAcc ?? 0;
+      epochAcc.point += r.pointAcc ?? 0;
+      epochAcc.n++;
+    }
+  }
+  const knn = cfg.monitor.knn;
+  const hasClassLabels = shapes.classes.length >= 2 && shapes.items.length === N;
+  if (knn && !hasClassLabels && !opts.quiet) process.stderr.write(`kNN monitor skipped: ${shapes.name} has no class labels\n`);
+  const monitorLabels = shapes.items.map((it) => it.label);
 
   const save = async (): Promise<void> => {
     await saveCheckpoint(ckptDir, {
@@ -155,6 +220,13 @@ export async function pretrain(cfg: PretrainConfig, opts: PretrainOptions): Prom
 
   const pool = new WorkerPool({ workers: cfg.workers });
   const spec = sampleSpecOf(cfg);
+  // the monitor at the random initialization, the level pretraining has to beat (kept beside metrics.jsonl,
+  // whose rows are the steps and epochs of training)
+  const initFile = path.join(out, 'monitor-init.json');
+  if (knn && hasClassLabels && step === 0) {
+    const r = await knnMonitor(model, shapes.clouds, monitorLabels, { k: knn.k, holdout: knn.holdout, seed: cfg.seed, pool, batchSize: B });
+    await writeFileAtomic(initFile, `${JSON.stringify({ step: 0, epochsDone: 0, knnTop1: r.top1, knnChance: r.chance, knnK: r.k, knnQueries: r.queries, monitorSeconds: r.seconds }, null, 2)}\n`);
+  }
   const progress = createProgress('pretrain', totalSteps, { quiet: opts.quiet });
   const t0 = performance.now();
   const startStep = step;
@@ -228,6 +300,37 @@ export async function pretrain(cfg: PretrainConfig, opts: PretrainOptions): Prom
         last = m;
         metrics.append({ ...m });
         progress.update(step, { loss: m.loss, sAcc: m.shapeAcc, pAcc: m.pointAcc, lr });
+        epochAcc.shape += m.shapeAcc;
+        epochAcc.point += m.pointAcc;
+        epochAcc.n++;
+        if (step % stepsPerEpoch === 0) {
+          // end of an epoch: its row (and the monitor) before the checkpoint, so a run killed in between
+          // resumes from the previous checkpoint and writes the row again
+          const done = step / stepsPerEpoch;
+          const row: EpochMetrics = {
+            step,
+            epochsDone: done,
+            epochShapeAcc: epochAcc.shape / epochAcc.n,
+            epochPointAcc: epochAcc.point / epochAcc.n,
+            shapeChance: 1 / N,
+            pointChance: 1 / cfg.clusters,
+            tensors: 0,
+          };
+          if (knn && hasClassLabels) {
+            const r = await knnMonitor(model, shapes.clouds, monitorLabels, { k: knn.k, holdout: knn.holdout, seed: cfg.seed, pool, batchSize: B });
+            Object.assign(row, { knnTop1: r.top1, knnChance: r.chance, knnK: r.k, knnQueries: r.queries, monitorSeconds: r.seconds });
+            watchdog?.beat();
+          }
+          row.tensors = tf.memory().numTensors;
+          metrics.append({ ...row });
+          epochAcc.shape = epochAcc.point = epochAcc.n = 0;
+          if (cfg.keepEpochs.includes(done)) {
+            await saveCheckpoint(path.join(out, `checkpoint-e${done}`), {
+              meta: { kind: 'pretrain', kept: true, step, epoch: done, stepsPerEpoch, model: cfg.model, config: cfg, backend: backend.name },
+              groups: { model: model.params.variables },
+            });
+          }
+        }
         if (step % cfg.checkpointEvery === 0 || step === totalSteps) await save();
         if (step >= totalSteps) break;
       }
@@ -254,15 +357,21 @@ export async function pretrain(cfg: PretrainConfig, opts: PretrainOptions): Prom
   };
 }
 
-/** Loss and accuracy curves of a pretraining run as SVG in the run folder. */
+/**
+ * Curves of a pretraining run as SVG in the run folder: `accuracy.svg` and `loss.svg` per step (smoothed),
+ * and `monitor.svg` per epoch: the epoch's mean instance accuracies and the kNN monitor, each with its
+ * chance level as a dashed line of the same colour.
+ */
 export async function writePretrainPlots(out: string): Promise<void> {
-  let rows: Array<Record<string, number>>;
+  let all: Array<Record<string, number>>;
   try {
-    rows = await MetricsLog.read(path.join(out, 'metrics.jsonl'));
+    all = await MetricsLog.read(path.join(out, 'metrics.jsonl'));
   } catch {
     return;
   }
+  const { steps: rows, epochs } = splitMetricRows(all);
   if (rows.length === 0) return;
+  const init = await readMonitorInit(out);
   const smooth = (key: string): Array<{ x: number; y: number }> => {
     const w = Math.max(1, Math.round(rows.length / 50));
     const pts: Array<{ x: number; y: number }> = [];
@@ -272,12 +381,14 @@ export async function writePretrainPlots(out: string): Promise<void> {
     }
     return pts;
   };
+  const knnRows = epochs.filter((r) => r.knnTop1 !== undefined);
   await writeFileAtomic(
     path.join(out, 'accuracy.svg'),
     lineChart(
       [
         { name: 'shape-level (instance)', points: smooth('shapeAcc') },
         { name: 'point-level (cluster)', points: smooth('pointAcc') },
+        ...(knnRows.length ? [{ name: 'kNN top-1 (held-out shapes)', points: knnRows.map((r) => ({ x: r.step!, y: r.knnTop1! })) }] : []),
       ],
       { title: 'MID-Net instance discrimination accuracy', xLabel: 'step', yLabel: 'accuracy', yMin: 0, yMax: 1 },
     ),
@@ -291,5 +402,22 @@ export async function writePretrainPlots(out: string): Promise<void> {
       ],
       { title: 'MID-Net losses', xLabel: 'step', yLabel: 'cross-entropy' },
     ),
+  );
+  if (epochs.length === 0) return;
+  const per = (key: string): Array<{ x: number; y: number }> =>
+    [...(init && key.startsWith('knn') ? [init] : []), ...epochs].filter((r) => r[key] !== undefined).map((r) => ({ x: r.epochsDone!, y: r[key]! }));
+  const series: Series[] = [
+    { name: 'instance (shape-level)', points: per('epochShapeAcc'), color: '#1f77b4' },
+    { name: 'instance chance', points: per('shapeChance'), color: '#1f77b4', dashed: true },
+    { name: 'cluster (point-level)', points: per('epochPointAcc'), color: '#d62728' },
+    { name: 'cluster chance', points: per('pointChance'), color: '#d62728', dashed: true },
+  ];
+  if (knnRows.length) {
+    series.push({ name: `kNN top-1 (k = ${knnRows[0]!.knnK}, ${knnRows[0]!.knnQueries} held-out; epoch 0 = random init)`, points: per('knnTop1'), color: '#2ca02c' });
+    series.push({ name: 'kNN chance (majority class)', points: per('knnChance'), color: '#2ca02c', dashed: true });
+  }
+  await writeFileAtomic(
+    path.join(out, 'monitor.svg'),
+    lineChart(series, { title: 'MID-Net per epoch: instance accuracies and kNN monitor', xLabel: 'epoch', yLabel: 'accuracy', yMin: 0, yMax: 1 }),
   );
 }

@@ -130,7 +130,7 @@ describe('fine-tuning and segmentation (tiny network, a few steps)', async () =>
     const cfg = FewshotConfigSchema.parse({
       name: 'test-grid', task: 'classification', data: { source: 'synth:3', points: 384 }, model: 'tiny',
       backbones: { scratch: { from: 'scratch' } }, protocols: ['linear'], ratios: [0.5, 1], seeds: [0, 1],
-      linear: { ...DEFAULT_HYPER.linear, baseSteps: 20, minSteps: 5 }, workers: 0,
+      linear: { ...DEFAULT_HYPER.linear, baseSteps: 20, minSteps: 5 }, finetune: { ...DEFAULT_HYPER.finetune, baseSteps: 4, minSteps: 2 }, workers: 0,
     });
     cfg.model = 'tiny';
     // a part of the grid (seed 1 only): its cells are computed, the saved config stays the whole grid's
