@@ -27,6 +27,11 @@ export function backbonePretrainConfig(spec: Extract<BackboneSpec, { pretrain: s
   return pc;
 }
 
+/** The run folder of a grid's `pretrain` backbone: its `out`, else `<grid out>/pretrain-<name>`. */
+export function pretrainDir(name: string, spec: Extract<BackboneSpec, { pretrain: string }>, out: string): string {
+  return spec.out ?? path.join(out, `pretrain-${name}`);
+}
+
 /** The content hash of a checkpoint folder (model.json and weights.bin: what fine-tuning reads). */
 export function checkpointDigest(dir: string): string {
   const h = createHash('sha256');

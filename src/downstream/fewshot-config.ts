@@ -35,6 +35,37 @@ const Hyper = z
   })
   .strict();
 
+const Protocol = z.enum(['linear', 'finetune', '2fc']);
+/** A backbone runs only these of the grid's protocols (default: all of them). */
+const BackboneProtocols = z.array(Protocol).min(1);
+
+/**
+ * The claim a grid tests, written before it runs (DESIGN.md "Experiments"): the report applies the rule to
+ * whatever cells exist and writes the verdict whichever way it goes.
+ * - holds when, in every one of `protocols` and at every one of `ratios`, the treatment's mean over the
+ *   downstream seeds is above the control's;
+ * - no-go when a pretrained arm fails a go figure: its last epoch's mean shape-instance accuracy below
+ *   `go.instanceOverChance` x chance, its kNN monitor not rising (last epoch below the random init +
+ *   `go.knnRise`, or below its value at a quarter of the epochs), or its linear accuracy with all labels
+ *   below `go.linearFull`.
+ */
+const Claim = z
+  .object({
+    statement: z.string(),
+    treatment: z.string(),
+    control: z.string(),
+    protocols: z.array(Protocol).min(1),
+    ratios: z.array(z.number().gt(0).max(1)).min(1),
+    go: z
+      .object({
+        instanceOverChance: z.number().positive(),
+        knnRise: z.number(),
+        linearFull: z.number().min(0).max(1),
+      })
+      .strict(),
+  })
+  .strict();
+
 const Backbone = z.union([
   /**
    * 'scratch': the whole network trained from random initialization with the fine-tune recipe (the
@@ -43,10 +74,22 @@ const Backbone = z.union([
    * shapes, probed like a pretrained one (linear protocol only; reported as "random frozen (BN stats on train)").
    */
   z.object({ from: z.enum(['scratch', 'random']) }).strict(),
-  z.object({ checkpoint: z.string() }).strict(),
+  z
+    .object({
+      checkpoint: z.string(),
+      /**
+       * A checkpoint kept during a pretraining (`keepEpochs`): the arm it belongs to and its epoch, so the
+       * report draws accuracy against pretraining epochs per arm (`epochs.svg`).
+       */
+      arm: z.string().optional(),
+      epoch: z.number().int().positive().optional(),
+      protocols: BackboneProtocols.optional(),
+    })
+    .strict(),
   z
     .object({
       pretrain: z.string(),
+      protocols: BackboneProtocols.optional(),
       rq: z.union([z.literal(false), z.object({ bins: z.number().int().min(1), variant: z.enum(['random-random', 'random-middle', 'uniform-random', 'uniform-middle']), p: z.number().min(0).max(1) }).strict()]).optional(),
       epochs: z.number().int().positive().optional(),
       maxSteps: z.number().int().positive().optional(),
@@ -67,7 +110,7 @@ export const FewshotConfigSchema = z
     /** HRNet preset for scratch backbones (pretrained ones use their checkpoint's config). */
     model: z.enum(['paper', 'cpu', 'tiny']),
     backbones: z.record(z.string(), Backbone),
-    protocols: z.array(z.enum(['linear', 'finetune', '2fc'])).min(1),
+    protocols: z.array(Protocol).min(1),
     ratios: z.array(z.number().gt(0).max(1)).min(1),
     seeds: z.array(z.number().int()).min(1),
     linear: Hyper.optional(),
@@ -78,6 +121,10 @@ export const FewshotConfigSchema = z
      * (each its own run, its schedule scaled to it), to read off where accuracy stops climbing.
      */
     budgetCurve: z.object({ steps: z.array(z.number().int().positive()).min(1) }).strict().optional(),
+    /** The pre-registered claim and its decision rule (the report writes the verdict). */
+    claim: Claim.optional(),
+    /** This grid's key in `<results>/summary.json` (default: its name). */
+    summaryKey: z.string().optional(),
     /** Segmentation: only these categories (default all). */
     categories: z.array(z.string()).optional(),
     workers: z.number().int().min(0).default(1),
@@ -87,6 +134,13 @@ export const FewshotConfigSchema = z
 export type FewshotConfig = z.infer<typeof FewshotConfigSchema>;
 export type HyperParams = z.infer<typeof Hyper>;
 export type BackboneSpec = z.infer<typeof Backbone>;
+export type ClaimSpec = z.infer<typeof Claim>;
+
+/** The protocols of the grid that a backbone runs: its own list, and a frozen random network is a probe only. */
+export function backboneProtocols(spec: BackboneSpec, protocols: readonly string[]): string[] {
+  const own = 'from' in spec ? (spec.from === 'random' ? ['linear'] : null) : (spec.protocols ?? null);
+  return own ? protocols.filter((p) => own.includes(p as 'linear')) : [...protocols];
+}
 
 export function stepsFor(h: HyperParams, ratio: number): number {
   const m = h.multipliers[ratio.toFixed(2)] ?? h.multipliers[String(ratio)] ?? 1;
@@ -111,6 +165,18 @@ export function loadFewshotConfig(file: string): FewshotConfig {
   if (c.finetune?.headInit === 'linear-probe' && !c.linear) throw new UserError(`${file}: finetune.headInit 'linear-probe' needs a 'linear' section (its recipe fits the initial head)`);
   if (c.task === 'classification' && c.protocols.includes('2fc')) throw new UserError(`${file}: protocol '2fc' is for segmentation`);
   if (c.task === 'segmentation' && c.protocols.includes('linear')) throw new UserError(`${file}: protocol 'linear' is for classification (use '2fc')`);
+  for (const [name, b] of Object.entries(c.backbones)) {
+    for (const p of ('from' in b ? [] : (b.protocols ?? []))) {
+      if (!c.protocols.includes(p)) throw new UserError(`${file}: backbones.${name}.protocols: '${p}' is not one of the grid's protocols (${c.protocols.join(', ')})`);
+    }
+  }
+  if (c.claim) {
+    for (const k of ['treatment', 'control'] as const) {
+      if (!(c.claim[k] in c.backbones)) throw new UserError(`${file}: claim.${k}: '${c.claim[k]}' is not a backbone of the grid (${Object.keys(c.backbones).join(', ')})`);
+    }
+    for (const p of c.claim.protocols) if (!c.protocols.includes(p)) throw new UserError(`${file}: claim.protocols: '${p}' is not one of the grid's protocols`);
+    for (const r of c.claim.ratios) if (!c.ratios.some((x) => Math.abs(x - r) < 1e-9)) throw new UserError(`${file}: claim.ratios: ${r} is not one of the grid's ratios`);
+  }
   // relative checkpoint / config paths are relative to the config file
   const base = path.dirname(path.resolve(file));
   for (const b of Object.values(c.backbones)) {

@@ -9,10 +9,10 @@ import { loadShapes, type ShapeCollection } from '../train/shapes.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { UserError } from '../util/errors.ts';
 import { calibrateBatchNorm, extractFc1, finetuneClassifier, trainLinearProbe, type LinearProbeOptions } from './classify.ts';
-import { stepsFor, type BackboneSpec, type FewshotConfig, type HyperParams } from './fewshot-config.ts';
+import { backboneProtocols, stepsFor, type BackboneSpec, type FewshotConfig, type HyperParams } from './fewshot-config.ts';
 import { aggregateIoU } from './metrics.ts';
 import { cellFile, readCell, type CellResult } from './cells.ts';
-import { backboneIdentity, backbonePretrainConfig, cellConfigHash, type CellCoords } from './cell-id.ts';
+import { backboneIdentity, backbonePretrainConfig, cellConfigHash, pretrainDir, type CellCoords } from './cell-id.ts';
 import { checkpointModelConfig, loadPretrained, MidClassifier } from './models.ts';
 import { segmentCategory } from './segment.ts';
 import { writeFewshotReport } from './report.ts';
@@ -66,7 +66,7 @@ export async function resolveBackbone(name: string, spec: BackboneSpec, cfg: Few
     return { kind: 'pretrained', checkpoint: spec.checkpoint, model: await checkpointModelConfig(spec.checkpoint) };
   }
   const pc = backbonePretrainConfig(spec);
-  const dir = spec.out ?? path.join(out, `pretrain-${name}`);
+  const dir = pretrainDir(name, spec, out);
   const ck = path.join(dir, 'checkpoint');
   // a finished run is used as it is; an unfinished one is resumed (pretrain returns at once when complete)
   const meta = (await checkpointExists(ck)) ? (JSON.parse(fs.readFileSync(path.join(ck, 'model.json'), 'utf8')) as { meta: { step: number; stepsPerEpoch: number } }).meta : null;
@@ -100,7 +100,7 @@ export function listGridCells(cfg: FewshotConfig, out: string, only: FewshotOpti
   const list: Array<{ cell: CellCoords; hash: string; result: CellResult | null }> = [];
   for (const [backbone, spec] of backbones) {
     const identity = backboneIdentity(cfg, spec);
-    for (const protocol of protocols) {
+    for (const protocol of backboneProtocols(spec, protocols)) {
       for (const ratio of part.ratios) {
         for (const seed of part.seeds) {
           const cell = { protocol, backbone, ratio, seed };
@@ -153,12 +153,8 @@ export async function computeGridCells(cfg: FewshotConfig, opts: FewshotOptions)
     const identity = opts.configHash ? null : backboneIdentity(cfg, spec);
     const hashOf = (cell: CellCoords): string => opts.configHash?.(cell) ?? cellConfigHash(cfg, cell, identity);
     const bb = await resolveBackbone(name, spec, cfg, out, quiet);
-    for (const protocol of protocols) {
-      // a frozen random network fine-tuned would be the scratch baseline: 'random' is a probe only
-      if (bb.kind === 'random' && protocol !== 'linear') {
-        if (!quiet) process.stderr.write(`backbone ${name} (random frozen) is probed in the linear protocol only; skipping ${protocol}\n`);
-        continue;
-      }
+    // a frozen random network fine-tuned would be the scratch baseline: 'random' is a probe only
+    for (const protocol of backboneProtocols(spec, protocols)) {
       if (seg) results.push(...(await runSegmentation(part, shapes, name, bb, protocol as '2fc' | 'finetune', out, quiet, hashOf)));
       else results.push(...(await runClassification(part, shapes, name, bb, protocol as 'linear' | 'finetune', out, quiet, hashOf)));
     }

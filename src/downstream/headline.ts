@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { writeFileAtomic } from '../util/atomic.ts';
 import type { FewshotConfig } from './fewshot-config.ts';
 import { readCells, summarizeCells } from './cells.ts';
+import { claimVerdict } from './verdict.ts';
 
 /**
  * The headline figures of all grids in one results folder, as one object in `<results>/summary.json`:
@@ -10,10 +11,10 @@ import { readCells, summarizeCells } from './cells.ts';
  * classification (accuracies as fractions) and `{ "linear"|"finetune": { "<backbone>": { "<ratio>": { cmiou,
  * imiou } } } }` for segmentation (the 2-FC protocol is reported as "linear", the paper's "fixed" setting).
  * A supervised baseline (`<results>/supervised-<dataset>/result.json`) adds `<dataset>.supervised.oa`.
- * Each grid rewrites its own key from its cells and keeps the other keys.
+ * Each grid rewrites its own key (`summaryKey`, default its name) from its cells and keeps the other keys; a
+ * grid with a claim adds, per pretrained arm, `pretrainSeeds`, `pretrainEpochs` and the go / no-go figures,
+ * and the `verdict` with the numbers behind it.
  */
-const DATASET_KEY: Record<string, string> = { 'cpu-modelnet10': 'modelnet10', 'cpu-synthparts': 'synthparts' };
-
 export async function updateHeadline(cfg: FewshotConfig, gridOut: string): Promise<string> {
   const results = path.dirname(gridOut);
   const file = path.join(results, 'summary.json');
@@ -23,7 +24,7 @@ export async function updateHeadline(cfg: FewshotConfig, gridOut: string): Promi
   } catch {
     // first grid in this folder
   }
-  const key = DATASET_KEY[cfg.name] ?? cfg.name;
+  const key = cfg.summaryKey ?? cfg.name;
   const cells = readCells(gridOut);
   // the grid's own protocols are rebuilt from its cells (a protocol without cells disappears)
   const entry: Record<string, unknown> = {};
@@ -45,6 +46,13 @@ export async function updateHeadline(cfg: FewshotConfig, gridOut: string): Promi
   }
   const sup = path.join(results, `supervised-${key}`, 'result.json');
   if (fs.existsSync(sup)) entry.supervised = { oa: (JSON.parse(fs.readFileSync(sup, 'utf8')) as { oa: number }).oa };
+  const claim = claimVerdict(cfg, gridOut, cells);
+  if (claim) {
+    entry.arms = claim.arms;
+    entry.claim = { statement: claim.statement, rule: claim.rule, differences: claim.differences };
+    entry.verdict = claim.verdict;
+    entry.verdictReason = claim.reason;
+  }
   all[key] = entry;
   await writeFileAtomic(file, `${JSON.stringify(all, null, 2)}\n`);
   return file;

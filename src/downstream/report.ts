@@ -3,6 +3,8 @@ import { writeFileAtomic } from '../util/atomic.ts';
 import { lineChart, type Series } from '../train/plot.ts';
 import type { FewshotConfig } from './fewshot-config.ts';
 import { readCells, summarizeCells, type CellResult } from './cells.ts';
+import { claimVerdict, type ClaimResult } from './verdict.ts';
+import { backbonePretrainConfig } from './cell-id.ts';
 
 /** A cell that ended as failed on the queue (after all its attempts), listed in the report. */
 export interface FailedCell {
@@ -30,6 +32,8 @@ export async function writeFewshotReport(cfg: FewshotConfig, out: string, failed
   const summary: Record<string, unknown> = { name: cfg.name, task: cfg.task, data: cfg.data.source, ratios: cfg.ratios, seeds: cfg.seeds };
   for (const m of metrics) summary[m] = summarizeCells(cells, m);
   if (failed.length > 0) summary.failed = failed;
+  const claim = claimVerdict(cfg, out, cells);
+  if (claim) summary.claim = claim;
   await writeFileAtomic(path.join(out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
 
   const main = (seg ? summary.cmiou : summary.oa) as ReturnType<typeof summarizeCells>;
@@ -59,10 +63,66 @@ export async function writeFewshotReport(cfg: FewshotConfig, out: string, failed
       lineChart(series, { title: `${cfg.name}: ${protocol}`, xLabel: 'training data (%)', yLabel: seg ? 'C.mIoU (%)' : 'overall accuracy (%)', logX: true }),
     );
   }
+  await writeEpochCurves(cfg, out, summary, lines);
+  if (claim) lines.push(...claimLines(claim));
   if (failed.length > 0) {
     lines.push('## Failed cells', '', 'No result after all attempts; they are missing from the means above.', '');
     for (const f of failed) lines.push(`- \`${f.cell}\` (${f.attempts} attempts): ${f.error}`);
     lines.push('');
   }
   await writeFileAtomic(path.join(out, 'table.md'), `${lines.join('\n')}\n`);
+}
+
+/** The claim section of table.md: the rule as pre-registered, the verdict, and the figures behind it. */
+function claimLines(c: ClaimResult): string[] {
+  const pct = (v: number | null, d = 1): string => (v === null ? '–' : `${(100 * v).toFixed(d)} %`);
+  const mark = (b: boolean | null): string => (b === null ? 'pending' : b ? 'go' : 'NO-GO');
+  const lines = ['## Claim', '', `${c.statement}`, '', `Decision rule (in the config before the grid ran): ${c.rule}.`, '', `**Verdict: ${c.verdict}** — ${c.reason}.`, ''];
+  const arms = Object.entries(c.arms);
+  if (arms.length > 0) {
+    lines.push('| arm | pretraining seeds | epochs | shape-instance acc (chance) | kNN: random init → epochs | linear, all labels |', '|---|---|---|---|---|---|');
+    for (const [name, a] of arms) {
+      const knn = a.knn.map((k) => `${k.epoch}: ${pct(k.top1)}`).join(', ');
+      lines.push(
+        `| ${name} | ${a.pretrainSeeds.join(', ')} | ${a.pretrainEpochs} / ${a.pretrainEpochsPlanned} | ${pct(a.instanceAcc, 2)} (${pct(a.instanceChance, 3)}) ${mark(a.go.instance)} | ${pct(a.knnInit)} → ${knn || '–'} ${mark(a.go.knnRising)} | ${pct(a.linearFull)} ${mark(a.go.linear)} |`,
+      );
+    }
+    lines.push('');
+  }
+  return lines;
+}
+
+/**
+ * Accuracy against pretraining epochs (`epochs.svg`) when the grid probes checkpoints kept during a
+ * pretraining (backbones with `arm` and `epoch`): one line per arm and ratio, for each protocol.
+ */
+async function writeEpochCurves(cfg: FewshotConfig, out: string, summary: Record<string, unknown>, lines: string[]): Promise<void> {
+  const seg = cfg.task === 'segmentation';
+  const main = (seg ? summary.cmiou : summary.oa) as ReturnType<typeof summarizeCells>;
+  const byArm = new Map<string, Array<{ backbone: string; epoch: number }>>();
+  for (const [name, spec] of Object.entries(cfg.backbones)) {
+    if ('checkpoint' in spec && spec.arm !== undefined && spec.epoch !== undefined) byArm.set(spec.arm, [...(byArm.get(spec.arm) ?? []), { backbone: name, epoch: spec.epoch }]);
+  }
+  if (byArm.size === 0) return;
+  // the arm's own pretrain backbone is its last point (its final checkpoint)
+  for (const [arm, points] of byArm) {
+    const spec = cfg.backbones[arm];
+    if (spec && 'pretrain' in spec) points.push({ backbone: arm, epoch: backbonePretrainConfig(spec).optim.epochs });
+  }
+  const series: Series[] = [];
+  for (const protocol of Object.keys(main)) {
+    for (const [arm, points] of byArm) {
+      points.sort((a, b) => a.epoch - b.epoch);
+      for (const r of cfg.ratios) {
+        const pts = points.flatMap((p) => {
+          const v = main[protocol]?.[p.backbone]?.[r.toFixed(2)];
+          return v ? [{ x: p.epoch, y: 100 * v.mean, err: 100 * v.std }] : [];
+        });
+        if (pts.length > 0) series.push({ name: `${arm}, ${protocol}, ${+(100 * r).toFixed(2)} %`, points: pts });
+      }
+    }
+  }
+  if (series.length === 0) return;
+  await writeFileAtomic(path.join(out, 'epochs.svg'), lineChart(series, { title: `${cfg.name}: accuracy vs pretraining epochs`, xLabel: 'pretraining epochs', yLabel: seg ? 'C.mIoU (%)' : 'overall accuracy (%)' }));
+  lines.push('Accuracy against pretraining epochs per arm: `epochs.svg`.', '');
 }

@@ -1,0 +1,163 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { splitMetricRows } from '../train/pretrain.ts';
+import { backbonePretrainConfig, pretrainDir } from './cell-id.ts';
+import { summarizeCells, type CellResult } from './cells.ts';
+import type { ClaimSpec, FewshotConfig } from './fewshot-config.ts';
+
+/**
+ * The pre-registered claim of a grid applied to its cells (DESIGN.md "Experiments": the decision rule is in
+ * the config before the grid runs, and the verdict is reported whichever way it goes). Nothing here is tuned
+ * to the outcome: the thresholds are the config's `claim.go`, the comparison the config's `claim` ratios.
+ */
+
+/** What a pretrained arm's run folder says about its pretraining (the go / no-go figures). */
+export interface ArmFigures {
+  pretrainSeeds: number[];
+  /** Epochs the run has completed (its config's epochs once finished). */
+  pretrainEpochs: number;
+  pretrainEpochsPlanned: number;
+  /** Mean shape-instance accuracy over the last completed epoch's steps, and its chance level (1 / shapes). */
+  instanceAcc: number | null;
+  instanceChance: number | null;
+  /** kNN monitor (top-1 of cosine kNN on fc1 of held-out training shapes): random init, then per epoch. */
+  knnInit: number | null;
+  knnChance: number | null;
+  knn: Array<{ epoch: number; top1: number }>;
+  /** Linear-probe accuracy with all labels (mean over the grid's seeds), if that cell exists. */
+  linearFull: number | null;
+  /** Each go figure checked: null while the figure is not yet available. */
+  go: { instance: boolean | null; knnRising: boolean | null; linear: boolean | null };
+}
+
+export type Verdict = 'preliminary: holds' | 'preliminary: does not hold' | 'no-go' | 'incomplete';
+
+export interface ClaimResult {
+  statement: string;
+  rule: string;
+  verdict: Verdict;
+  /** Why, in one sentence with the numbers. */
+  reason: string;
+  /** treatment − control per protocol and ratio (means over the downstream seeds). */
+  differences: Record<string, Record<string, { treatment: number; control: number; diff: number; seeds: number }>>;
+  arms: Record<string, ArmFigures>;
+}
+
+interface EpochRow {
+  epochsDone: number;
+  epochShapeAcc?: number;
+  shapeChance?: number;
+  knnTop1?: number;
+  knnChance?: number;
+}
+
+function readJsonl(file: string): Array<Record<string, unknown>> {
+  if (!fs.existsSync(file)) return [];
+  return fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+/** The go / no-go figures of one pretrained arm, read from its run folder. */
+export function armFigures(cfg: FewshotConfig, name: string, out: string, cells: readonly CellResult[]): ArmFigures | null {
+  const spec = cfg.backbones[name];
+  if (!spec || !('pretrain' in spec)) return null;
+  const pc = backbonePretrainConfig(spec);
+  const dir = pretrainDir(name, spec, out);
+  const epochs = splitMetricRows(readJsonl(path.join(dir, 'metrics.jsonl'))).epochs as unknown as EpochRow[];
+  // a resumed run may repeat an epoch's row: the last one of each epoch counts
+  const byEpoch = new Map<number, EpochRow>();
+  for (const r of epochs) byEpoch.set(r.epochsDone, r);
+  const rows = [...byEpoch.values()].sort((a, b) => a.epochsDone - b.epochsDone);
+  const last = rows.at(-1);
+  let init: Record<string, number> | null = null;
+  try {
+    init = JSON.parse(fs.readFileSync(path.join(dir, 'monitor-init.json'), 'utf8')) as Record<string, number>;
+  } catch {
+    init = null;
+  }
+  const knn = rows.filter((r) => typeof r.knnTop1 === 'number').map((r) => ({ epoch: r.epochsDone, top1: r.knnTop1! }));
+  const linear = summarizeCells(cells.filter((c) => c.backbone === name), 'oa').linear?.[name]?.['1.00'];
+  const planned = pc.optim.epochs;
+  const finished = last !== undefined && last.epochsDone >= planned;
+  const go = cfg.claim?.go;
+  const instance = go && finished && last.epochShapeAcc !== undefined && last.shapeChance !== undefined ? last.epochShapeAcc >= go.instanceOverChance * last.shapeChance : null;
+  let knnRising: boolean | null = null;
+  if (go && finished && knn.length > 0 && typeof init?.knnTop1 === 'number') {
+    const quarter = knn.find((k) => k.epoch >= Math.ceil(planned / 4)) ?? knn[0]!;
+    const end = knn.at(-1)!.top1;
+    knnRising = end >= init.knnTop1 + go.knnRise && end >= quarter.top1;
+  }
+  return {
+    pretrainSeeds: [pc.seed],
+    pretrainEpochs: last?.epochsDone ?? 0,
+    pretrainEpochsPlanned: planned,
+    instanceAcc: last?.epochShapeAcc ?? null,
+    instanceChance: last?.shapeChance ?? null,
+    knnInit: typeof init?.knnTop1 === 'number' ? init.knnTop1 : null,
+    knnChance: last?.knnChance ?? (typeof init?.knnChance === 'number' ? init.knnChance : null),
+    knn,
+    linearFull: linear && linear.seeds === cfg.seeds.length ? linear.mean : null,
+    go: { instance, knnRising, linear: go && linear && linear.seeds === cfg.seeds.length ? linear.mean >= go.linearFull : null },
+  };
+}
+
+function ruleText(c: ClaimSpec): string {
+  const ratios = c.ratios.map((r) => `${+(100 * r).toFixed(2)} %`).join(' and ');
+  return (
+    `holds if mean(${c.treatment}) - mean(${c.control}) over the downstream seeds is > 0 at ${ratios} labels in ${c.protocols.join(' and ')}; ` +
+    `no-go if a pretrained arm ends with shape-instance accuracy < ${c.go.instanceOverChance}x chance, a kNN monitor not rising ` +
+    `(last epoch < random init + ${c.go.knnRise} or < its value at a quarter of the epochs), or linear accuracy with all labels < ${c.go.linearFull}`
+  );
+}
+
+/** The claim's verdict from the grid's cells and its arms' run folders; null when the grid states no claim. */
+export function claimVerdict(cfg: FewshotConfig, out: string, cells: readonly CellResult[]): ClaimResult | null {
+  const c = cfg.claim;
+  if (!c) return null;
+  const arms: Record<string, ArmFigures> = {};
+  for (const name of Object.keys(cfg.backbones)) {
+    const f = armFigures(cfg, name, out, cells);
+    if (f) arms[name] = f;
+  }
+  const oa = summarizeCells(cells, cfg.task === 'segmentation' ? 'cmiou' : 'oa');
+  const differences: ClaimResult['differences'] = {};
+  let missing = 0;
+  for (const p of c.protocols) {
+    for (const r of c.ratios) {
+      const key = r.toFixed(2);
+      const t = oa[p]?.[c.treatment]?.[key];
+      const k = oa[p]?.[c.control]?.[key];
+      if (!t || !k || t.seeds < cfg.seeds.length || k.seeds < cfg.seeds.length) {
+        missing++;
+        continue;
+      }
+      (differences[p] ??= {})[key] = { treatment: t.mean, control: k.mean, diff: t.mean - k.mean, seeds: Math.min(t.seeds, k.seeds) };
+    }
+  }
+  const fails: string[] = [];
+  const pending: string[] = [];
+  for (const [name, a] of Object.entries(arms)) {
+    if (a.go.instance === false) fails.push(`${name}: shape-instance accuracy ${(100 * a.instanceAcc!).toFixed(2)} % < ${c.go.instanceOverChance}x chance (${(100 * a.instanceChance!).toFixed(3)} %)`);
+    if (a.go.knnRising === false) fails.push(`${name}: kNN monitor not rising (random init ${(100 * a.knnInit!).toFixed(1)} %, epochs ${a.knn.map((k) => `${k.epoch}: ${(100 * k.top1).toFixed(1)}`).join(', ')})`);
+    if (a.go.linear === false) fails.push(`${name}: linear accuracy with all labels ${(100 * a.linearFull!).toFixed(1)} % < ${(100 * c.go.linearFull).toFixed(0)} %`);
+    if (a.go.instance === null || a.go.knnRising === null || a.go.linear === null) pending.push(name);
+  }
+  const diffs = Object.entries(differences).flatMap(([p, byR]) => Object.entries(byR).map(([r, d]) => `${p} ${+(100 * Number(r)).toFixed(2)} %: ${(100 * d.diff).toFixed(1)}`));
+  let verdict: Verdict;
+  let reason: string;
+  if (fails.length > 0) {
+    verdict = 'no-go';
+    reason = fails.join('; ');
+  } else if (missing > 0 || pending.length > 0) {
+    verdict = 'incomplete';
+    reason = `${missing} of ${c.protocols.length * c.ratios.length} comparisons lack cells for every seed${pending.length ? `; go figures pending for ${pending.join(', ')}` : ''}`;
+  } else {
+    const holds = Object.values(differences).every((byR) => Object.values(byR).every((d) => d.diff > 0));
+    verdict = holds ? 'preliminary: holds' : 'preliminary: does not hold';
+    reason = `${c.treatment} - ${c.control} (points): ${diffs.join('; ')}`;
+  }
+  return { statement: c.statement, rule: ruleText(c), verdict, reason, differences, arms };
+}
