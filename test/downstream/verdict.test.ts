@@ -107,7 +107,7 @@ describe('claim verdict', () => {
     const cfg = writeConfig(dir);
     writeArm(path.join(dir, 'runs/mid'), { epochs: 4, instance: 0.05, knn: [0.5, 0.48, 0.47, 0.45], knnInit: 0.5 });
     writeArm(path.join(dir, 'runs/rq'), { epochs: 4, instance: 0.2, knn: [0.5, 0.6, 0.65, 0.7], knnInit: 0.5 });
-    writeAllCells(dir, (b, p, r) => (r === 1 ? (b === 'rq' ? 0.7 : 0.85) : b === 'rq' ? 0.5 : 0.45));
+    writeAllCells(dir, (b, _p, r) => (r === 1 ? (b === 'rq' ? 0.7 : 0.85) : b === 'rq' ? 0.5 : 0.45));
     const v = claimVerdict(cfg, dir, (await import('../../src/downstream/cells.ts')).readCells(dir))!;
     expect(v.verdict).toBe('no-go');
     expect(v.arms.mid!.go).toEqual({ instance: false, knnRising: false, linear: true });
