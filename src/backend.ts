@@ -15,6 +15,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { installRowHelper } from '../octree/ops/kernels/wasm/helper-thread.ts';
+import { shareIdentityOnWasm } from '../octree/ops/kernels/identity.ts';
 import * as tfwasm from '@tensorflow/tfjs-backend-wasm';
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
@@ -280,6 +281,8 @@ function simdOn(): boolean {
 }
 
 function info(name: string, threads: number, simd: boolean, reason: string): BackendInfo {
+  // (whichever of rq3d's kernels and tfjs-backend-wasm registered first, wasm's Identity shares data now)
+  if (name === 'wasm') shareIdentityOnWasm();
   return { name, threads, simd, reason, versions: { tfjs: tf.version.tfjs, node: process.versions.node } };
 }
 

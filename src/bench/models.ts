@@ -30,7 +30,7 @@ import { MemoryBank } from '../ssl/memory-bank.ts';
 import { midLosses } from '../ssl/mid-loss.ts';
 import { SgdMomentum } from '../train/sgd.ts';
 import { syntheticShapes } from './octree.ts';
-import { PEER_OCNN_MODELS, type PeerModelFigures } from './peer.ts';
+import { STORED_PEER, peerFiguresFor, type PeerModelFigures, type PeerSource } from './peer.ts';
 import { median, round } from './timing.ts';
 
 export type BenchModel = 'lenet' | 'resnet' | 'hrnet';
@@ -137,6 +137,8 @@ export interface ModelBenchOptions {
   isolate?: boolean;
   /** With isolate: a case still running after this many seconds is killed and recorded as failed (default 1200). */
   caseTimeoutSec?: number;
+  /** The peer figures to compare with (default: the stored ones, measured on another machine). */
+  peer?: PeerSource;
 }
 
 /** The settings every case of a run shares. */
@@ -161,10 +163,10 @@ export interface ModelBenchResult {
   rq: RqEffect[];
 }
 
-const CLASSES = 40;
-const RQ = { bins: 30, variant: 'random-random' as const };
+export const CLASSES = 40;
+export const RQ = { bins: 30, variant: 'random-random' as const };
 /** MID-Net pretraining's k-means clusters per shape in the cpu preset; here spatial cells stand in. */
-const HRNET_CLUSTERS = 50;
+export const HRNET_CLUSTERS = 50;
 
 export function caseKey(c: Pick<ModelCase, 'model' | 'depth' | 'rq' | 'preset'>): string {
   return `${c.model}${c.preset && c.preset !== 'cpu' ? `_${c.preset}` : ''}_d${c.depth}${c.rq ? 'rq' : ''}`;
@@ -250,7 +252,7 @@ function hrnetTargets(o: Octree, depth: number): { ids: Int32Array; nodeLabels: 
 }
 
 /** Per-point cluster ids for the HRNet's point loss: a 4x4x4 grid over the box, folded into 50 ids. */
-function withGridLabels(pc: PointCloud): PointCloud {
+export function withGridLabels(pc: PointCloud): PointCloud {
   const n = pc.points.length / 3;
   const labels = new Int32Array(n);
   const cell = (v: number): number => Math.min(3, Math.max(0, Math.floor((v + 1) * 2)));
@@ -263,7 +265,7 @@ interface Batch {
   features: { data: Float32Array; channels: number };
 }
 
-function specOf(c: ModelCase, fullDepth: number): SampleSpec {
+export function specOf(c: ModelCase, fullDepth: number): SampleSpec {
   // transform 'none': the peer builds octrees of the raw shapes; RQ (when on) acts on them directly
   return { depth: c.depth, fullDepth, transform: 'none', rq: c.rq ? { ...RQ, p: 1 } : null, features: 'ND', nempty: false };
 }
@@ -388,8 +390,6 @@ async function benchCase(c: ModelCase, shapes: readonly PointCloud[], opts: Case
   const memory = probe?.result() ?? null;
   net.dispose();
   opt.dispose();
-  // the peer's figures are for batch 32; a smaller batch (--quick) is not compared
-  const peer = c.batch === 32 ? (PEER_OCNN_MODELS[caseKey(c)] ?? null) : null;
   const D = c.depth;
   const o = batch.octree;
   return {
@@ -413,12 +413,23 @@ async function benchCase(c: ModelCase, shapes: readonly PointCloud[], opts: Case
     pooled,
     memory,
     tensors: { before: tensorsBefore, after: tf.memory().numTensors },
+    // set by runModelBench from its peer source (the case may have run in a child process)
+    peer: null,
+    vsPeer: null,
+  };
+}
+
+/** The entry compared with the peer's figures for the same case and batch (none: another batch is not compared). */
+function withPeer(e: ModelBenchEntry, src: PeerSource): ModelBenchEntry {
+  const peer = peerFiguresFor(src, e.key, e.batch);
+  return {
+    ...e,
     peer,
     vsPeer: peer
       ? {
-          train: round(train.shapesPerSec / peer.trainShapesPerSec, 2),
-          fwd: round(fwd.shapesPerSec / peer.fwdShapesPerSec, 2),
-          trainVsTunedAlloc: peer.trainShapesPerSecTunedAlloc === null ? null : round(train.shapesPerSec / peer.trainShapesPerSecTunedAlloc, 2),
+          train: round(e.trainShapesPerSec / peer.trainShapesPerSec, 2),
+          fwd: round(e.fwdShapesPerSec / peer.fwdShapesPerSec, 2),
+          trainVsTunedAlloc: peer.trainShapesPerSecTunedAlloc === null ? null : round(e.trainShapesPerSec / peer.trainShapesPerSecTunedAlloc, 2),
         }
       : null,
   };
@@ -455,14 +466,14 @@ async function pooledTiming(
   }
 }
 
-function rqEffects(entries: readonly ModelBenchEntry[]): RqEffect[] {
+function rqEffects(entries: readonly ModelBenchEntry[], src: PeerSource): RqEffect[] {
   const out: RqEffect[] = [];
   for (const p of entries) {
     if (p.rq) continue;
     const q = entries.find((e) => e.rq && e.model === p.model && e.depth === p.depth && e.batch === p.batch);
     if (!q) continue;
-    const peerPlain = PEER_OCNN_MODELS[p.key];
-    const peerRq = PEER_OCNN_MODELS[q.key];
+    const peerPlain = peerFiguresFor(src, p.key, p.batch);
+    const peerRq = peerFiguresFor(src, q.key, q.batch);
     out.push({
       key: p.key,
       model: p.model,
@@ -505,6 +516,7 @@ export async function runModelBench(opts: ModelBenchOptions = {}): Promise<Model
       opts.log?.(`models: ${caseKey(c)} batch ${c.batch} FAILED: ${error}`);
       continue;
     }
+    e = withPeer(e, opts.peer ?? STORED_PEER);
     entries.push(e);
     opts.log?.(
       `models: ${e.key} batch ${e.batch}: train ${e.trainShapesPerSec} shapes/s, fwd ${e.fwdShapesPerSec} shapes/s` +
@@ -513,7 +525,7 @@ export async function runModelBench(opts: ModelBenchOptions = {}): Promise<Model
         ` (${round((performance.now() - t0) / 1000, 1)} s)`,
     );
   }
-  return { backend: tf.getBackend(), reps: o.reps, warmup: o.warmup, points: o.points, fullDepth: o.fullDepth, entries, failures, isolated: isolate, rq: rqEffects(entries) };
+  return { backend: tf.getBackend(), reps: o.reps, warmup: o.warmup, points: o.points, fullDepth: o.fullDepth, entries, failures, isolated: isolate, rq: rqEffects(entries, opts.peer ?? STORED_PEER) };
 }
 
 /** Runs one case in `node --import tsx model-case-main.ts` with the same backend settings. */

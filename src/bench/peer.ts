@@ -1,8 +1,14 @@
 /**
- * The yardsticks: ocnn-pytorch 2.3.2 on PyTorch 1.13.1 CPU with 2 threads, measured on the machine kind CI
- * uses (shared/reference/peer-ocnn.md), and PyTorch's octree conv layer on the same neighbour tables
- * (shared/reference/tfjs-eval.md §2). Treat them as +-15 %.
+ * The yardsticks: ocnn-pytorch 2.3.2 on PyTorch 1.13.1 CPU with 2 threads. Two kinds:
+ * - stored figures, measured on ANOTHER machine (AMD EPYC, AVX-512, 2 vCPUs, 2026-11-26:
+ *   shared/reference/peer-ocnn.md; the conv layer from tfjs-eval.md §2); every report labels them with that
+ *   machine and date, and they are only a rough scale (+-15 % there, more across CPUs);
+ * - a side-by-side result (the JSON that ../shared/peer/side-by-side prints), passed as `rq3d bench --peer
+ *   FILE`: the peer measured on this machine, in the same run as an rq3d of its own, with its date and CPU.
+ * Ratios against a peer that ran elsewhere say little: on an Intel Xeon the same peer runs at other speeds.
  */
+import * as fs from 'node:fs';
+import { UserError } from '../util/errors.ts';
 import { PEER_OCNN } from './octree.ts';
 
 export interface PeerModelFigures {
@@ -12,8 +18,11 @@ export interface PeerModelFigures {
   fwdShapesPerSec: number;
   /** With glibc's allocator tuned (no code change), train only; null where not given. */
   trainShapesPerSecTunedAlloc: number | null;
-  /** Mean non-empty nodes per depth 0..D. */
+  /** Mean non-empty nodes per depth 0..D (stored figures; empty for a side-by-side result). */
   nodes: number[];
+  /** Peak RSS of the peer's process (side-by-side: installed / tuned allocator), when measured. */
+  peakRssMiB?: number | null;
+  peakRssMiBTuned?: number | null;
 }
 
 /** Keyed like the model bench's cases: `<model>_d<depth>[rq]`. */
@@ -50,8 +59,14 @@ export const PEER_TORCH_CONV: PeerConvFigures[] = [
   { n: 100000, cin: 4, cout: 32, fwdMs: 23.7, fwdBwdMs: 200 },
 ];
 
+/** Where the stored figures were measured: not this machine unless it is the same kind of CPU. */
+export const STORED_PEER_MACHINE = 'AMD EPYC (AVX-512), 2 vCPUs';
+export const STORED_PEER_DATE = '2026-11-26';
+
 export const PEER_YARDSTICKS = {
-  source: 'shared/reference/peer-ocnn.md (ocnn-pytorch 2.3.2, PyTorch 1.13.1 CPU, 2 threads, AMD EPYC AVX-512, 2 cores; +-15 %) and tfjs-eval.md §2 (conv layer)',
+  source: 'shared/reference/peer-ocnn.md (ocnn-pytorch 2.3.2, PyTorch 1.13.1 CPU, 2 threads; +-15 %) and tfjs-eval.md §2 (conv layer)',
+  machine: STORED_PEER_MACHINE,
+  date: STORED_PEER_DATE,
   models: PEER_OCNN_MODELS,
   hrnet: PEER_OCNN_HRNET,
   segnetD6: { batch: 16, trainShapesPerSec: 2.89, fwdShapesPerSec: 3.12, trainShapesPerSecTunedAlloc: 6.6 },
@@ -63,3 +78,78 @@ export const PEER_YARDSTICKS = {
   /** PyTorch's own sgemm on 2 threads (GFLOP/s), depending on load. */
   sgemmGflops: [116, 211] as [number, number],
 };
+
+/** The peer figures a bench run compares with, and where and when they were measured. */
+export interface PeerSource {
+  kind: 'stored' | 'side-by-side';
+  machine: string;
+  date: string;
+  source: string;
+  /** Keyed like the model bench's cases (`<model>_d<depth>[rq]`, `_b<batch>` when not the key's usual batch). */
+  models: Record<string, PeerModelFigures>;
+}
+
+export const STORED_PEER: PeerSource = {
+  kind: 'stored',
+  machine: STORED_PEER_MACHINE,
+  date: STORED_PEER_DATE,
+  source: PEER_YARDSTICKS.source,
+  models: PEER_OCNN_MODELS,
+};
+
+/** The peer's figures for a case of this key and batch, or null (figures of another batch are not compared). */
+export function peerFiguresFor(src: PeerSource, key: string, batch: number): PeerModelFigures | null {
+  for (const k of [key, `${key}_b${batch}`]) {
+    const f = src.models[k];
+    if (f && f.batch === batch) return f;
+  }
+  return null;
+}
+
+interface SideBySideSide {
+  trainShapesPerSec?: number | null;
+  fwdShapesPerSec?: number | null;
+  peakRssMiB?: number | null;
+}
+
+/**
+ * Reads the JSON that ../shared/peer/side-by-side prints (models part): its per-case peer and tuned-peer
+ * medians become the yardstick, labelled with that run's date and CPU. A file that is not such a result is
+ * a UserError naming it.
+ */
+export function readSideBySide(file: string): PeerSource {
+  let j: unknown;
+  try {
+    j = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new UserError(`--peer ${file}: cannot read it as JSON (${(e as Error).message.split('\n')[0]})`);
+  }
+  const o = j as { date?: string; machine?: { cpu?: string; cpus?: number }; versions?: Record<string, unknown>; cases?: Record<string, { batch?: number; peer?: SideBySideSide; peerTuned?: SideBySideSide }> };
+  if (typeof o !== 'object' || o === null || typeof o.cases !== 'object' || o.cases === null) {
+    throw new UserError(`--peer ${file}: not a side-by-side result (no "cases"; run ../shared/peer/side-by-side and save its stdout)`);
+  }
+  const models: Record<string, PeerModelFigures> = {};
+  for (const [name, c] of Object.entries(o.cases)) {
+    const train = c.peer?.trainShapesPerSec, fwd = c.peer?.fwdShapesPerSec;
+    if (typeof c.batch !== 'number' || typeof train !== 'number' || typeof fwd !== 'number') continue;
+    models[name] = {
+      run: `side-by-side ${name}`,
+      batch: c.batch,
+      trainShapesPerSec: train,
+      fwdShapesPerSec: fwd,
+      trainShapesPerSecTunedAlloc: typeof c.peerTuned?.trainShapesPerSec === 'number' ? c.peerTuned.trainShapesPerSec : null,
+      nodes: [],
+      peakRssMiB: c.peer?.peakRssMiB ?? null,
+      peakRssMiBTuned: c.peerTuned?.peakRssMiB ?? null,
+    };
+  }
+  if (Object.keys(models).length === 0) throw new UserError(`--peer ${file}: no case with peer train and forward figures`);
+  const cpu = o.machine?.cpu ?? 'unknown CPU';
+  return {
+    kind: 'side-by-side',
+    machine: `${cpu}${o.machine?.cpus ? `, ${o.machine.cpus} vCPUs` : ''}`,
+    date: typeof o.date === 'string' ? o.date : 'undated',
+    source: `${file} (../shared/peer/side-by-side${o.versions?.ocnn ? `, ocnn ${String(o.versions.ocnn)}` : ''})`,
+    models,
+  };
+}

@@ -11,7 +11,7 @@ import type { MachineInfo } from '../bench/machine.ts';
 import type { MatMulResult } from '../bench/matmul.ts';
 import type { BenchModel, ModelBenchEntry, RqEffect } from '../bench/models.ts';
 import type { OctreeBenchResult } from '../bench/octree.ts';
-import type { PEER_YARDSTICKS, PeerConvFigures } from '../bench/peer.ts';
+import type { PEER_YARDSTICKS, PeerConvFigures, PeerSource } from '../bench/peer.ts';
 import { UserError } from '../util/errors.ts';
 
 // tfjs and the benchmarks load only when the command runs (rq3d --help stays fast)
@@ -37,6 +37,8 @@ export interface BenchOptions {
   /** Each model case in a child process of its own (default: on, except with quick). */
   isolate?: boolean;
   log?: (line: string) => void;
+  /** A side-by-side result JSON (../shared/peer/side-by-side) whose peer figures replace the stored ones. */
+  peer?: string;
 }
 
 export interface ConvRow {
@@ -79,6 +81,8 @@ export interface BenchReport {
   octree?: OctreeBenchResult;
   rq?: { models: RqEffect[]; octree: Array<{ depth: number; nodesPlain: number[]; nodesRq: number[]; leafRatio: number }> };
   peer: typeof PEER_YARDSTICKS;
+  /** What the model ratios are against: stored figures (another machine) or a side-by-side result. */
+  peerSource: { kind: PeerSource['kind']; machine: string; date: string; source: string };
   settings: { reps: number; warmup: number; batch: number; points: number; fullDepth: number };
 }
 
@@ -114,7 +118,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
   const reps = opts.reps ?? (tiny ? 1 : quick ? 2 : 5);
   const warmup = quick ? 1 : 2;
   const log = opts.log ?? ((): void => undefined);
-  const [{ initBackend }, { runConvBench, DEFAULT_CONV_CASES }, { watchMachine }, { matmulPeak }, { caseKey, defaultModelCases, runModelBench, tinyModelCases }, { runOctreeBench }, { PEER_TORCH_CONV, PEER_YARDSTICKS }] =
+  const [{ initBackend }, { runConvBench, DEFAULT_CONV_CASES }, { watchMachine }, { matmulPeak }, { caseKey, defaultModelCases, runModelBench, tinyModelCases }, { runOctreeBench }, { PEER_TORCH_CONV, PEER_YARDSTICKS, STORED_PEER, readSideBySide }] =
     await Promise.all([
       import('../backend.ts'),
       import('../bench/conv-layer.ts'),
@@ -124,6 +128,8 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
       import('../bench/octree.ts'),
       import('../bench/peer.ts'),
     ]);
+  // read before anything runs: a bad --peer file fails in a second, not after the benches
+  const peerSource = opts.peer !== undefined ? readSideBySide(opts.peer) : STORED_PEER;
   const watch = watchMachine();
   const info: BackendInfo = await initBackend({ backend: opts.backend, threads: opts.threads });
   log(`bench: backend ${info.name}, ${info.threads} thread(s), ${quick ? 'quick' : 'full'} run of ${parts.join(', ')}`);
@@ -136,13 +142,14 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
     quick,
     parts,
     peer: PEER_YARDSTICKS,
+    peerSource: { kind: peerSource.kind, machine: peerSource.machine, date: peerSource.date, source: peerSource.source },
     settings: { reps, warmup, batch: quick ? 8 : 32, points: 3000, fullDepth: 2 },
   };
 
   // models first: the depth-6 LeNet's memory figure should not include buffers the other benches grew
   let modelRq: RqEffect[] = [];
   if (parts.includes('models')) {
-    const r = await runModelBench({ cases, reps, warmup, log, isolate: opts.isolate ?? !quick });
+    const r = await runModelBench({ cases, reps, warmup, log, isolate: opts.isolate ?? !quick, peer: peerSource });
     report.modelFailures = r.failures;
     report.modelsIsolated = r.isolated;
     for (const m of models) {
@@ -220,7 +227,12 @@ export function formatBench(r: BenchReport): string {
   out.push(
     `load average before ${m.loadAverageBefore.join(' ')}, after ${m.loadAverageAfter.join(' ')}; other processes used ${m.otherProcessesCores ?? '?'} cores on average, this run ${m.ownCores ?? '?'}; ${m.elapsedSec} s`,
   );
-  out.push(`peer: ${r.peer.source}`);
+  const ps = r.peerSource;
+  out.push(
+    ps.kind === 'stored'
+      ? `peer: stored figures measured on ANOTHER machine (${ps.machine}, ${ps.date}; ${ps.source}); for this machine run ../shared/peer/side-by-side and pass its JSON with --peer FILE`
+      : `peer: side-by-side result of ${ps.date} on ${ps.machine} (${ps.source})`,
+  );
   const entries = [r.lenet, r.resnet, r.hrnet].flatMap((x) => (x ? Object.values(x) : []));
   if (entries.length > 0) {
     out.push('', `Models (median of ${r.settings.reps} after ${r.settings.warmup} warm-up(s); shapes/s; octrees prebuilt unless noted):`);
@@ -245,7 +257,7 @@ export function formatBench(r: BenchReport): string {
       ),
     );
     for (const f of r.modelFailures ?? []) out.push(`${f.key} batch ${f.batch}: FAILED: ${f.error}`);
-    out.push(`(peer HRNet is ocnn's classification HRNet d6 batch 8: ${r.peer.hrnet.trainShapesPerSec} train / ${r.peer.hrnet.fwdShapesPerSec} fwd shapes/s; a different net, no ratio)`);
+    if (ps.kind === 'stored') out.push(`(stored peer HRNet is ocnn's classification HRNet d6 batch 8 on ${r.peer.machine}, ${r.peer.date}: ${r.peer.hrnet.trainShapesPerSec} train / ${r.peer.hrnet.fwdShapesPerSec} fwd shapes/s; a different net, no ratio)`);
   }
   if (r.memory) {
     out.push('', `Memory, ${r.memory.case}: peak RSS ${r.memory.peakRssMiB} MiB, VmHWM ${r.memory.vmHwmMiB ?? '?'} MiB${r.memory.vmHwmResetBeforeCase ? '' : ' (process peak so far)'}; goal < ${r.memory.goalMiB} MiB: ${r.memory.withinGoal ? 'met' : 'NOT met'}`);
@@ -264,7 +276,7 @@ export function formatBench(r: BenchReport): string {
     for (const q of r.rq.octree) out.push(`  octree bench depth ${q.depth} nodes: ${q.nodesPlain.join(' / ')}  ->  RQ ${q.nodesRq.join(' / ')} (leaves x${q.leafRatio})`);
   }
   if (r.conv) {
-    out.push('', `Conv layer (one octree conv, sphere-shell neighbourhoods; matMul peak ${r.matmulPeakGflops} GFLOP/s, PyTorch sgemm ${r.peer.sgemmGflops.join('-')}):`);
+    out.push('', `Conv layer (one octree conv, sphere-shell neighbourhoods; matMul peak ${r.matmulPeakGflops} GFLOP/s; torch figures stored from ${r.peer.machine}, ${r.peer.date}: sgemm ${r.peer.sgemmGflops.join('-')} GFLOP/s):`);
     out.push(
       table(
         ['N', 'Cin', 'Cout', 'variant', 'fwd ms', 'GFLOP/s', 'fwd+bwd ms', 'GFLOP/s', 'torch ms', 'torch fwd+bwd', 'speed vs torch'],
@@ -323,7 +335,16 @@ export function registerBench(program: Command): void {
     .option('--in-process', 'run every model case in this process (default with --quick; otherwise each case gets a child process)')
     .option('--backend <name>', 'tfjs backend (default: RQ3D_BACKEND or automatic)')
     .option('--threads <n>', 'wasm threads (default: RQ3D_THREADS or 2)', positiveInt('--threads'))
-    .action(async (o: { json?: boolean; quick?: boolean; tiny?: boolean; only?: BenchPart[]; models?: BenchModel[]; reps?: number; convVariants?: ConvVariant[]; backend?: string; threads?: number; inProcess?: boolean }) => {
+    .option('--peer <file>', 'compare the models with a side-by-side result (the JSON ../shared/peer/side-by-side prints) instead of the stored figures of another machine')
+    .option('--export-inputs <dir>', 'write the benches\' exact inputs (plain.bin, rq30.bin, table_<n>.bin) and manifest.json into DIR for an external harness, and run nothing else')
+    .action(async (o: { json?: boolean; quick?: boolean; tiny?: boolean; only?: BenchPart[]; models?: BenchModel[]; reps?: number; convVariants?: ConvVariant[]; backend?: string; threads?: number; inProcess?: boolean; exportInputs?: string; peer?: string }) => {
+      if (o.exportInputs !== undefined) {
+        const { exportBenchInputs } = await import('../bench/export-inputs.ts');
+        const r = await exportBenchInputs(o.exportInputs);
+        process.stderr.write(`bench inputs written to ${r.dir}: ${r.files.join(', ')} (mean non-empty depth-6 leaves: plain ${r.meanLeavesD6.plain}, rq30 ${r.meanLeavesD6.rq30})\n`);
+        if (o.json) process.stdout.write(`${JSON.stringify(r)}\n`);
+        return;
+      }
       const report = await runBench({
         quick: o.quick,
         tiny: o.tiny,
@@ -334,6 +355,7 @@ export function registerBench(program: Command): void {
         isolate: o.inProcess ? false : undefined,
         backend: o.backend,
         threads: o.threads,
+        peer: o.peer,
         log: (line) => process.stderr.write(`${line}\n`),
       });
       process.stdout.write(o.json ? `${JSON.stringify(report)}\n` : formatBench(report));

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Octree } from '../../octree/octree.ts';
 import { kernelSize, type Kernel } from '../../octree/neighbors.ts';
-import { fusedBatchNorm, octreeConv, octreeMaxPool, octreeUpsample, matMulNN } from '../../octree/ops/index.ts';
+import { addRelu, fusedBatchNorm, octreeConv, octreeMaxPool, octreeUpsample, matMulNN } from '../../octree/ops/index.ts';
 import type { ForwardContext, Scope } from './params.ts';
 
 /**
@@ -155,7 +155,7 @@ export class BottleneckBlock {
     return tf.tidy(() => {
       const h = this.conv3.apply(this.conv2.apply(this.conv1.apply(x, ctx), octree, depth, ctx), ctx);
       const s = this.shortcut ? this.shortcut.apply(x, ctx) : x;
-      return tf.relu(tf.add(h, s)) as tf.Tensor2D;
+      return addRelu(h, s);
     });
   }
 }

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Octree } from '../../octree/octree.ts';
-import { octreeDepad, octreeGlobalPool, octreeInterp, octreeMaxPool, octreeUpsample } from '../../octree/ops/index.ts';
+import { addRelu, concatColumns, octreeDepad, octreeGlobalPool, octreeInterp, octreeMaxPool, octreeUpsample } from '../../octree/ops/index.ts';
 import { Params, type ForwardContext, type Scope } from './params.ts';
 import { BatchNorm, Conv1x1Bn, Linear, ResBlocks, convBnRelu, poolLevels, upsampleLevels, type OctreeConvBn } from './layers.ts';
 
@@ -50,7 +50,10 @@ class Transition {
             if (e.from < to) return e.conv!.apply(poolLevels(x, octree, depths[e.from]!, to - e.from), ctx);
             return upsampleLevels(e.conv!.apply(x, ctx), octree, depths[e.from]!, e.from - to);
           });
-          return tf.relu(terms.length === 1 ? terms[0]! : tf.addN(terms)) as tf.Tensor2D;
+          // pairwise adds, not addN (its gradient is a copy of dy per term), the last one fused with the ReLU
+          if (terms.length === 1) return tf.relu(terms[0]!) as tf.Tensor2D;
+          const head = terms.slice(0, -1).reduce((a, b) => tf.add(a, b) as tf.Tensor2D);
+          return addRelu(head, terms[terms.length - 1]!);
         }),
       );
     }
@@ -124,7 +127,7 @@ export class MidHRNet {
     const target = this.cfg.depth - 3;
     return tf.tidy(() => {
       const pooled = bb.branches.map((h, b) => poolLevels(h, octree, this.branchDepths[b]!, this.branchDepths[b]! - target));
-      const h = this.shapeConv.apply(tf.concat(pooled, 1) as tf.Tensor2D, ctx);
+      const h = this.shapeConv.apply(concatColumns(pooled), ctx);
       const fc1 = octreeGlobalPool(h, octree, target);
       return { fc1, fc2: this.fc2.apply(fc1) };
     });
@@ -138,10 +141,10 @@ export class MidHRNet {
     const D = this.cfg.depth;
     return tf.tidy(() => {
       const ups = bb.branches.map((h, b) => upsampleLevels(h, octree, this.branchDepths[b]!, b));
-      const cat = tf.concat(ups, 1) as tf.Tensor2D;
+      const cat = concatColumns(ups);
       // depad to the non-empty rows at D-1, then trilinear to the non-empty rows at D
       const fine = octreeUpsample(octreeDepad(cat, octree, D - 1), octree, D - 1, { method: 'linear', nempty: true });
-      return tf.concat([fine, octreeDepad(bb.front, octree, D)], 1) as tf.Tensor2D;
+      return concatColumns([fine, octreeDepad(bb.front, octree, D)]);
     });
   }
 
@@ -154,10 +157,10 @@ export class MidHRNet {
     const D = this.cfg.depth;
     return tf.tidy(() => {
       const ups = bb.branches.map((h, b) => upsampleLevels(h, octree, this.branchDepths[b]!, b));
-      const cat = octreeDepad(tf.concat(ups, 1) as tf.Tensor2D, octree, D - 1);
+      const cat = octreeDepad(concatColumns(ups), octree, D - 1);
       const coarse = octreeInterp(cat, octree, D - 1, pts, { method: 'linear', nempty: true });
       const fine = octreeInterp(octreeDepad(bb.front, octree, D), octree, D, pts, { method: 'nearest', nempty: true });
-      return tf.concat([coarse, fine], 1) as tf.Tensor2D;
+      return concatColumns([coarse, fine]);
     });
   }
 

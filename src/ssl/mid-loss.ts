@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { octGather } from '../../octree/ops/index.ts';
+import { l2Normalize, octGather, segmentSoftmaxCrossEntropy } from '../../octree/ops/index.ts';
 import type { MemoryBank } from './memory-bank.ts';
 
 /**
@@ -34,10 +34,6 @@ export interface MidLossOutput {
   pointLogits: tf.Tensor2D;
 }
 
-export function l2normalize(x: tf.Tensor2D): tf.Tensor2D {
-  return tf.tidy(() => tf.div(x, tf.maximum(tf.norm(x, 'euclidean', 1, true), 1e-12)) as tf.Tensor2D);
-}
-
 /** The labelled nodes, grouped by shape (rows are already shape-ordered). */
 export function labelledNodes(t: MidBatchTargets): { rows: Int32Array; perShape: Int32Array } {
   const rows: number[] = [];
@@ -62,36 +58,25 @@ export function midLosses(
   const B = targets.ids.length;
   const K = targets.clusters;
   const dim = pointOut.shape[1];
-  const { rows, perShape } = labelledNodes(targets);
+  const { rows } = labelledNodes(targets);
   const labels = new Int32Array(rows.length);
-  for (let i = 0; i < rows.length; i++) labels[i] = targets.nodeLabels[rows[i]!]!;
+  const seg = new Int32Array(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    labels[i] = targets.nodeLabels[rows[i]!]!;
+    seg[i] = targets.nodeShape[rows[i]!]!;
+  }
   const ids: number[] = [];
   for (let b = 0; b < B; b++) for (let k = 0; k < K; k++) ids.push(targets.ids[b]! * K + k);
-  const bankRows = pointBank.gather(ids); // B·K x dim
+  const bankRows = pointBank.gather(ids); // B·K x dim: shape b's prototypes are rows b·K .. b·K + K
   return tf.tidy(() => {
-    const f = l2normalize(fc2);
-    const shapeLogits = tf.div(tf.matMul(f, tf.tensor2d(shapeBank.transposed(), [shapeBank.dim, shapeBank.rows])), temperature) as tf.Tensor2D;
-    const shapeLoss = tf.losses.softmaxCrossEntropy(tf.oneHot(tf.tensor1d(targets.ids, 'int32'), shapeBank.rows), shapeLogits) as tf.Scalar;
-
-    const g = l2normalize(octGather(pointOut, tf.tensor1d(rows, 'int32')));
-    // per shape: its nodes against its own K prototypes (the bank block transposed to dim x K)
-    const parts: tf.Tensor2D[] = [];
-    let start = 0;
-    for (let b = 0; b < B; b++) {
-      const n = perShape[b]!;
-      if (n === 0) continue;
-      const block = bankRows.subarray(b * K * dim, (b + 1) * K * dim);
-      const blockT = new Float32Array(K * dim);
-      for (let k = 0; k < K; k++) for (let c = 0; c < dim; c++) blockT[c * K + k] = block[k * dim + c]!;
-      parts.push(tf.matMul(tf.slice(g, [start, 0], [n, dim]), tf.tensor2d(blockT, [dim, K])) as tf.Tensor2D);
-      start += n;
-    }
-    const pointLogits = (parts.length > 0 ? tf.div(tf.concat(parts, 0), temperature) : tf.zeros([0, K])) as tf.Tensor2D;
-    const pointLoss = (rows.length > 0
-      ? tf.losses.softmaxCrossEntropy(tf.oneHot(tf.tensor1d(labels, 'int32'), K), pointLogits)
-      : tf.scalar(0)) as tf.Scalar;
-    const loss = tf.add(shapeLoss, pointLoss) as tf.Scalar;
-    return { loss, shapeLoss, pointLoss, f, g, labelled: rows, shapeLogits, pointLogits };
+    // shape level: every shape against the whole bank (one segment of shapeBank.rows prototypes)
+    const f = l2Normalize(fc2);
+    const shape = segmentSoftmaxCrossEntropy(f, tf.tensor2d(shapeBank.data, [shapeBank.rows, shapeBank.dim]), new Int32Array(B), targets.ids, shapeBank.rows, 1 / temperature);
+    // point level: each labelled node against its own shape's K prototypes, all shapes in one op
+    const g = l2Normalize(octGather(pointOut, tf.tensor1d(rows, 'int32')));
+    const point = segmentSoftmaxCrossEntropy(g, tf.tensor2d(bankRows, [B * K, dim]), seg, labels, K, 1 / temperature);
+    const loss = tf.add(shape.loss, point.loss) as tf.Scalar;
+    return { loss, shapeLoss: shape.loss, pointLoss: point.loss, f, g, labelled: rows, shapeLogits: shape.logits, pointLogits: point.logits };
   });
 }
 

@@ -19,6 +19,8 @@ import { SgdMomentum, stepLr } from './sgd.ts';
 import { cacheDir, loadShapes, type ShapeCollection } from './shapes.ts';
 import { UserError } from '../util/errors.ts';
 import { startWatchdog, type Watchdog } from './watchdog.ts';
+import { checkBatchFits } from './step-memory.ts';
+import { prepareSample, sampleSeed } from '../pipeline/sample.ts';
 import { knnMonitor } from './knn-monitor.ts';
 
 /**
@@ -127,6 +129,35 @@ export function sampleSpecOf(cfg: PretrainConfig): SampleSpec {
   };
 }
 
+/**
+ * Fails in seconds, before k-means and the workers, when a step of this batch cannot fit the wasm heap:
+ * the octrees of the first batch's shapes (built here, ~1 ms each) give the node counts that the step's
+ * memory estimate needs (./step-memory.ts). Growing the heap into its 4 GiB wasm32 limit instead took
+ * minutes and then aborted or hung (docs/performance.md, "paper preset").
+ */
+function checkStepFitsWasm(cfg: PretrainConfig, shapes: ShapeCollection, B: number): void {
+  const spec = sampleSpecOf(cfg);
+  const first = epochBatches(shapes.clouds.length, B, cfg.seed, 0)[0] ?? [];
+  const D = cfg.model.depth;
+  const nnum = new Array<number>(D + 1).fill(0), nnumNempty = new Array<number>(D + 1).fill(0);
+  for (const i of first) {
+    const o = prepareSample(shapes.clouds[i]!, spec, sampleSeed(cfg.seed, 0, i)).octree;
+    for (let d = 0; d <= D; d++) {
+      nnum[d]! += o.nnum[d]!;
+      nnumNempty[d]! += o.nnumNempty[d]!;
+    }
+  }
+  const fit = checkBatchFits(cfg.model, nnum, nnumNempty, first.length, B);
+  if (fit.fits) return;
+  const gib = (b: number): string => (b / 2 ** 30).toFixed(1);
+  throw new UserError(
+    `pretrain: a step of batch ${B} at depth ${D} (channels ${cfg.model.channels.join('/')}) needs about ${gib(fit.estimatedBytes)} GiB of wasm heap, over the ${gib(fit.limitBytes)} GiB wasm32 limit; ` +
+      (fit.largestBatch > 0
+        ? `the largest batch that fits is about ${fit.largestBatch}: pass --batch-size ${fit.largestBatch} (or set optim.batchSize in a config file)`
+        : 'not even one shape fits: use a smaller model or depth'),
+  );
+}
+
 /** Batches of one epoch: a seeded permutation of the training shapes, last partial batch dropped. */
 export function epochBatches(n: number, batchSize: number, seed: number, epoch: number): number[][] {
   const perm = new Rng(`${seed}/epoch/${epoch}`).permutation(n);
@@ -145,6 +176,7 @@ export async function pretrain(cfg: PretrainConfig, opts: PretrainOptions): Prom
   const N = shapes.clouds.length;
   const B = Math.min(cfg.optim.batchSize, N);
   if (N < 2) throw new UserError(`pretraining needs at least 2 shapes, ${shapes.name} has ${N}`);
+  if (backend.name === 'wasm') checkStepFitsWasm(cfg, shapes, B);
 
   // canonical clouds carry their k-means cluster ids as per-point labels
   const clusterBar = createProgress('k-means clusters', N, { quiet: opts.quiet, unit: 'shapes' });

@@ -95,6 +95,9 @@ describe('rq3d bench', () => {
     expect(text).toMatch(/RQ n=30/);
     expect(text).toMatch(/Conv layer/);
     expect(text).toMatch(/load average before/);
+    // stored figures say where they come from: not this machine
+    expect(r.peerSource).toMatchObject({ kind: 'stored', machine: 'AMD EPYC (AVX-512), 2 vCPUs', date: '2026-11-26' });
+    expect(text).toMatch(/peer: stored figures measured on ANOTHER machine \(AMD EPYC/);
   });
 
   it('rejects an unknown part with a message and exit code 1', () => {

@@ -66,7 +66,7 @@ function fillIdx(h: Heap, rng: Rng, m: number, rows: number): number {
 /** Runs every splittable kernel with `a` and `b` on the same inputs; returns pairs of outputs to compare. */
 function runBoth(h: Heap, a: HeapKernels, b: HeapKernels, c: number): Array<[Float32Array | Int32Array, Float32Array | Int32Array]> {
   const rng = new Rng(`split-${c}`);
-  const rows = 300, n = 1001, kk = 27, m = n * kk; // n odd and not a multiple of 4
+  const rows = 1100, n = 1001, kk = 27, m = n * kk; // n odd and not a multiple of 4
   const src = fill(h, rng, rows * c), idx = fillIdx(h, rng, m, rows);
   const p = 2049, x = fill(h, rng, 8 * p * c), dy = fill(h, rng, p * c);
   const outs: Array<[number, number, number, 'f' | 'i']> = [];
@@ -83,6 +83,13 @@ function runBoth(h: Heap, a: HeapKernels, b: HeapKernels, c: number): Array<[Flo
   pair(p * c, 'i', (k, o) => { k.siblingMax(x, p, c, h.alloc(p * c), o); });
   a.siblingMax(x, p, c, h.alloc(p * c), arg);
   pair(8 * p * c, 'f', (k, o) => k.siblingMaxGrad(dy, arg, p, c, o));
+  // the MID losses' segment products: n rows of c floats against their segment's K = 20 prototypes
+  const segs = 5, K = 20;
+  const protos = fill(h, rng, segs * K * c), coef = fill(h, rng, n * K);
+  const seg = h.alloc(n);
+  for (let i = 0; i < n; i++) h.i32()[(seg >> 2) + i] = Math.floor(rng.uniform() * segs);
+  pair(n * K, 'f', (k, o) => k.segmentDot(src, n, c, protos, seg, K, o));
+  pair(n * c, 'f', (k, o) => k.segmentAxpy(coef, n, K, protos, seg, c, o));
   return outs.map(([o1, o2, len, kind]) => {
     const view = kind === 'f' ? h.f32() : h.i32();
     return [view.slice(o1 >> 2, (o1 >> 2) + len), view.slice(o2 >> 2, (o2 >> 2) + len)];
@@ -95,7 +102,10 @@ function toggled(k: HeapKernels, on: boolean): HeapKernels {
     setRowSplitting(on);
     f(...a);
   };
-  return { ...k, gather: wrap(k.gather), gatherT: wrap(k.gatherT), siblingMax: wrap(k.siblingMax), siblingMaxGrad: wrap(k.siblingMaxGrad) };
+  return {
+    ...k, gather: wrap(k.gather), gatherT: wrap(k.gatherT), siblingMax: wrap(k.siblingMax), siblingMaxGrad: wrap(k.siblingMaxGrad),
+    segmentDot: wrap(k.segmentDot), segmentAxpy: wrap(k.segmentAxpy),
+  };
 }
 
 describe('row loops split over two threads', () => {
@@ -108,7 +118,7 @@ describe('row loops split over two threads', () => {
     const helper = inlineHelper(h.k);
     const split = splitKernels(h.k, helper);
     for (const [one, two] of runBoth(h, h.k, split, c)) expect(Buffer.from(two.buffer).equals(Buffer.from(one.buffer))).toBe(true);
-    expect(new Set(helper.jobs)).toEqual(new Set(['gather', 'gatherT', 'siblingMax', 'siblingMaxGrad']));
+    expect(new Set(helper.jobs)).toEqual(new Set(['gather', 'gatherT', 'siblingMax', 'siblingMaxGrad', 'segmentDot', 'segmentAxpy']));
   });
 
   it('leaves small jobs on the calling thread, and an unavailable helper alone', () => {

@@ -96,6 +96,63 @@ describe('MID losses', () => {
   });
 });
 
+/** The MID losses as they were composed before the fused ops: one matMul per shape, then concat + cross-entropy. */
+function midLossesComposed(fc2: tf.Tensor2D, pointOut: tf.Tensor2D, t: MidBatchTargets, shapeBank: MemoryBank, pointBank: MemoryBank, tau: number): tf.Scalar {
+  const B = t.ids.length, K = t.clusters, dim = pointOut.shape[1];
+  const rows: number[] = [];
+  const perShape = new Array<number>(B).fill(0);
+  t.nodeLabels.forEach((l, i) => {
+    if (l >= 0) {
+      rows.push(i);
+      perShape[t.nodeShape[i]!]!++;
+    }
+  });
+  const norm = (x: tf.Tensor2D): tf.Tensor2D => tf.div(x, tf.maximum(tf.norm(x, 'euclidean', 1, true), 1e-12)) as tf.Tensor2D;
+  const f = norm(fc2);
+  const shapeLogits = tf.div(tf.matMul(f, tf.tensor2d(shapeBank.transposed(), [shapeBank.dim, shapeBank.rows])), tau);
+  const shapeLoss = tf.losses.softmaxCrossEntropy(tf.oneHot(tf.tensor1d(t.ids, 'int32'), shapeBank.rows), shapeLogits);
+  const g = norm(tf.gather(pointOut, tf.tensor1d(rows, 'int32')));
+  const parts: tf.Tensor[] = [];
+  let start = 0;
+  for (let b = 0; b < B; b++) {
+    if (perShape[b] === 0) continue;
+    const ids = Array.from({ length: K }, (_, k) => t.ids[b]! * K + k);
+    const block = tf.tensor2d(pointBank.gather(ids), [K, dim]);
+    parts.push(tf.matMul(tf.slice(g, [start, 0], [perShape[b]!, dim]), block, false, true));
+    start += perShape[b]!;
+  }
+  const labels = rows.map((r) => t.nodeLabels[r]!);
+  const pointLoss = tf.losses.softmaxCrossEntropy(tf.oneHot(tf.tensor1d(labels, 'int32'), K), tf.div(tf.concat(parts, 0), tau));
+  return tf.add(shapeLoss, pointLoss) as tf.Scalar;
+}
+
+describe.each(['cpu', 'wasm'])('MID losses as fused ops on %s', (backend) => {
+  it('equal the per-shape composition of tfjs ops, loss and gradients', async () => {
+    const { initBackend } = await import('../../src/backend.ts');
+    await initBackend({ backend, threads: 1 });
+    const rng = new Rng(11);
+    const B = 4, K = 6, nodes = 90;
+    const shapeBank = new MemoryBank(10, 8, 1);
+    const pointBank = new MemoryBank(10 * K, 5, 2);
+    const nodeShape = Int32Array.from({ length: nodes }, (_, i) => Math.min(B - 1, Math.floor(i / 25)));
+    const nodeLabels = Int32Array.from({ length: nodes }, () => (rng.uniform() < 0.2 ? -1 : rng.int(0, K - 1)));
+    const targets: MidBatchTargets = { ids: Int32Array.from([7, 2, 9, 0]), nodeLabels, nodeShape, clusters: K };
+    const fc2 = tf.tensor2d(Array.from({ length: B * 8 }, () => rng.normal()), [B, 8]);
+    const pointOut = tf.tensor2d(Array.from({ length: nodes * 5 }, () => rng.normal()), [nodes, 5]);
+    const fused = (a: tf.Tensor, b: tf.Tensor): tf.Tensor => midLosses(a as tf.Tensor2D, b as tf.Tensor2D, targets, shapeBank, pointBank, 0.1).loss;
+    const composed = (a: tf.Tensor, b: tf.Tensor): tf.Tensor => midLossesComposed(a as tf.Tensor2D, b as tf.Tensor2D, targets, shapeBank, pointBank, 0.1);
+    const va = tf.valueAndGrads(fused)([fc2, pointOut]);
+    const vb = tf.valueAndGrads(composed)([fc2, pointOut]);
+    expect(Math.abs(va.value.dataSync()[0]! - vb.value.dataSync()[0]!)).toBeLessThan(1e-4);
+    for (let i = 0; i < 2; i++) {
+      const a = va.grads[i]!.dataSync(), b = vb.grads[i]!.dataSync();
+      for (let j = 0; j < a.length; j++) expect(Math.abs(a[j]! - b[j]!)).toBeLessThan(1e-4);
+    }
+    tf.dispose([fc2, pointOut, va.value, vb.value, ...va.grads, ...vb.grads]);
+    await tf.setBackend('cpu');
+  });
+});
+
 describe('cluster cache', () => {
   it('computes the same cluster ids in worker threads as in the calling thread, and reuses the cache', async () => {
     const fs = await import('node:fs');

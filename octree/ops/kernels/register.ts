@@ -27,6 +27,8 @@ import { cpuHost } from './host-cpu.ts';
 import { wasmHost } from './host-wasm.ts';
 import { webgpuHost } from './webgpu/host.ts';
 import { gatherMatMulGradients, gatherMatMulKernels } from './gather-matmul.ts';
+import { registerRowKernels } from './row-kernels.ts';
+import { shareIdentityOnWasm } from './identity.ts';
 import {
   BATCH_NORM, BATCH_NORM_GRAD, MATMUL_NN, OCT_GATHER, OCT_GATHER_T, OCT_SCATTER_ADD, SIBLING_MAX, SIBLING_MAX_GRAD, WEIGHTED_GATHER,
 } from './names.ts';
@@ -232,6 +234,9 @@ export function registerOctKernels(): void {
     );
   }
   for (const k of kernels) if (!tf.getKernel(k.kernelName, k.backendName)) tf.registerKernel(k);
+  // the MID losses' rows, column concatenation, residual ReLU sums (cpu and wasm), and wasm's Identity
+  registerRowKernels();
+  shareIdentityOnWasm();
 
   const grads: tf.GradConfig[] = [
     {

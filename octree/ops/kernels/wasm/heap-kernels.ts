@@ -15,4 +15,10 @@ export interface HeapKernels {
   bnBackward(dy: number, x: number, n: number, c: number, gamma: number, beta: number, stats: number, relu: number, dx: number, dgamma: number, dbeta: number, scratch: number): void;
   siblingMax(x: number, p: number, c: number, out: number, arg: number): void;
   siblingMaxGrad(dy: number, arg: number, p: number, c: number, dx: number): void;
+  /** out [n, k] = x [n, d] · (protos rows seg[i]·k .. +k)ᵀ, row by row (../row-kernels.ts). */
+  segmentDot(x: number, n: number, d: number, protos: number, seg: number, k: number, out: number): void;
+  /** dx [n, d] = Σ_j coef[i, j] · protos row seg[i]·k + j. */
+  segmentAxpy(coef: number, n: number, k: number, protos: number, seg: number, d: number, dx: number): void;
+  /** n rows of `width` floats, src row stride srcStride, dst row stride dstStride (floats). */
+  copyCols(src: number, srcStride: number, dst: number, dstStride: number, n: number, width: number): void;
 }

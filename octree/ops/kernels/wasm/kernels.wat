@@ -477,4 +477,103 @@
         (br $lk)))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br $li))))
+
+  ;; ---- rows of the MID losses and of column concatenation (../row-kernels.ts; JS twins in ../row-loops.ts) --
+
+  ;; out[i, j] = x row i · protos row (seg[i]·k + j), i < n, j < k, rows of d floats: the (unscaled) logits
+  ;; of each row against its own segment's k prototypes (all arguments i32: the helper thread can run half). The dot product sums 4 lanes (lane l: elements
+  ;; c ≡ l mod 4 of the SIMD body, in order), adds the lanes as (l0 + l1) + (l2 + l3), then the scalar tail.
+  (func (export "segmentDot") (param $x i32) (param $n i32) (param $d i32) (param $protos i32) (param $seg i32) (param $k i32) (param $out i32)
+    (local $i i32) (local $j i32) (local $c i32) (local $xr i32) (local $pr i32) (local $d4 i32) (local $row i32)
+    (local $acc v128) (local $s f32)
+    (local.set $d4 (i32.and (local.get $d) (i32.const -4)))
+    (local.set $row (i32.shl (local.get $d) (i32.const 2)))
+    (block $di (loop $li
+      (br_if $di (i32.ge_u (local.get $i) (local.get $n)))
+      (local.set $xr (i32.add (local.get $x) (i32.mul (local.get $i) (local.get $row))))
+      (local.set $pr (i32.add (local.get $protos)
+        (i32.mul (i32.mul (i32.load (i32.add (local.get $seg) (i32.shl (local.get $i) (i32.const 2)))) (local.get $k)) (local.get $row))))
+      (local.set $j (i32.const 0))
+      (block $dj (loop $lj
+        (br_if $dj (i32.ge_u (local.get $j) (local.get $k)))
+        (local.set $acc (v128.const f32x4 0 0 0 0))
+        (local.set $c (i32.const 0))
+        (block $dc (loop $lc
+          (br_if $dc (i32.ge_u (local.get $c) (local.get $d4)))
+          (local.set $acc (f32x4.add (local.get $acc)
+            (f32x4.mul (v128.load align=4 (i32.add (local.get $xr) (i32.shl (local.get $c) (i32.const 2))))
+                       (v128.load align=4 (i32.add (local.get $pr) (i32.shl (local.get $c) (i32.const 2)))))))
+          (local.set $c (i32.add (local.get $c) (i32.const 4)))
+          (br $lc)))
+        (local.set $s (f32.add
+          (f32.add (f32x4.extract_lane 0 (local.get $acc)) (f32x4.extract_lane 1 (local.get $acc)))
+          (f32.add (f32x4.extract_lane 2 (local.get $acc)) (f32x4.extract_lane 3 (local.get $acc)))))
+        (block $dt (loop $lt
+          (br_if $dt (i32.ge_u (local.get $c) (local.get $d)))
+          (local.set $s (f32.add (local.get $s)
+            (f32.mul (f32.load (i32.add (local.get $xr) (i32.shl (local.get $c) (i32.const 2))))
+                     (f32.load (i32.add (local.get $pr) (i32.shl (local.get $c) (i32.const 2)))))))
+          (local.set $c (i32.add (local.get $c) (i32.const 1)))
+          (br $lt)))
+        (f32.store (i32.add (local.get $out) (i32.shl (i32.add (i32.mul (local.get $i) (local.get $k)) (local.get $j)) (i32.const 2)))
+          (local.get $s))
+        (local.set $pr (i32.add (local.get $pr) (local.get $row)))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $lj)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $li))))
+
+  ;; dx row i = Σ_j coef[i, j] · protos row (seg[i]·k + j), summed in j order from 0 (the transpose of
+  ;; segmentDot: the gradient of the logits with respect to x).
+  (func (export "segmentAxpy") (param $coef i32) (param $n i32) (param $k i32) (param $protos i32) (param $seg i32) (param $d i32) (param $dx i32)
+    (local $i i32) (local $j i32) (local $c i32) (local $xr i32) (local $pr i32) (local $d4 i32) (local $row i32)
+    (local $a f32) (local $av v128) (local $o i32) (local $q i32)
+    (local.set $d4 (i32.and (local.get $d) (i32.const -4)))
+    (local.set $row (i32.shl (local.get $d) (i32.const 2)))
+    (memory.fill (local.get $dx) (i32.const 0) (i32.mul (local.get $n) (local.get $row)))
+    (block $di (loop $li
+      (br_if $di (i32.ge_u (local.get $i) (local.get $n)))
+      (local.set $xr (i32.add (local.get $dx) (i32.mul (local.get $i) (local.get $row))))
+      (local.set $pr (i32.add (local.get $protos)
+        (i32.mul (i32.mul (i32.load (i32.add (local.get $seg) (i32.shl (local.get $i) (i32.const 2)))) (local.get $k)) (local.get $row))))
+      (local.set $j (i32.const 0))
+      (block $dj (loop $lj
+        (br_if $dj (i32.ge_u (local.get $j) (local.get $k)))
+        (local.set $a (f32.load (i32.add (local.get $coef) (i32.shl (i32.add (i32.mul (local.get $i) (local.get $k)) (local.get $j)) (i32.const 2)))))
+        (local.set $av (f32x4.splat (local.get $a)))
+        (local.set $c (i32.const 0))
+        (block $dc (loop $lc
+          (br_if $dc (i32.ge_u (local.get $c) (local.get $d4)))
+          (local.set $o (i32.add (local.get $xr) (i32.shl (local.get $c) (i32.const 2))))
+          (v128.store align=4 (local.get $o) (f32x4.add (v128.load align=4 (local.get $o))
+            (f32x4.mul (local.get $av) (v128.load align=4 (i32.add (local.get $pr) (i32.shl (local.get $c) (i32.const 2)))))))
+          (local.set $c (i32.add (local.get $c) (i32.const 4)))
+          (br $lc)))
+        (block $dt (loop $lt
+          (br_if $dt (i32.ge_u (local.get $c) (local.get $d)))
+          (local.set $o (i32.add (local.get $xr) (i32.shl (local.get $c) (i32.const 2))))
+          (f32.store (local.get $o) (f32.add (f32.load (local.get $o))
+            (f32.mul (local.get $a) (f32.load (i32.add (local.get $pr) (i32.shl (local.get $c) (i32.const 2)))))))
+          (local.set $c (i32.add (local.get $c) (i32.const 1)))
+          (br $lt)))
+        (local.set $pr (i32.add (local.get $pr) (local.get $row)))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $lj)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $li))))
+
+  ;; n rows of `width` floats from src (row stride srcStride floats) to dst (row stride dstStride): one
+  ;; column block of a concatenation, or its gradient's slice.
+  (func (export "copyCols") (param $src i32) (param $srcStride i32) (param $dst i32) (param $dstStride i32) (param $n i32) (param $width i32)
+    (local $i i32) (local $bytes i32) (local $ss i32) (local $ds i32)
+    (local.set $bytes (i32.shl (local.get $width) (i32.const 2)))
+    (local.set $ss (i32.shl (local.get $srcStride) (i32.const 2)))
+    (local.set $ds (i32.shl (local.get $dstStride) (i32.const 2)))
+    (block $done (loop $next
+      (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+      (call $copyRow (local.get $src) (local.get $dst) (local.get $bytes))
+      (local.set $src (i32.add (local.get $src) (local.get $ss)))
+      (local.set $dst (i32.add (local.get $dst) (local.get $ds)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $next))))
 )

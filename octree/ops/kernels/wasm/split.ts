@@ -5,14 +5,15 @@
  * 32-channel im2col gather takes 6 instead of 13 ms split in two.
  *
  * Only kernels whose halves write disjoint memory are split: gather (rows), the transposed gather
- * (columns, through its row-stride argument) and the sibling max of pooling and its gradient (parents).
+ * (columns, through its row-stride argument), the sibling max of pooling and its gradient (parents), and
+ * the MID losses' segment products and their transpose (rows).
  * Results are bit-identical to one thread: every output element is computed by the same loop.
  * This module is browser-safe (it knows the helper only through the RowHelper interface).
  */
 import type { HeapKernels } from './heap-kernels.ts';
 
 /** Exports of the kernels module the helper thread can run (all arguments i32). */
-export const HELPER_OPS = ['gather', 'gatherT', 'siblingMax', 'siblingMaxGrad'] as const;
+export const HELPER_OPS = ['gather', 'gatherT', 'siblingMax', 'siblingMaxGrad', 'segmentDot', 'segmentAxpy'] as const;
 export type HelperOp = (typeof HELPER_OPS)[number];
 
 /** A second thread running the kernels module on the same memory, one job at a time. */
@@ -72,6 +73,16 @@ export function splitKernels(k: HeapKernels, helper: RowHelper): HeapKernels {
       if (!worth(8 * p * c)) return k.siblingMax(x, p, c, out, arg);
       const h = p >> 1;
       both(helper, 'siblingMax', [x + 32 * h * c, p - h, c, out + 4 * h * c, arg + 4 * h * c], () => k.siblingMax(x, h, c, out, arg));
+    },
+    segmentDot(x, n, d, protos, seg, kk, out) {
+      if (!worth(n * kk * d)) return k.segmentDot(x, n, d, protos, seg, kk, out);
+      const h = n >> 1;
+      both(helper, 'segmentDot', [x + 4 * h * d, n - h, d, protos, seg + 4 * h, kk, out + 4 * h * kk], () => k.segmentDot(x, h, d, protos, seg, kk, out));
+    },
+    segmentAxpy(coef, n, kk, protos, seg, d, dx) {
+      if (!worth(n * kk * d)) return k.segmentAxpy(coef, n, kk, protos, seg, d, dx);
+      const h = n >> 1;
+      both(helper, 'segmentAxpy', [coef + 4 * h * kk, n - h, kk, protos, seg + 4 * h, d, dx + 4 * h * d], () => k.segmentAxpy(coef, h, kk, protos, seg, d, dx));
     },
     siblingMaxGrad(dy, arg, p, c, dx) {
       if (!worth(8 * p * c)) return k.siblingMaxGrad(dy, arg, p, c, dx);
