@@ -4,7 +4,7 @@ import { subsetByRatio } from '../data/datasets/ratio.ts';
 import { HRNET_PRESETS, type HRNetConfig } from '../models/mid-hrnet.ts';
 import { initBackend } from '../backend.ts';
 import { pretrain } from '../train/pretrain.ts';
-import { checkpointExists } from '../train/checkpoint.ts';
+import { checkpointExists, readCheckpointMeta } from '../train/checkpoint.ts';
 import { loadShapes, type ShapeCollection } from '../train/shapes.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { UserError } from '../util/errors.ts';
@@ -69,7 +69,7 @@ export async function resolveBackbone(name: string, spec: BackboneSpec, cfg: Few
   const dir = pretrainDir(name, spec, out);
   const ck = path.join(dir, 'checkpoint');
   // a finished run is used as it is; an unfinished one is resumed (pretrain returns at once when complete)
-  const meta = (await checkpointExists(ck)) ? (JSON.parse(fs.readFileSync(path.join(ck, 'model.json'), 'utf8')) as { meta: { step: number; stepsPerEpoch: number } }).meta : null;
+  const meta = (await checkpointExists(ck)) ? ((await readCheckpointMeta(ck)) as { step: number; stepsPerEpoch: number }) : null;
   const done = meta !== null && (meta.step >= (spec.maxSteps ?? Infinity) || meta.step >= pc.optim.epochs * meta.stepsPerEpoch);
   if (!done) {
     if (!quiet) process.stderr.write(`pretraining backbone ${name} into ${dir}\n`);
