@@ -36,6 +36,8 @@ export interface FewshotOptions {
    * worker gets the backbone as a shipped checkpoint; the hash the submitter computed names the cell).
    */
   configHash?: (cell: CellCoords) => string;
+  /** tfjs backend (see src/backend.ts); default RQ3D_BACKEND or automatic. */
+  backend?: string;
 }
 /**
  * A backbone as the cells see it: 'pretrained' (a checkpoint), 'scratch' (trained end to end from random
@@ -62,6 +64,8 @@ export const RECIPES = {
 export async function resolveBackbone(name: string, spec: BackboneSpec, cfg: FewshotConfig, out: string, quiet: boolean): Promise<ResolvedBackbone> {
   if ('from' in spec) return { kind: spec.from, checkpoint: null, model: HRNET_PRESETS[cfg.model] };
   if ('checkpoint' in spec) {
+    // readCheckpointMeta names what is wrong (no model.json, a missing or cut weights file)
+    if (!(await checkpointExists(spec.checkpoint))) await readCheckpointMeta(spec.checkpoint);
     if (!(await checkpointExists(spec.checkpoint))) throw new UserError(`backbone ${name}: no checkpoint at ${spec.checkpoint}`);
     return { kind: 'pretrained', checkpoint: spec.checkpoint, model: await checkpointModelConfig(spec.checkpoint) };
   }
@@ -131,7 +135,7 @@ export async function runFewshot(cfg: FewshotConfig, opts: FewshotOptions): Prom
  * all selected cells' results (no report). The local runner and the queue worker (one cell per job) share it.
  */
 export async function computeGridCells(cfg: FewshotConfig, opts: FewshotOptions): Promise<CellResult[]> {
-  await initBackend();
+  await initBackend({ backend: opts.backend });
   const out = path.resolve(opts.out);
   const quiet = opts.quiet ?? false;
   const { part, backbones, protocols } = selectGrid(cfg, opts.only);
@@ -148,6 +152,7 @@ export async function computeGridCells(cfg: FewshotConfig, opts: FewshotOptions)
     quiet,
   });
   if (seg && !shapes.hasPartLabels) throw new UserError(`${cfg.data.source}: segmentation needs per-point part labels`);
+  checkSplits(shapes, cfg);
   const results: CellResult[] = [];
   for (const [name, spec] of backbones) {
     const identity = opts.configHash ? null : backboneIdentity(cfg, spec);
@@ -160,6 +165,26 @@ export async function computeGridCells(cfg: FewshotConfig, opts: FewshotOptions)
     }
   }
   return results;
+}
+
+/**
+ * A grid needs training and test shapes and, for classification, two classes: an empty test split used to
+ * be scored as "OA 0.00 %" and a single class crashed inside tfjs (oneHot of depth 1).
+ */
+function checkSplits(shapes: ShapeCollection, cfg: FewshotConfig): void {
+  const { train, test } = splitIndices(shapes);
+  const src = cfg.data.source;
+  if (test.length === 0) {
+    const hint = /^synth(:\d+)?$/.test(src) ? ' (synth puts every 5th shape of a category in the test split: use synth:5 or more)' : ' (a dataset needs its test split: test/ folders or a test list)';
+    throw new UserError(`${src}: the test split is empty (0 of ${shapes.items.length} shapes)${hint}`);
+  }
+  if (train.length === 0) throw new UserError(`${src}: the training split is empty (0 of ${shapes.items.length} shapes); the few-shot protocols train on it`);
+  if (cfg.task === 'classification') {
+    const present = new Set(train.map((i) => shapes.items[i]!.label));
+    if (shapes.classes.length < 2 || present.size < 2) {
+      throw new UserError(`${src}: classification needs at least 2 classes with training shapes, found ${present.size} (${[...present].map((c) => shapes.classes[c]).join(', ')})`);
+    }
+  }
 }
 
 /** The grid restricted to the requested ratios and seeds; each must be one of the config's. */

@@ -81,7 +81,7 @@ async function completeManifest(dir: string): Promise<CheckpointJson> {
   for (const f of checkpointFiles(json)) {
     const file = path.join(dir, f.file);
     const st = await fs.stat(file).catch(() => null);
-    if (!st) throw new UserError(`${file}: missing, the checkpoint is incomplete (copied in part?); give a complete checkpoint, or replace the run with --force`);
+    if (!st) throw new UserError(`${file}: missing, the checkpoint is incomplete (copied in part?); give a complete checkpoint folder (model.json with all its .bin files)`);
     if (st.size !== f.bytes) throw new UserError(`${file}: ${st.size} bytes where the manifest needs ${f.bytes}; the checkpoint is incomplete or from another run`);
   }
   return json;

@@ -20,10 +20,15 @@ export interface RunFolderOptions {
   /** The flag that named the folder, for messages (default --out). */
   flag?: string;
   /**
-   * For commands that resume by design (rq3d fewshot, rq3d main): a run whose saved config.json equals
-   * this one is continued without --resume; a different one needs --force.
+   * The config the command would save: with --resume the saved config.json must equal it (else the
+   * finished parts of the run would be mixed with a different recipe).
    */
   sameConfig?: unknown;
+  /**
+   * Commands that resume by design (rq3d fewshot, rq3d main): a run whose saved config equals `sameConfig`
+   * is continued without --resume; a different one needs --force.
+   */
+  implicitResume?: boolean;
   /** The file holding the saved config (default config.json). */
   configFile?: string;
 }
@@ -104,16 +109,17 @@ export function claimRunFolder(dirIn: string, opts: RunFolderOptions = {}): RunF
   if (isRun) {
     const saved = readSaved(path.join(dir, opts.configFile ?? 'config.json'));
     const same = opts.sameConfig !== undefined && saved !== undefined && isDeepStrictEqual(saved, asJson(opts.sameConfig));
+    const differs = opts.sameConfig !== undefined && saved !== undefined && !same;
     if (opts.force) {
       backup = `${dir}.replaced-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
       fs.renameSync(dir, backup);
       fs.mkdirSync(dir);
-    } else if (opts.resume || same) {
+    } else if ((opts.resume || opts.implicitResume) && !differs) {
       resumed = true;
+    } else if (differs) {
+      throw new UsageError(`${flag} ${dirIn}: the folder holds a run with another config (its config.json); run it with the same settings to continue it, add --force to replace it, or choose another ${flag}`);
     } else {
-      const what = opts.sameConfig !== undefined && saved !== undefined ? 'a run with a different config' : 'a run';
-      const cont = opts.sameConfig !== undefined ? '' : 'add --resume to continue it, ';
-      throw new UsageError(`${flag} ${dirIn}: the folder holds ${what}; ${cont}add --force to replace it, or choose another ${flag}`);
+      throw new UsageError(`${flag} ${dirIn}: the folder holds a run; add --resume to continue it, --force to replace it, or choose another ${flag}`);
     }
   } else {
     if (st) emptied = true;
