@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import * as path from 'node:path';
-import { UserError } from '../util/errors.ts';
+import { UsageError, UserError } from '../util/errors.ts';
+import { parseIntOption, parseNumberOption } from './options.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { readShape, shapeToCloud, type NormalsMode } from '../data/shape.ts';
 import { normalizeCloud, type NormalizeMode } from '../data/normalize.ts';
@@ -20,14 +21,8 @@ interface ConvertOptions {
   json?: boolean;
 }
 
-function positiveInt(v: string, name: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new UserError(`${name} must be a positive integer, got ${JSON.stringify(v)}`);
-  return n;
-}
-
 function oneOf<T extends string>(v: string, allowed: readonly T[], name: string): T {
-  if (!(allowed as readonly string[]).includes(v)) throw new UserError(`${name} must be one of ${allowed.join(', ')}, got ${JSON.stringify(v)}`);
+  if (!(allowed as readonly string[]).includes(v)) throw new UsageError(`${name} must be one of ${allowed.join(', ')}, got ${JSON.stringify(v)}`);
   return v as T;
 }
 
@@ -52,16 +47,14 @@ export function registerConvert(program: Command): void {
       const normals = oneOf<NormalsMode>(opts.normals, ['auto', 'estimate', 'keep'], '--normals');
       const orient = oneOf<NormalOrientation>(opts.orient, ['centroid', 'propagate'], '--orient');
       const normalize = opts.normalize === undefined ? 'none' : oneOf<NormalizeMode>(opts.normalize, ['bbox', 'sphere'], '--normalize');
-      const scale = Number(opts.scale);
-      if (!(scale > 0) || !Number.isFinite(scale)) throw new UserError(`--scale must be a positive number, got ${JSON.stringify(opts.scale)}`);
-      const seed = Number(opts.seed);
-      if (!Number.isInteger(seed)) throw new UserError(`--seed must be an integer, got ${JSON.stringify(opts.seed)}`);
+      const scale = parseNumberOption(opts.scale, '--scale', { gt: 0 });
+      const seed = parseIntOption(opts.seed, '--seed');
       const shape = await readShape(input);
       let pc = shapeToCloud(shape, {
-        sample: opts.sample === undefined ? undefined : positiveInt(opts.sample, '--sample'),
+        sample: opts.sample === undefined ? undefined : parseIntOption(opts.sample, '--sample', { min: 1 }),
         normals,
         orient,
-        k: positiveInt(opts.k, '--k'),
+        k: parseIntOption(opts.k, '--k', { min: 1, max: 1000 }),
         seed,
       });
       pc = normalizeCloud(pc, normalize, scale);

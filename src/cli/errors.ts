@@ -30,6 +30,7 @@ const ERRNO_TEXT: Record<string, string> = {
   EPERM: 'operation not permitted; check the permissions or choose another path',
   EISDIR: 'is a folder where a file was expected; give a file',
   ENOTDIR: 'a part of the path is a file, not a folder; check the path',
+  EEXIST: 'a file is in the way of a folder of this path; check the path',
   ENOSPC: 'no space left on the device; free some space and resume the run',
   EROFS: 'the file system is read-only; choose another path',
   EMFILE: 'too many open files; raise the limit (ulimit -n) or use fewer --workers',

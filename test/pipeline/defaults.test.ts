@@ -19,3 +19,16 @@ describe('octree defaults', () => {
     expect(DEFAULT_STATE.normalize).toBe(DEFAULT_NORMALIZE);
   });
 });
+
+/** Issue 16, item 7: the same defaults in the single-shape commands. */
+describe('single-shape command defaults', () => {
+  it('are the defaults of rq3d octree and rq3d quantize', async () => {
+    const { buildProgram } = await import('../../src/cli/main.ts');
+    const p = buildProgram();
+    for (const name of ['octree', 'quantize']) {
+      const c = p.commands.find((x) => x.name() === name)!;
+      const opt = (flag: string): unknown => c.options.find((o) => o.long === flag)!.defaultValue;
+      expect([name, opt('--normalize'), opt('--depth')]).toEqual([name, DEFAULT_NORMALIZE, String(DEFAULT_DEPTH)]);
+    }
+  });
+});
