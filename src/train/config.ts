@@ -45,7 +45,7 @@ export const PretrainConfigSchema = z
     model: HRNet,
     data: z
       .object({
-        source: z.string(),
+        source: z.string().min(1),
         points: z.number().int().positive().optional(),
         synthPerClass: z.number().int().positive().optional(),
         normalize: z.enum(['sphere', 'bbox']),
