@@ -244,9 +244,9 @@ async function runClassification(
       const m = await trainLinearProbe({ x, y: subset.map((i) => labels[i]!) }, { x: feats.test, y: test.map((i) => labels[i]!) }, dim, data.classes, {
         lr: h.lr, momentum: h.momentum, weightDecay: h.weightDecay, batchSize: h.batchSize, steps, decayAt: h.decayAt, seed,
       });
-      r = { ...cell, trainShapes: subset.length, steps, seconds: (performance.now() - t0) / 1000, recipe: bb.kind === 'random' ? RECIPES.random : RECIPES.linear, oa: m.oa, macc: m.macc };
+      r = { ...cell, trainShapes: subset.length, steps, seconds: (performance.now() - t0) / 1000, recipe: bb.kind === 'random' ? RECIPES.random : RECIPES.linear, oa: m.oa, macc: m.macc, confusion: m.confusion, classes: shapes.classes };
     } else {
-      r = { ...cell, ...(await finetuneCell(cfg, h, data, bb, subset, test, ratio, seed, stepsFor(h, ratio), `finetune ${backbone} r=${ratio} s=${seed}`, quiet)) };
+      r = { ...cell, ...(await finetuneCell(cfg, h, data, bb, subset, test, ratio, seed, stepsFor(h, ratio), `finetune ${backbone} r=${ratio} s=${seed}`, quiet)), classes: shapes.classes };
     }
     return r;
   }, acceptFor(bb));
@@ -270,7 +270,7 @@ export async function finetuneCell(
   steps: number,
   label: string,
   quiet: boolean,
-): Promise<Pick<CellResult, 'trainShapes' | 'steps' | 'seconds' | 'recipe' | 'oa' | 'macc'>> {
+): Promise<Pick<CellResult, 'trainShapes' | 'steps' | 'seconds' | 'recipe' | 'oa' | 'macc' | 'confusion'>> {
   const mode = finetuneMode(bb, ratio, h);
   const m = await finetuneClassifier(bb.model, data, subset, test, {
     init: bb.checkpoint ? { checkpoint: bb.checkpoint } : 'scratch',
@@ -278,7 +278,7 @@ export async function finetuneCell(
     headInit: h.headInit === 'linear-probe' ? linearRecipe(cfg.linear!, ratio, seed) : undefined,
     batchSize: h.batchSize, decayAt: h.decayAt, seed, workers: cfg.workers, quiet, label,
   });
-  return { trainShapes: subset.length, steps: m.steps, seconds: m.seconds, recipe: bb.kind === 'scratch' ? RECIPES.scratch : RECIPES[mode], oa: m.oa, macc: m.macc };
+  return { trainShapes: subset.length, steps: m.steps, seconds: m.seconds, recipe: bb.kind === 'scratch' ? RECIPES.scratch : RECIPES[mode], oa: m.oa, macc: m.macc, confusion: m.confusion };
 }
 
 /**
