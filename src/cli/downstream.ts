@@ -33,6 +33,7 @@ interface SingleOpts {
   batchSize?: string;
   backend?: string;
   set?: string[];
+  skipMissing?: boolean;
   resume?: boolean;
   force?: boolean;
 }
@@ -74,6 +75,7 @@ function singleConfig(protocol: 'linear' | 'finetune' | '2fc', task: 'classifica
   num('--min-steps', [section, 'minSteps'], o.minSteps);
   num('--lr', [section, 'lr'], o.lr);
   num('--batch-size', [section, 'batchSize'], o.batchSize);
+  if (o.skipMissing) ov.push({ flag: '--skip-missing', path: ['data', 'skipMissing'], value: true });
   ov.push(...parseSets(o.set));
   applyOverrides(raw, ov);
   return checkFewshotConfig(validateOverridden(FewshotConfigSchema, raw, ov, 'the command line'), 'the command line');
@@ -107,6 +109,7 @@ function addSingle(program: Command, name: string, description: string, protocol
     .option('--batch-size <n>', 'shapes per step')
     .option('--backend <name>', 'tfjs backend (wasm, cpu, tensorflow)')
     .option('--set <key=value>', SET_HELP, collectSet)
+    .option('--skip-missing', 'go on without the shapes a dataset lists but whose files are absent (default: an error listing them)')
     .option('--out <dir>', 'results folder')
     .option('--resume', 'continue an interrupted run in the results folder (same settings)')
     .option('--force', 'replace the run in the results folder')
@@ -157,11 +160,12 @@ export function registerDownstream(program: Command): void {
     .option('--backend <name>', 'tfjs backend (wasm, cpu, tensorflow)')
     .option('--queue <url>', 'run the cells as jobs on a BullMQ queue: redis://[:PASSWORD@]HOST:PORT[/DB] or rediss:// (workers: rq3d worker)')
     .option('--attempts <n>', 'with --queue: attempts per cell before it counts as failed', '3')
+    .option('--skip-missing', 'go on without the shapes a dataset lists but whose files are absent (default: an error listing them)')
     .option('--force', 'replace a results folder that holds a grid with another config')
     .option('--quiet', 'no progress output')
-    .action(async (o: { config: string; out?: string; backbones?: string; protocols?: string; ratios?: string; seeds?: string; set?: string[]; backend?: string; queue?: string; attempts: string; force?: boolean; quiet?: boolean }) => {
+    .action(async (o: { config: string; out?: string; backbones?: string; protocols?: string; ratios?: string; seeds?: string; set?: string[]; backend?: string; queue?: string; attempts: string; skipMissing?: boolean; force?: boolean; quiet?: boolean }) => {
       const raw = readFewshotConfigRaw(o.config);
-      const sets = parseSets(o.set);
+      const sets = [...(o.skipMissing ? [{ flag: '--skip-missing', path: ['data', 'skipMissing'], value: true }] : []), ...parseSets(o.set)];
       applyOverrides(raw, sets);
       const cfg = checkFewshotConfig(validateOverridden(FewshotConfigSchema, raw, sets, o.config), o.config, o.config);
       const only = validateFlags(OnlyFlags, {

@@ -27,6 +27,7 @@ interface PretrainFlags {
   maxSteps?: string;
   backend?: string;
   set?: string[];
+  skipMissing?: boolean;
   quiet?: boolean;
   json?: boolean;
 }
@@ -55,6 +56,7 @@ export function pretrainConfigFromFlags(o: PretrainFlags, base?: { raw: Record<s
   num('--lr', ['optim', 'lr'], o.lr);
   num('--workers', ['workers'], o.workers);
   num('--seed', ['seed'], o.seed);
+  if (o.skipMissing) overrides.push({ flag: '--skip-missing', path: ['data', 'skipMissing'], value: true });
   overrides.push(...parseSets(o.set));
   applyOverrides(raw, overrides);
   const where = base?.where ?? o.config;
@@ -81,6 +83,7 @@ export function registerPretrain(program: Command): void {
     .option('--workers <n>', 'worker threads building octrees')
     .option('--seed <s>', 'run seed')
     .option('--set <key=value>', SET_HELP, collectSet)
+    .option('--skip-missing', 'go on without the shapes a dataset lists but whose files are absent (default: an error listing them)')
     .option('--out <dir>', 'run folder', 'runs/pretrain')
     .option('--resume', "continue from the run folder's checkpoint")
     .option('--force', 'replace the run in the run folder')

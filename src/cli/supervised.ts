@@ -24,6 +24,7 @@ export const SupervisedConfigSchema = z
     widthScale: z.number().gt(0).max(16),
     seed: FLAG.seed,
     workers: FLAG.workers,
+    skipMissing: z.boolean().optional(),
   })
   .strict();
 export type SupervisedConfig = z.infer<typeof SupervisedConfigSchema>;
@@ -45,6 +46,7 @@ export function registerSupervised(program: Command): void {
     .option('--workers <n>', 'worker threads building octrees', '1')
     .option('--backend <name>', 'tfjs backend (wasm, cpu, tensorflow)')
     .option('--set <key=value>', SET_HELP, collectSet)
+    .option('--skip-missing', 'go on without the shapes a dataset lists but whose files are absent (default: an error listing them)')
     .option('--out <dir>', 'run folder', 'runs/supervised')
     .option('--resume', 'continue an interrupted run from its folder (checkpoint after every epoch)')
     .option('--force', 'replace the run in the run folder')
@@ -60,6 +62,7 @@ export function registerSupervised(program: Command): void {
         const src = key === 'widthScale' ? o.width : o[key];
         ov.push({ flag, path: [key], value: flagValue(String(src)) });
       }
+      if (o.skipMissing === true) ov.push({ flag: '--skip-missing', path: ['skipMissing'], value: true });
       ov.push(...parseSets(o.set as string[] | undefined));
       applyOverrides(raw, ov);
       const cfg = validateOverridden(SupervisedConfigSchema, raw, ov, 'the command line');
@@ -69,9 +72,9 @@ export function registerSupervised(program: Command): void {
       const { trainSupervised } = await import('../downstream/supervised.ts');
       const { loadShapes } = await import('../train/shapes.ts');
       const backend = await initBackend({ backend: typeof o.backend === 'string' ? o.backend : undefined });
-      const shapes = await loadShapes(cfg.data, { normalize: 'bbox', quiet: o.quiet === true });
+      const shapes = await loadShapes(cfg.data, { normalize: 'bbox', quiet: o.quiet === true, skipMissing: cfg.skipMissing });
       await writeFileAtomic(path.join(claim.dir, 'config.json'), `${JSON.stringify({ kind: 'supervised', ...cfg }, null, 2)}\n`);
-      const { data: _data, ...recipe } = cfg;
+      const { data: _data, skipMissing: _skip, ...recipe } = cfg;
       const r = await trainSupervised(shapes, { ...recipe, out: claim.dir, resume: claim.resumed, quiet: o.quiet === true });
       claim.commit();
       if (o.json) process.stdout.write(`${JSON.stringify({ ...r, backend: backend.name })}\n`);

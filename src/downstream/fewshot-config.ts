@@ -107,7 +107,7 @@ export const FewshotConfigSchema = z
     /** Free text: how this protocol departs from the reference and why (shown in the report). */
     notes: z.string().optional(),
     task: z.enum(['classification', 'segmentation']),
-    data: z.object({ source: z.string().min(1), points: z.number().int().positive().optional(), synthPerClass: z.number().int().positive().optional(), upAxis: UpAxisField.optional() }).strict(),
+    data: z.object({ source: z.string().min(1), points: z.number().int().positive().optional(), synthPerClass: z.number().int().positive().optional(), upAxis: UpAxisField.optional(), skipMissing: z.boolean().optional() }).strict(),
     /** HRNet preset for scratch backbones (pretrained ones use their checkpoint's config). */
     model: z.enum(['paper', 'cpu', 'tiny']),
     backbones: z.record(z.string(), Backbone),

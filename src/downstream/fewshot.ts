@@ -146,6 +146,7 @@ export async function computeGridCells(cfg: FewshotConfig, opts: FewshotOptions)
     points: cfg.data.points,
     synthPerClass: cfg.data.synthPerClass,
     upAxis: cfg.data.upAxis,
+    skipMissing: cfg.data.skipMissing,
     normalize: 'sphere',
     // segmentation is evaluated on every input point: keep the canonical shape clear of the box edge
     scale: seg ? 0.95 : 1,

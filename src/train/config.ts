@@ -50,6 +50,8 @@ export const PretrainConfigSchema = z
         synthPerClass: z.number().int().positive().optional(),
         normalize: z.enum(['sphere', 'bbox']),
         upAxis: UpAxisField.optional(),
+        /** Go on without the shapes a dataset lists but whose files are absent (default: an error listing them). */
+        skipMissing: z.boolean().optional(),
       })
       .strict(),
     rq: Rq.nullable(),
