@@ -36,7 +36,8 @@ const ANY = [''];
 const TABLE: Record<string, { base: string[]; values: Record<string, string[]> }> = {
   octree: { base: [shape], values: { '--depth': [...POS, '11'], '--full-depth': [...INT, '9'], '--normalize': ENUM, '--features': ['', 'XYZ'] } },
   doctor: { base: [], values: { '--backend': BACKEND, '--threads': POS } },
-  info: { base: [shape], values: {} },
+  info: { base: [shape], values: { '--up-axis': ['', 'north'], '--shapes': INT } },
+  sample: { base: [shape], values: { '--stage': ENUM, '--rq-bins': [...POS, '5000'], '--seed': SEED, '--depth': [...POS, '11'], '--up-axis': ['', 'north'], '--points': POS, '--frame': ENUM, '--out': ['', path.join(cwd, 's.txt'), path.join(file, 's.ply')] } },
   convert: { base: [shape, path.join(cwd, 'out.ply')], values: { '--format': ENUM, '--sample': POS, '--normals': ENUM, '--orient': ENUM, '--k': POS, '--normalize': ENUM, '--scale': [...NUM, '0'], '--seed': SEED } },
   quantize: { base: [shape], values: { '--bins': POS, '--seed': SEED, '--variant': ENUM, '--p': [...NUM, '1.5'], '--depth': [...POS, '11'], '--normalize': ENUM, '--out': ['', path.join(cwd, 'q.txt'), path.join(file, 'q.ply')], '--frame': ENUM } },
   synth: { base: ['--out', path.join(cwd, 'synth')], values: { '--out': OUT, '--per-class': POS, '--points': POS, '--seed': SEED, '--categories': ['', 'bogus', 'chair,,mug'] } },
@@ -44,7 +45,7 @@ const TABLE: Record<string, { base: string[]; values: Record<string, string[]> }
   pretrain: {
     base: ['--config', 'tiny', '--out', path.join(cwd, 'pt'), '--quiet'],
     values: {
-      '--data': PATH, '--config': PATH, '--rq-bins': [...POS, '5000'], '--rq-variant': ENUM, '--epochs': POS, '--batch-size': POS, '--lr': [...NUM, '0'], '--workers': INT,
+      '--data': PATH, '--up-axis': ['', 'north'], '--config': PATH, '--rq-bins': [...POS, '5000'], '--rq-variant': ENUM, '--epochs': POS, '--batch-size': POS, '--lr': [...NUM, '0'], '--workers': INT,
       '--seed': SEED, '--set': ['', 'noequals', '=1', 'optim.lrr=1', 'optim.lr=abc', 'rq.bins=-5', 'model.depth=99', '__proto__.x=1', 'optim.lr=[1'], '--out': OUT, '--max-steps': POS, '--backend': BACKEND,
     },
   },
@@ -66,7 +67,7 @@ for (const cmd of ['linear', 'finetune', 'segment']) {
   TABLE[cmd] = {
     base: ['--from', 'scratch', '--model', 'tiny', '--data', 'synth:5', '--ratios', '1', '--base-steps', '2', '--min-steps', '1', '--out', path.join(cwd, cmd), '--quiet'],
     values: {
-      '--checkpoint': PATH, '--from': ['', 'pretrained'], '--data': PATH, '--ratios': ['', '0', '1.5', 'abc', '1,,0.5', '-0.5'], '--seeds': ['', '1.5', 'abc'], '--model': ENUM, '--points': POS, '--workers': INT,
+      '--checkpoint': PATH, '--from': ['', 'pretrained'], '--data': PATH, '--up-axis': ['', 'north'], '--ratios': ['', '0', '1.5', 'abc', '1,,0.5', '-0.5'], '--seeds': ['', '1.5', 'abc'], '--model': ENUM, '--points': POS, '--workers': INT,
       '--base-steps': POS, '--min-steps': POS, '--lr': [...NUM, '0'], '--batch-size': POS, '--backend': BACKEND, '--set': ['', 'nope=1', `${cmd === 'linear' ? 'linear' : cmd === 'segment' ? 'segment' : 'finetune'}.lr=-1`, 'ratios=[0]'], '--out': OUT, '--mode': ENUM,
     },
   };
