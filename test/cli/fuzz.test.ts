@@ -51,7 +51,7 @@ const TABLE: Record<string, { base: string[]; values: Record<string, string[]> }
   },
   fewshot: {
     base: ['--config', path.join(cwd, 'grid.json'), '--out', path.join(cwd, 'grid'), '--quiet'],
-    values: { '--config': PATH, '--out': OUT, '--backbones': ['', 'nope'], '--protocols': ['', 'nope', 'finetune'], '--ratios': ['', '0', '1.5', 'abc', '0.5'], '--seeds': ['', '1.5', '9'], '--set': ['', 'nope=1', 'ratios=[2]', 'linear.lr=-1', 'task=x'], '--backend': BACKEND },
+    values: { '--config': PATH, '--out': OUT, '--backbones': ['', 'nope'], '--protocols': ['', 'nope', 'finetune'], '--ratios': ['', '0', '1.5', 'abc', '0.5'], '--seeds': ['', '1.5', '9'], '--set': ['', 'nope=1', 'ratios=[2]', 'linear.lr=-1', 'task=x'], '--backend': BACKEND, '--queue': ['', 'http://x', 'redis://'], '--attempts': POS },
   },
   main: { base: ['--out', path.join(cwd, 'main'), '--quiet'], values: { '--out': OUT, '--per-class': [...POS, '4'], '--epochs': POS } },
   supervised: {
@@ -61,6 +61,8 @@ const TABLE: Record<string, { base: string[]; values: Record<string, string[]> }
       '--out': OUT, '--set': ['', 'lr=abc', 'nope=1', 'depth=0'], '--backend': BACKEND,
     },
   },
+  worker: { base: ['--queue', 'redis://127.0.0.1:1', '--quiet'], values: { '--queue': ['', 'http://x', 'redis://', 'redis://h:1/x'], '--concurrency': POS, '--lock-seconds': [...NUM, '0'], '--name': ANY } },
+  prepare: { base: ['--data', path.join(cwd, 'prep'), '--config', 'tiny', '--quiet'], values: { '--data': PATH, '--config': PATH, '--queue': ['', 'http://x'], '--shard-size': POS, '--workers': INT, '--attempts': POS } },
   bench: { base: ['--quick'], values: { '--only': ['', 'nope'], '--models': ['', 'nope'], '--reps': POS, '--conv-variants': ['', 'nope'], '--backend': BACKEND, '--threads': POS } },
 };
 for (const cmd of ['linear', 'finetune', 'segment']) {
@@ -110,6 +112,14 @@ beforeAll(() => {
   process.env.RQ3D_BACKEND = 'cpu';
   process.env.RQ3D_CACHE = path.join(cwd, 'cache');
   fs.writeFileSync(file, 'not a folder');
+  // a real (tiny) data folder for rq3d prepare: a valid base, so only the fuzzed flag can make it fail
+  for (const [split, n] of [['train', 2], ['test', 1]] as const) {
+    for (let i = 0; i < n; i++) {
+      const d = path.join(cwd, 'prep', 'cube', split);
+      fs.mkdirSync(d, { recursive: true });
+      fs.copyFileSync(shape, path.join(d, `cube_${split}_${i}.off`));
+    }
+  }
   fs.writeFileSync(
     path.join(cwd, 'grid.json'),
     JSON.stringify({ name: 'g', task: 'classification', data: { source: 'synth:5', points: 256 }, model: 'tiny', backbones: { scratch: { from: 'scratch' } }, protocols: ['linear'], ratios: [1], seeds: [0], linear: { lr: 1, momentum: 0.9, weightDecay: 0, batchSize: 8, baseSteps: 2, minSteps: 1, multipliers: {}, decayAt: [], backboneLrScale: 1, headOnlyBelow: 0 }, workers: 0 }),
