@@ -161,7 +161,7 @@ export function registerDownstream(program: Command): void {
     .option('--queue <url>', 'run the cells as jobs on a BullMQ queue: redis://[:PASSWORD@]HOST:PORT[/DB] or rediss:// (workers: rq3d worker)')
     .option('--attempts <n>', 'with --queue: attempts per cell before it counts as failed', '3')
     .option('--skip-missing', 'go on without the shapes a dataset lists but whose files are absent (default: an error listing them)')
-    .option('--force', 'replace a results folder that holds a grid with another config')
+    .option('--force', 'start the results folder afresh (its cells are kept only where their config is unchanged otherwise)')
     .option('--quiet', 'no progress output')
     .action(async (o: { config: string; out?: string; backbones?: string; protocols?: string; ratios?: string; seeds?: string; set?: string[]; backend?: string; queue?: string; attempts: string; skipMissing?: boolean; force?: boolean; quiet?: boolean }) => {
       const raw = readFewshotConfigRaw(o.config);
@@ -178,8 +178,9 @@ export function registerDownstream(program: Command): void {
       const attempts = parseIntOption(o.attempts, '--attempts');
       if (attempts < 1) throw new UsageError(`--attempts must be at least 1, got ${attempts}`);
       const out = o.out ?? path.join(path.dirname(path.resolve(o.config)), 'results', cfg.name);
-      // a grid resumes by design when its config is the same; another config needs --force
-      const claim = claimRunFolder(out, { force: o.force, sameConfig: cfg, implicitResume: true });
+      // a grid resumes by design: its cells are keyed by the hash of their resolved config (src/downstream/cell-id.ts),
+      // so a changed config recomputes what changed and never mixes results; --force starts the folder afresh
+      const claim = claimRunFolder(out, { force: o.force, implicitResume: true });
       if (o.queue !== undefined) {
         const { runFewshotQueued } = await import('../queue/grid.ts');
         const r = await runFewshotQueued(cfg, { out: claim.dir, quiet: o.quiet, only, queue: o.queue, attempts });

@@ -135,7 +135,7 @@ function differences(a: unknown, b: unknown, prefix = ''): string[] {
  */
 async function checkResumable(out: string, ckpt: string, cfg: PretrainConfig): Promise<void> {
   const { readCheckpointMeta } = await import('../train/checkpoint.ts');
-  if (fs.existsSync(ckpt) || fs.existsSync(`${ckpt}.prev`)) await readCheckpointMeta(ckpt);
+  if (fs.existsSync(ckpt) || fs.existsSync(`${ckpt}.prev`)) await readCheckpointMeta(ckpt, { arrays: true });
   const savedFile = path.join(path.resolve(out), 'config.json');
   if (!fs.existsSync(savedFile)) return;
   const savedCfg = readSavedConfig(savedFile);

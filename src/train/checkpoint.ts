@@ -75,21 +75,27 @@ async function readManifest(dir: string): Promise<CheckpointJson> {
   return parseCheckpointJson(text, file);
 }
 
-/** The manifest of a complete checkpoint: every file it names is there with its exact size. */
-async function completeManifest(dir: string): Promise<CheckpointJson> {
+/**
+ * The manifest of a complete checkpoint: every weights file it names is there with its exact size, and the
+ * plain arrays (memory banks) too when `arrays` (a resumed pretraining needs them; fine-tuning does not, and
+ * the job queue ships checkpoints without them).
+ */
+async function completeManifest(dir: string, arrays: boolean): Promise<CheckpointJson> {
   const json = await readManifest(dir);
+  const weightFiles = new Set(json.weightsManifest.map((m) => m.paths[0]!));
   for (const f of checkpointFiles(json)) {
+    if (!arrays && !weightFiles.has(f.file)) continue;
     const file = path.join(dir, f.file);
     const st = await fs.stat(file).catch(() => null);
     if (!st) throw new UserError(`${file}: missing, the checkpoint is incomplete (copied in part?); give a complete checkpoint folder (model.json with all its .bin files)`);
-    if (st.size !== f.bytes) throw new UserError(`${file}: ${st.size} bytes where the manifest needs ${f.bytes}; the checkpoint is incomplete or from another run`);
+    if (st.size !== f.bytes) throw new UserError(`${file}: truncated or from another run (${st.size} bytes where the manifest needs ${f.bytes}); give a complete checkpoint`);
   }
   return json;
 }
 
-async function isCheckpoint(dir: string): Promise<boolean> {
+async function isCheckpoint(dir: string, arrays = false): Promise<boolean> {
   try {
-    await completeManifest(dir);
+    await completeManifest(dir, arrays);
     return true;
   } catch {
     return false;
@@ -100,9 +106,10 @@ async function isCheckpoint(dir: string): Promise<boolean> {
  * The folder to read a checkpoint from: `dir` when it is complete, else `<dir>.prev` (a save was
  * interrupted between its two renames, or `dir` lost a file), else null.
  */
-export async function resolveCheckpoint(dir: string): Promise<string | null> {
-  if (await isCheckpoint(dir)) return dir;
-  if (await isCheckpoint(prevOf(dir))) return prevOf(dir);
+export async function resolveCheckpoint(dir: string, opts: { arrays?: boolean } = {}): Promise<string | null> {
+  const arrays = opts.arrays ?? false;
+  if (await isCheckpoint(dir, arrays)) return dir;
+  if (await isCheckpoint(prevOf(dir), arrays)) return prevOf(dir);
   return null;
 }
 
@@ -111,9 +118,9 @@ export async function checkpointExists(dir: string): Promise<boolean> {
 }
 
 /** The manifest's `meta` of the checkpoint at `dir` (or its `.prev`); a UserError naming what is wrong. */
-export async function readCheckpointMeta(dir: string): Promise<Record<string, unknown>> {
-  const at = (await resolveCheckpoint(dir)) ?? dir;
-  return (await completeManifest(at)).meta;
+export async function readCheckpointMeta(dir: string, opts: { arrays?: boolean } = {}): Promise<Record<string, unknown>> {
+  const at = (await resolveCheckpoint(dir, opts)) ?? dir;
+  return (await completeManifest(at, opts.arrays ?? false)).meta;
 }
 
 export interface LoadedCheckpoint {
@@ -127,8 +134,9 @@ export interface LoadedCheckpoint {
 
 export async function loadCheckpoint(dir: string, opts: { arrays?: boolean } = {}): Promise<LoadedCheckpoint> {
   // an incomplete `dir` with a whole `.prev` reads the previous one; otherwise the error names what is wrong with `dir`
-  const at = (await resolveCheckpoint(dir)) ?? dir;
-  const json = await completeManifest(at);
+  const arrays = opts.arrays !== false;
+  const at = (await resolveCheckpoint(dir, { arrays })) ?? dir;
+  const json = await completeManifest(at, arrays);
   const manifest = path.join(at, MANIFEST_FILE);
   const groups = new Map<string, Map<string, tf.Tensor>>();
   try {
@@ -143,14 +151,14 @@ export async function loadCheckpoint(dir: string, opts: { arrays?: boolean } = {
     for (const g of groups.values()) for (const t of g.values()) t.dispose();
     throw e;
   }
-  const arrays = new Map<string, Float32Array>();
-  if (opts.arrays !== false) {
+  const loaded = new Map<string, Float32Array>();
+  if (arrays) {
     for (const [name, a] of Object.entries(json.arrays ?? {})) {
       const file = path.join(at, a.file);
-      arrays.set(name, decodeArray(await fs.readFile(file), a.length, file));
+      loaded.set(name, decodeArray(await fs.readFile(file), a.length, file));
     }
   }
-  return { meta: json.meta, groups, arrays, dir: at };
+  return { meta: json.meta, groups, arrays: loaded, dir: at };
 }
 
 /**
