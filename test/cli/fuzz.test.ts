@@ -41,7 +41,7 @@ const TABLE: Record<string, { base: string[]; values: Record<string, string[]> }
   convert: { base: [shape, path.join(cwd, 'out.ply')], values: { '--format': ENUM, '--sample': POS, '--normals': ENUM, '--orient': ENUM, '--k': POS, '--normalize': ENUM, '--scale': [...NUM, '0'], '--seed': SEED } },
   quantize: { base: [shape], values: { '--bins': POS, '--seed': SEED, '--variant': ENUM, '--p': [...NUM, '1.5'], '--depth': [...POS, '11'], '--normalize': ENUM, '--out': ['', path.join(cwd, 'q.txt'), path.join(file, 'q.ply')], '--frame': ENUM } },
   synth: { base: ['--out', path.join(cwd, 'synth')], values: { '--out': OUT, '--per-class': POS, '--points': POS, '--seed': SEED, '--categories': ['', 'bogus', 'chair,,mug'] } },
-  view: { base: ['/nonexistent/rq3d-fuzz', '--no-open'], values: { '--port': ['', 'abc', '-1', '70000', '1.5'], '--checkpoint': PATH } },
+  view: { base: ['/nonexistent/rq3d-fuzz', '--no-open'], values: { '--port': ['', 'abc', '-1', '70000', '1.5'], '--host': ['', 'a b', 'x;y'], '--checkpoint': PATH } },
   pretrain: {
     base: ['--config', 'tiny', '--out', path.join(cwd, 'pt'), '--quiet'],
     values: {
