@@ -53,6 +53,10 @@ const TABLE: Record<string, { base: string[]; values: Record<string, string[]> }
     base: ['--config', path.join(cwd, 'grid.json'), '--out', path.join(cwd, 'grid'), '--quiet'],
     values: { '--config': PATH, '--out': OUT, '--backbones': ['', 'nope'], '--protocols': ['', 'nope', 'finetune'], '--ratios': ['', '0', '1.5', 'abc', '0.5'], '--seeds': ['', '1.5', '9'], '--set': ['', 'nope=1', 'ratios=[2]', 'linear.lr=-1', 'task=x'], '--backend': BACKEND, '--queue': ['', 'http://x', 'redis://'], '--attempts': POS },
   },
+  'budget-curve': {
+    base: ['--config', path.join(cwd, 'grid.json'), '--out', path.join(cwd, 'curve'), '--quiet'],
+    values: { '--config': PATH, '--out': OUT, '--backbones': ['', 'nope'], '--ratios': ['', '0', '1.5', 'abc'], '--seeds': ['', '1.5', 'abc'] },
+  },
   main: { base: ['--out', path.join(cwd, 'main'), '--quiet'], values: { '--out': OUT, '--per-class': [...POS, '4'], '--epochs': POS } },
   supervised: {
     base: ['--data', 'synth:5', '--model', 'lenet', '--epochs', '1', '--out', path.join(cwd, 'sup'), '--quiet'],
