@@ -143,7 +143,7 @@ async function checkResumable(out: string, ckpt: string, cfg: PretrainConfig): P
   if (diff.length) throw new UsageError(`--resume: the run in ${out} was started with another ${diff.slice(0, 4).join(', ')}${diff.length > 4 ? ', ...' : ''}; resume it with the same config (its config.json), or use --force to replace it`);
 }
 
-/** A pretraining run's saved config.json without its `kind`. */
+/** A pretraining run's saved config.json without its `kind` and the `backend` it recorded (not config fields). */
 function readSavedConfig(file: string): Record<string, unknown> {
   let saved: Record<string, unknown>;
   try {
@@ -151,7 +151,7 @@ function readSavedConfig(file: string): Record<string, unknown> {
   } catch (e) {
     throw new UserError(`${file}: unreadable (${(e as Error).message}); the run cannot be resumed, use --force to replace it`);
   }
-  const { kind, ...cfg } = saved;
+  const { kind, backend: _backend, ...cfg } = saved;
   if (kind !== undefined && kind !== 'pretrain') throw new UsageError(`--out ${path.dirname(file)}: holds a '${String(kind)}' run, not a pretraining run`);
   return cfg;
 }

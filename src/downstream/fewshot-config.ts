@@ -176,9 +176,13 @@ function validateFewshotSchema(raw: unknown, where: string): FewshotConfig {
  * checkpoint / config paths made relative to the config file (`file`; none for a config built in code).
  */
 export function checkFewshotConfig(c: FewshotConfig, where: string, file?: string): FewshotConfig {
+  // scratch trains the whole network with the fine-tune recipe in every protocol (the linear one included)
+  const specs = Object.values(c.backbones);
+  const scratch = specs.some((b) => 'from' in b && b.from === 'scratch');
+  const other = specs.some((b) => !('from' in b && b.from === 'scratch'));
   for (const p of c.protocols) {
-    const need = p === 'linear' ? 'linear' : c.task === 'segmentation' ? 'segment' : 'finetune';
-    if (!c[need]) throw new UserError(`${where}: protocol '${p}' needs a '${need}' section`);
+    const needs = p === 'linear' ? [...(other ? ['linear' as const] : []), ...(scratch ? ['finetune' as const] : [])] : [c.task === 'segmentation' ? ('segment' as const) : ('finetune' as const)];
+    for (const need of needs) if (!c[need]) throw new UserError(`${where}: protocol '${p}' needs a '${need}' section`);
   }
   if (c.finetune?.headInit === 'linear-probe' && !c.linear) throw new UserError(`${where}: finetune.headInit 'linear-probe' needs a 'linear' section (its recipe fits the initial head)`);
   if (c.task === 'classification' && c.protocols.includes('2fc')) throw new UserError(`${where}: protocol '2fc' is for segmentation`);
