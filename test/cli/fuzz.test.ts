@@ -67,7 +67,7 @@ const TABLE: Record<string, { base: string[]; values: Record<string, string[]> }
   },
   worker: { base: ['--queue', 'redis://127.0.0.1:1', '--quiet'], values: { '--queue': ['', 'http://x', 'redis://', 'redis://h:1/x'], '--concurrency': POS, '--lock-seconds': [...NUM, '0'], '--name': ANY } },
   prepare: { base: ['--data', path.join(cwd, 'prep'), '--config', 'tiny', '--quiet'], values: { '--data': PATH, '--config': PATH, '--queue': ['', 'http://x'], '--shard-size': POS, '--workers': INT, '--attempts': POS } },
-  bench: { base: ['--quick'], values: { '--only': ['', 'nope'], '--models': ['', 'nope'], '--reps': POS, '--conv-variants': ['', 'nope'], '--backend': BACKEND, '--threads': POS } },
+  bench: { base: ['--quick'], values: { '--only': ['', 'nope'], '--models': ['', 'nope'], '--reps': POS, '--conv-variants': ['', 'nope'], '--backend': BACKEND, '--threads': POS, '--peer': PATH, '--export-inputs': ['', path.join(file, 'x')] } },
 };
 for (const cmd of ['linear', 'finetune', 'segment']) {
   TABLE[cmd] = {
