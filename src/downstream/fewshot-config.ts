@@ -176,13 +176,13 @@ function validateFewshotSchema(raw: unknown, where: string): FewshotConfig {
  * checkpoint / config paths made relative to the config file (`file`; none for a config built in code).
  */
 export function checkFewshotConfig(c: FewshotConfig, where: string, file?: string): FewshotConfig {
-  // scratch trains the whole network with the fine-tune recipe in every protocol (the linear one included)
+  // scratch trains the whole network with the fine-tune recipe in every protocol (the linear one included):
+  // a grid of scratch backbones only needs no 'linear' section (its 'finetune' one is checked by selectGrid)
   const specs = Object.values(c.backbones);
-  const scratch = specs.some((b) => 'from' in b && b.from === 'scratch');
-  const other = specs.some((b) => !('from' in b && b.from === 'scratch'));
+  const onlyScratch = specs.length > 0 && specs.every((b) => 'from' in b && b.from === 'scratch');
   for (const p of c.protocols) {
-    const needs = p === 'linear' ? [...(other ? ['linear' as const] : []), ...(scratch ? ['finetune' as const] : [])] : [c.task === 'segmentation' ? ('segment' as const) : ('finetune' as const)];
-    for (const need of needs) if (!c[need]) throw new UserError(`${where}: protocol '${p}' needs a '${need}' section`);
+    const need = p === 'linear' ? (onlyScratch ? null : 'linear') : c.task === 'segmentation' ? 'segment' : 'finetune';
+    if (need && !c[need]) throw new UserError(`${where}: protocol '${p}' needs a '${need}' section`);
   }
   if (c.finetune?.headInit === 'linear-probe' && !c.linear) throw new UserError(`${where}: finetune.headInit 'linear-probe' needs a 'linear' section (its recipe fits the initial head)`);
   if (c.task === 'classification' && c.protocols.includes('2fc')) throw new UserError(`${where}: protocol '2fc' is for segmentation`);
