@@ -12,7 +12,9 @@ import type { MatMulResult } from '../bench/matmul.ts';
 import type { BenchModel, ModelBenchEntry, RqEffect } from '../bench/models.ts';
 import type { OctreeBenchResult } from '../bench/octree.ts';
 import type { PEER_YARDSTICKS, PeerConvFigures, PeerSource } from '../bench/peer.ts';
-import { UserError } from '../util/errors.ts';
+import { UsageError } from '../util/errors.ts';
+import { checkBackend } from './backend-flag.ts';
+import { positiveIntOption } from './options.ts';
 
 // tfjs and the benchmarks load only when the command runs (rq3d --help stays fast)
 
@@ -307,17 +309,9 @@ export function formatBench(r: BenchReport): string {
 function listOption<T extends string>(allowed: readonly T[], flag: string): (v: string) => T[] {
   return (v) => {
     const xs = v.split(',').map((s) => s.trim()).filter(Boolean);
-    for (const x of xs) if (!allowed.includes(x as T)) throw new UserError(`${flag}: unknown '${x}'; choose from ${allowed.join(', ')}`);
-    if (xs.length === 0) throw new UserError(`${flag}: give at least one of ${allowed.join(', ')}`);
+    for (const x of xs) if (!allowed.includes(x as T)) throw new UsageError(`${flag}: unknown '${x}'; choose from ${allowed.join(', ')}`);
+    if (xs.length === 0) throw new UsageError(`${flag}: give at least one of ${allowed.join(', ')}`);
     return xs as T[];
-  };
-}
-
-function positiveInt(flag: string): (v: string) => number {
-  return (v) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new UserError(`${flag}: expected a positive integer, got '${v}'`);
-    return n;
   };
 }
 
@@ -330,14 +324,17 @@ export function registerBench(program: Command): void {
     .option('--tiny', 'a correctness smoke run for slow backends (a software GPU adapter): batch 2, smallest depths, one tiny conv case')
     .option('--only <parts>', `comma-separated subset of ${BENCH_PARTS.join(',')}`, listOption(BENCH_PARTS, '--only'))
     .option('--models <names>', `models of the model bench (${MODELS.join(',')})`, listOption(MODELS, '--models'))
-    .option('--reps <n>', 'timed repetitions per figure (default 5; 2 with --quick)', positiveInt('--reps'))
+    .option('--reps <n>', 'timed repetitions per figure (default 5; 2 with --quick)', positiveIntOption('--reps'))
     .option('--conv-variants <names>', `conv layer variants (${CONV_VARIANTS.join(',')}; default fused, the one the models use)`, listOption(CONV_VARIANTS, '--conv-variants'))
     .option('--in-process', 'run every model case in this process (default with --quick; otherwise each case gets a child process)')
     .option('--backend <name>', 'tfjs backend (default: RQ3D_BACKEND or automatic)')
-    .option('--threads <n>', 'wasm threads (default: RQ3D_THREADS or 2)', positiveInt('--threads'))
+    .option('--threads <n>', 'wasm threads (default: RQ3D_THREADS or 2)', positiveIntOption('--threads'))
     .option('--peer <file>', 'compare the models with a side-by-side result (the JSON ../shared/peer/side-by-side prints) instead of the stored figures of another machine')
     .option('--export-inputs <dir>', 'write the benches\' exact inputs (plain.bin, rq30.bin, table_<n>.bin) and manifest.json into DIR for an external harness, and run nothing else')
     .action(async (o: { json?: boolean; quick?: boolean; tiny?: boolean; only?: BenchPart[]; models?: BenchModel[]; reps?: number; convVariants?: ConvVariant[]; backend?: string; threads?: number; inProcess?: boolean; exportInputs?: string; peer?: string }) => {
+      if (o.backend !== undefined) await checkBackend(o.backend);
+      if (o.exportInputs !== undefined && o.exportInputs.trim() === '') throw new UsageError('--export-inputs: give a folder');
+      if (o.peer !== undefined && o.peer.trim() === '') throw new UsageError('--peer: give a side-by-side result file');
       if (o.exportInputs !== undefined) {
         const { exportBenchInputs } = await import('../bench/export-inputs.ts');
         const r = await exportBenchInputs(o.exportInputs);

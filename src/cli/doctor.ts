@@ -7,8 +7,9 @@ import os from 'node:os';
 import type { BackendInfo } from '../backend.ts';
 import type { GpuAdapterReport } from '../gpu-adapter.ts';
 import type { MatMulResult } from '../bench/matmul.ts';
-import { UserError } from '../util/errors.ts';
 import { adapterLine } from '../gpu-adapter.ts';
+import { checkBackend } from './backend-flag.ts';
+import { positiveIntOption } from './options.ts';
 
 export interface DoctorReport {
   backend: string;
@@ -95,20 +96,15 @@ export function formatDoctor(r: DoctorReport): string {
   return rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n') + '\n';
 }
 
-function parseThreads(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new UserError(`--threads: expected a positive integer, got ${JSON.stringify(v)}`);
-  return n;
-}
-
 export function registerDoctor(program: Command): void {
   program
     .command('doctor')
     .description('show the compute backend, threads, SIMD, versions, cores, memory and a quick matMul speed')
     .option('--json', 'print one JSON object')
     .option('--backend <name>', 'backend (auto, wasm, cpu, webgpu, tensorflow, ...); default: RQ3D_BACKEND or auto')
-    .option('--threads <n>', 'wasm threads (default: RQ3D_THREADS or 2)', parseThreads)
+    .option('--threads <n>', 'wasm threads (default: RQ3D_THREADS or 2)', positiveIntOption('--threads'))
     .action(async (o: { json?: boolean; backend?: string; threads?: number }) => {
+      if (o.backend !== undefined) await checkBackend(o.backend);
       const report = await runDoctor({ backend: o.backend, threads: o.threads });
       process.stdout.write(o.json ? JSON.stringify(report) + '\n' : formatDoctor(report));
     });

@@ -70,6 +70,9 @@ export function registerInfo(program: Command): void {
     .option('--up-axis <axis>', "data folder: the up axis to report instead of the reader's (data.upAxis)")
     .option('--shapes <n>', 'data folder: shapes read for the point counts (0: all)', '200')
     .action(async (file: string, opts: InfoOptions) => {
+      // the flags are checked whatever the path is (a file ignores them, but nonsense is still refused)
+      const shapes = parseIntOption(opts.shapes, '--shapes', { min: 0 });
+      const upAxis = opts.upAxis !== undefined ? parseUpAxisOption(opts.upAxis) : undefined;
       let isDir = false;
       try {
         isDir = statSync(file).isDirectory();
@@ -77,8 +80,7 @@ export function registerInfo(program: Command): void {
         // not there: readShape names the file
       }
       if (isDir) {
-        const shapes = parseIntOption(opts.shapes, '--shapes');
-        const summary = await datasetSummary(file, { shapes, ...(opts.upAxis !== undefined ? { upAxis: parseUpAxisOption(opts.upAxis) } : {}) });
+        const summary = await datasetSummary(file, { shapes, ...(upAxis !== undefined ? { upAxis } : {}) });
         process.stdout.write(opts.json ? `${JSON.stringify(summary)}\n` : formatDatasetSummary(summary));
         return;
       }

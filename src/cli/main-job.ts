@@ -3,7 +3,12 @@ import type { Command } from 'commander';
 import { FewshotConfigSchema, DEFAULT_HYPER } from '../downstream/fewshot-config.ts';
 import { readCells } from '../downstream/cells.ts';
 import { MetricsLog } from '../train/metrics.ts';
-import { parseIntOption } from './options.ts';
+import { z } from 'zod';
+import { claimRunFolder } from '../util/run-folder.ts';
+import { given, validateFlags } from './flags.ts';
+
+// synth puts every 5th shape of a category in the test split: 5 per class is the least with a test split
+const MainFlags = z.object({ perClass: z.number().int().min(5).max(10_000), epochs: z.number().int().min(1).max(10_000) }).strict();
 
 /**
  * `npm start` = `rq3d main`: the method on the bundled synthetic shapes, nothing downloaded, a few minutes on
@@ -26,16 +31,16 @@ export function registerMain(program: Command): void {
     .option('--out <dir>', 'run folder', 'runs/main')
     .option('--per-class <n>', 'synthetic shapes per category', '40')
     .option('--epochs <n>', 'pretraining epochs', '4')
+    .option('--force', 'replace a run folder that holds a main job with other settings')
     .option('--quiet', 'no progress output')
-    .action(async (o: { out: string; perClass: string; epochs: string; quiet?: boolean }) => {
+    .action(async (o: { out: string; perClass: string; epochs: string; force?: boolean; quiet?: boolean }) => {
       const { initBackend } = await import('../backend.ts');
       const { runFewshot } = await import('../downstream/fewshot.ts');
       const { readMonitorInit, splitMetricRows } = await import('../train/pretrain.ts');
       const t0 = performance.now();
+      const { perClass, epochs } = validateFlags(MainFlags, { perClass: given('--per-class', o.perClass), epochs: given('--epochs', o.epochs) });
       const backend = await initBackend();
       const out = path.resolve(o.out);
-      const perClass = parseIntOption(o.perClass, '--per-class');
-      const epochs = parseIntOption(o.epochs, '--epochs');
       const source = `synth:${perClass}`;
       const cfg = FewshotConfigSchema.parse({
         name: 'main',
@@ -56,8 +61,11 @@ export function registerMain(program: Command): void {
         finetune: { ...DEFAULT_HYPER.finetune, baseSteps: 100, minSteps: 40 },
         workers: 1,
       });
+      // a second `npm start` continues (reuses the finished pretraining and cells); other settings need --force
+      const claim = claimRunFolder(out, { force: o.force, sameConfig: cfg, implicitResume: true });
       process.stderr.write(`rq3d main: backend ${backend.name} (${backend.threads} thread${backend.threads === 1 ? '' : 's'}); ${source}, results in ${out}\n`);
       await runFewshot(cfg, { out, quiet: o.quiet });
+      claim.commit();
       const cells = readCells(out).filter((c) => c.protocol === 'linear');
       const runs = await Promise.all(
         (['mid', 'mid_rq'] as const).map(async (b) => {

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { buildOctree, inputFeature, OctreeError } from '../../octree/index.ts';
 import { loadPointCloud } from '../data/shape.ts';
 import { normalizeCloud, type NormalizeMode } from '../data/normalize.ts';
-import { UserError } from '../util/errors.ts';
+import { UsageError, UserError } from '../util/errors.ts';
+import { DEFAULT_DEPTH, DEFAULT_FULL_DEPTH, DEFAULT_NORMALIZE } from '../pipeline/defaults.ts';
 import { parseIntOption } from './options.ts';
 
 export interface OctreeSummary {
@@ -20,15 +21,16 @@ export function registerOctree(program: Command): void {
     .command('octree')
     .description('build the octree of one shape and summarize it')
     .argument('<file>', 'shape file (PLY, OFF, OBJ, PCD, xyz/txt, .points)')
-    .option('--depth <d>', 'octree depth (1..10)', '6')
-    .option('--full-depth <f>', 'depths 0..f are dense grids', '2')
-    .option('--normalize <mode>', 'none | bbox | sphere: how the shape is put into the octree box [-1,1]^3', 'bbox')
+    .option('--depth <d>', 'octree depth (1..10; default: the training pipeline\'s)', String(DEFAULT_DEPTH))
+    .option('--full-depth <f>', 'depths 0..f are dense grids', String(DEFAULT_FULL_DEPTH))
+    .option('--normalize <mode>', 'sphere | bbox | none: how the shape is put into the octree box [-1,1]^3 (default: the training pipeline\'s)', DEFAULT_NORMALIZE)
     .option('--features <letters>', 'also output input features of the leaves (letters N D L P F, e.g. ND)')
     .option('--json', 'print exactly one JSON object')
     .action(async (file: string, o: { depth: string; fullDepth: string; normalize: string; features?: string; json?: boolean }) => {
-      const depth = parseIntOption(o.depth, '--depth');
-      const fullDepth = parseIntOption(o.fullDepth, '--full-depth');
-      if (!['none', 'bbox', 'sphere'].includes(o.normalize)) throw new UserError(`--normalize must be none, bbox or sphere, got '${o.normalize}'`);
+      const depth = parseIntOption(o.depth, '--depth', { min: 1, max: 10 });
+      const fullDepth = parseIntOption(o.fullDepth, '--full-depth', { min: 0, max: depth });
+      if (!['none', 'bbox', 'sphere'].includes(o.normalize)) throw new UsageError(`--normalize must be none, bbox or sphere, got '${o.normalize}'`);
+      if (o.features !== undefined && !/^[NDLPF]+$/i.test(o.features)) throw new UsageError(`--features: give ocnn feature letters among N, D, L, P, F (e.g. ND), got '${o.features}'`);
       const needsNormals = o.features !== undefined && /[ND]/i.test(o.features);
       const cloud = await loadPointCloud(file, { normals: needsNormals ? 'auto' : 'keep' });
       const pc = normalizeCloud(cloud, o.normalize as NormalizeMode);

@@ -1,16 +1,14 @@
 import type { Command } from 'commander';
 import { resolvePretrainConfig } from '../train/config.ts';
-import { UserError } from '../util/errors.ts';
-import { parseIntOption } from './options.ts';
+import { UsageError } from '../util/errors.ts';
+import { parseIntOption, parseNumberOption } from './options.ts';
 
 /**
  * `rq3d worker` runs queue jobs (grid cells, preparation shards) on this machine; `rq3d prepare` builds the
  * preprocessing and cluster caches of a data folder, locally or as queue jobs.
  */
 function positive(v: string, flag: string): number {
-  const n = parseIntOption(v, flag);
-  if (n < 1) throw new UserError(`${flag} must be at least 1, got ${n}`);
-  return n;
+  return parseIntOption(v, flag, { min: 1 });
 }
 
 export function registerQueue(program: Command): void {
@@ -24,8 +22,7 @@ export function registerQueue(program: Command): void {
     .option('--quiet', 'no log lines')
     .action(async (o: { queue: string; concurrency: string; lockSeconds: string; name?: string; quiet?: boolean }) => {
       const concurrency = positive(o.concurrency, '--concurrency');
-      const lockMs = Math.round(1000 * Number(o.lockSeconds));
-      if (!Number.isFinite(lockMs) || lockMs < 1000) throw new UserError(`--lock-seconds must be a number of at least 1, got '${o.lockSeconds}'`);
+      const lockMs = Math.round(1000 * parseNumberOption(o.lockSeconds, '--lock-seconds', { min: 1, max: 86_400 }));
       const { runWorker } = await import('../queue/worker.ts');
       await runWorker({ url: o.queue, concurrency, lockMs, name: o.name, quiet: o.quiet });
     });
@@ -42,6 +39,11 @@ export function registerQueue(program: Command): void {
     .option('--json', 'print the result as one JSON object')
     .action(async (o: { data: string; config: string; queue?: string; shardSize: string; workers?: string; attempts: string; quiet?: boolean; json?: boolean }) => {
       const cfg = resolvePretrainConfig(o.config);
+      // every flag is checked, whichever mode uses it, before the queue or the data folder is touched
+      const shardSize = positive(o.shardSize, '--shard-size');
+      const attempts = positive(o.attempts, '--attempts');
+      const workers = o.workers === undefined ? undefined : parseIntOption(o.workers, '--workers', { min: 0, max: 64 });
+      if (o.data.trim() === '') throw new UsageError('--data: give a data folder');
       if (o.queue !== undefined) {
         // the queue is checked before the data folder is read
         const { checkReachable } = await import('../queue/connection.ts');
@@ -53,9 +55,9 @@ export function registerQueue(program: Command): void {
       let r: { computed: number; reused: number; shards?: number };
       if (o.queue !== undefined) {
         const { prepareQueued } = await import('../queue/prepare.ts');
-        r = await prepareQueued(plan, { queue: o.queue, shardSize: positive(o.shardSize, '--shard-size'), attempts: positive(o.attempts, '--attempts'), quiet: o.quiet });
+        r = await prepareQueued(plan, { queue: o.queue, shardSize, attempts, quiet: o.quiet });
       } else {
-        r = await prepareLocal(plan, { workers: o.workers === undefined ? undefined : parseIntOption(o.workers, '--workers'), quiet: o.quiet });
+        r = await prepareLocal(plan, { workers, quiet: o.quiet });
       }
       const seconds = (performance.now() - t0) / 1000;
       if (o.json) process.stdout.write(`${JSON.stringify({ dir: plan.dir, clusters: plan.clustersFile, shapes: plan.items.length, train: plan.train.length, ...r, seconds })}\n`);

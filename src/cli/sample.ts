@@ -9,7 +9,8 @@ import { loadPointCloud } from '../data/shape.ts';
 import { fromYUp, vectorFromYUp, type UpAxis } from '../data/up-axis.ts';
 import { prepareSample, type SampleSpec } from '../pipeline/sample.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
-import { UserError } from '../util/errors.ts';
+import { UsageError } from '../util/errors.ts';
+import { DEFAULT_DEPTH } from '../pipeline/defaults.ts';
 import { parseIntOption, parseUpAxisOption } from './options.ts';
 
 /**
@@ -142,32 +143,32 @@ export function registerSample(program: Command): void {
     .option('--rq-bins <n>', 'randomized quantization bins (default: 30 for pretrain, none for finetune / eval)')
     .option('--no-rq', 'no randomized quantization')
     .option('--seed <s>', "the sample's seed (transform and RQ draws; mesh sampling and normals)", '0')
-    .option('--depth <d>', 'octree depth', '6')
+    .option('--depth <d>', "octree depth (default: the training pipeline's)", String(DEFAULT_DEPTH))
     .option('--up-axis <axis>', "the file's up axis (data.upAxis); default z inside a ModelNet <class>/{train,test}/ tree, else y")
     .option('--points <n>', 'points per shape (meshes sampled, larger clouds subsampled), as data.points')
     .option('--frame <frame>', 'input (mapped back to the file\'s frame) | normalized (exactly as the octree sees it)', 'input')
     .option('--out <file.ply>', 'write the cloud the octree is built from (binary PLY)')
     .option('--json', 'print exactly one JSON object')
     .action(async (file: string, o: SampleCliOptions) => {
-      if (!['pretrain', 'finetune', 'eval'].includes(o.stage)) throw new UserError(`--stage must be pretrain, finetune or eval, got '${o.stage}'`);
+      if (!['pretrain', 'finetune', 'eval'].includes(o.stage)) throw new UsageError(`--stage must be pretrain, finetune or eval, got '${o.stage}'`);
       const stage = o.stage as SampleStage;
-      if (!['input', 'normalized'].includes(o.frame)) throw new UserError(`--frame must be input or normalized, got '${o.frame}'`);
-      if (o.rq === false && o.rqBins !== undefined) throw new UserError('give either --rq-bins or --no-rq, not both');
+      if (!['input', 'normalized'].includes(o.frame)) throw new UsageError(`--frame must be input or normalized, got '${o.frame}'`);
+      if (o.rq === false && o.rqBins !== undefined) throw new UsageError('give either --rq-bins or --no-rq, not both');
       let rqBins: number | null = stage === 'pretrain' ? 30 : null;
       if (o.rq === false) rqBins = null;
       if (o.rqBins !== undefined) {
         rqBins = parseIntOption(o.rqBins, '--rq-bins');
-        if (rqBins < 1 || rqBins > 4096) throw new UserError(`--rq-bins must be in 1..4096, got ${rqBins}`);
+        if (rqBins < 1 || rqBins > 4096) throw new UsageError(`--rq-bins must be in 1..4096, got ${rqBins}`);
       }
       const seed = parseIntOption(o.seed, '--seed');
       const depth = parseIntOption(o.depth, '--depth');
-      if (depth < 1 || depth > 10) throw new UserError(`--depth must be in 1..10, got ${depth}`);
+      if (depth < 1 || depth > 10) throw new UsageError(`--depth must be in 1..10, got ${depth}`);
       let points: number | undefined;
       if (o.points !== undefined) {
         points = parseIntOption(o.points, '--points');
-        if (points < 1) throw new UserError(`--points must be >= 1, got ${points}`);
+        if (points < 1) throw new UsageError(`--points must be >= 1, got ${points}`);
       }
-      if (o.out !== undefined && path.extname(o.out).toLowerCase() !== '.ply') throw new UserError(`${o.out}: --out must end in .ply`);
+      if (o.out !== undefined && path.extname(o.out).toLowerCase() !== '.ply') throw new UsageError(`${o.out}: --out must end in .ply`);
       const upAxis = o.upAxis !== undefined ? parseUpAxisOption(o.upAxis) : undefined;
 
       const { summary, cloud } = await inspectSample(file, { stage, rqBins, seed, depth, frame: o.frame as SampleFrame, points, ...(upAxis ? { upAxis } : {}) });

@@ -1,6 +1,33 @@
+import * as path from 'node:path';
 import type { Command } from 'commander';
-import { UserError } from '../util/errors.ts';
-import { parseIntOption, parseNumberOption } from './options.ts';
+import { z } from 'zod';
+import { writeFileAtomic } from '../util/atomic.ts';
+import { claimRunFolder } from '../util/run-folder.ts';
+import { checkBackend } from './backend-flag.ts';
+import { applyOverrides, collectSet, FLAG, flagValue, parseSets, SET_HELP, validateOverridden, type Override } from './flags.ts';
+
+/**
+ * The supervised baseline's recipe, validated like every config: the flags and `--set` overrides write into
+ * it and it is saved as the run folder's config.json.
+ */
+export const SupervisedConfigSchema = z
+  .object({
+    data: z.string().min(1),
+    model: z.enum(['resnet', 'lenet']),
+    depth: z.number().int().min(3).max(8),
+    fullDepth: z.number().int().min(1).max(5),
+    epochs: z.number().int().min(1).max(100_000),
+    batchSize: z.number().int().min(1).max(4096),
+    lr: z.number().gt(0).max(100),
+    weightDecay: z.number().min(0).max(1),
+    resblocks: z.number().int().min(1).max(16),
+    widthScale: z.number().gt(0).max(16),
+    seed: FLAG.seed,
+    workers: FLAG.workers,
+    skipMissing: z.boolean().optional(),
+  })
+  .strict();
+export type SupervisedConfig = z.infer<typeof SupervisedConfigSchema>;
 
 /** `rq3d supervised`: the supervised O-CNN baseline (ResNet or LeNet from scratch, all labels). */
 export function registerSupervised(program: Command): void {
@@ -17,34 +44,40 @@ export function registerSupervised(program: Command): void {
     .option('--width <x>', 'ResNet channel width multiplier', '1')
     .option('--seed <s>', 'seed', '0')
     .option('--workers <n>', 'worker threads building octrees', '1')
+    .option('--backend <name>', 'tfjs backend (wasm, cpu, tensorflow)')
+    .option('--set <key=value>', SET_HELP, collectSet)
+    .option('--skip-missing', 'go on without the shapes a dataset lists but whose files are absent (default: an error listing them)')
     .option('--out <dir>', 'run folder', 'runs/supervised')
     .option('--resume', 'continue an interrupted run from its folder (checkpoint after every epoch)')
+    .option('--force', 'replace the run in the run folder')
     .option('--quiet', 'no progress output')
     .option('--json', 'print the result as one JSON object')
-    .action(async (o: Record<string, string | boolean | undefined>) => {
+    .action(async (o: Record<string, string | string[] | boolean | undefined>) => {
+      const raw: Record<string, unknown> = { fullDepth: 2, weightDecay: 5e-4 };
+      const ov: Override[] = [
+        { flag: '--data', path: ['data'], value: o.data },
+        { flag: '--model', path: ['model'], value: o.model },
+      ];
+      for (const [key, flag] of [['depth', '--depth'], ['epochs', '--epochs'], ['batchSize', '--batch-size'], ['lr', '--lr'], ['resblocks', '--resblocks'], ['widthScale', '--width'], ['seed', '--seed'], ['workers', '--workers']] as const) {
+        const src = key === 'widthScale' ? o.width : o[key];
+        ov.push({ flag, path: [key], value: flagValue(String(src)) });
+      }
+      if (o.skipMissing === true) ov.push({ flag: '--skip-missing', path: ['skipMissing'], value: true });
+      ov.push(...parseSets(o.set as string[] | undefined));
+      applyOverrides(raw, ov);
+      const cfg = validateOverridden(SupervisedConfigSchema, raw, ov, 'the command line');
+      if (typeof o.backend === 'string') await checkBackend(o.backend);
+      const claim = claimRunFolder(String(o.out), { resume: o.resume === true, force: o.force === true, sameConfig: { kind: 'supervised', ...cfg } });
       const { initBackend } = await import('../backend.ts');
       const { trainSupervised } = await import('../downstream/supervised.ts');
       const { loadShapes } = await import('../train/shapes.ts');
-      if (o.model !== 'resnet' && o.model !== 'lenet') throw new UserError(`--model must be resnet or lenet, got '${String(o.model)}'`);
-      const backend = await initBackend();
-      const shapes = await loadShapes(String(o.data), { normalize: 'bbox', quiet: o.quiet === true });
-      const r = await trainSupervised(shapes, {
-        model: o.model,
-        depth: parseIntOption(String(o.depth), '--depth'),
-        fullDepth: 2,
-        epochs: parseIntOption(String(o.epochs), '--epochs'),
-        batchSize: parseIntOption(String(o.batchSize), '--batch-size'),
-        lr: parseNumberOption(String(o.lr), '--lr'),
-        weightDecay: 5e-4,
-        resblocks: parseIntOption(String(o.resblocks), '--resblocks'),
-        widthScale: parseNumberOption(String(o.width), '--width'),
-        seed: parseIntOption(String(o.seed), '--seed'),
-        workers: parseIntOption(String(o.workers), '--workers'),
-        out: String(o.out),
-        resume: o.resume === true,
-        quiet: o.quiet === true,
-      });
+      const backend = await initBackend({ backend: typeof o.backend === 'string' ? o.backend : undefined });
+      const shapes = await loadShapes(cfg.data, { normalize: 'bbox', quiet: o.quiet === true, skipMissing: cfg.skipMissing });
+      await writeFileAtomic(path.join(claim.dir, 'config.json'), `${JSON.stringify({ kind: 'supervised', ...cfg }, null, 2)}\n`);
+      const { data: _data, skipMissing: _skip, ...recipe } = cfg;
+      const r = await trainSupervised(shapes, { ...recipe, out: claim.dir, resume: claim.resumed, quiet: o.quiet === true });
+      claim.commit();
       if (o.json) process.stdout.write(`${JSON.stringify({ ...r, backend: backend.name })}\n`);
-      else process.stdout.write(`supervised ${o.model} on ${o.data}: test OA ${(100 * r.oa).toFixed(2)} % (best epoch ${(100 * r.bestOa).toFixed(2)} %), mAcc ${(100 * r.macc).toFixed(2)} %, ${r.epochs} epochs in ${(r.seconds / 60).toFixed(1)} min on ${backend.name}\nrun folder: ${o.out}\n`);
+      else process.stdout.write(`supervised ${cfg.model} on ${cfg.data}: test OA ${(100 * r.oa).toFixed(2)} % (best epoch ${(100 * r.bestOa).toFixed(2)} %), mAcc ${(100 * r.macc).toFixed(2)} %, ${r.epochs} epochs in ${(r.seconds / 60).toFixed(1)} min on ${backend.name}\nrun folder: ${String(o.out)}\n`);
     });
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import * as path from 'node:path';
-import { UserError } from '../util/errors.ts';
+import { UsageError } from '../util/errors.ts';
+import { parseIntOption } from './options.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { encodePly } from '../data/formats/ply.ts';
 import { partTable, synthDataset, SYNTH_CATEGORIES } from '../data/synth/index.ts';
@@ -13,12 +14,6 @@ interface SynthOptions {
   categories?: string;
   rotateY?: boolean;
   json?: boolean;
-}
-
-function intOption(v: string, name: string, min: number): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new UserError(`${name} must be an integer >= ${min}, got ${JSON.stringify(v)}`);
-  return n;
 }
 
 /**
@@ -38,13 +33,14 @@ export function registerSynth(program: Command): void {
     .option('--rotate-y', 'rotate every shape by a random angle about y')
     .option('--json', 'print one JSON object describing the output')
     .action(async (opts: SynthOptions) => {
-      const perClass = intOption(opts.perClass, '--per-class', 1);
-      const points = intOption(opts.points, '--points', 1);
-      const seed = intOption(opts.seed, '--seed', 0);
-      const categories = opts.categories?.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+      const perClass = parseIntOption(opts.perClass, '--per-class', { min: 1, max: 100_000 });
+      const points = parseIntOption(opts.points, '--points', { min: 1, max: 10_000_000 });
+      const seed = parseIntOption(opts.seed, '--seed', { min: 0 });
+      const categories = opts.categories?.split(',').map((s) => s.trim());
       for (const c of categories ?? []) {
-        if (!SYNTH_CATEGORIES.includes(c)) throw new UserError(`--categories: unknown category '${c}' (known: ${SYNTH_CATEGORIES.join(', ')})`);
+        if (!SYNTH_CATEGORIES.includes(c)) throw new UsageError(`--categories: unknown category '${c}' (known: ${SYNTH_CATEGORIES.join(', ')})`);
       }
+      if (opts.out.trim() === '') throw new UsageError('--out: give a folder name');
       const ds = synthDataset({ perClass, seed, points, categories, randomYRotation: opts.rotateY ?? false });
       const counts = { train: 0, test: 0 };
       for (const item of ds.items) {

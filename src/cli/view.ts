@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { accessSync, constants, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import { UserError } from '../util/errors.ts';
+import { UsageError, UserError } from '../util/errors.ts';
 import { ensureViewerBuilt } from '../view/build.ts';
 import { DEFAULT_VIEW_PORT, startViewServer } from '../view/server.ts';
 import { parseIntOption } from './options.ts';
@@ -64,8 +64,8 @@ export function registerView(program: Command): void {
     .option('--checkpoint <dir>', 'a checkpoint folder (model.json) or a folder holding some (rq3d pretrain RUN, rq3d fewshot / segment results): colours by the PCA of its point features, and per-point part predictions from segmentation models')
     .action(async (target: string, opts: ViewOptions) => {
       const port = opts.port === undefined ? DEFAULT_VIEW_PORT : parseIntOption(opts.port, '--port');
-      if (port < 0 || port > 65535) throw new UserError(`--port must be in 0..65535, got ${port}`);
-      if (!/^[A-Za-z0-9.:[\]-]+$/.test(opts.host)) throw new UserError(`--host must be an address or host name, got '${opts.host}'`);
+      if (port < 0 || port > 65535) throw new UsageError(`--port must be in 0..65535, got ${port}`);
+      if (!/^[A-Za-z0-9.:[\]-]+$/.test(opts.host)) throw new UsageError(`--host must be an address or host name, got '${opts.host}'`);
       await checkPath(target, 'shape path', false);
       if (opts.checkpoint) await checkPath(opts.checkpoint, 'checkpoint folder', true);
       const appDir = await ensureViewerBuilt((m) => process.stderr.write(`rq3d view: ${m}\n`));

@@ -16,6 +16,9 @@ export interface CellResult {
   /** Classification. */
   oa?: number;
   macc?: number;
+  /** Classification: the confusion matrix m[truth][pred] over the test shapes, and the class names. */
+  confusion?: number[][];
+  classes?: string[];
   /** Segmentation (per category mean IoUs, then C.mIoU / I.mIoU; both conventions). */
   cmiou?: number;
   imiou?: number;

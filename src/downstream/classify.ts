@@ -8,7 +8,7 @@ import { evalSampleSpec, fc1Features } from '../train/knn-monitor.ts';
 import type { MidHRNet } from '../models/mid-hrnet.ts';
 import { createProgress } from '../train/progress.ts';
 import { chunks, trainingBatches } from './batches.ts';
-import { meanClassAccuracy, overallAccuracy } from './metrics.ts';
+import { meanClassAccuracy, overallAccuracy, confusionMatrix } from './metrics.ts';
 import { loadPretrained, MidClassifier } from './models.ts';
 import { saveCheckpoint } from '../train/checkpoint.ts';
 
@@ -162,12 +162,12 @@ export async function trainLinearProbe(
   dim: number,
   classes: number,
   o: LinearProbeOptions,
-): Promise<{ oa: number; macc: number }> {
+): Promise<{ oa: number; macc: number; confusion: number[][] }> {
   const { weights, bias } = await fitLinearProbe(train, dim, classes, o);
   const p = tf.tidy(() => tf.argMax(tf.add(tf.matMul(tf.tensor2d(test.x, [test.y.length, dim]), tf.tensor2d(weights, [dim, classes])), tf.tensor1d(bias)), 1));
   const pred = await p.data();
   p.dispose();
-  return { oa: overallAccuracy(pred, test.y), macc: meanClassAccuracy(pred, test.y, classes) };
+  return { oa: overallAccuracy(pred, test.y), macc: meanClassAccuracy(pred, test.y, classes), confusion: confusionMatrix(pred, test.y, classes) };
 }
 
 export interface FinetuneOptions extends TrainingHyper {
@@ -191,6 +191,8 @@ export interface FinetuneOptions extends TrainingHyper {
 export interface FinetuneResult {
   oa: number;
   macc: number;
+  /** m[truth][pred] over the test shapes. */
+  confusion: number[][];
   steps: number;
   seconds: number;
   finalLoss: number;
@@ -252,5 +254,5 @@ export async function finetuneClassifier(cfg: HRNetConfig, data: ClassifyData, t
     await saveCheckpoint(o.saveDir, { meta: { kind: 'classify', model: cfg, classes: data.classes, mode: o.mode, trainShapes: trainIdx.length, steps }, groups: { model: model.net.params.variables } });
   }
   model.dispose();
-  return { oa: overallAccuracy(pred, truth), macc: meanClassAccuracy(pred, truth, data.classes), steps, seconds: (performance.now() - t0) / 1000, finalLoss };
+  return { oa: overallAccuracy(pred, truth), macc: meanClassAccuracy(pred, truth, data.classes), confusion: confusionMatrix(pred, truth, data.classes), steps, seconds: (performance.now() - t0) / 1000, finalLoss };
 }

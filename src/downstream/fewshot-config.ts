@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { z } from 'zod';
 import { UserError } from '../util/errors.ts';
 import { UpAxisField } from '../train/config.ts';
+import { describeIssues } from '../util/config-issues.ts';
 
 /**
  * A few-shot experiment grid: backbones x protocols x ratios x seeds on one dataset. Validated (unknown keys
@@ -106,7 +107,7 @@ export const FewshotConfigSchema = z
     /** Free text: how this protocol departs from the reference and why (shown in the report). */
     notes: z.string().optional(),
     task: z.enum(['classification', 'segmentation']),
-    data: z.object({ source: z.string(), points: z.number().int().positive().optional(), synthPerClass: z.number().int().positive().optional(), upAxis: UpAxisField.optional() }).strict(),
+    data: z.object({ source: z.string().min(1), points: z.number().int().positive().optional(), synthPerClass: z.number().int().positive().optional(), upAxis: UpAxisField.optional(), skipMissing: z.boolean().optional() }).strict(),
     /** HRNet preset for scratch backbones (pretrained ones use their checkpoint's config). */
     model: z.enum(['paper', 'cpu', 'tiny']),
     backbones: z.record(z.string(), Backbone),
@@ -148,6 +149,11 @@ export function stepsFor(h: HyperParams, ratio: number): number {
 }
 
 export function loadFewshotConfig(file: string): FewshotConfig {
+  return checkFewshotConfig(validateFewshotSchema(readFewshotConfigRaw(file), file), file, file);
+}
+
+/** An experiment config file as JSON, not validated yet (the CLI applies its `--set` overrides first). */
+export function readFewshotConfigRaw(file: string): Record<string, unknown> {
   if (!fs.existsSync(file)) throw new UserError(`${file}: no such experiment config`);
   let raw: unknown;
   try {
@@ -155,28 +161,45 @@ export function loadFewshotConfig(file: string): FewshotConfig {
   } catch (e) {
     throw new UserError(`${file}: invalid JSON (${(e as Error).message})`);
   }
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new UserError(`${file}: an experiment config must be a JSON object`);
+  return raw as Record<string, unknown>;
+}
+
+function validateFewshotSchema(raw: unknown, where: string): FewshotConfig {
   const r = FewshotConfigSchema.safeParse(raw);
-  if (!r.success) throw new UserError(r.error.issues.map((i) => `${file}: ${i.path.join('.') || '(root)'}: ${i.message}`).join('\n'));
-  const c = r.data;
+  if (!r.success) throw new UserError(describeIssues(r.error, raw, where));
+  return r.data;
+}
+
+/**
+ * The checks beyond the schema (a protocol needs its section, protocols fit the task), and relative
+ * checkpoint / config paths made relative to the config file (`file`; none for a config built in code).
+ */
+export function checkFewshotConfig(c: FewshotConfig, where: string, file?: string): FewshotConfig {
+  // scratch trains the whole network with the fine-tune recipe in every protocol (the linear one included):
+  // a grid of scratch backbones only needs no 'linear' section (its 'finetune' one is checked by selectGrid)
+  const specs = Object.values(c.backbones);
+  const onlyScratch = specs.length > 0 && specs.every((b) => 'from' in b && b.from === 'scratch');
   for (const p of c.protocols) {
-    const need = p === 'linear' ? 'linear' : c.task === 'segmentation' ? 'segment' : 'finetune';
-    if (!c[need]) throw new UserError(`${file}: protocol '${p}' needs a '${need}' section`);
+    const need = p === 'linear' ? (onlyScratch ? null : 'linear') : c.task === 'segmentation' ? 'segment' : 'finetune';
+    if (need && !c[need]) throw new UserError(`${where}: protocol '${p}' needs a '${need}' section`);
   }
-  if (c.finetune?.headInit === 'linear-probe' && !c.linear) throw new UserError(`${file}: finetune.headInit 'linear-probe' needs a 'linear' section (its recipe fits the initial head)`);
-  if (c.task === 'classification' && c.protocols.includes('2fc')) throw new UserError(`${file}: protocol '2fc' is for segmentation`);
-  if (c.task === 'segmentation' && c.protocols.includes('linear')) throw new UserError(`${file}: protocol 'linear' is for classification (use '2fc')`);
+  if (c.finetune?.headInit === 'linear-probe' && !c.linear) throw new UserError(`${where}: finetune.headInit 'linear-probe' needs a 'linear' section (its recipe fits the initial head)`);
+  if (c.task === 'classification' && c.protocols.includes('2fc')) throw new UserError(`${where}: protocol '2fc' is for segmentation`);
+  if (c.task === 'segmentation' && c.protocols.includes('linear')) throw new UserError(`${where}: protocol 'linear' is for classification (use '2fc')`);
   for (const [name, b] of Object.entries(c.backbones)) {
     for (const p of ('from' in b ? [] : (b.protocols ?? []))) {
-      if (!c.protocols.includes(p)) throw new UserError(`${file}: backbones.${name}.protocols: '${p}' is not one of the grid's protocols (${c.protocols.join(', ')})`);
+      if (!c.protocols.includes(p)) throw new UserError(`${where}: backbones.${name}.protocols: '${p}' is not one of the grid's protocols (${c.protocols.join(', ')})`);
     }
   }
   if (c.claim) {
     for (const k of ['treatment', 'control'] as const) {
-      if (!(c.claim[k] in c.backbones)) throw new UserError(`${file}: claim.${k}: '${c.claim[k]}' is not a backbone of the grid (${Object.keys(c.backbones).join(', ')})`);
+      if (!(c.claim[k] in c.backbones)) throw new UserError(`${where}: claim.${k}: '${c.claim[k]}' is not a backbone of the grid (${Object.keys(c.backbones).join(', ')})`);
     }
-    for (const p of c.claim.protocols) if (!c.protocols.includes(p)) throw new UserError(`${file}: claim.protocols: '${p}' is not one of the grid's protocols`);
-    for (const r of c.claim.ratios) if (!c.ratios.some((x) => Math.abs(x - r) < 1e-9)) throw new UserError(`${file}: claim.ratios: ${r} is not one of the grid's ratios`);
+    for (const p of c.claim.protocols) if (!c.protocols.includes(p)) throw new UserError(`${where}: claim.protocols: '${p}' is not one of the grid's protocols`);
+    for (const r of c.claim.ratios) if (!c.ratios.some((x) => Math.abs(x - r) < 1e-9)) throw new UserError(`${where}: claim.ratios: ${r} is not one of the grid's ratios`);
   }
+  if (file === undefined) return c;
   // relative checkpoint / config paths are relative to the config file
   const base = path.dirname(path.resolve(file));
   for (const b of Object.values(c.backbones)) {

@@ -4,7 +4,7 @@ import { subsetByRatio } from '../data/datasets/ratio.ts';
 import { HRNET_PRESETS, type HRNetConfig } from '../models/mid-hrnet.ts';
 import { initBackend } from '../backend.ts';
 import { pretrain } from '../train/pretrain.ts';
-import { checkpointExists } from '../train/checkpoint.ts';
+import { checkpointExists, readCheckpointMeta } from '../train/checkpoint.ts';
 import { loadShapes, type ShapeCollection } from '../train/shapes.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { UserError } from '../util/errors.ts';
@@ -36,6 +36,8 @@ export interface FewshotOptions {
    * worker gets the backbone as a shipped checkpoint; the hash the submitter computed names the cell).
    */
   configHash?: (cell: CellCoords) => string;
+  /** tfjs backend (see src/backend.ts); default RQ3D_BACKEND or automatic. */
+  backend?: string;
 }
 /**
  * A backbone as the cells see it: 'pretrained' (a checkpoint), 'scratch' (trained end to end from random
@@ -62,6 +64,8 @@ export const RECIPES = {
 export async function resolveBackbone(name: string, spec: BackboneSpec, cfg: FewshotConfig, out: string, quiet: boolean): Promise<ResolvedBackbone> {
   if ('from' in spec) return { kind: spec.from, checkpoint: null, model: HRNET_PRESETS[cfg.model] };
   if ('checkpoint' in spec) {
+    // readCheckpointMeta names what is wrong (no model.json, a missing or cut weights file)
+    if (!(await checkpointExists(spec.checkpoint))) await readCheckpointMeta(spec.checkpoint);
     if (!(await checkpointExists(spec.checkpoint))) throw new UserError(`backbone ${name}: no checkpoint at ${spec.checkpoint}`);
     return { kind: 'pretrained', checkpoint: spec.checkpoint, model: await checkpointModelConfig(spec.checkpoint) };
   }
@@ -69,7 +73,7 @@ export async function resolveBackbone(name: string, spec: BackboneSpec, cfg: Few
   const dir = pretrainDir(name, spec, out);
   const ck = path.join(dir, 'checkpoint');
   // a finished run is used as it is; an unfinished one is resumed (pretrain returns at once when complete)
-  const meta = (await checkpointExists(ck)) ? (JSON.parse(fs.readFileSync(path.join(ck, 'model.json'), 'utf8')) as { meta: { step: number; stepsPerEpoch: number } }).meta : null;
+  const meta = (await checkpointExists(ck)) ? ((await readCheckpointMeta(ck)) as { step: number; stepsPerEpoch: number }) : null;
   const done = meta !== null && (meta.step >= (spec.maxSteps ?? Infinity) || meta.step >= pc.optim.epochs * meta.stepsPerEpoch);
   if (!done) {
     if (!quiet) process.stderr.write(`pretraining backbone ${name} into ${dir}\n`);
@@ -131,7 +135,7 @@ export async function runFewshot(cfg: FewshotConfig, opts: FewshotOptions): Prom
  * all selected cells' results (no report). The local runner and the queue worker (one cell per job) share it.
  */
 export async function computeGridCells(cfg: FewshotConfig, opts: FewshotOptions): Promise<CellResult[]> {
-  await initBackend();
+  await initBackend({ backend: opts.backend });
   const out = path.resolve(opts.out);
   const quiet = opts.quiet ?? false;
   const { part, backbones, protocols } = selectGrid(cfg, opts.only);
@@ -142,12 +146,14 @@ export async function computeGridCells(cfg: FewshotConfig, opts: FewshotOptions)
     points: cfg.data.points,
     synthPerClass: cfg.data.synthPerClass,
     upAxis: cfg.data.upAxis,
+    skipMissing: cfg.data.skipMissing,
     normalize: 'sphere',
     // segmentation is evaluated on every input point: keep the canonical shape clear of the box edge
     scale: seg ? 0.95 : 1,
     quiet,
   });
   if (seg && !shapes.hasPartLabels) throw new UserError(`${cfg.data.source}: segmentation needs per-point part labels`);
+  checkSplits(shapes, cfg);
   const results: CellResult[] = [];
   for (const [name, spec] of backbones) {
     const identity = opts.configHash ? null : backboneIdentity(cfg, spec);
@@ -160,6 +166,26 @@ export async function computeGridCells(cfg: FewshotConfig, opts: FewshotOptions)
     }
   }
   return results;
+}
+
+/**
+ * A grid needs training and test shapes and, for classification, two classes: an empty test split used to
+ * be scored as "OA 0.00 %" and a single class crashed inside tfjs (oneHot of depth 1).
+ */
+function checkSplits(shapes: ShapeCollection, cfg: FewshotConfig): void {
+  const { train, test } = splitIndices(shapes);
+  const src = cfg.data.source;
+  if (test.length === 0) {
+    const hint = /^synth(:\d+)?$/.test(src) ? ' (synth puts every 5th shape of a category in the test split: use synth:5 or more)' : ' (a dataset needs its test split: test/ folders or a test list)';
+    throw new UserError(`${src}: the test split is empty (0 of ${shapes.items.length} shapes)${hint}`);
+  }
+  if (train.length === 0) throw new UserError(`${src}: the training split is empty (0 of ${shapes.items.length} shapes); the few-shot protocols train on it`);
+  if (cfg.task === 'classification') {
+    const present = new Set(train.map((i) => shapes.items[i]!.label));
+    if (shapes.classes.length < 2 || present.size < 2) {
+      throw new UserError(`${src}: classification needs at least 2 classes with training shapes, found ${present.size} (${[...present].map((c) => shapes.classes[c]).join(', ')})`);
+    }
+  }
 }
 
 /** The grid restricted to the requested ratios and seeds; each must be one of the config's. */
@@ -219,9 +245,9 @@ async function runClassification(
       const m = await trainLinearProbe({ x, y: subset.map((i) => labels[i]!) }, { x: feats.test, y: test.map((i) => labels[i]!) }, dim, data.classes, {
         lr: h.lr, momentum: h.momentum, weightDecay: h.weightDecay, batchSize: h.batchSize, steps, decayAt: h.decayAt, seed,
       });
-      r = { ...cell, trainShapes: subset.length, steps, seconds: (performance.now() - t0) / 1000, recipe: bb.kind === 'random' ? RECIPES.random : RECIPES.linear, oa: m.oa, macc: m.macc };
+      r = { ...cell, trainShapes: subset.length, steps, seconds: (performance.now() - t0) / 1000, recipe: bb.kind === 'random' ? RECIPES.random : RECIPES.linear, oa: m.oa, macc: m.macc, confusion: m.confusion, classes: shapes.classes };
     } else {
-      r = { ...cell, ...(await finetuneCell(cfg, h, data, bb, subset, test, ratio, seed, stepsFor(h, ratio), `finetune ${backbone} r=${ratio} s=${seed}`, quiet)) };
+      r = { ...cell, ...(await finetuneCell(cfg, h, data, bb, subset, test, ratio, seed, stepsFor(h, ratio), `finetune ${backbone} r=${ratio} s=${seed}`, quiet)), classes: shapes.classes };
     }
     return r;
   }, acceptFor(bb));
@@ -245,7 +271,7 @@ export async function finetuneCell(
   steps: number,
   label: string,
   quiet: boolean,
-): Promise<Pick<CellResult, 'trainShapes' | 'steps' | 'seconds' | 'recipe' | 'oa' | 'macc'>> {
+): Promise<Pick<CellResult, 'trainShapes' | 'steps' | 'seconds' | 'recipe' | 'oa' | 'macc' | 'confusion'>> {
   const mode = finetuneMode(bb, ratio, h);
   const m = await finetuneClassifier(bb.model, data, subset, test, {
     init: bb.checkpoint ? { checkpoint: bb.checkpoint } : 'scratch',
@@ -253,7 +279,7 @@ export async function finetuneCell(
     headInit: h.headInit === 'linear-probe' ? linearRecipe(cfg.linear!, ratio, seed) : undefined,
     batchSize: h.batchSize, decayAt: h.decayAt, seed, workers: cfg.workers, quiet, label,
   });
-  return { trainShapes: subset.length, steps: m.steps, seconds: m.seconds, recipe: bb.kind === 'scratch' ? RECIPES.scratch : RECIPES[mode], oa: m.oa, macc: m.macc };
+  return { trainShapes: subset.length, steps: m.steps, seconds: m.seconds, recipe: bb.kind === 'scratch' ? RECIPES.scratch : RECIPES[mode], oa: m.oa, macc: m.macc, confusion: m.confusion };
 }
 
 /**

@@ -105,3 +105,30 @@ export function meanStd(xs: readonly number[]): { mean: number; std: number } {
   const std = xs.length > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (xs.length - 1)) : 0;
   return { mean, std };
 }
+
+/** Confusion matrix: m[truth][pred] counts over the test shapes. */
+export function confusionMatrix(pred: ArrayLike<number>, truth: ArrayLike<number>, classes: number): number[][] {
+  if (pred.length !== truth.length) throw new RangeError(`${pred.length} predictions for ${truth.length} labels`);
+  const m = Array.from({ length: classes }, () => new Array<number>(classes).fill(0));
+  for (let i = 0; i < truth.length; i++) {
+    const t = truth[i]!;
+    const p = pred[i]!;
+    if (t >= 0 && t < classes && p >= 0 && p < classes) m[t]![p]!++;
+  }
+  return m;
+}
+
+/** Per-class accuracy (recall) from a confusion matrix; null for a class without test shapes. */
+export function perClassAccuracy(confusion: readonly (readonly number[])[]): Array<number | null> {
+  return confusion.map((row, c) => {
+    const n = row.reduce((a, b) => a + b, 0);
+    return n > 0 ? row[c]! / n : null;
+  });
+}
+
+/** Element-wise sum of confusion matrices of the same size (over seeds). */
+export function sumConfusions(ms: ReadonlyArray<readonly (readonly number[])[]>): number[][] {
+  const out = ms[0]!.map((row) => row.map(() => 0));
+  for (const m of ms) m.forEach((row, i) => row.forEach((v, j) => (out[i]![j]! += v)));
+  return out;
+}

@@ -3,7 +3,7 @@ import type { Octree } from '../../octree/octree.ts';
 import { Linear } from '../models/layers.ts';
 import { MidHRNet, type HRNetConfig } from '../models/mid-hrnet.ts';
 import type { ForwardContext } from '../models/params.ts';
-import { assignVariables, loadCheckpoint, disposeLoaded } from '../train/checkpoint.ts';
+import { assignVariables, loadCheckpoint, disposeLoaded, readCheckpointMeta } from '../train/checkpoint.ts';
 import { UserError } from '../util/errors.ts';
 
 /**
@@ -53,9 +53,7 @@ export class MidSegmenter {
 
 /** The HRNet config stored in a pretraining checkpoint. */
 export async function checkpointModelConfig(dir: string): Promise<HRNetConfig> {
-  const ck = await loadCheckpoint(dir, { arrays: false });
-  disposeLoaded(ck);
-  const m = ck.meta.model as HRNetConfig | undefined;
+  const m = (await readCheckpointMeta(dir)).model as HRNetConfig | undefined;
   if (!m || typeof m.depth !== 'number') throw new UserError(`${dir}: checkpoint has no model config (is it a pretraining checkpoint?)`);
   return m;
 }

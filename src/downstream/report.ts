@@ -6,6 +6,9 @@ import { readCells, summarizeCells, type CellResult } from './cells.ts';
 import { claimVerdict, type ClaimResult } from './verdict.ts';
 import { backbonePretrainConfig } from './cell-id.ts';
 
+import { confusionSvg, confusionTable } from './confusion.ts';
+import { perClassAccuracy, sumConfusions } from './metrics.ts';
+
 /** A cell that ended as failed on the queue (after all its attempts), listed in the report. */
 export interface FailedCell {
   cell: string;
@@ -54,6 +57,7 @@ export async function writeFewshotReport(cfg: FewshotConfig, out: string, failed
       lines.push(`| ${backboneLabel(cfg, backbone)} | ${row.join(' | ')} |`);
     }
     lines.push('');
+    lines.push(...(seg ? perCategorySection(cfg, cells, protocol, summary) : await perClassSection(cfg, cells, protocol, out, summary)));
     const series: Series[] = Object.entries(main[protocol]!).map(([backbone, byRatio]) => ({
       name: backboneLabel(cfg, backbone),
       points: Object.entries(byRatio).map(([r, v]) => ({ x: 100 * Number(r), y: 100 * v.mean, err: 100 * v.std })),
@@ -70,6 +74,7 @@ export async function writeFewshotReport(cfg: FewshotConfig, out: string, failed
     for (const f of failed) lines.push(`- \`${f.cell}\` (${f.attempts} attempts): ${f.error}`);
     lines.push('');
   }
+  await writeFileAtomic(path.join(out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
   await writeFileAtomic(path.join(out, 'table.md'), `${lines.join('\n')}\n`);
 }
 
@@ -125,4 +130,72 @@ async function writeEpochCurves(cfg: FewshotConfig, out: string, summary: Record
   if (series.length === 0) return;
   await writeFileAtomic(path.join(out, 'epochs.svg'), lineChart(series, { title: `${cfg.name}: accuracy vs pretraining epochs`, xLabel: 'pretraining epochs', yLabel: seg ? 'C.mIoU (%)' : 'overall accuracy (%)' }));
   lines.push('Accuracy against pretraining epochs per arm: `epochs.svg`.', '');
+}
+
+const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+const pct1 = (v: number | null | undefined): string => (v === null || v === undefined || Number.isNaN(v) ? '–' : (100 * v).toFixed(1));
+
+/**
+ * Classification: per-class accuracy (mean over seeds) for every backbone and ratio, and the confusion matrix
+ * (summed over seeds) of each backbone at the largest ratio run, as a table and `confusion-<protocol>-<backbone>.svg`.
+ */
+async function perClassSection(cfg: FewshotConfig, cells: CellResult[], protocol: string, out: string, summary: Record<string, unknown>): Promise<string[]> {
+  const mine = cells.filter((c) => c.protocol === protocol && c.confusion && c.classes);
+  if (mine.length === 0) return [];
+  const classes = mine[0]!.classes!;
+  const lines = [`### ${protocol}: per-class accuracy (%)`, '', `| backbone | ratio | ${classes.join(' | ')} |`, `|---|---|${classes.map(() => '---:').join('|')}|`];
+  const perClass: Record<string, Record<string, Array<number | null>>> = {};
+  const confusions: Record<string, { ratio: number; seeds: number; matrix: number[][] }> = {};
+  const backbones = [...new Set(mine.map((c) => c.backbone))];
+  for (const b of backbones) {
+    for (const r of cfg.ratios) {
+      const at = mine.filter((c) => c.backbone === b && Math.abs(c.ratio - r) < 1e-9);
+      if (at.length === 0) continue;
+      const accs = at.map((c) => perClassAccuracy(c.confusion!));
+      const row = classes.map((_, k) => {
+        const v = accs.map((a) => a[k]).filter((x): x is number => x !== null);
+        return v.length ? mean(v) : null;
+      });
+      ((perClass[b] ??= {})[r.toFixed(2)] = row);
+      lines.push(`| ${b} | ${(100 * r).toFixed(0)} % | ${row.map(pct1).join(' | ')} |`);
+    }
+  }
+  lines.push('');
+  for (const b of backbones) {
+    const ratio = Math.max(...mine.filter((c) => c.backbone === b).map((c) => c.ratio));
+    const at = mine.filter((c) => c.backbone === b && c.ratio === ratio);
+    const m = sumConfusions(at.map((c) => c.confusion!));
+    confusions[b] = { ratio, seeds: at.length, matrix: m };
+    const file = `confusion-${protocol}-${b}.svg`;
+    await writeFileAtomic(path.join(out, file), confusionSvg(m, classes, `${cfg.name}: ${protocol} ${b}, ${(100 * ratio).toFixed(0)} % labels, ${at.length} seed${at.length === 1 ? '' : 's'}`));
+    lines.push(`### ${protocol}: confusion matrix of ${b} at ${(100 * ratio).toFixed(0)} % labels (test shapes, summed over ${at.length} seed${at.length === 1 ? '' : 's'}; [${file}](${file}))`, '', ...confusionTable(m, classes), '');
+  }
+  ((summary.perClass ??= {}) as Record<string, unknown>)[protocol] = { classes, accuracy: perClass };
+  ((summary.confusion ??= {}) as Record<string, unknown>)[protocol] = { classes, ...confusions };
+  return lines;
+}
+
+/** Segmentation: per-category mean IoU (the ocnn convention, mean over seeds) for every backbone and ratio. */
+function perCategorySection(cfg: FewshotConfig, cells: CellResult[], protocol: string, summary: Record<string, unknown>): string[] {
+  const mine = cells.filter((c) => c.protocol === protocol && c.perCategory);
+  if (mine.length === 0) return [];
+  const cats = [...new Set(mine.flatMap((c) => Object.keys(c.perCategory!)))].sort();
+  const lines = [`### ${protocol}: per-category IoU (%)`, '', `| backbone | ratio | ${cats.join(' | ')} |`, `|---|---|${cats.map(() => '---:').join('|')}|`];
+  const table: Record<string, Record<string, Record<string, number>>> = {};
+  for (const b of [...new Set(mine.map((c) => c.backbone))]) {
+    for (const r of cfg.ratios) {
+      const at = mine.filter((c) => c.backbone === b && Math.abs(c.ratio - r) < 1e-9);
+      if (at.length === 0) continue;
+      const row: Record<string, number> = {};
+      for (const cat of cats) {
+        const v = at.map((c) => c.perCategory![cat]).filter((x): x is number => typeof x === 'number');
+        if (v.length) row[cat] = mean(v);
+      }
+      ((table[b] ??= {})[r.toFixed(2)] = row);
+      lines.push(`| ${b} | ${(100 * r).toFixed(0)} % | ${cats.map((c) => pct1(row[c])).join(' | ')} |`);
+    }
+  }
+  lines.push('');
+  ((summary.perCategory ??= {}) as Record<string, unknown>)[protocol] = table;
+  return lines;
 }

@@ -16,7 +16,8 @@ import { lineChart } from '../train/plot.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import type { ShapeCollection } from '../train/shapes.ts';
 import { chunks, trainingEpochs } from './batches.ts';
-import { meanClassAccuracy, overallAccuracy } from './metrics.ts';
+import { confusionMatrix, meanClassAccuracy, overallAccuracy, perClassAccuracy } from './metrics.ts';
+import { confusionSvg, confusionTable } from './confusion.ts';
 
 /**
  * Supervised baseline (ocnn-pytorch's classification recipe): an O-CNN ResNet or LeNet trained from
@@ -95,6 +96,7 @@ export async function trainSupervised(shapes: ShapeCollection, o: SupervisedOpti
   await writeFileAtomic(path.join(o.out, 'config.json'), `${JSON.stringify({ kind: 'supervised', data: shapes.key, ...recorded, ...(used ? { backend: backendRecord(used) } : {}) }, null, 2)}\n`);
   const pool = new WorkerPool({ workers: o.workers });
   const progress = createProgress(`supervised ${o.model}`, total, { quiet: o.quiet });
+  let confusion: number[][] | null = null;
   const evaluate = async (): Promise<{ oa: number; macc: number }> => {
     const pred: number[] = [];
     const pipe = new BatchPipeline({ load: (i) => shapes.clouds[i]!, batches: chunks(test, 32), spec: evalSpec, pool, seed: 0 });
@@ -105,6 +107,7 @@ export async function trainSupervised(shapes: ShapeCollection, o: SupervisedOpti
       tf.dispose([x, p]);
     }
     const truth = test.map((i) => labels[i]!);
+    confusion = confusionMatrix(pred, truth, classes);
     return { oa: overallAccuracy(pred, truth), macc: meanClassAccuracy(pred, truth, classes) };
   };
   const seconds = (): number => priorSeconds + (performance.now() - t0) / 1000;
@@ -143,14 +146,22 @@ export async function trainSupervised(shapes: ShapeCollection, o: SupervisedOpti
         groups: { model: net.params.variables, optimizer: opt.velocity },
       });
     }
+    // a resumed run with nothing left to train evaluates once for its report
+    if (confusion === null) last = await evaluate();
   } finally {
     progress.stop();
     await pool.close();
     net.params.dispose();
     opt.dispose();
   }
-  const result = { oa: last.oa, macc: last.macc, bestOa, seconds: seconds(), epochs: o.epochs, model: o.model, depth: o.depth };
+  const cm = confusion as number[][] | null;
+  const perClass = cm ? Object.fromEntries(perClassAccuracy(cm).map((a, c) => [shapes.classes[c]!, a])) : null;
+  const result = { oa: last.oa, macc: last.macc, bestOa, seconds: seconds(), epochs: o.epochs, model: o.model, depth: o.depth, perClass, confusion: cm, classes: shapes.classes };
   await writeFileAtomic(path.join(o.out, 'result.json'), `${JSON.stringify(result, null, 2)}\n`);
+  if (cm) {
+    await writeFileAtomic(path.join(o.out, 'confusion.svg'), confusionSvg(cm, shapes.classes, `supervised ${o.model} d${o.depth} on ${shapes.name}: test confusion`));
+    await writeFileAtomic(path.join(o.out, 'confusion.md'), `${confusionTable(cm, shapes.classes).join('\n')}\n`);
+  }
   return { ...last, bestOa, seconds: result.seconds, epochs: o.epochs };
 }
 

@@ -2,7 +2,8 @@ import * as fs from 'node:fs';
 import { z } from 'zod';
 import { UP_AXES } from '../data/up-axis.ts';
 import { HRNET_PRESETS } from '../models/presets.ts';
-import { UserError } from '../util/errors.ts';
+import { UsageError, UserError } from '../util/errors.ts';
+import { describeIssues } from '../util/config-issues.ts';
 
 /**
  * Run configurations, validated (unknown keys are errors) and saved with each run. A config file may name
@@ -44,11 +45,13 @@ export const PretrainConfigSchema = z
     model: HRNet,
     data: z
       .object({
-        source: z.string(),
+        source: z.string().min(1),
         points: z.number().int().positive().optional(),
         synthPerClass: z.number().int().positive().optional(),
         normalize: z.enum(['sphere', 'bbox']),
         upAxis: UpAxisField.optional(),
+        /** Go on without the shapes a dataset lists but whose files are absent (default: an error listing them). */
+        skipMissing: z.boolean().optional(),
       })
       .strict(),
     rq: Rq.nullable(),
@@ -148,9 +151,6 @@ export const PRETRAIN_PRESETS: Record<string, PretrainConfig> = {
   },
 };
 
-function formatIssues(err: z.ZodError, where: string): string {
-  return err.issues.map((i) => `${where}: ${i.path.join('.') || '(root)'}: ${i.message}`).join('\n');
-}
 
 function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...base };
@@ -163,22 +163,31 @@ function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>)
 
 /** A preset name, or a JSON file `{ "extends": "cpu", ...overrides }` (or a complete config). */
 export function resolvePretrainConfig(spec: string): PretrainConfig {
+  return validatePretrainConfig(resolvePretrainConfigRaw(spec), PRETRAIN_PRESETS[spec] ? `preset ${spec}` : spec);
+}
+
+/**
+ * The config a preset or file names, merged with its `extends` but not validated yet: the CLI applies its
+ * flags and `--set` overrides to it first, then validates the result with the same schema.
+ */
+export function resolvePretrainConfigRaw(spec: string): Record<string, unknown> {
   const preset = PRETRAIN_PRESETS[spec];
-  if (preset) return structuredClone(preset);
-  if (!fs.existsSync(spec)) throw new UserError(`--config: '${spec}' is neither a preset (${Object.keys(PRETRAIN_PRESETS).join(', ')}) nor a file`);
+  if (preset) return structuredClone(preset) as unknown as Record<string, unknown>;
+  if (!fs.existsSync(spec)) throw new UsageError(`--config: '${spec}' is neither a preset (${Object.keys(PRETRAIN_PRESETS).join(', ')}) nor a file`);
   let raw: Record<string, unknown>;
   try {
     raw = JSON.parse(fs.readFileSync(spec, 'utf8')) as Record<string, unknown>;
   } catch (e) {
     throw new UserError(`${spec}: invalid JSON (${(e as Error).message})`);
   }
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new UserError(`${spec}: a pretraining config must be a JSON object`);
   const { extends: ext, ...rest } = raw;
   let merged: Record<string, unknown> = rest;
   if (ext !== undefined) {
     if (typeof ext !== 'string' || !PRETRAIN_PRESETS[ext]) throw new UserError(`${spec}: extends must name a preset (${Object.keys(PRETRAIN_PRESETS).join(', ')})`);
     merged = deepMerge(structuredClone(PRETRAIN_PRESETS[ext]!) as unknown as Record<string, unknown>, rest);
   }
-  return validatePretrainConfig(merged, spec);
+  return merged;
 }
 
 export function validatePretrainConfig(obj: unknown, where = 'config'): PretrainConfig {
@@ -187,7 +196,7 @@ export function validatePretrainConfig(obj: unknown, where = 'config'): Pretrain
     throw new UserError(`${where}: optim.milestones (epochs) is now optim.decayAt, fractions of the run (the reference: [0.5, 0.75])`);
   }
   const r = PretrainConfigSchema.safeParse(obj);
-  if (!r.success) throw new UserError(formatIssues(r.error, where));
+  if (!r.success) throw new UserError(describeIssues(r.error, obj, where));
   const c = r.data;
   if (c.model.fullDepth > c.model.depth - 3) throw new UserError(`${where}: model.fullDepth must be <= model.depth - 3`);
   return c;

@@ -172,7 +172,7 @@ export async function pretrain(cfg: PretrainConfig, opts: PretrainOptions): Prom
   const ckptDir = path.join(out, 'checkpoint');
   const shapes =
     opts.shapes ??
-    (await loadShapes(cfg.data.source, { split: 'train', normalize: cfg.data.normalize, points: cfg.data.points, synthPerClass: cfg.data.synthPerClass, seed: cfg.seed, quiet: opts.quiet, upAxis: cfg.data.upAxis }));
+    (await loadShapes(cfg.data.source, { split: 'train', normalize: cfg.data.normalize, points: cfg.data.points, synthPerClass: cfg.data.synthPerClass, seed: cfg.seed, quiet: opts.quiet, upAxis: cfg.data.upAxis, skipMissing: cfg.data.skipMissing }));
   const N = shapes.clouds.length;
   const B = Math.min(cfg.optim.batchSize, N);
   if (N < 2) throw new UserError(`pretraining needs at least 2 shapes, ${shapes.name} has ${N}`);

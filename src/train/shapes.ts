@@ -50,6 +50,11 @@ export interface LoadShapesOptions {
   quiet?: boolean;
   /** The source's up axis, overriding the one its reader declares (config `data.upAxis`). */
   upAxis?: UpAxis;
+  /**
+   * Shapes a dataset lists (split files, JSON lists) whose files are absent: by default an error listing
+   * them; with skipMissing the run goes on without them (a one-line note says how many).
+   */
+  skipMissing?: boolean;
 }
 
 export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -87,7 +92,7 @@ export async function loadShapes(source: string, opts: LoadShapesOptions = {}): 
     };
   }
   const ds = await openDataSource(source);
-  const items = keep(ds.items);
+  const items = withoutMissing(source === 'modelnet10' ? defaultModelNet10() : path.resolve(source), keep(ds.items), opts);
   const progress = createProgress(`preprocessing ${ds.name}`, items.length, { quiet: opts.quiet, unit: 'shapes' });
   const pre = await preprocessDataset(ds, shapeCacheSpec(opts.points, opts.seed ?? 0, opts.upAxis), { cacheDir: cacheDir(), items, onProgress: (d) => progress.update(d) });
   progress.stop();
@@ -125,4 +130,15 @@ export function shapeCacheSpec(points: number | undefined, seed: number, upAxis?
 /** The `key` of a loaded collection (it names the cluster-id cache of pretraining). */
 export function collectionKey(dataset: string, cacheKey: string, normalize: string, scale: number): string {
   return `${dataset}:${cacheKey}:${normalize}:${scale}`;
+}
+
+/** The one policy for partial datasets: listed files that are absent are an error, or skipped on request. */
+function withoutMissing<T extends DatasetItem>(dir: string, items: T[], opts: LoadShapesOptions): T[] {
+  const missing = items.filter((it) => it.file !== undefined && !fs.existsSync(it.file));
+  if (missing.length === 0) return items;
+  const names = missing.slice(0, 3).map((it) => path.relative(dir, it.file!)).join(', ');
+  const what = `${missing.length} of ${items.length} shapes listed by ${dir} have no file (${names}${missing.length > 3 ? ', ...' : ''})`;
+  if (!opts.skipMissing) throw new UserError(`${what}; restore them, or pass --skip-missing to run without them`);
+  if (!opts.quiet) process.stderr.write(`rq3d: ${what}; skipped (--skip-missing)\n`);
+  return items.filter((it) => !missing.includes(it));
 }

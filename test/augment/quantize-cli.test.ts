@@ -39,7 +39,9 @@ describe('rq3d quantize (end to end)', () => {
       writeFileSync(input, encodePly(pc));
 
       const q = path.join(dir, 'q.ply');
-      const a = rq3d('quantize', input, '--bins', '30', '--seed', '3', '--out', q, '--json');
+      // the normalized frame and depth 6 explicitly (the defaults are now the input's frame and the pipeline's depth 5)
+      const N = ['--frame', 'normalized', '--depth', '6'];
+      const a = rq3d('quantize', input, '--bins', '30', '--seed', '3', '--out', q, '--json', ...N);
       expect(a.code, a.stderr).toBe(0);
       const s = JSON.parse(a.stdout);
       expect(Object.keys(s)).toEqual(expect.arrayContaining(['points', 'distinct', 'leavesBefore', 'leavesAfter']));
@@ -54,13 +56,13 @@ describe('rq3d quantize (end to end)', () => {
       expect(cellCount(out, 6)).toBe(s.leavesAfter);
 
       const id = path.join(dir, 'id.ply');
-      const b = JSON.parse(rq3d('quantize', input, '--p', '0', '--out', id, '--json').stdout);
+      const b = JSON.parse(rq3d('quantize', input, '--p', '0', '--out', id, '--json', ...N).stdout);
       expect(b.applied).toBe(false);
       expect(b.leavesAfter).toBe(b.leavesBefore);
       expect(b.leavesBefore).toBe(s.leavesBefore);
       expect(cellCount(parseShape(readFileSync(id), id).cloud!, 6)).toBe(b.leavesBefore);
 
-      expect(rq3d('quantize', input, '--bins', '30', '--seed', '3', '--json').stdout).toBe(JSON.stringify({ ...s, out: undefined }) + '\n');
+      expect(rq3d('quantize', input, '--bins', '30', '--seed', '3', '--json', ...N).stdout).toBe(JSON.stringify({ ...s, out: undefined }) + '\n');
       const c = JSON.parse(rq3d('quantize', input, '--seed', '4', '--depth', '5', '--variant', 'uniform-middle', '--json').stdout);
       expect(c.distinct).toEqual([30, 30, 30]);
       expect(c.depth).toBe(5);
@@ -71,8 +73,51 @@ describe('rq3d quantize (end to end)', () => {
 
   it('rejects bad options with a one-line error', () => {
     const r = rq3d('quantize', path.join(repoRoot, 'test/fixtures/data/tetra.ply'), '--variant', 'random-nope');
-    expect(r.code).toBe(1);
+    // a bad flag is a usage error: exit 2 (issue 16; it was 1 before the CLI had one error policy)
+    expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^rq3d: --variant must be one of uniform-middle/);
     expect(rq3d('quantize', 'missing.ply').stderr).toMatch(/missing\.ply/);
+  });
+
+  it('writes --out in the input frame by default, with center and scale in the PLY header and the JSON', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'rq3d-quantize-frame-'));
+    try {
+      const input = path.join(dir, 'far.ply');
+      // a small shape far from the origin (as a scanned bunny, a ModelNet chair)
+      const pc = generateShape('mug', new Rng(2), { points: 2000 });
+      for (let i = 0; i < pc.points.length; i++) pc.points[i] = pc.points[i]! * 0.075 + [17.5, -3, 40][i % 3]!;
+      writeFileSync(input, encodePly(pc));
+      const q = path.join(dir, 'q.ply');
+      const s = JSON.parse(rq3d('quantize', input, '--seed', '1', '--out', q, '--json').stdout);
+      expect(s.frame).toBe('input');
+      expect(s.normalize).toBe('sphere');
+      expect(s.depth).toBe(5);
+      const text = readFileSync(q);
+      const header = text.subarray(0, text.indexOf('end_header')).toString('latin1');
+      expect(header).toMatch(/comment .*frame input; normalize sphere center [-\d.e]+ [-\d.e]+ [-\d.e]+ scale [\d.e]+/);
+      const out = parseShape(text, q).cloud!;
+      // same bounding box as the input, up to the quantization (values stay inside each axis' range)
+      for (let a = 0; a < 3; a++) {
+        const ax = (p: Float32Array): number[] => Array.from(p).filter((_, i) => i % 3 === a);
+        const lo = Math.min(...ax(pc.points)), hi = Math.max(...ax(pc.points));
+        const qa = ax(out.points);
+        expect(Math.min(...qa)).toBeGreaterThanOrEqual(lo - 1e-3);
+        expect(Math.max(...qa)).toBeLessThanOrEqual(hi + 1e-3);
+      }
+      // mapped with the recorded center and scale, the output is the normalized frame's output
+      const nq = path.join(dir, 'nq.ply');
+      rq3d('quantize', input, '--seed', '1', '--out', nq, '--frame', 'normalized', '--json');
+      const norm = parseShape(readFileSync(nq), nq).cloud!;
+      for (let i = 0; i < out.points.length; i += 97) expect((out.points[i]! - s.center[i % 3]) * s.scale).toBeCloseTo(norm.points[i]!, 4);
+      // --normalize none works on a shape outside [-1, 1): RQ in the input's own frame, leaves not counted
+      const none = rq3d('quantize', input, '--normalize', 'none', '--out', path.join(dir, 'none.ply'), '--json');
+      expect(none.code, none.stderr).toBe(0);
+      const ns = JSON.parse(none.stdout);
+      expect([ns.leavesBefore, ns.leavesAfter, ns.applied]).toEqual([null, null, true]);
+      expect(ns.distinct.every((d: number) => d <= 30 && d > 10)).toBe(true);
+      expect(rq3d('quantize', input, '--normalize', 'none').stdout).toMatch(/not counted \(the shape lies outside the octree box/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -102,7 +102,7 @@ describe('rq3d bench', () => {
 
   it('rejects an unknown part with a message and exit code 1', () => {
     const bad = rq3d('bench', '--only', 'models,gpu');
-    expect(bad.code).toBe(1);
+    expect(bad.code).toBe(2); // a bad flag: a usage error (issue 16)
     expect(bad.stderr).toMatch(/--only: unknown 'gpu'/);
   });
 });

@@ -133,7 +133,7 @@ describe('rq3d sample', () => {
     ];
     for (const [args, re] of cases) {
       const r = rq3d('sample', CHAIR, ...args);
-      expect(r.code, args.join(' ')).toBe(1);
+      expect(r.code, args.join(' ')).toBe(2); // bad flags are usage errors: exit 2 (issue 16)
       expect(r.stderr).toMatch(re);
     }
     const missing = rq3d('sample', CHAIR + '.nope', '--json');

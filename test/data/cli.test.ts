@@ -50,7 +50,7 @@ describe('rq3d info / convert (end to end)', () => {
       expect(readFileSync(outA, 'latin1')).toMatch(/^ply\nformat ascii 1.0\n/);
       expect(JSON.parse(rq3d('info', outA, '--json').stdout)).toMatchObject({ points: 3, hasNormals: true });
       const bad = rq3d('convert', fixture('cube.off'), path.join(dir, 'x.ply'), '--normalize', 'cube');
-      expect(bad.code).toBe(1);
+      expect(bad.code).toBe(2); // a bad flag: a usage error (issue 16)
       expect(bad.stderr).toMatch(/--normalize must be one of/);
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -130,11 +130,11 @@ describe('up axis', () => {
     expect(text.stdout).toMatch(/up axis\s+z/);
     expect(text.stdout).toMatch(/splits\s+train 4, test 2/);
     const bad = rq3d('info', TREE, '--up-axis', 'w');
-    expect(bad.code).toBe(1);
+    expect(bad.code).toBe(2); // a bad flag is a usage error: exit 2 (issue 16)
     expect(bad.stderr).toMatch(/^rq3d: --up-axis \(data\.upAxis\) must be one of .*got 'w'\n$/);
     // the same check on a training command (before anything is loaded or written)
     const train = rq3d('linear', '--from', 'scratch', '--data', TREE, '--up-axis', 'north', '--out', path.join(tmp, 'never'));
-    expect(train.code).toBe(1);
+    expect(train.code).toBe(2);
     expect(train.stderr).toMatch(/^rq3d: --up-axis \(data\.upAxis\) must be one of .*got 'north'\n$/);
   });
 });

@@ -127,8 +127,9 @@ describe('fine-tuning and segmentation (tiny network, a few steps)', async () =>
 
   it('runs a few-shot grid, writes the report, and skips finished cells when run again', async () => {
     const out = path.join(tmp(), 'results', 'test-grid');
+    // synth:5, not synth:3: synth:3 has no test split, which the grid used to score as OA 0 % (now an error, issue 16)
     const cfg = FewshotConfigSchema.parse({
-      name: 'test-grid', task: 'classification', data: { source: 'synth:3', points: 384 }, model: 'tiny',
+      name: 'test-grid', task: 'classification', data: { source: 'synth:5', points: 384 }, model: 'tiny',
       backbones: { scratch: { from: 'scratch' } }, protocols: ['linear'], ratios: [0.5, 1], seeds: [0, 1],
       linear: { ...DEFAULT_HYPER.linear, baseSteps: 20, minSteps: 5 }, finetune: { ...DEFAULT_HYPER.finetune, baseSteps: 4, minSteps: 2 }, workers: 0,
     });

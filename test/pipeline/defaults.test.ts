@@ -19,3 +19,19 @@ describe('octree defaults', () => {
     expect(DEFAULT_STATE.normalize).toBe(DEFAULT_NORMALIZE);
   });
 });
+
+/** Issue 16, item 7: the same defaults in the single-shape commands. */
+describe('single-shape command defaults', () => {
+  it('are the defaults of rq3d octree, rq3d quantize and rq3d sample', async () => {
+    const { buildProgram } = await import('../../src/cli/main.ts');
+    const p = buildProgram();
+    for (const name of ['octree', 'quantize']) {
+      const c = p.commands.find((x) => x.name() === name)!;
+      const opt = (flag: string): unknown => c.options.find((o) => o.long === flag)!.defaultValue;
+      expect([name, opt('--normalize'), opt('--depth')]).toEqual([name, DEFAULT_NORMALIZE, String(DEFAULT_DEPTH)]);
+    }
+    // rq3d sample normalizes as the pipeline does by construction (its --stage); only its depth is a flag
+    const sample = p.commands.find((x) => x.name() === 'sample')!;
+    expect(sample.options.find((o) => o.long === '--depth')!.defaultValue).toBe(String(DEFAULT_DEPTH));
+  });
+});

@@ -252,7 +252,7 @@ describe('rq3d view command line', () => {
     expect(missing.status).toBe(1);
     expect(missing.stderr).toMatch(/nope does not exist/);
     const port = spawnSync(process.execPath, [bin, 'view', root, '--no-open', '--port', '70000'], { encoding: 'utf8' });
-    expect(port.status).toBe(1);
+    expect(port.status).toBe(2); // a bad flag is a usage error: exit 2 (issue 16)
     expect(port.stderr).toMatch(/--port must be in 0\.\.65535/);
   });
 });

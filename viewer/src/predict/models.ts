@@ -6,22 +6,9 @@
  */
 import { PART_OFFSETS, SHAPENET_PART_CATEGORIES } from '../../../src/data/shapenet-parts.ts';
 
-/** One model.json under the checkpoint folder, as the server describes it (same fields as src/view/models.ts). */
-export interface CheckpointModel {
-  /** Folder relative to the checkpoint root, '/'-separated; '' when the root itself is the model. */
-  dir: string;
-  category: string | null;
-  protocol: string;
-  backbone: string;
-  parts: number;
-  partNames: string[] | null;
-  /** Why this model cannot predict part labels (a pretraining checkpoint, unreadable JSON), or null. */
-  error: string | null;
-  /** Its `meta.kind` ('pretrain', 'segment', ...), when readable. */
-  kind?: string | null;
-  /** Whether its meta holds an HRNet config, so its point features can be shown (PCA colours), even when `error` is set. */
-  features?: boolean;
-}
+/** One model.json under the checkpoint folder, as the server describes it (src/train/checkpoint-format.ts). */
+import type { CheckpointModel } from '../../../src/train/checkpoint-format.ts';
+export type { CheckpointModel } from '../../../src/train/checkpoint-format.ts';
 
 export function modelLabel(m: CheckpointModel): string {
   const bits = [m.category ?? (m.dir || 'model'), m.protocol, m.backbone].filter((s) => s);
