@@ -5,6 +5,8 @@ Needs peer_bench.py (shared/peer, copied beside this file by build.sh) for the m
 (PeerMidHRNet, the MID losses, grid labels) and its input readers. Everything runs on CUDA in float32; TF32
 is off for the products so the figures are IEEE fp32 like rq3d's WGSL (the 'tf32' sgemm row shows the other).
 Timing: torch.cuda.synchronize() around each step; median of REPS after WARMUP. Prints one JSON object.
+Checking it without a GPU: OCNN_GPU_DEVICE=cpu python3 ocnn_gpu.py INPUTS --smoke runs every case once at
+batch 2 on the CPU (the code paths of the GPU run, not its figures).
 """
 import json
 import os
@@ -13,6 +15,7 @@ import time
 
 INPUTS = sys.argv[1]
 TINY = '--tiny' in sys.argv
+SMOKE = '--smoke' in sys.argv
 os.environ['PEER_SHAPES'] = INPUTS
 if os.environ.get('OCNN_DIR'):
   sys.path.insert(0, os.environ['OCNN_DIR'])
@@ -26,18 +29,23 @@ import ocnn  # noqa: E402
 
 torch.backends.cuda.matmul.allow_tf32 = False
 torch.backends.cudnn.allow_tf32 = False
-DEV = torch.device('cuda')
-REPS, WARMUP = (1, 1) if TINY else (5, 2)
+DEV = torch.device(os.environ.get('OCNN_GPU_DEVICE', 'cuda'))
+REPS, WARMUP = (1, 0) if SMOKE else (1, 1) if TINY else (5, 2)
+
+
+def sync():
+  if DEV.type == 'cuda':
+    torch.cuda.synchronize()
 log = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
 
 
 def timed(f, reps=REPS, warmup=WARMUP):
   runs = []
   for i in range(warmup + reps):
-    torch.cuda.synchronize()
+    sync()
     t0 = time.perf_counter()
     f()
-    torch.cuda.synchronize()
+    sync()
     if i >= warmup:
       runs.append(round((time.perf_counter() - t0) * 1000, 2))
   return {'ms': float(np.median(runs)), 'runs': runs}
@@ -47,7 +55,7 @@ def sgemm():
   out = []
   for tf32 in (False, True):
     torch.backends.cuda.matmul.allow_tf32 = tf32
-    for n in ((64,) if TINY else (1024, 2048, 4096)):
+    for n in ((64,) if TINY or SMOKE else (1024, 2048, 4096)):
       a = torch.rand(n, n, device=DEV) * 2 - 1
       b = torch.rand(n, n, device=DEV) * 2 - 1
       t = timed(lambda: torch.mm(a, b))
@@ -171,7 +179,7 @@ def model_case(model, depth, preset, batch):
 
 def main():
   only = os.environ.get('OCNN_ONLY', 'matmul,conv,models').split(',')
-  report = {'torch': torch.__version__, 'ocnn': ocnn.__version__, 'device': torch.cuda.get_device_name(0), 'tiny': TINY}
+  report = {'torch': torch.__version__, 'ocnn': ocnn.__version__, 'device': torch.cuda.get_device_name(0) if DEV.type == 'cuda' else str(DEV), 'tiny': TINY, 'smoke': SMOKE}
   if 'matmul' in only:
     report['matmul'] = sgemm()
   if 'conv' in only:
@@ -180,6 +188,8 @@ def main():
     cases = ([('lenet', 4, None, 2)] if TINY else
              [('lenet', 5, None, 32), ('lenet', 6, None, 32), ('resnet', 5, None, 32), ('resnet', 6, None, 32),
               ('hrnet', 5, 'cpu', 32), ('hrnet', 6, 'paper', 32)])
+    if SMOKE:
+      cases = [(m, d, p, 2) for (m, d, p, _) in cases]
     report['models'], report['modelFailures'] = [], []
     for c in cases:
       try:
