@@ -26,8 +26,6 @@ export interface ConvOptions {
 
 /** Input channels from which a stride-1 conv computes dX through its mirrored table (see octreeConv). */
 export const MIRROR_MIN_CIN = 16;
-/** Run-time tuning of the conv (benchmarks compare settings in one process). */
-export const convTuning = { mirrorMinCin: MIRROR_MIN_CIN };
 
 /** The options with their defaults (333, stride 1, all nodes) and the kernel size. */
 function resolve(opts: ConvOptions): { kernel: Kernel; stride: 1 | 2; nempty: boolean; K: number } {
@@ -55,7 +53,7 @@ export function octreeConv(
   const neigh = getNeighbors(octree, { depth, kernel, stride, nempty });
   // A stride-1 table of a symmetric kernel (all but 222) is symmetric: dX is a gather-product too. With
   // few input channels that product has too few output columns for XNNPACK (4->32: 1.5x slower).
-  const mirror = stride === 1 && kernel !== '222' && cin >= convTuning.mirrorMinCin;
+  const mirror = stride === 1 && kernel !== '222' && cin >= MIRROR_MIN_CIN;
   const out = im2colMatMul(data, weights, neigh, { mirror, blockElements: opts.maxColumnElements ?? 0 });
   if (stride === 2 && !nempty) {
     return tf.tidy(() => octreePad(out, octree, depth - 1));

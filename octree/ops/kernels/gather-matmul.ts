@@ -29,19 +29,11 @@ type TensorInfo = tf.TensorInfo;
  */
 export const DEFAULT_BLOCK_ELEMENTS = 1 << 24;
 export const MIN_BLOCK_ROWS = 256;
-let defaultBlockElements = DEFAULT_BLOCK_ELEMENTS;
-
-/** Changes the default block budget (benchmarks compare settings in one process); returns the old one. */
-export function setDefaultBlockElements(n: number): number {
-  const old = defaultBlockElements;
-  defaultBlockElements = n;
-  return old;
-}
 
 /** Rows per block for a column width kc and cout outputs: from an explicit element budget, or the default rule. */
 export function blockRowsFor(kc: number, cout: number, blockElements = 0): number {
   if (blockElements > 0) return Math.max(1, Math.floor(blockElements / kc));
-  return Math.max(MIN_BLOCK_ROWS, 4 * cout, Math.floor(defaultBlockElements / kc));
+  return Math.max(MIN_BLOCK_ROWS, 4 * cout, Math.floor(DEFAULT_BLOCK_ELEMENTS / kc));
 }
 
 function blockAttr(attrs: tf.NamedAttrMap | undefined, kernel: string): number {

@@ -54,11 +54,8 @@ export interface PredictionProvider {
 export interface CheckpointInfo {
   name: string;
   files: string[];
-  models?: CheckpointModel[];
+  models: CheckpointModel[];
 }
-
-/** Loads a provider for a checkpoint. */
-export type ProviderLoader = (ckpt: CheckpointInfo, fetchFile: (file: string) => Promise<ArrayBuffer>) => Promise<PredictionProvider>;
 
 export async function loadDefaultProvider(ckpt: CheckpointInfo, fetchFile: (file: string) => Promise<ArrayBuffer>): Promise<PredictionProvider> {
   // tfjs is large: load it only when a checkpoint is being served.

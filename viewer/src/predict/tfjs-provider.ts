@@ -56,14 +56,6 @@ export async function selectBrowserBackend(order: readonly string[] = BACKEND_OR
   throw new Error(`no tfjs backend could start (tried ${order.join(', ')})`);
 }
 
-/** The models of a checkpoint as the server listed them (or, from an older server, every model.json it exposes). */
-function checkpointModels(ckpt: CheckpointInfo): CheckpointModel[] {
-  if (ckpt.models) return ckpt.models;
-  return ckpt.files
-    .filter((f) => f === 'model.json' || f.endsWith('/model.json'))
-    .map((f) => ({ dir: f.slice(0, -'model.json'.length).replace(/\/$/, ''), category: null, protocol: '', backbone: '', parts: 0, partNames: null, error: null }));
-}
-
 /**
  * Runs the model that fits each shape; each model's weights are fetched once, when first needed. A folder
  * with feature models only (a pretraining checkpoint) loads too: it gives features, and predictions say why not.
@@ -74,7 +66,7 @@ export class CheckpointPredictor {
   private readonly loaded = new Map<string, Promise<LoadedSegmenter>>();
   private readonly backbones = new Map<string, Promise<LoadedBackbone>>();
   constructor(private readonly ckpt: CheckpointInfo, private readonly fetchFile: FetchFile) {
-    this.models = checkpointModels(ckpt);
+    this.models = ckpt.models;
     if (!this.models.length) throw new Error(`checkpoint folder '${ckpt.name}' holds no model.json`);
     this.segments = this.models.some((m) => !m.error);
     if (!this.segments && !this.models.some((m) => m.features)) {
