@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { ADD_RELU, CONCAT_COLS, L2_NORMALIZE, SEGMENT_SOFTMAX_CE, kernelRegistered } from './kernels/index.ts';
+import { checkRange } from './kernels/row-loops.ts';
 
 /**
  * Row ops of MID-Net's losses and heads as single kernels with analytic gradients (./kernels/row-kernels.ts)
- * where the active backend has them (cpu, wasm); elsewhere the composition of built-in tfjs ops that each
+ * where the active backend has them (cpu, wasm, webgpu); elsewhere the composition of built-in tfjs ops that each
  * *Reference function spells out (also what the tests compare against).
  */
 
@@ -65,6 +66,9 @@ export function segmentSoftmaxCrossEntropyReference(x: tf.Tensor2D, protos: tf.T
 export function segmentSoftmaxCrossEntropy(x: tf.Tensor2D, protos: tf.Tensor2D, seg: Int32Array, label: Int32Array, k: number, scale: number): SegmentSoftmaxCE {
   if (!kernelRegistered(SEGMENT_SOFTMAX_CE)) return segmentSoftmaxCrossEntropyReference(x, protos, seg, label, k, scale);
   checkSegments(x, protos, seg, label, k, 'segmentSoftmaxCrossEntropy');
+  // checked here on the host arrays: a device kernel (webgpu) cannot check them without a read-back
+  checkRange(seg, 0, seg.length, protos.shape[0] / k, 'segmentSoftmaxCrossEntropy: seg');
+  checkRange(label, 0, label.length, k, 'segmentSoftmaxCrossEntropy: label');
   return tf.tidy(() => {
     // the probabilities (third output) are kept by the tape for the backward only
     const [loss, logits] = tf.engine().runKernel(

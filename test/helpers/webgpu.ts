@@ -65,3 +65,22 @@ export async function countReadSync(f: () => Promise<void> | void): Promise<numb
   }
   return n;
 }
+
+/**
+ * Counts the kernels named in `names` that tfjs's engine runs (ops and gradients both go through
+ * engine.runKernel) while `f` runs: which path an op took (rq3d's fused kernel or a composition).
+ */
+export async function countKernels<T>(names: readonly string[], f: () => Promise<T>): Promise<{ result: T; counts: Record<string, number> }> {
+  const engine = tf.engine() as unknown as { runKernel(name: string, ...rest: unknown[]): unknown };
+  const orig = engine.runKernel;
+  const counts: Record<string, number> = Object.fromEntries(names.map((n) => [n, 0]));
+  engine.runKernel = function (this: unknown, name: string, ...rest: unknown[]) {
+    if (name in counts) counts[name]!++;
+    return orig.call(this, name, ...rest);
+  };
+  try {
+    return { result: await f(), counts };
+  } finally {
+    engine.runKernel = orig;
+  }
+}

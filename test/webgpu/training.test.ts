@@ -10,7 +10,10 @@ import { finetuneClassifier, trainLinearProbe } from '../../src/downstream/class
 import { segmentCategory } from '../../src/downstream/segment.ts';
 import { HRNET_PRESETS } from '../../src/models/mid-hrnet.ts';
 import { Rng } from '../../src/util/rng.ts';
-import { countReadSync, initWebGpu } from '../helpers/webgpu.ts';
+import {
+  ADD_RELU, CONCAT_COLS, L2_NORMALIZE, L2_NORMALIZE_GRAD, RELU_GRAD, SEGMENT_SOFTMAX_CE, SEGMENT_SOFTMAX_CE_GRAD, SLICE_COLS,
+} from '../../octree/ops/index.ts';
+import { countKernels, countReadSync, initWebGpu } from '../helpers/webgpu.ts';
 
 // Pretraining, the linear probe, fine-tuning and segmentation end to end on webgpu (SwiftShader on a CPU-only
 // machine), each against a cpu run of the same seed. The two differ only in summation order (matMul tiles,
@@ -27,16 +30,20 @@ beforeAll(async () => {
 
 const rel = (a: number, b: number): number => Math.abs(a - b) / Math.max(1e-6, Math.abs(b));
 
-/** Runs f on cpu, then on webgpu counting synchronous read-backs there. */
-async function cpuAndGpu<T>(f: () => Promise<T>): Promise<{ cpu: T; gpu: T; reads: number }> {
+/** The fused row kernels of MID-Net's losses and heads (octree/ops/rows.ts) and their gradients. */
+const FUSED = [L2_NORMALIZE, L2_NORMALIZE_GRAD, SEGMENT_SOFTMAX_CE, SEGMENT_SOFTMAX_CE_GRAD, CONCAT_COLS, SLICE_COLS, ADD_RELU, RELU_GRAD];
+
+/** Runs f on cpu, then on webgpu counting synchronous read-backs there; counts the fused kernels run on each. */
+async function cpuAndGpu<T>(f: () => Promise<T>): Promise<{ cpu: T; gpu: T; reads: number; fused: { cpu: Record<string, number>; gpu: Record<string, number> } }> {
   await tf.setBackend('cpu');
-  const cpu = await f();
+  const { result: cpu, counts: cpuCounts } = await countKernels(FUSED, f);
   await tf.setBackend('webgpu');
   let gpu: T | undefined;
+  let gpuCounts: Record<string, number> = {};
   const reads = await countReadSync(async () => {
-    gpu = await f();
+    ({ result: gpu, counts: gpuCounts } = await countKernels(FUSED, f));
   });
-  return { cpu, gpu: gpu!, reads };
+  return { cpu, gpu: gpu!, reads, fused: { cpu: cpuCounts, gpu: gpuCounts } };
 }
 
 describe('training end to end on webgpu', async () => {
@@ -66,8 +73,15 @@ describe('training end to end on webgpu', async () => {
     } finally {
       process.stderr.write = write;
     }
-    const { cpu, gpu, reads } = result;
+    const { cpu, gpu, reads, fused } = result;
     expect(reads).toBe(0);
+    // webgpu runs the fused kernels (forward and gradient) as often as cpu does: no op fell back to the
+    // composed reference path
+    for (const k of FUSED) {
+      expect(tf.getKernel(k, 'webgpu'), k).toBeDefined();
+      expect(fused.gpu[k], k).toBeGreaterThan(0);
+      expect(fused.gpu[k], k).toBe(fused.cpu[k]);
+    }
     // one line on a software adapter (the process's one initBackend call is webgpu's, so the cpu run warns too)
     const warnings = written.filter((l) => /^warning: training on a software GPU adapter \(/.test(l));
     expect(warnings.length).toBe(software ? 2 : 0);

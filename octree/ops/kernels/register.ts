@@ -234,7 +234,7 @@ export function registerOctKernels(): void {
     );
   }
   for (const k of kernels) if (!tf.getKernel(k.kernelName, k.backendName)) tf.registerKernel(k);
-  // the MID losses' rows, column concatenation, residual ReLU sums (cpu and wasm), and wasm's Identity
+  // the MID losses' rows, column concatenation, residual ReLU sums (cpu, wasm, webgpu), and wasm's Identity
   registerRowKernels();
   shareIdentityOnWasm();
 

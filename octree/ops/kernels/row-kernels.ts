@@ -1,7 +1,8 @@
 /**
- * Row kernels of MID-Net's losses and of the HRNet's column concatenations, on cpu and wasm (on wasm the
- * products run in rq3d's wasm module on the backend's heap, the rest as JS loops on heap views; on cpu, and
- * on wasm without that module, the JS loops of ./row-loops.ts). Each has a registered gradient, so the
+ * Row kernels of MID-Net's losses and of the HRNet's column concatenations, on cpu, wasm and webgpu (on wasm
+ * the products run in rq3d's wasm module on the backend's heap, the rest as JS loops on heap views; on cpu,
+ * and on wasm without that module, the JS loops of ./row-loops.ts; on webgpu the WGSL programs of
+ * ./webgpu/row-programs.ts). Each has a registered gradient, so the
  * tape asks only for what it needs. The differentiable ops built on them are in ../rows.ts.
  *
  *   Rq3dL2Normalize          {x [n,c]}, {eps}                               -> y [n,c]
@@ -26,6 +27,12 @@ import {
 } from './row-loops.ts';
 import { heapKernels } from './wasm/index.ts';
 import { heapViews, type CpuBackendLike, type WasmBackendLike } from './backend-types.ts';
+import { zeroProgram, type GpuProgram, type UniformValue } from './webgpu/programs.ts';
+import type { WebGpuBackendLike } from './webgpu/host.ts';
+import {
+  addReluProgram, copyColsProgram, crossEntropyRowsProgram, l2NormalizeGradProgram, l2NormalizeProgram, meanProgram, reluGradProgram,
+  segmentLogitsProgram, segmentSoftmaxCEGradProgram, softmaxRowsProgram,
+} from './webgpu/row-programs.ts';
 
 type TensorInfo = tf.TensorInfo;
 
@@ -250,19 +257,156 @@ function kernels(backendName: string): tf.KernelConfig[] {
   ];
 }
 
+/**
+ * The same kernels on webgpu: WGSL programs (./webgpu/row-programs.ts) run into tensors allocated here, the
+ * same checks, nothing read back. Index ranges (seg, label) are checked by the op on the host arrays
+ * (../rows.ts): a device kernel cannot read them without a read-back.
+ */
+function webgpuKernels(): tf.KernelConfig[] {
+  const backendName = 'webgpu';
+  const f32 = (v: number): UniformValue => ({ type: 'float32', data: [v] });
+  const i32 = (...data: number[]): UniformValue => ({ type: 'int32', data });
+  /** Runs p into `out` (nothing for no threads: empty tensors). */
+  const run = (b: WebGpuBackendLike, p: GpuProgram, inputs: TensorInfo[], out: TensorInfo, threads: number, uniforms: UniformValue[]): void => {
+    if (threads > 0) b.runWebGPUProgram(p, inputs, out.dtype, uniforms, out);
+  };
+  const gpu = (backend: unknown): WebGpuBackendLike => backend as WebGpuBackendLike;
+  const sizeOf = (t: TensorInfo): number => t.shape.reduce((p, v) => p * v, 1);
+  /** A float32 output; an empty one gets its (empty) values now: no program writes it, so none would exist to read. */
+  const alloc = (b: WebGpuBackendLike, shape: number[]): TensorInfo =>
+    b.makeTensorInfo(shape, 'float32', shape.includes(0) ? new Float32Array(0) : undefined);
+
+  const l2: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+    const b = gpu(backend);
+    const x = get(inputs, 'x', L2_NORMALIZE);
+    const [n, c] = rows2(x, L2_NORMALIZE);
+    const y = alloc(b, [n, c]);
+    run(b, l2NormalizeProgram(y.shape, n), [x], y, n * c > 0 ? n : 0, [i32(n), f32(numAttr(attrs, 'eps', L2_NORMALIZE))]);
+    return y;
+  };
+
+  const l2Grad: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+    const b = gpu(backend);
+    const dy = get(inputs, 'dy', L2_NORMALIZE_GRAD), x = get(inputs, 'x', L2_NORMALIZE_GRAD);
+    const [n, c] = rows2(x, L2_NORMALIZE_GRAD);
+    const dx = alloc(b, [n, c]);
+    run(b, l2NormalizeGradProgram(dx.shape, n), [dy, x], dx, n * c > 0 ? n : 0, [i32(n), f32(numAttr(attrs, 'eps', L2_NORMALIZE_GRAD))]);
+    return dx;
+  };
+
+  const segCe: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+    const kn = SEGMENT_SOFTMAX_CE;
+    const b = gpu(backend);
+    const x = get(inputs, 'x', kn), protos = get(inputs, 'protos', kn), seg = get(inputs, 'seg', kn, 'int32'), label = get(inputs, 'label', kn, 'int32');
+    const k = intAttr(attrs, 'k', kn, 1), scale = numAttr(attrs, 'scale', kn);
+    const { n } = segmentShape(x, protos, seg, label, k, kn);
+    const logits = alloc(b, [n, k]), loss = b.makeTensorInfo([], 'float32'), prob = alloc(b, [n, k]);
+    if (n === 0) {
+      run(b, zeroProgram([1], 1), [], loss, 1, [i32(1)]);
+      return [loss, logits, prob];
+    }
+    const ce = alloc(b, [n]);
+    try {
+      run(b, segmentLogitsProgram(logits.shape, n * k), [x, protos, seg], logits, n * k, [i32(n * k), i32(k), f32(scale)]);
+      run(b, softmaxRowsProgram(prob.shape, n), [logits], prob, n, [i32(n)]);
+      run(b, crossEntropyRowsProgram(ce.shape, n), [logits, label], ce, n, [i32(n)]);
+      run(b, meanProgram(), [ce], loss, 1, [i32(n)]);
+    } finally {
+      b.disposeData(ce.dataId);
+    }
+    return [loss, logits, prob];
+  };
+
+  const segCeGrad: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+    const kn = SEGMENT_SOFTMAX_CE_GRAD;
+    const b = gpu(backend);
+    const dLoss = get(inputs, 'dLoss', kn), dLogits = get(inputs, 'dLogits', kn), prob = get(inputs, 'prob', kn);
+    const protos = get(inputs, 'protos', kn), seg = get(inputs, 'seg', kn, 'int32'), label = get(inputs, 'label', kn, 'int32');
+    const k = intAttr(attrs, 'k', kn, 1), scale = numAttr(attrs, 'scale', kn);
+    const [n] = rows2(prob, kn);
+    const d = protos.shape[1]!;
+    const dx = alloc(b, [n, d]);
+    run(b, segmentSoftmaxCEGradProgram(dx.shape, n * d), [dLoss, dLogits, prob, protos, seg, label], dx, n * d, [i32(n * d), i32(k), f32(scale)]);
+    return dx;
+  };
+
+  /** n rows of `width` floats between row-strided buffers (concat parts, slices). */
+  const copyCols = (b: WebGpuBackendLike, src: TensorInfo, so: number, ss: number, dst: TensorInfo, dOff: number, ds: number, n: number, width: number): void =>
+    run(b, copyColsProgram(dst.shape, n * width), [src], dst, n * width, [i32(n * width), i32(width), i32(so), i32(ss), i32(dOff), i32(ds)]);
+
+  const concat: tf.KernelFunc = ({ inputs, backend }) => {
+    const b = gpu(backend);
+    const parts: TensorInfo[] = [];
+    for (let i = 0; inputs[`x${i}`]; i++) parts.push(get(inputs, `x${i}`, CONCAT_COLS));
+    if (parts.length === 0) throw new Error(`${CONCAT_COLS}: no inputs`);
+    const n = rows2(parts[0]!, CONCAT_COLS)[0];
+    let width = 0;
+    for (const p of parts) {
+      if (rows2(p, CONCAT_COLS)[0] !== n) throw new RangeError(`${CONCAT_COLS}: inputs have ${n} and ${p.shape[0]} rows`);
+      width += p.shape[1]!;
+    }
+    const out = alloc(b, [n, width]);
+    let col = 0;
+    for (const p of parts) {
+      const c = p.shape[1]!;
+      copyCols(b, p, 0, c, out, col, width, n, c);
+      col += c;
+    }
+    return out;
+  };
+
+  const slice: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+    const b = gpu(backend);
+    const x = get(inputs, 'x', SLICE_COLS);
+    const [n, c] = rows2(x, SLICE_COLS);
+    const begin = intAttr(attrs, 'begin', SLICE_COLS, 0), size = intAttr(attrs, 'size', SLICE_COLS, 0);
+    if (begin + size > c) throw new RangeError(`${SLICE_COLS}: columns [${begin}, ${begin + size}) exceed ${c}`);
+    const out = alloc(b, [n, size]);
+    copyCols(b, x, begin, c, out, 0, size, n, size);
+    return out;
+  };
+
+  const addRelu: tf.KernelFunc = ({ inputs, backend }) => {
+    const b = gpu(backend);
+    const a = get(inputs, 'a', ADD_RELU), bb = get(inputs, 'b', ADD_RELU);
+    if (a.shape.join() !== bb.shape.join()) throw new RangeError(`${ADD_RELU}: shapes [${a.shape.join(', ')}] and [${bb.shape.join(', ')}] differ`);
+    const y = alloc(b, [...a.shape]);
+    run(b, addReluProgram(y.shape, sizeOf(y)), [a, bb], y, sizeOf(y), [i32(sizeOf(y))]);
+    return y;
+  };
+
+  const reluGrad: tf.KernelFunc = ({ inputs, backend }) => {
+    const b = gpu(backend);
+    const dy = get(inputs, 'dy', RELU_GRAD), y = get(inputs, 'y', RELU_GRAD);
+    const dx = alloc(b, [...y.shape]);
+    run(b, reluGradProgram(dx.shape, sizeOf(dx)), [dy, y], dx, sizeOf(dx), [i32(sizeOf(dx))]);
+    return dx;
+  };
+
+  return [
+    { kernelName: ADD_RELU, backendName, kernelFunc: addRelu },
+    { kernelName: RELU_GRAD, backendName, kernelFunc: reluGrad },
+    { kernelName: L2_NORMALIZE, backendName, kernelFunc: l2 },
+    { kernelName: L2_NORMALIZE_GRAD, backendName, kernelFunc: l2Grad },
+    { kernelName: SEGMENT_SOFTMAX_CE, backendName, kernelFunc: segCe },
+    { kernelName: SEGMENT_SOFTMAX_CE_GRAD, backendName, kernelFunc: segCeGrad },
+    { kernelName: CONCAT_COLS, backendName, kernelFunc: concat },
+    { kernelName: SLICE_COLS, backendName, kernelFunc: slice },
+  ];
+}
+
 const run = (name: string, inputs: tf.NamedTensorMap, attrs: tf.NamedAttrMap): tf.Tensor => tf.engine().runKernel(name, inputs, attrs) as tf.Tensor;
 
 /**
- * The backends these kernels exist for: they run JS loops on the backend's own arrays (cpu) or heap (wasm,
- * with rq3d's wasm module). On others (webgpu) the ops find no kernel and compose built-in ops.
+ * The backends these kernels exist for: JS loops on the backend's own arrays (cpu) or heap (wasm, with
+ * rq3d's wasm module), WGSL programs on webgpu. On others the ops find no kernel and compose built-in ops.
  */
-export const ROW_KERNEL_BACKENDS: readonly string[] = ['cpu', 'wasm'];
+export const ROW_KERNEL_BACKENDS: readonly string[] = ['cpu', 'wasm', 'webgpu'];
 
-/** Registers the kernels for cpu and wasm and their gradients (idempotent). */
+/** Registers the kernels for cpu, wasm and webgpu and their gradients (idempotent). */
 export function registerRowKernels(): void {
-  for (const backendName of ROW_KERNEL_BACKENDS) {
-    for (const k of kernels(backendName)) if (!tf.getKernel(k.kernelName, k.backendName)) tf.registerKernel(k);
-  }
+  const all = [...kernels('cpu'), ...kernels('wasm'), ...webgpuKernels()];
+  for (const k of all) if (!tf.getKernel(k.kernelName, k.backendName)) tf.registerKernel(k);
   const grads: tf.GradConfig[] = [
     {
       kernelName: L2_NORMALIZE,

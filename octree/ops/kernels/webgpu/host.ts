@@ -17,7 +17,7 @@ type TensorInfo = tf.TensorInfo;
 /** The parts of tfjs-backend-webgpu's WebGPUBackend rq3d uses. */
 export interface WebGpuBackendLike {
   runWebGPUProgram(program: GpuProgram, inputs: TensorInfo[], outputDtype: tf.DataType, uniforms?: UniformValue[], output?: TensorInfo): TensorInfo;
-  makeTensorInfo(shape: number[], dtype: tf.DataType): TensorInfo;
+  makeTensorInfo(shape: number[], dtype: tf.DataType, values?: tf.backend_util.BackendValues): TensorInfo;
   disposeData(dataId: object, force?: boolean): boolean;
   device: { limits: { maxStorageBufferBindingSize: number } };
 }

@@ -35,10 +35,10 @@ export interface GpuProgram {
   getUserCode: () => string;
 }
 
-const WG = 64;
+export const WG = 64;
 
 /** A program with one invocation per element of `threads` (flat dispatch, 64 per workgroup). */
-function flat(shaderKey: string, variableNames: string[], outputShape: number[], threads: number, uniforms: string, body: string, extra = ''): GpuProgram {
+export function flat(shaderKey: string, variableNames: string[], outputShape: number[], threads: number, uniforms: string, body: string, extra = ''): GpuProgram {
   return {
     variableNames,
     outputShape,
@@ -122,7 +122,7 @@ export function scatterAddProgram(outputShape: number[], count: number): GpuProg
  * A tree sum over the 64 invocations of a workgroup (fixed order: deterministic, but not the cpu's
  * sequential order). Called in uniform control flow.
  */
-const REDUCE = `
+export const REDUCE = `
 var<workgroup> rq3dRed : array<f32, ${WG}>;
 fn rq3dReduce(v : f32) -> f32 {
   let t = localId.x;
