@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { PretrainConfigSchema, resolvePretrainConfigRaw, validatePretrainConfig, type PretrainConfig } from '../train/config.ts';
+import { pretrainSchemaFor, resolvePretrainConfigRaw, validatePretrainConfig, type PretrainConfig } from '../train/config.ts';
 import { UsageError, UserError } from '../util/errors.ts';
 import { claimRunFolder } from '../util/run-folder.ts';
 import { applyOverrides, collectSet, FLAG, flagValue, given, parseSets, SET_HELP, validateFlags, validateOverridden, type Override } from './flags.ts';
@@ -60,7 +60,7 @@ export function pretrainConfigFromFlags(o: PretrainFlags, base?: { raw: Record<s
   overrides.push(...parseSets(o.set));
   applyOverrides(raw, overrides);
   const where = base?.where ?? o.config;
-  validateOverridden(PretrainConfigSchema, raw, overrides, where);
+  validateOverridden(pretrainSchemaFor(raw), raw, overrides, where);
   return validatePretrainConfig(raw, where);
 }
 

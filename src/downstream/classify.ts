@@ -5,11 +5,11 @@ import { BatchPipeline, WorkerPool, type SampleSpec } from '../pipeline/index.ts
 import { SgdMomentum, stepLr } from '../train/sgd.ts';
 import { trainDownstream, type TrainingHyper, type TrainSelection } from './train-loop.ts';
 import { evalSampleSpec, fc1Features } from '../train/knn-monitor.ts';
-import type { MidHRNet } from '../models/mid-hrnet.ts';
+import type { Backbone } from '../models/backbone.ts';
 import { createProgress } from '../train/progress.ts';
 import { chunks, trainingBatches } from './batches.ts';
 import { meanClassAccuracy, overallAccuracy, confusionMatrix } from './metrics.ts';
-import { loadPretrained, MidClassifier } from './models.ts';
+import { loadPretrained, MidClassifier, type Classifier } from './models.ts';
 import { saveCheckpoint } from '../train/checkpoint.ts';
 
 /**
@@ -26,12 +26,12 @@ export interface ClassifyData {
   classes: number;
 }
 
-function evalSpec(cfg: HRNetConfig): SampleSpec {
+function evalSpec(cfg: { depth: number; fullDepth: number }): SampleSpec {
   return evalSampleSpec(cfg);
 }
 
 /** fc1 features (inference mode, no augmentation) of the shapes `indices`: [indices.length x fc1]. */
-export async function extractFc1(model: MidClassifier, data: ClassifyData, indices: readonly number[], opts: { batchSize?: number; workers?: number; quiet?: boolean; label?: string } = {}): Promise<Float32Array> {
+export async function extractFc1(model: Classifier, data: ClassifyData, indices: readonly number[], opts: { batchSize?: number; workers?: number; quiet?: boolean; label?: string } = {}): Promise<Float32Array> {
   const pool = new WorkerPool({ workers: opts.workers ?? 1 });
   const progress = createProgress(opts.label ?? 'features', indices.length, { quiet: opts.quiet, unit: 'shapes' });
   try {
@@ -53,8 +53,8 @@ export async function extractFc1(model: MidClassifier, data: ClassifyData, indic
  * batch run from 0. Statistics of layers the fc1 path does not use (the point head) are left as they were.
  * Returns the number of batches averaged.
  */
-export async function calibrateBatchNorm(net: MidHRNet, clouds: readonly PointCloud[], indices: readonly number[], o: { batchSize?: number; workers?: number } = {}): Promise<number> {
-  const cfg = net.cfg;
+export async function calibrateBatchNorm(net: Backbone, clouds: readonly PointCloud[], indices: readonly number[], o: { batchSize?: number; workers?: number } = {}): Promise<number> {
+  const cfg = net.config;
   const size = Math.max(1, Math.min(o.batchSize ?? 16, indices.length));
   let batches = chunks(indices, size).filter((b) => b.length === size);
   if (batches.length === 0) batches = [[...indices]];
@@ -66,13 +66,15 @@ export async function calibrateBatchNorm(net: MidHRNet, clouds: readonly PointCl
   const sums: Array<tf.Tensor | null> = stats.map(() => null);
   let momentum: number[] = [];
   const pool = new WorkerPool({ workers: o.workers ?? 1 });
+  const wasTraining = net.training;
+  net.training = true;
   try {
     const pipe = new BatchPipeline({ load: (i) => clouds[i]!, batches, spec: evalSpec(cfg), pool, seed: 0 });
     for await (const b of pipe) {
       const forward = (): void =>
         tf.tidy(() => {
           const x = tf.tensor2d(b.features.data, [b.octree.nnum[cfg.depth]!, b.features.channels]);
-          net.shapeHead(net.backbone(x, b.octree, { training: true }), b.octree, { training: true });
+          net.globalFeature(x, b.octree);
         });
       if (momentum.length === 0) {
         setAll(1);
@@ -109,6 +111,7 @@ export async function calibrateBatchNorm(net: MidHRNet, clouds: readonly PointCl
       else v.assign(before[i]!);
     });
   } finally {
+    net.training = wasTraining;
     tf.dispose(before);
     tf.dispose(sums.filter((t): t is tf.Tensor => t !== null));
     await pool.close();
@@ -130,8 +133,9 @@ export interface LinearProbeOptions {
 /** A dense layer + bias fitted on fixed features (the reference linear classifier: SGD with momentum). */
 export async function fitLinearProbe(train: { x: Float32Array; y: ArrayLike<number> }, dim: number, classes: number, o: LinearProbeOptions): Promise<{ weights: Float32Array; bias: Float32Array }> {
   const n = train.y.length;
-  const w = tf.variable(tf.zeros([dim, classes]));
-  const b = tf.variable(tf.zeros([classes]));
+  // in a tidy, so the zeros the variables start from are disposed (they stayed alive, 2 tensors per probe)
+  const w = tf.tidy(() => tf.variable(tf.zeros([dim, classes])));
+  const b = tf.tidy(() => tf.variable(tf.zeros([classes])));
   const vars = new Map<string, tf.Variable>([['w', w], ['b', b]]);
   const opt = new SgdMomentum(o.momentum, o.weightDecay);
   const xAll = tf.tensor2d(train.x, [n, dim]);

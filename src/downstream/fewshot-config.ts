@@ -2,7 +2,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { UserError } from '../util/errors.ts';
-import { UpAxisField } from '../train/config.ts';
+import { HRNetSchema, UpAxisField } from '../train/config.ts';
+import { HRNET_PRESETS, type HRNetConfig } from '../models/presets.ts';
 import { describeIssues } from '../util/config-issues.ts';
 
 /**
@@ -101,6 +102,26 @@ const Backbone = z.union([
     .strict(),
 ]);
 
+const PRESET_NAMES = ['paper', 'cpu', 'tiny'] as const;
+const PresetName = z.enum(PRESET_NAMES);
+/**
+ * A preset name or an HRNet config object. Checked by whichever form the value has, so a bad name still reads
+ * "must be one of paper, cpu, tiny" (a zod union would only say that no form matched).
+ */
+const FewshotModel = z
+  .custom<(typeof PRESET_NAMES)[number] | z.infer<typeof HRNetSchema>>()
+  .superRefine((v, ctx) => {
+    const r = (v !== null && typeof v === 'object' ? HRNetSchema : PresetName).safeParse(v);
+    if (!r.success) for (const issue of r.error.issues) ctx.addIssue(issue as z.IssueData);
+  });
+
+/** The HRNet config a grid's `model` names. */
+export function fewshotModel(model: FewshotConfig['model']): HRNetConfig {
+  if (typeof model === 'string') return HRNET_PRESETS[model];
+  const { type: _type, ...cfg } = model;
+  return cfg;
+}
+
 export const FewshotConfigSchema = z
   .object({
     name: z.string(),
@@ -108,8 +129,11 @@ export const FewshotConfigSchema = z
     notes: z.string().optional(),
     task: z.enum(['classification', 'segmentation']),
     data: z.object({ source: z.string().min(1), points: z.number().int().positive().optional(), synthPerClass: z.number().int().positive().optional(), upAxis: UpAxisField.optional(), skipMissing: z.boolean().optional() }).strict(),
-    /** HRNet preset for scratch backbones (pretrained ones use their checkpoint's config). */
-    model: z.enum(['paper', 'cpu', 'tiny']),
+    /**
+     * MID HRNet for scratch backbones (pretrained ones use their checkpoint's config): a preset name, or the
+     * config itself, `{ "type": "mid-hrnet", ...fields }`.
+     */
+    model: FewshotModel,
     backbones: z.record(z.string(), Backbone),
     protocols: z.array(Protocol).min(1),
     ratios: z.array(z.number().gt(0).max(1)).min(1),

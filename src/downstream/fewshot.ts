@@ -1,15 +1,16 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { subsetByRatio } from '../data/datasets/ratio.ts';
-import { HRNET_PRESETS, type HRNetConfig } from '../models/mid-hrnet.ts';
+import type { HRNetConfig } from '../models/mid-hrnet.ts';
 import { initBackend } from '../backend.ts';
 import { pretrain } from '../train/pretrain.ts';
+import { isMidHrnetSpec } from '../train/config.ts';
 import { checkpointExists, readCheckpointMeta } from '../train/checkpoint.ts';
 import { loadShapes, type ShapeCollection } from '../train/shapes.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { UserError } from '../util/errors.ts';
 import { calibrateBatchNorm, extractFc1, finetuneClassifier, trainLinearProbe, type LinearProbeOptions } from './classify.ts';
-import { backboneProtocols, stepsFor, type BackboneSpec, type FewshotConfig, type HyperParams } from './fewshot-config.ts';
+import { backboneProtocols, fewshotModel, stepsFor, type BackboneSpec, type FewshotConfig, type HyperParams } from './fewshot-config.ts';
 import { aggregateIoU } from './metrics.ts';
 import { cellFile, readCell, type CellResult } from './cells.ts';
 import { backboneIdentity, backbonePretrainConfig, cellConfigHash, pretrainDir, type CellCoords } from './cell-id.ts';
@@ -62,7 +63,7 @@ export const RECIPES = {
 
 /** Resolves one backbone of a grid; a `pretrain` backbone is pretrained first (or resumed) into its folder. */
 export async function resolveBackbone(name: string, spec: BackboneSpec, cfg: FewshotConfig, out: string, quiet: boolean): Promise<ResolvedBackbone> {
-  if ('from' in spec) return { kind: spec.from, checkpoint: null, model: HRNET_PRESETS[cfg.model] };
+  if ('from' in spec) return { kind: spec.from, checkpoint: null, model: fewshotModel(cfg.model) };
   if ('checkpoint' in spec) {
     // readCheckpointMeta names what is wrong (no model.json, a missing or cut weights file)
     if (!(await checkpointExists(spec.checkpoint))) await readCheckpointMeta(spec.checkpoint);
@@ -79,6 +80,8 @@ export async function resolveBackbone(name: string, spec: BackboneSpec, cfg: Few
     if (!quiet) process.stderr.write(`pretraining backbone ${name} into ${dir}\n`);
     await pretrain(pc, { out: dir, resume: true, maxSteps: spec.maxSteps, quiet });
   }
+  // the grid's protocols size their heads from MID HRNet's config (fc1, pointHidden)
+  if (!isMidHrnetSpec(pc.model)) throw new UserError(`backbone ${name}: few-shot grids take MID HRNet backbones, not model.type '${pc.model.type}'`);
   return { kind: 'pretrained', checkpoint: ck, model: pc.model };
 }
 

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { PointCloud } from '../data/pointcloud.ts';
-import type { MidHRNet } from '../models/mid-hrnet.ts';
+import type { Backbone } from '../models/backbone.ts';
 import { BatchPipeline, WorkerPool, type PipelineBatch, type SampleSpec } from '../pipeline/index.ts';
 import { SgdMomentum, stepLr } from '../train/sgd.ts';
 import { createProgress } from '../train/progress.ts';
@@ -62,14 +62,14 @@ export function downstreamLr(r: { lr: number; steps: number; decayAt: readonly n
 }
 
 export async function trainDownstream(
-  net: MidHRNet,
+  net: Backbone,
   sel: TrainSelection,
   clouds: readonly PointCloud[],
   trainIdx: readonly number[],
   r: DownstreamRecipe,
   stepLoss: (b: PipelineBatch, x: tf.Tensor2D) => tf.Scalar,
 ): Promise<{ pool: WorkerPool; steps: number; finalLoss: number }> {
-  const cfg = net.cfg;
+  const cfg = net.config;
   const factors = lrFactors(net.params.trainable, sel, r);
   const vars = new Map([...factors.keys()].map((n) => [n, net.params.variables.get(n)!]));
   const scale = (n: string): number => factors.get(n)!;

@@ -16,6 +16,7 @@ import { BatchNorm, Conv1x1Bn, Linear, ResBlocks, convBnRelu, poolLevels, upsamp
  */
 export { HRNET_PRESETS, type HRNetConfig } from './presets.ts';
 import type { HRNetConfig } from './presets.ts';
+import type { Backbone, BackboneFeatures } from './backbone.ts';
 
 /** Bottleneck factor of a branch (MID-Net: 4 below 256 channels, else 8). */
 export function bottleneckFactor(channels: number): number {
@@ -68,7 +69,15 @@ export interface BackboneOutput {
   front: tf.Tensor2D;
 }
 
-export class MidHRNet {
+/**
+ * MID HRNet as a registered `Backbone` (type 'mid-hrnet', ./backbones.ts): global feature = `fc1`, point
+ * feature = the point head's hidden layer (`point_head/fc1`), projections = `fc2` and `point_head/fc2`. The
+ * interface methods run the same ops as the named parts below (test/models/backbone.test.ts checks values,
+ * gradients and batch-norm statistics bit for bit), so pretraining through the interface is unchanged.
+ */
+export class MidHRNet implements Backbone<HRNetConfig> {
+  readonly type = 'mid-hrnet';
+  training = false;
   readonly params: Params;
   readonly cfg: HRNetConfig;
   readonly branchDepths: number[];
@@ -126,10 +135,16 @@ export class MidHRNet {
   shapeHead(bb: BackboneOutput, octree: Octree, ctx: ForwardContext): { fc1: tf.Tensor2D; fc2: tf.Tensor2D } {
     const target = this.cfg.depth - 3;
     return tf.tidy(() => {
+      const fc1 = this.fc1Of(bb, octree, ctx, target);
+      return { fc1, fc2: this.fc2.apply(fc1) };
+    });
+  }
+
+  private fc1Of(bb: BackboneOutput, octree: Octree, ctx: ForwardContext, target = this.cfg.depth - 3): tf.Tensor2D {
+    return tf.tidy(() => {
       const pooled = bb.branches.map((h, b) => poolLevels(h, octree, this.branchDepths[b]!, this.branchDepths[b]! - target));
       const h = this.shapeConv.apply(concatColumns(pooled), ctx);
-      const fc1 = octreeGlobalPool(h, octree, target);
-      return { fc1, fc2: this.fc2.apply(fc1) };
+      return octreeGlobalPool(h, octree, target);
     });
   }
 
@@ -169,6 +184,45 @@ export class MidHRNet {
     return tf.tidy(() => {
       const hidden = this.pointFc1.apply(this.pointFeatures(bb, octree), ctx);
       return { hidden, out: this.pointFc2.apply(hidden) };
+    });
+  }
+
+  get config(): HRNetConfig {
+    return this.cfg;
+  }
+  get globalChannels(): number {
+    return this.cfg.fc1;
+  }
+  get pointChannels(): number {
+    return this.cfg.pointHidden;
+  }
+  get projections(): { shape: Linear; point: Linear } {
+    return { shape: this.fc2, point: this.pointFc2 };
+  }
+
+  private get ctx(): ForwardContext {
+    return { training: this.training };
+  }
+
+  forward(input: tf.Tensor2D, octree: Octree): BackboneFeatures {
+    const ctx = this.ctx;
+    return tf.tidy(() => {
+      const bb = this.backbone(input, octree, ctx);
+      const global = this.fc1Of(bb, octree, ctx);
+      return { global, point: this.pointFc1.apply(this.pointFeatures(bb, octree), ctx) };
+    });
+  }
+
+  globalFeature(input: tf.Tensor2D, octree: Octree): tf.Tensor2D {
+    const ctx = this.ctx;
+    return tf.tidy(() => this.fc1Of(this.backbone(input, octree, ctx), octree, ctx));
+  }
+
+  pointFeature(input: tf.Tensor2D, octree: Octree, pts?: Float32Array): tf.Tensor2D {
+    const ctx = this.ctx;
+    return tf.tidy(() => {
+      const bb = this.backbone(input, octree, ctx);
+      return this.pointFc1.apply(pts ? this.pointFeaturesAt(bb, octree, pts) : this.pointFeatures(bb, octree), ctx);
     });
   }
 

@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import { z } from 'zod';
 import { UP_AXES } from '../data/up-axis.ts';
-import { HRNET_PRESETS } from '../models/presets.ts';
+import { HRNET_PRESETS, type HRNetConfig } from '../models/presets.ts';
+import { validateBackboneSpec, type BackboneSpec } from '../models/backbone.ts';
 import { UsageError, UserError } from '../util/errors.ts';
 import { describeIssues } from '../util/config-issues.ts';
 
@@ -9,7 +10,8 @@ import { describeIssues } from '../util/config-issues.ts';
  * Run configurations, validated (unknown keys are errors) and saved with each run. A config file may name
  * a preset in `extends` and override any field.
  */
-const HRNet = z
+/** MID HRNet's config fields (also a few-shot grid's `model` in its object form). */
+export const HRNetSchema = z
   .object({
     depth: z.number().int().min(4).max(8),
     fullDepth: z.number().int().min(0).max(5),
@@ -22,8 +24,33 @@ const HRNet = z
     pointHidden: z.number().int().positive(),
     pointOut: z.number().int().positive(),
     signalAbs: z.boolean(),
+    /** `model: { type: 'mid-hrnet', ... }`; configs without a type mean the same. */
+    type: z.literal('mid-hrnet').optional(),
   })
   .strict();
+
+/**
+ * The model of a config whose `type` is another registered backbone (src/models/backbones.ts): the fields
+ * every backbone has are checked here, the type's own fields by its registry entry when it is built.
+ */
+const OtherBackbone = z
+  .object({
+    type: z.string().min(1),
+    depth: z.number().int().min(2).max(8),
+    fullDepth: z.number().int().min(0).max(5),
+    inChannels: z.number().int().positive(),
+    projection: z.number().int().positive(),
+    pointOut: z.number().int().positive(),
+  })
+  .passthrough();
+
+/** A config's model: MID HRNet (typed or not), or another registered backbone type. */
+export type ModelSpec = (HRNetConfig & { type?: 'mid-hrnet' }) | (BackboneSpec & { type: string } & Record<string, unknown>);
+
+/** Whether a config's model is MID HRNet (the only type with HRNet-specific memory estimates and presets). */
+export function isMidHrnetSpec(m: ModelSpec): m is HRNetConfig & { type?: 'mid-hrnet' } {
+  return m.type === undefined || m.type === 'mid-hrnet';
+}
 
 /**
  * `data.upAxis` of every config with a data section: the axis that points up in the source's files, overriding
@@ -42,7 +69,7 @@ const Rq = z
 export const PretrainConfigSchema = z
   .object({
     name: z.string(),
-    model: HRNet,
+    model: HRNetSchema,
     data: z
       .object({
         source: z.string().min(1),
@@ -94,7 +121,18 @@ export const PretrainConfigSchema = z
   })
   .strict();
 
-export type PretrainConfig = z.infer<typeof PretrainConfigSchema>;
+/** The schema for another backbone type's config: the same, with that type's model fields. */
+const PretrainConfigSchemaOther = PretrainConfigSchema.extend({ model: OtherBackbone });
+
+/** The schema a raw config is validated by: the one for its `model.type`. */
+export function pretrainSchemaFor(obj: unknown): typeof PretrainConfigSchema | typeof PretrainConfigSchemaOther {
+  const t = (obj as { model?: { type?: unknown } } | null)?.model?.type;
+  return t === undefined || t === 'mid-hrnet' ? PretrainConfigSchema : PretrainConfigSchemaOther;
+}
+
+export type PretrainConfig = Omit<z.infer<typeof PretrainConfigSchema>, 'model'> & { model: ModelSpec };
+/** A pretraining config on MID HRNet (every preset). */
+export type MidPretrainConfig = Omit<PretrainConfig, 'model'> & { model: HRNetConfig & { type?: 'mid-hrnet' } };
 
 const MID_COMMON = {
   keepEpochs: [] as number[],
@@ -108,7 +146,7 @@ const MID_COMMON = {
   workers: 1,
 };
 
-export const PRETRAIN_PRESETS: Record<string, PretrainConfig> = {
+export const PRETRAIN_PRESETS: Record<string, MidPretrainConfig> = {
   /** The paper's recipe: ShapeNet (57,449 shapes), depth 6, HRNet 128/256/512, 400 epochs. */
   paper: {
     ...MID_COMMON,
@@ -186,6 +224,9 @@ export function resolvePretrainConfigRaw(spec: string): Record<string, unknown> 
   if (ext !== undefined) {
     if (typeof ext !== 'string' || !PRETRAIN_PRESETS[ext]) throw new UserError(`${spec}: extends must name a preset (${Object.keys(PRETRAIN_PRESETS).join(', ')})`);
     merged = deepMerge(structuredClone(PRETRAIN_PRESETS[ext]!) as unknown as Record<string, unknown>, rest);
+    // a model of another backbone type replaces the preset's HRNet instead of merging into it
+    const type = (rest.model as { type?: unknown } | undefined)?.type;
+    if (type !== undefined && type !== 'mid-hrnet') merged.model = rest.model;
   }
   return merged;
 }
@@ -195,9 +236,12 @@ export function validatePretrainConfig(obj: unknown, where = 'config'): Pretrain
   if (optim && typeof optim === 'object' && 'milestones' in optim) {
     throw new UserError(`${where}: optim.milestones (epochs) is now optim.decayAt, fractions of the run (the reference: [0.5, 0.75])`);
   }
-  const r = PretrainConfigSchema.safeParse(obj);
+  const r = pretrainSchemaFor(obj).safeParse(obj);
   if (!r.success) throw new UserError(describeIssues(r.error, obj, where));
-  const c = r.data;
-  if (c.model.fullDepth > c.model.depth - 3) throw new UserError(`${where}: model.fullDepth must be <= model.depth - 3`);
+  const c = r.data as PretrainConfig;
+  if (isMidHrnetSpec(c.model) && c.model.fullDepth > c.model.depth - 3) throw new UserError(`${where}: model.fullDepth must be <= model.depth - 3`);
+  if (c.model.fullDepth > c.model.depth) throw new UserError(`${where}: model.fullDepth must be <= model.depth`);
+  // another type: registered, and its own fields as its registry entry checks them
+  if (!isMidHrnetSpec(c.model)) c.model = validateBackboneSpec(c.model, where);
   return c;
 }

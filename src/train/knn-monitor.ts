@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { PointCloud } from '../data/pointcloud.ts';
-import type { MidHRNet } from '../models/mid-hrnet.ts';
+import type { Backbone } from '../models/backbone.ts';
 import { BatchPipeline, type SampleSpec, type WorkerPool } from '../pipeline/index.ts';
 import { Rng } from '../util/rng.ts';
 
@@ -17,32 +17,40 @@ export function evalSampleSpec(model: { depth: number; fullDepth: number }): Sam
 }
 
 /**
- * fc1 features [indices.length x fc1] of the canonical shapes, network in inference mode (batch-norm
+ * Global (fc1) features [indices.length x globalChannels] of the canonical shapes, network in inference mode (batch-norm
  * running statistics), read back with `await data()`.
  */
 export async function fc1Features(
-  net: MidHRNet,
+  net: Backbone,
   clouds: readonly PointCloud[],
   indices: readonly number[],
   pool: WorkerPool,
   opts: { batchSize?: number; onProgress?: (done: number) => void } = {},
 ): Promise<Float32Array> {
-  const cfg = net.cfg;
-  const out = new Float32Array(indices.length * cfg.fc1);
+  const cfg = net.config;
+  const dim = net.globalChannels;
+  const out = new Float32Array(indices.length * dim);
   const size = opts.batchSize ?? 16;
   const batches: number[][] = [];
   for (let s = 0; s < indices.length; s += size) batches.push(indices.slice(s, s + size));
   const pipe = new BatchPipeline({ load: (i) => clouds[i]!, batches, spec: evalSampleSpec(cfg), pool, seed: 0 });
   let done = 0;
-  for await (const b of pipe) {
-    const f = tf.tidy(() => {
-      const x = tf.tensor2d(b.features.data, [b.octree.nnum[cfg.depth]!, b.features.channels]);
-      return net.shapeHead(net.backbone(x, b.octree, { training: false }), b.octree, { training: false }).fc1;
-    });
-    out.set((await f.data()) as Float32Array, done * cfg.fc1);
-    f.dispose();
-    done += b.indices.length;
-    opts.onProgress?.(done);
+  // inference mode for the extraction only: the caller's mode (training, between epochs) comes back after
+  const wasTraining = net.training;
+  net.training = false;
+  try {
+    for await (const b of pipe) {
+      const f = tf.tidy(() => {
+        const x = tf.tensor2d(b.features.data, [b.octree.nnum[cfg.depth]!, b.features.channels]);
+        return net.globalFeature(x, b.octree);
+      });
+      out.set((await f.data()) as Float32Array, done * dim);
+      f.dispose();
+      done += b.indices.length;
+      opts.onProgress?.(done);
+    }
+  } finally {
+    net.training = wasTraining;
   }
   return out;
 }
@@ -113,7 +121,7 @@ export interface KnnMonitorResult {
 
 /** One kNN measurement of `net` on the labelled shapes `clouds` (split as `knnSplit(n, holdout, seed)`). */
 export async function knnMonitor(
-  net: MidHRNet,
+  net: Backbone,
   clouds: readonly PointCloud[],
   labels: ArrayLike<number>,
   o: { k: number; holdout: number; seed: number | string; pool: WorkerPool; batchSize?: number },
@@ -121,7 +129,7 @@ export async function knnMonitor(
   const t0 = performance.now();
   const { queries, memory } = knnSplit(clouds.length, o.holdout, o.seed);
   const all = await fc1Features(net, clouds, [...queries, ...memory], o.pool, { batchSize: o.batchSize });
-  const dim = net.cfg.fc1;
+  const dim = net.globalChannels;
   const q = { x: all.subarray(0, queries.length * dim), y: queries.map((i) => labels[i]!) };
   const m = { x: all.subarray(queries.length * dim), y: memory.map((i) => labels[i]!) };
   const top1 = await cosineKnnAccuracy(m, q, dim, o.k);

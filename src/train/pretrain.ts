@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { MidHRNet } from '../models/mid-hrnet.ts';
+import { buildBackbone, backboneType } from '../models/backbones.ts';
 import { BatchPipeline, WorkerPool, type SampleSpec } from '../pipeline/index.ts';
 import { MemoryBank } from '../ssl/memory-bank.ts';
 import { midLosses, predictionAccuracy, updateBanks, type MidBatchTargets } from '../ssl/mid-loss.ts';
@@ -11,7 +11,7 @@ import { writeFileAtomic } from '../util/atomic.ts';
 import { backendRecord, initBackend, type BackendInfo } from '../backend.ts';
 import { adapterLine } from '../gpu-adapter.ts';
 import { assignVariables, checkpointExists, disposeLoaded, loadCheckpoint, saveCheckpoint } from './checkpoint.ts';
-import type { PretrainConfig } from './config.ts';
+import { isMidHrnetSpec, type PretrainConfig } from './config.ts';
 import { MetricsLog } from './metrics.ts';
 import { lineChart, type Series } from './plot.ts';
 import { createProgress } from './progress.ts';
@@ -136,6 +136,9 @@ export function sampleSpecOf(cfg: PretrainConfig): SampleSpec {
  * minutes and then aborted or hung (docs/performance.md, "paper preset").
  */
 function checkStepFitsWasm(cfg: PretrainConfig, shapes: ShapeCollection, B: number): void {
+  // the memory estimate is MID HRNet's (./step-memory.ts); another backbone type runs unchecked
+  const model = cfg.model;
+  if (!isMidHrnetSpec(model)) return;
   const spec = sampleSpecOf(cfg);
   const first = epochBatches(shapes.clouds.length, B, cfg.seed, 0)[0] ?? [];
   const D = cfg.model.depth;
@@ -147,11 +150,11 @@ function checkStepFitsWasm(cfg: PretrainConfig, shapes: ShapeCollection, B: numb
       nnumNempty[d]! += o.nnumNempty[d]!;
     }
   }
-  const fit = checkBatchFits(cfg.model, nnum, nnumNempty, first.length, B);
+  const fit = checkBatchFits(model, nnum, nnumNempty, first.length, B);
   if (fit.fits) return;
   const gib = (b: number): string => (b / 2 ** 30).toFixed(1);
   throw new UserError(
-    `pretrain: a step of batch ${B} at depth ${D} (channels ${cfg.model.channels.join('/')}) needs about ${gib(fit.estimatedBytes)} GiB of wasm heap, over the ${gib(fit.limitBytes)} GiB wasm32 limit; ` +
+    `pretrain: a step of batch ${B} at depth ${D} (channels ${model.channels.join('/')}) needs about ${gib(fit.estimatedBytes)} GiB of wasm heap, over the ${gib(fit.limitBytes)} GiB wasm32 limit; ` +
       (fit.largestBatch > 0
         ? `the largest batch that fits is about ${fit.largestBatch}: pass --batch-size ${fit.largestBatch} (or set optim.batchSize in a config file)`
         : 'not even one shape fits: use a smaller model or depth'),
@@ -184,10 +187,12 @@ export async function pretrain(cfg: PretrainConfig, opts: PretrainOptions): Prom
   clusterBar.stop();
   const clouds = shapes.clouds.map((c, i) => ({ ...c, labels: clusterIds[i]! }));
 
-  const model = new MidHRNet(cfg.model, cfg.seed);
+  // any registered backbone (src/models/backbones.ts); the config's model names its type ('mid-hrnet' if none)
+  const model = buildBackbone(cfg.model, cfg.seed, cfg.name);
+  const modelName = isMidHrnetSpec(cfg.model) ? `MID HRNet depth ${cfg.model.depth}, channels ${cfg.model.channels.join('/')}` : `backbone ${backboneType(cfg.model)} depth ${cfg.model.depth}`;
   if (!opts.quiet) {
     process.stderr.write(
-      `MID HRNet depth ${cfg.model.depth}, channels ${cfg.model.channels.join('/')}: ${model.params.count().toLocaleString('en-US')} trainable parameters; ` +
+      `${modelName}: ${model.params.count().toLocaleString('en-US')} trainable parameters; ` +
         `${N} shapes, batch ${B}, ${cfg.rq ? `RQ n=${cfg.rq.bins} (${cfg.rq.variant})` : 'no RQ'}, backend ${backend.name} (${backend.threads} thread${backend.threads === 1 ? '' : 's'})\n`,
     );
   }
@@ -285,11 +290,11 @@ export async function pretrain(cfg: PretrainConfig, opts: PretrainOptions): Prom
         let labelled: Int32Array = new Int32Array(0);
         const x = tf.tensor2d(batch.features.data, [oct.nnum[D]!, batch.features.channels]);
         const { value, grads } = tf.variableGrads(() => {
-          const ctx = { training: true };
-          const bb = model.backbone(x, oct, ctx);
-          const sh = model.shapeHead(bb, oct, ctx);
-          const pt = model.pointHead(bb, oct, ctx);
-          const l = midLosses(sh.fc2, pt.out, targets, shapeBank, pointBank, cfg.temperature);
+          model.training = true;
+          const feat = model.forward(x, oct);
+          const fc2 = model.projections.shape.apply(feat.global);
+          const pointOut = model.projections.point.apply(feat.point);
+          const l = midLosses(fc2, pointOut, targets, shapeBank, pointBank, cfg.temperature);
           kept = [l.f, l.g, l.shapeLogits, l.pointLogits, l.shapeLoss, l.pointLoss].map((t) => tf.keep(t));
           labelled = l.labelled;
           const [ws, wp] = cfg.lossWeights;

@@ -63,12 +63,8 @@ export async function pointFeatures(b: LoadedBackbone, cloud: PointCloud): Promi
     pts[4 * i + 1] = pc.points[3 * i + 1]!;
     pts[4 * i + 2] = pc.points[3 * i + 2]!;
   }
-  const ctx = { training: false };
-  const h = tf.tidy(() => {
-    const x = tf.tensor2d(data, [octree.nnum[b.cfg.depth]!, channels]);
-    const bb = b.net.backbone(x, octree, ctx);
-    return b.net.pointFc1.apply(b.net.pointFeaturesAt(bb, octree, pts), ctx);
-  });
+  b.net.training = false;
+  const h = tf.tidy(() => b.net.pointFeature(tf.tensor2d(data, [octree.nnum[b.cfg.depth]!, channels]), octree, pts));
   try {
     return { data: (await h.data()) as Float32Array, channels: h.shape[1]! };
   } finally {

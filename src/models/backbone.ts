@@ -1,0 +1,124 @@
+import type * as tf from '@tensorflow/tfjs';
+import type { Octree } from '../../octree/octree.ts';
+import { UserError } from '../util/errors.ts';
+import type { Linear } from './layers.ts';
+import type { Params } from './params.ts';
+
+/**
+ * What every backbone is to the training code: pretraining, the kNN monitor, classification and segmentation
+ * heads talk to a network only through this interface, so a new backbone is one file and one
+ * `registerBackbone` call (docs/add-a-backbone.md). The registry is Pointcept's Registry / build_from_cfg
+ * idea: a config names its `type`, the registry finds the factory. Only types are imported here (no tfjs at
+ * run time), so configs and CLIs can use the registry without loading network code.
+ */
+
+/**
+ * The fields every backbone config has, whatever its type: the octree it reads (depth, fullDepth; the input
+ * signal of the depth-D nodes has `inChannels` columns) and the widths of the two pretraining projections
+ * (instance discrimination compares `projection`-wide shape embeddings and `pointOut`-wide point embeddings).
+ */
+export interface BackboneSpec {
+  /** The registered type; absent means 'mid-hrnet' (configs written before the registry). */
+  type?: string;
+  depth: number;
+  fullDepth: number;
+  inChannels: number;
+  projection: number;
+  pointOut: number;
+}
+
+/** Both features of one forward pass. */
+export interface BackboneFeatures {
+  /** One row per shape of the batch [B, globalChannels]: the linear-probe / classification feature. */
+  global: tf.Tensor2D;
+  /** One row per non-empty depth-D node, in octree order [nnumNempty[D], pointChannels]. */
+  point: tf.Tensor2D;
+}
+
+export interface Backbone<C extends BackboneSpec = BackboneSpec> {
+  /** The registered type this backbone was built as. */
+  readonly type: string;
+  /** Its config (saved in checkpoints as `meta.model`, read back by `buildBackbone`). */
+  readonly config: C;
+  /** All variables by name (trainable weights and batch-norm statistics): checkpoints and optimizers use it. */
+  readonly params: Params;
+  /** Batch norm (and dropout) in training mode; set by the caller before a forward pass. */
+  training: boolean;
+  readonly globalChannels: number;
+  readonly pointChannels: number;
+  /**
+   * The pretraining projections: shape `global -> projection`, point `point -> pointOut`. They live in the
+   * backbone's `params` (MID-Net's reference model owns them too), under `shape_head/fc2` and `point_head/fc2`
+   * by convention; downstream heads do not use them. `projectionHeads` builds them for a new backbone.
+   */
+  readonly projections: { shape: Linear; point: Linear };
+  /** Both features (pretraining); `input` is the signal of all depth-D nodes [nnum[D], inChannels]. */
+  forward(input: tf.Tensor2D, octree: Octree): BackboneFeatures;
+  /** Only the global feature (classification, probes, the kNN monitor): the point branch does not run. */
+  globalFeature(input: tf.Tensor2D, octree: Octree): tf.Tensor2D;
+  /**
+   * Point features: at the non-empty depth-D nodes, or, given `pts` ((x, y, z, shape index) rows with x, y, z
+   * in [-1, 1]), at those points [pts.length / 4, pointChannels] (segmentation). The shape branch does not run.
+   */
+  pointFeature(input: tf.Tensor2D, octree: Octree, pts?: Float32Array): tf.Tensor2D;
+  dispose(): void;
+}
+
+/** How a registered type is built: `build(config, seed)`, with named presets of its config. */
+export interface BackboneEntry<C extends BackboneSpec = BackboneSpec> {
+  build(config: C, seed: number | string): Backbone<C>;
+  /** Checks a config of this type (a person wrote it): throws a UserError naming the field, else returns it. */
+  validate?(config: BackboneSpec & Record<string, unknown>, where: string): C;
+  presets?: Record<string, C>;
+}
+
+const registry = new Map<string, BackboneEntry>();
+
+/** The type a spec names ('mid-hrnet' when it names none). */
+export function backboneType(spec: BackboneSpec): string {
+  return spec.type ?? 'mid-hrnet';
+}
+
+/** Register a backbone type; registering a taken name is an error (two modules would fight over it). */
+export function registerBackbone<C extends BackboneSpec>(type: string, entry: BackboneEntry<C>): void {
+  if (!/^[a-z][a-z0-9-]*$/.test(type)) throw new Error(`registerBackbone: type '${type}' must be lower-case letters, digits and dashes`);
+  if (registry.has(type)) throw new Error(`registerBackbone: '${type}' is already registered`);
+  registry.set(type, entry as unknown as BackboneEntry);
+}
+
+/** Drop a registration (tests that register a toy type). */
+export function unregisterBackbone(type: string): boolean {
+  return registry.delete(type);
+}
+
+export function backboneTypes(): string[] {
+  return [...registry.keys()].sort();
+}
+
+function entryOf(type: string, where: string): BackboneEntry {
+  const e = registry.get(type);
+  if (!e) throw new UserError(`${where}: model.type '${type}' is not a registered backbone (registered: ${backboneTypes().join(', ') || 'none'})`);
+  return e;
+}
+
+/** A config of a registered type, checked by that type's `validate` (when it has one). */
+export function validateBackboneSpec<C extends BackboneSpec>(spec: C, where = 'config'): C {
+  const e = entryOf(backboneType(spec), where);
+  return (e.validate ? e.validate(spec as BackboneSpec & Record<string, unknown>, where) : spec) as C;
+}
+
+/**
+ * Build the backbone a config names: `buildBackbone({ type: 'mid-hrnet', ...HRNET_PRESETS.tiny }, seed)`.
+ * The same config and seed give the same initial weights.
+ */
+export function buildBackbone<C extends BackboneSpec>(spec: C, seed: number | string, where = 'config'): Backbone<C> {
+  const e = entryOf(backboneType(spec), where);
+  return e.build(e.validate ? e.validate(spec as BackboneSpec & Record<string, unknown>, where) : spec, seed) as unknown as Backbone<C>;
+}
+
+/** A named preset of a registered type, with its `type` field set. */
+export function backbonePreset(type: string, name: string): BackboneSpec {
+  const p = entryOf(type, 'backbonePreset').presets?.[name];
+  if (!p) throw new UserError(`backbone '${type}' has no preset '${name}' (presets: ${Object.keys(entryOf(type, 'backbonePreset').presets ?? {}).join(', ') || 'none'})`);
+  return { ...structuredClone(p), type };
+}
