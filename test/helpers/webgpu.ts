@@ -26,6 +26,13 @@ export async function on(backend: string, f: () => Record<string, tf.Tensor>): P
   return Object.fromEntries(names.map((n, i) => [n, values[i] as Float32Array | Int32Array]));
 }
 
+/** The same computation on cpu (the oracle) and on webgpu, read back. */
+export async function both(f: () => Record<string, tf.Tensor>): Promise<{ cpu: Arrays; gpu: Arrays }> {
+  const cpu = await on('cpu', f);
+  const gpu = await on('webgpu', f);
+  return { cpu, gpu };
+}
+
 export function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length !== b.length) throw new Error(`lengths differ: ${a.length} vs ${b.length}`);
   let m = 0;

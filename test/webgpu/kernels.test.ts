@@ -6,7 +6,7 @@ import {
   kernelRegistered, OCT_GATHER, BATCH_NORM, WEIGHTED_GATHER,
 } from '../../octree/ops/index.ts';
 import { randomIndex, randomRows } from '../kernels/helpers.ts';
-import { bitEqual, countReadSync, initWebGpu, on, relErr, type Arrays } from '../helpers/webgpu.ts';
+import { both, bitEqual, countReadSync, initWebGpu, relErr } from '../helpers/webgpu.ts';
 
 // Every rq3d kernel and its gradient on webgpu (WGSL through SwiftShader on a CPU-only machine) against
 // the cpu backend on the same inputs. Data movement (gathers, sibling max) must be bit-exact; sums in a
@@ -14,12 +14,6 @@ import { bitEqual, countReadSync, initWebGpu, on, relErr, type Arrays } from '..
 beforeAll(async () => {
   await initWebGpu();
 });
-
-async function both(f: () => Record<string, tf.Tensor>): Promise<{ cpu: Arrays; gpu: Arrays }> {
-  const cpu = await on('cpu', f);
-  const gpu = await on('webgpu', f);
-  return { cpu, gpu };
-}
 
 const rng = new Rng('webgpu-kernels');
 const R = 40, C = 5, K = 27, N = 24, COUT = 7;

@@ -6,7 +6,7 @@ import {
   kernelRegistered, ADD_RELU, CONCAT_COLS, L2_NORMALIZE, L2_NORMALIZE_GRAD, RELU_GRAD, SEGMENT_SOFTMAX_CE, SEGMENT_SOFTMAX_CE_GRAD, SLICE_COLS,
 } from '../../octree/ops/index.ts';
 import { randomRows } from '../kernels/helpers.ts';
-import { bitEqual, countReadSync, initWebGpu, on, relErr, type Arrays } from '../helpers/webgpu.ts';
+import { both, bitEqual, countReadSync, initWebGpu, on, relErr } from '../helpers/webgpu.ts';
 
 // The fused row ops of MID-Net's losses and heads (octree/ops/rows.ts) on webgpu (WGSL through SwiftShader
 // on a CPU-only machine) against the cpu backend's kernels on the same inputs, values and gradients.
@@ -14,12 +14,6 @@ import { bitEqual, countReadSync, initWebGpu, on, relErr, type Arrays } from '..
 beforeAll(async () => {
   await initWebGpu();
 });
-
-async function both(f: () => Record<string, tf.Tensor>): Promise<{ cpu: Arrays; gpu: Arrays }> {
-  const cpu = await on('cpu', f);
-  const gpu = await on('webgpu', f);
-  return { cpu, gpu };
-}
 
 const rng = new Rng('webgpu-rows');
 const N = 23, D = 6, K = 5, SEGMENTS = 3;
