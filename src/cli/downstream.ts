@@ -180,7 +180,9 @@ export function registerDownstream(program: Command): void {
       const out = o.out ?? path.join(path.dirname(path.resolve(o.config)), 'results', cfg.name);
       // a grid resumes by design: its cells are keyed by the hash of their resolved config (src/downstream/cell-id.ts),
       // so a changed config recomputes what changed and never mixes results; --force starts the folder afresh
-      const claim = claimRunFolder(out, { force: o.force, implicitResume: true });
+      // the grid's own pretraining folders (backbones whose `out` lies in the grid folder) mark it as this grid's
+      const ownEntries = Object.values(cfg.backbones).flatMap((b) => ('out' in b && b.out !== undefined && path.dirname(path.resolve(b.out)) === path.resolve(out) ? [path.basename(b.out)] : []));
+      const claim = claimRunFolder(out, { force: o.force, implicitResume: true, ownEntries });
       if (o.queue !== undefined) {
         const { runFewshotQueued } = await import('../queue/grid.ts');
         const r = await runFewshotQueued(cfg, { out: claim.dir, quiet: o.quiet, only, queue: o.queue, attempts });

@@ -31,6 +31,11 @@ export interface RunFolderOptions {
   implicitResume?: boolean;
   /** The file holding the saved config (default config.json). */
   configFile?: string;
+  /**
+   * Entries the command itself places in the folder besides its run markers (a few-shot grid's pretraining
+   * folders, named by its backbones' `out`): a folder holding them is this command's run, not a stranger's.
+   */
+  ownEntries?: readonly string[];
 }
 
 /** Files and folders that mark an rq3d run folder. */
@@ -97,7 +102,7 @@ export function claimRunFolder(dirIn: string, opts: RunFolderOptions = {}): RunF
   }
   if (st && !st.isDirectory()) throw new UsageError(`${flag} ${dirIn}: is a file, not a folder; choose another ${flag}`);
   const present = st ? entries(dir) : [];
-  const isRun = present.some((e) => RUN_MARKERS.includes(e));
+  const isRun = present.some((e) => RUN_MARKERS.includes(e) || (opts.ownEntries ?? []).includes(e));
   let resumed = false;
   let created: string | null = null; // the topmost folder this claim created
   let emptied = false; // existed empty: on rollback, empty it again

@@ -49,6 +49,16 @@ describe('claimRunFolder', () => {
     expect(() => claimRunFolder(dir, { resume: true, force: true })).toThrow(/exclude each other/);
   });
 
+  it("a folder holding only the command's own entries (a grid's pretraining folders) is its run", () => {
+    const dir = path.join(root, 'grid');
+    write(path.join(dir, 'pretrain-mid', 'checkpoint', 'model.json'), 'ckpt');
+    expect(() => claimRunFolder(dir, { implicitResume: true })).toThrow(/not empty and holds no rq3d run/);
+    const c = claimRunFolder(dir, { implicitResume: true, ownEntries: ['pretrain-mid', 'pretrain-mid_rq'] });
+    expect(c.resumed).toBe(true);
+    c.rollback();
+    expect(read(path.join(dir, 'pretrain-mid', 'checkpoint', 'model.json'))).toBe('ckpt');
+  });
+
   it('--force keeps the old run aside: put back when the new start fails, dropped when it succeeds', () => {
     const dir = path.join(root, 'forced');
     write(path.join(dir, 'config.json'), 'old');
