@@ -1,5 +1,6 @@
 import { Linear } from './layers.ts';
 import { MidHRNet } from './mid-hrnet.ts';
+import { midHrnetStepHeapBytes } from './mid-hrnet-memory.ts';
 import type { Params } from './params.ts';
 import { HRNET_PRESETS, type HRNetConfig } from './presets.ts';
 import { registerBackbone } from './backbone.ts';
@@ -10,10 +11,13 @@ import { registerBackbone } from './backbone.ts';
  * tiny).
  */
 export {
+  backboneEntry,
   backbonePreset,
   backboneType,
   backboneTypes,
   buildBackbone,
+  describeBackbone,
+  downstreamParts,
   registerBackbone,
   unregisterBackbone,
   validateBackboneSpec,
@@ -21,6 +25,8 @@ export {
   type BackboneEntry,
   type BackboneFeatures,
   type BackboneSpec,
+  type DownstreamParts,
+  type DownstreamTask,
 } from './backbone.ts';
 
 /**
@@ -41,4 +47,24 @@ registerBackbone<HRNetConfig>('mid-hrnet', {
     return new MidHRNet(hrnet, seed);
   },
   presets: HRNET_PRESETS,
+  label: 'MID HRNet',
+  describeSize: (cfg) => `channels ${cfg.channels.join('/')}`,
+  downstream: {
+    // classification: the reference's cls_header is the shape head's fc1 conv (+ BN) with the new classifier;
+    // the fc1 conv trains in head-only mode but takes the backbone's rate otherwise; the shape projection and
+    // the whole point head take no part
+    classify: {
+      unused: (n) => n.startsWith('shape_head/fc2') || n.startsWith('point_head/'),
+      head: (n) => n.startsWith('shape_head/conv'),
+      fullRate: () => false,
+    },
+    // segmentation: the reference's seg_header is the point head's first FC (restored from pretraining) with
+    // the new last FC, both at the full rate; the shape head and the point projection take no part
+    segment: {
+      unused: (n) => n.startsWith('shape_head/') || n.startsWith('point_head/fc2'),
+      head: (n) => n.startsWith('point_head/fc1'),
+      fullRate: (n) => n.startsWith('point_head/fc1'),
+    },
+  },
+  stepHeapBytes: midHrnetStepHeapBytes,
 });
