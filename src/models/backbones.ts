@@ -4,6 +4,7 @@ import { midHrnetStepHeapBytes } from './mid-hrnet-memory.ts';
 import type { Params } from './params.ts';
 import { HRNET_PRESETS, type HRNetConfig } from './presets.ts';
 import { registerBackbone } from './backbone.ts';
+import { UserError } from '../util/errors.ts';
 
 /**
  * The backbone registry with the built-in types registered: import the registry API from here (importing
@@ -45,6 +46,15 @@ registerBackbone<HRNetConfig>('mid-hrnet', {
   build: (cfg, seed) => {
     const { type: _type, ...hrnet } = cfg as HRNetConfig & { type?: string };
     return new MidHRNet(hrnet, seed);
+  },
+  // configs a person writes are checked by the pretraining / grid schemas (src/train/config.ts); this catches a
+  // checkpoint's meta.model that is not a whole HRNet config (the viewer builds from it) with one line
+  validate: (cfg, where) => {
+    const c = cfg as Partial<Record<keyof HRNetConfig, unknown>>;
+    const int = (v: unknown): boolean => typeof v === 'number' && Number.isInteger(v) && v > 0;
+    if (!Array.isArray(c.channels) || c.channels.length !== 3 || !c.channels.every(int)) throw new UserError(`${where}: model.channels must be three positive integers (a MID HRNet config)`);
+    for (const k of ['frontChannels', 'resblocks', 'fc1', 'pointHidden'] as const) if (!int(c[k])) throw new UserError(`${where}: model.${k} must be a positive integer (a MID HRNet config)`);
+    return cfg as unknown as HRNetConfig;
   },
   presets: HRNET_PRESETS,
   label: 'MID HRNet',
