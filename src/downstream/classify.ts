@@ -1,15 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
 import type { PointCloud } from '../data/pointcloud.ts';
-import type { HRNetConfig } from '../models/mid-hrnet.ts';
 import { BatchPipeline, WorkerPool, type SampleSpec } from '../pipeline/index.ts';
 import { SgdMomentum, stepLr } from '../train/sgd.ts';
 import { trainDownstream, type TrainingHyper, type TrainSelection } from './train-loop.ts';
 import { evalSampleSpec, fc1Features } from '../train/knn-monitor.ts';
-import type { Backbone } from '../models/backbone.ts';
+import { buildBackbone, downstreamParts, type Backbone, type BackboneSpec } from '../models/backbones.ts';
 import { createProgress } from '../train/progress.ts';
 import { chunks, trainingBatches } from './batches.ts';
 import { meanClassAccuracy, overallAccuracy, confusionMatrix } from './metrics.ts';
-import { loadPretrained, MidClassifier, type Classifier } from './models.ts';
+import { Classifier, loadPretrained } from './models.ts';
 import { saveCheckpoint } from '../train/checkpoint.ts';
 
 /**
@@ -203,34 +202,41 @@ export interface FinetuneResult {
 }
 
 /**
- * Which variables of a MidClassifier train, and at which rate: the reference's `cls_header` (fc1 1x1 conv +
- * BN, then the classifier) is the head-only set; only the new classifier (the reference's `fc2`) takes the
- * full rate when the backbone is pretrained; the pretraining's projection and point head take no part.
+ * Which variables of a Classifier train, and at which rate, for the backbone type `model` names (a config or a
+ * built backbone; none: MID HRNet). The new classifier (`cls/`, the reference's `fc2`) is head and takes the
+ * full rate when the backbone is pretrained; the backbone's registry entry says which of its own variables
+ * join the head and which take no part (`downstream.classify`). MID HRNet: the reference's `cls_header` (fc1
+ * 1x1 conv + BN, then the classifier) is the head-only set; the pretraining's projection and point head take
+ * no part.
  */
-export function classifierSelection(mode: 'full' | 'head'): TrainSelection {
+export function classifierSelection(mode: 'full' | 'head', model: { type?: string } = {}): TrainSelection {
+  const p = downstreamParts(model, 'classify');
+  const isNew = (n: string): boolean => n.startsWith('cls/');
   return {
-    include: (n) => !n.startsWith('shape_head/fc2') && !n.startsWith('point_head/'),
-    head: (n) => n.startsWith('cls/') || n.startsWith('shape_head/conv'),
-    fullRate: (n) => n.startsWith('cls/'),
+    include: (n) => isNew(n) || !p.unused(n),
+    head: (n) => isNew(n) || p.head(n),
+    fullRate: (n) => isNew(n) || p.fullRate(n),
     headOnly: mode === 'head',
   };
 }
 
-export async function finetuneClassifier(cfg: HRNetConfig, data: ClassifyData, trainIdx: readonly number[], testIdx: readonly number[], o: FinetuneOptions): Promise<FinetuneResult> {
+/** Fine-tune a Classifier on the backbone `cfg` names (any registered type; without `type`, MID HRNet). */
+export async function finetuneClassifier(cfg: BackboneSpec, data: ClassifyData, trainIdx: readonly number[], testIdx: readonly number[], o: FinetuneOptions): Promise<FinetuneResult> {
   const t0 = performance.now();
-  const model = new MidClassifier(cfg, data.classes, `${o.seed}/finetune`);
+  const model = new Classifier(buildBackbone(cfg, `${o.seed}/finetune`), data.classes);
   if (o.init !== 'scratch') await loadPretrained(model.net, o.init.checkpoint, ['cls/']);
   if (o.headInit) {
+    const dim = model.net.globalChannels;
     const x = await extractFc1(model, data, trainIdx, { quiet: true, workers: o.workers });
-    const lp = await fitLinearProbe({ x, y: trainIdx.map((i) => data.labels[i]!) }, cfg.fc1, data.classes, o.headInit);
+    const lp = await fitLinearProbe({ x, y: trainIdx.map((i) => data.labels[i]!) }, dim, data.classes, o.headInit);
     tf.tidy(() => {
-      model.head.weights.assign(tf.tensor2d(lp.weights, [cfg.fc1, data.classes]));
+      model.head.weights.assign(tf.tensor2d(lp.weights, [dim, data.classes]));
       model.head.bias!.assign(tf.tensor1d(lp.bias));
     });
   }
   const { pool, steps, finalLoss } = await trainDownstream(
     model.net,
-    classifierSelection(o.mode),
+    classifierSelection(o.mode, model.net),
     data.clouds,
     trainIdx,
     { ...o, pretrained: o.init !== 'scratch', label: o.label ?? 'finetune' },

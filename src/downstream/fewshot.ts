@@ -1,10 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { subsetByRatio } from '../data/datasets/ratio.ts';
-import type { HRNetConfig } from '../models/mid-hrnet.ts';
+import { buildBackbone, type BackboneSpec as ModelConfig } from '../models/backbones.ts';
 import { initBackend } from '../backend.ts';
 import { pretrain } from '../train/pretrain.ts';
-import { isMidHrnetSpec } from '../train/config.ts';
 import { checkpointExists, readCheckpointMeta } from '../train/checkpoint.ts';
 import { loadShapes, type ShapeCollection } from '../train/shapes.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
@@ -14,7 +13,7 @@ import { backboneProtocols, fewshotModel, stepsFor, type BackboneSpec, type Fews
 import { aggregateIoU } from './metrics.ts';
 import { cellFile, readCell, type CellResult } from './cells.ts';
 import { backboneIdentity, backbonePretrainConfig, cellConfigHash, pretrainDir, type CellCoords } from './cell-id.ts';
-import { checkpointModelConfig, loadPretrained, MidClassifier } from './models.ts';
+import { checkpointModelConfig, Classifier, loadPretrained } from './models.ts';
 import { segmentCategory } from './segment.ts';
 import { writeFewshotReport } from './report.ts';
 import { updateHeadline } from './headline.ts';
@@ -47,7 +46,8 @@ export interface FewshotOptions {
 export interface ResolvedBackbone {
   kind: 'pretrained' | 'scratch' | 'random';
   checkpoint: string | null;
-  model: HRNetConfig;
+  /** The backbone's config: any registered type (a checkpoint's `meta.model`, a pretraining config's `model`). */
+  model: ModelConfig;
 }
 
 /** What each kind of cell trains, in words (stored in the cell, shown in reports). */
@@ -80,8 +80,6 @@ export async function resolveBackbone(name: string, spec: BackboneSpec, cfg: Few
     if (!quiet) process.stderr.write(`pretraining backbone ${name} into ${dir}\n`);
     await pretrain(pc, { out: dir, resume: true, maxSteps: spec.maxSteps, quiet });
   }
-  // the grid's protocols size their heads from MID HRNet's config (fc1, pointHidden)
-  if (!isMidHrnetSpec(pc.model)) throw new UserError(`backbone ${name}: few-shot grids take MID HRNet backbones, not model.type '${pc.model.type}'`);
   return { kind: 'pretrained', checkpoint: ck, model: pc.model };
 }
 
@@ -230,7 +228,7 @@ async function runClassification(
   const data = { clouds: shapes.clouds, labels, classes: shapes.classes.length };
   // scratch trains end to end with the fine-tune recipe whatever the protocol (the paper's Scratch row)
   const h = protocol === 'linear' && bb.kind !== 'scratch' ? cfg.linear! : cfg.finetune!;
-  let feats: { train: Float32Array; test: Float32Array } | null = null;
+  let feats: { train: Float32Array; test: Float32Array; dim: number } | null = null;
   return forEachCell(cfg, protocol, backbone, out, quiet, hashOf, async (cell) => {
     const { ratio, seed } = cell;
     const subset = ratioSubset(shapes, train, ratio, 'per-class');
@@ -241,7 +239,7 @@ async function runClassification(
     if (protocol === 'linear' && bb.kind !== 'scratch') {
       feats ??= await linearFeatures(bb, data, train, test, backbone, out, quiet);
       const pos = new Map(train.map((i, k) => [i, k]));
-      const dim = bb.model.fc1;
+      const dim = feats.dim;
       const x = new Float32Array(subset.length * dim);
       subset.forEach((i, k) => x.set(feats!.train.subarray(pos.get(i)! * dim, (pos.get(i)! + 1) * dim), k * dim));
       const steps = stepsFor(h, ratio);
@@ -311,7 +309,10 @@ function linearRecipe(l: HyperParams, ratio: number, seed: number): LinearProbeO
   return { lr: l.lr, momentum: l.momentum, weightDecay: l.weightDecay, batchSize: l.batchSize, steps: stepsFor(l, ratio), decayAt: l.decayAt, seed };
 }
 
-/** fc1 features of all train and test shapes, cached in the grid folder (every ratio and seed reuses them). */
+/**
+ * Global (fc1) features of all train and test shapes, cached in the grid folder (every ratio and seed reuses
+ * them); `dim` is the backbone's global feature width.
+ */
 async function linearFeatures(
   bb: ResolvedBackbone,
   data: { clouds: ShapeCollection['clouds']; labels: number[]; classes: number },
@@ -320,16 +321,18 @@ async function linearFeatures(
   backbone: string,
   out: string,
   quiet: boolean,
-): Promise<{ train: Float32Array; test: Float32Array }> {
+): Promise<{ train: Float32Array; test: Float32Array; dim: number }> {
   const file = path.join(out, 'features', `${backbone}.bin`);
-  const dim = bb.model.fc1;
+  // built first for its feature width (a cached file of another width is stale); building takes < 0.1 s
+  const model = new Classifier(buildBackbone(bb.model, 'linear-probe'), data.classes);
+  const dim = model.net.globalChannels;
   const n = train.length + test.length;
   if (fs.existsSync(file) && fs.statSync(file).size === n * dim * 4) {
+    model.dispose();
     const buf = fs.readFileSync(file);
     const all = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
-    return { train: all.subarray(0, train.length * dim), test: all.subarray(train.length * dim) };
+    return { train: all.subarray(0, train.length * dim), test: all.subarray(train.length * dim), dim };
   }
-  const model = new MidClassifier(bb.model, data.classes, 'linear-probe');
   if (bb.checkpoint) await loadPretrained(model.net, bb.checkpoint, ['cls/']);
   if (bb.kind === 'random') {
     const batches = await calibrateBatchNorm(model.net, data.clouds, train);
@@ -338,7 +341,7 @@ async function linearFeatures(
   const all = await extractFc1(model, data, [...train, ...test], { quiet, label: `features ${backbone}` });
   model.dispose();
   await writeFileAtomic(file, new Uint8Array(all.buffer));
-  return { train: all.subarray(0, train.length * dim), test: all.subarray(train.length * dim) };
+  return { train: all.subarray(0, train.length * dim), test: all.subarray(train.length * dim), dim };
 }
 
 async function runSegmentation(

@@ -1,12 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
 import type { PointCloud } from '../data/pointcloud.ts';
-import type { HRNetConfig } from '../models/mid-hrnet.ts';
+import { buildBackbone, downstreamParts, type BackboneSpec } from '../models/backbones.ts';
 import { BatchPipeline, type PipelineBatch, type SampleSpec } from '../pipeline/index.ts';
 import { trainDownstream, type TrainingHyper, type TrainSelection } from './train-loop.ts';
 import { saveCheckpoint } from '../train/checkpoint.ts';
 import { chunks } from './batches.ts';
 import { shapeIoU } from './metrics.ts';
-import { loadPretrained, MidSegmenter } from './models.ts';
+import { loadPretrained, Segmenter } from './models.ts';
 import { octGather } from '../../octree/ops/kernels/index.ts';
 
 /**
@@ -59,22 +59,31 @@ function batchPoints(b: PipelineBatch): { pts: Float32Array; labels: Int32Array 
 }
 
 /**
- * Which variables of a MidSegmenter train (O-CNN run_seg_shapenet_finetune.py): the reference's `seg_header`
- * (the point head's first FC, restored, and the new last FC) is the 2fc set and takes the full rate; in
- * 'finetune' the rest (the backbone) trains at backboneLrScale when pretrained.
+ * Which variables of a Segmenter train (O-CNN run_seg_shapenet_finetune.py), for the backbone type `model`
+ * names (a config or a built backbone; none: MID HRNet): the new last FC (`seg/`) and the backbone variables
+ * its registry entry puts in the head (`downstream.segment`; MID HRNet: the point head's first FC, restored)
+ * are the reference's `seg_header`, the 2fc set, at the full rate; in 'finetune' the rest (the backbone)
+ * trains at backboneLrScale when pretrained.
  */
-export function segmenterSelection(mode: '2fc' | 'finetune'): TrainSelection {
-  const head = (n: string): boolean => n.startsWith('seg/') || n.startsWith('point_head/fc1');
-  return { include: (n) => !n.startsWith('shape_head/') && !n.startsWith('point_head/fc2'), head, fullRate: head, headOnly: mode === '2fc' };
+export function segmenterSelection(mode: '2fc' | 'finetune', model: { type?: string } = {}): TrainSelection {
+  const p = downstreamParts(model, 'segment');
+  const isNew = (n: string): boolean => n.startsWith('seg/');
+  return {
+    include: (n) => isNew(n) || !p.unused(n),
+    head: (n) => isNew(n) || p.head(n),
+    fullRate: (n) => isNew(n) || p.fullRate(n),
+    headOnly: mode === '2fc',
+  };
 }
 
-export async function segmentCategory(cfg: HRNetConfig, clouds: readonly PointCloud[], parts: number, trainIdx: readonly number[], testIdx: readonly number[], o: SegOptions): Promise<SegResult> {
+/** Part segmentation of one category with a Segmenter on the backbone `cfg` names (any registered type; without `type`, MID HRNet). */
+export async function segmentCategory(cfg: BackboneSpec, clouds: readonly PointCloud[], parts: number, trainIdx: readonly number[], testIdx: readonly number[], o: SegOptions): Promise<SegResult> {
   const t0 = performance.now();
-  const model = new MidSegmenter(cfg, parts, `${o.seed}/segment`);
+  const model = new Segmenter(buildBackbone(cfg, `${o.seed}/segment`), parts);
   if (o.init !== 'scratch') await loadPretrained(model.net, o.init.checkpoint, ['seg/']);
   const { pool, steps, finalLoss } = await trainDownstream(
     model.net,
-    segmenterSelection(o.mode),
+    segmenterSelection(o.mode, model.net),
     clouds,
     trainIdx,
     { ...o, pretrained: o.init !== 'scratch', label: o.label ?? 'segment' },

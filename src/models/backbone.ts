@@ -64,18 +64,52 @@ export interface Backbone<C extends BackboneSpec = BackboneSpec> {
   dispose(): void;
 }
 
-/** How a registered type is built: `build(config, seed)`, with named presets of its config. */
+/** The downstream tasks whose heads wrap a backbone: classification (`Classifier`) and segmentation (`Segmenter`). */
+export type DownstreamTask = 'classify' | 'segment';
+
+/**
+ * How the reference fine-tune structure (O-CNN run_cls_finetune.py, run_seg_shapenet_finetune.py) splits a
+ * backbone's own variables for one downstream task. The task's new layer (`cls/fc`, `seg/fc`) is always head
+ * and always at the full rate; these say which of the backbone's variables join it. Head-only mode (a
+ * pretrained backbone below 10 % labels, segmentation's '2fc') trains the head alone; otherwise everything
+ * that is not `unused` trains, the pretrained backbone at `backboneLrScale` x the head's rate except `fullRate`.
+ */
+export interface DownstreamParts {
+  /** Variables the task never trains: the pretraining projections, the other task's branch. */
+  unused(name: string): boolean;
+  /** Backbone variables that train beside the new layer in head-only mode (the reference's cls_header / seg_header). */
+  head(name: string): boolean;
+  /** Backbone variables at the new layer's full rate when the backbone is pretrained (the rest of it: backboneLrScale). */
+  fullRate(name: string): boolean;
+}
+
+/** How a registered type is built: `build(config, seed)`, with named presets of its config, and its optional hooks. */
 export interface BackboneEntry<C extends BackboneSpec = BackboneSpec> {
   build(config: C, seed: number | string): Backbone<C>;
   /** Checks a config of this type (a person wrote it): throws a UserError naming the field, else returns it. */
   validate?(config: BackboneSpec & Record<string, unknown>, where: string): C;
   presets?: Record<string, C>;
+  /** What logs call it ('MID HRNet'); default `backbone <type>`. */
+  label?: string;
+  /** Its size in words for logs and messages ('channels 128/256/512'); default none. */
+  describeSize?(config: C): string;
+  /**
+   * The fine-tune structure per task (see DownstreamParts). Default: the projections under `shape_head/fc2/`
+   * and `point_head/fc2/` (projectionHeads' names) are unused, and the new layer alone is the head.
+   */
+  downstream?: Partial<Record<DownstreamTask, DownstreamParts>>;
+  /**
+   * Estimated peak wasm heap bytes of one pretraining step on a merged batch with these node counts per depth
+   * (nnum: all nodes, nnumNempty: non-empty), so a batch that cannot fit the wasm32 heap fails in seconds
+   * (src/train/step-memory.ts). Without it a wasm pretraining run is not checked, and says so in a log line.
+   */
+  stepHeapBytes?(config: C, nnum: ArrayLike<number>, nnumNempty: ArrayLike<number>): number;
 }
 
 const registry = new Map<string, BackboneEntry>();
 
-/** The type a spec names ('mid-hrnet' when it names none). */
-export function backboneType(spec: BackboneSpec): string {
+/** The type a spec (or a built backbone) names ('mid-hrnet' when it names none). */
+export function backboneType(spec: { type?: string }): string {
   return spec.type ?? 'mid-hrnet';
 }
 
@@ -99,6 +133,33 @@ function entryOf(type: string, where: string): BackboneEntry {
   const e = registry.get(type);
   if (!e) throw new UserError(`${where}: model.type '${type}' is not a registered backbone (registered: ${backboneTypes().join(', ') || 'none'})`);
   return e;
+}
+
+/** The registry entry of the type a spec names (its hooks); an unregistered type is a UserError naming `where`. */
+export function backboneEntry<C extends BackboneSpec>(spec: C, where = 'config'): BackboneEntry<C> {
+  return entryOf(backboneType(spec), where) as unknown as BackboneEntry<C>;
+}
+
+/** "MID HRNet depth 6, channels 128/256/512", "backbone toy-conv depth 5": a backbone config in one phrase for logs. */
+export function describeBackbone(spec: BackboneSpec, where = 'config'): string {
+  const e = backboneEntry(spec, where);
+  const size = e.describeSize?.(spec);
+  return `${e.label ?? `backbone ${backboneType(spec)}`} depth ${spec.depth}${size ? `, ${size}` : ''}`;
+}
+
+/** The default split: the projections (projectionHeads' names) unused, no backbone variable in the head. */
+const PROJECTIONS_ONLY: DownstreamParts = {
+  unused: (n) => n.startsWith('shape_head/fc2/') || n.startsWith('point_head/fc2/'),
+  head: () => false,
+  fullRate: () => false,
+};
+
+/**
+ * How the fine-tune structure splits backbones of the type a spec (or a built backbone) names for a task: its
+ * entry's hook, else the default.
+ */
+export function downstreamParts(spec: { type?: string }, task: DownstreamTask, where = 'config'): DownstreamParts {
+  return entryOf(backboneType(spec), where).downstream?.[task] ?? PROJECTIONS_ONLY;
 }
 
 /** A config of a registered type, checked by that type's `validate` (when it has one). */

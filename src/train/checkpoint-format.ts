@@ -15,7 +15,7 @@
  * decoded float arrays into tensors (./checkpoint.ts on disk, viewer/src/predict/checkpoint-format.ts over HTTP).
  */
 import type * as tf from '@tensorflow/tfjs';
-import type { HRNetConfig } from '../models/presets.ts';
+import type { BackboneSpec } from '../models/backbone.ts';
 import { UserError } from '../util/errors.ts';
 
 export const CHECKPOINT_FORMAT = 'rq3d-checkpoint';
@@ -174,7 +174,8 @@ export interface SegmentMeta {
   category: string | null;
   parts: number;
   partNames: string[] | null;
-  model: HRNetConfig;
+  /** The backbone's config, any registered type (`buildBackbone(model, seed)` rebuilds it). */
+  model: BackboneSpec;
   features: string;
   normalize: 'sphere' | 'bbox';
   scale: number;
@@ -182,8 +183,8 @@ export interface SegmentMeta {
 
 export function segmentMeta(meta: Record<string, unknown>, where: string): SegmentMeta {
   if (meta.kind !== 'segment') throw new UserError(`${where}: a '${String(meta.kind ?? 'pretraining')}' checkpoint, not a segmentation model (rq3d segment / rq3d fewshot save those)`);
-  const model = meta.model as HRNetConfig | undefined;
-  if (!model || typeof model.depth !== 'number' || typeof model.fullDepth !== 'number') throw new UserError(`${where}: meta.model is not an HRNet config`);
+  const model = meta.model;
+  if (!isBackboneConfig(model)) throw new UserError(`${where}: meta.model is not a backbone config`);
   const parts = meta.parts;
   if (typeof parts !== 'number' || !Number.isInteger(parts) || parts < 1) throw new UserError(`${where}: meta.parts must be a positive integer`);
   const normalize = meta.normalize ?? 'sphere';
@@ -209,14 +210,18 @@ export interface CheckpointModel {
   error: string | null;
   /** Its `meta.kind` ('pretrain', 'segment', ...), when readable. */
   kind?: string | null;
-  /** Whether its meta holds an HRNet config, so its point features can be shown (PCA colours), even when `error` is set. */
+  /** Whether its meta holds a backbone config, so its point features can be shown (PCA colours), even when `error` is set. */
   features?: boolean;
 }
 
-/** Whether a checkpoint's `meta.model` describes a MID HRNet. */
-export function isHrnetConfig(m: unknown): m is HRNetConfig {
-  const c = m as Partial<HRNetConfig> | null;
-  return !!c && typeof c === 'object' && typeof c.depth === 'number' && typeof c.fullDepth === 'number' && Array.isArray(c.channels) && typeof c.pointHidden === 'number';
+/**
+ * Whether a checkpoint's `meta.model` describes a backbone: an object with the octree it reads and, when it
+ * names one, a `type` (none: MID HRNet). Whether that type is registered is the registry's to say
+ * (src/models/backbones.ts, which this module does not load: the server lists checkpoints without tfjs).
+ */
+export function isBackboneConfig(m: unknown): m is BackboneSpec {
+  const c = m as Partial<BackboneSpec> | null;
+  return !!c && typeof c === 'object' && typeof c.depth === 'number' && typeof c.fullDepth === 'number' && (c.type === undefined || typeof c.type === 'string');
 }
 
 /**
@@ -242,7 +247,7 @@ export function describeCheckpointModel(rel: readonly string[], text: string | n
   if (json.format !== CHECKPOINT_FORMAT) out.error = 'not an rq3d checkpoint';
   else if (meta.kind !== 'segment') out.error = `a ${String(meta.kind ?? 'pretraining')} checkpoint, not a segmentation model`;
   if (typeof meta.kind === 'string') out.kind = meta.kind;
-  out.features = json.format === CHECKPOINT_FORMAT && isHrnetConfig(meta.model);
+  out.features = json.format === CHECKPOINT_FORMAT && isBackboneConfig(meta.model);
   if (typeof meta.category === 'string') out.category = meta.category;
   if (typeof meta.parts === 'number') out.parts = meta.parts;
   if (Array.isArray(meta.partNames) && meta.partNames.every((n) => typeof n === 'string')) out.partNames = meta.partNames as string[];

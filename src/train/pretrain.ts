@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { buildBackbone, backboneType } from '../models/backbones.ts';
+import { backboneEntry, buildBackbone, describeBackbone, backboneType } from '../models/backbones.ts';
 import { BatchPipeline, WorkerPool, type SampleSpec } from '../pipeline/index.ts';
 import { MemoryBank } from '../ssl/memory-bank.ts';
 import { midLosses, predictionAccuracy, updateBanks, type MidBatchTargets } from '../ssl/mid-loss.ts';
@@ -11,7 +11,7 @@ import { writeFileAtomic } from '../util/atomic.ts';
 import { backendRecord, initBackend, type BackendInfo } from '../backend.ts';
 import { adapterLine } from '../gpu-adapter.ts';
 import { assignVariables, checkpointExists, disposeLoaded, loadCheckpoint, saveCheckpoint } from './checkpoint.ts';
-import { isMidHrnetSpec, type PretrainConfig } from './config.ts';
+import type { PretrainConfig } from './config.ts';
 import { MetricsLog } from './metrics.ts';
 import { lineChart, type Series } from './plot.ts';
 import { createProgress } from './progress.ts';
@@ -19,7 +19,7 @@ import { SgdMomentum, stepLr } from './sgd.ts';
 import { cacheDir, loadShapes, type ShapeCollection } from './shapes.ts';
 import { UserError } from '../util/errors.ts';
 import { startWatchdog, type Watchdog } from './watchdog.ts';
-import { checkBatchFits } from './step-memory.ts';
+import { checkBatchFits, hasStepHeapEstimate } from './step-memory.ts';
 import { prepareSample, sampleSeed } from '../pipeline/sample.ts';
 import { knnMonitor } from './knn-monitor.ts';
 
@@ -135,10 +135,13 @@ export function sampleSpecOf(cfg: PretrainConfig): SampleSpec {
  * memory estimate needs (./step-memory.ts). Growing the heap into its 4 GiB wasm32 limit instead took
  * minutes and then aborted or hung (docs/performance.md, "paper preset").
  */
-function checkStepFitsWasm(cfg: PretrainConfig, shapes: ShapeCollection, B: number): void {
-  // the memory estimate is MID HRNet's (./step-memory.ts); another backbone type runs unchecked
+function checkStepFitsWasm(cfg: PretrainConfig, shapes: ShapeCollection, B: number, quiet?: boolean): void {
+  // the estimate is the backbone's registry hook (stepHeapBytes); a type without one runs unchecked, and says so
   const model = cfg.model;
-  if (!isMidHrnetSpec(model)) return;
+  if (!hasStepHeapEstimate(model)) {
+    if (!quiet) process.stderr.write(`pretrain: backbone ${backboneType(model)} has no wasm heap estimate (stepHeapBytes in its registry entry), so batch ${B} is not checked against the wasm32 heap limit\n`);
+    return;
+  }
   const spec = sampleSpecOf(cfg);
   const first = epochBatches(shapes.clouds.length, B, cfg.seed, 0)[0] ?? [];
   const D = cfg.model.depth;
@@ -153,8 +156,9 @@ function checkStepFitsWasm(cfg: PretrainConfig, shapes: ShapeCollection, B: numb
   const fit = checkBatchFits(model, nnum, nnumNempty, first.length, B);
   if (fit.fits) return;
   const gib = (b: number): string => (b / 2 ** 30).toFixed(1);
+  const size = backboneEntry(model).describeSize?.(model);
   throw new UserError(
-    `pretrain: a step of batch ${B} at depth ${D} (channels ${model.channels.join('/')}) needs about ${gib(fit.estimatedBytes)} GiB of wasm heap, over the ${gib(fit.limitBytes)} GiB wasm32 limit; ` +
+    `pretrain: a step of batch ${B} at depth ${D}${size ? ` (${size})` : ''} needs about ${gib(fit.estimatedBytes)} GiB of wasm heap, over the ${gib(fit.limitBytes)} GiB wasm32 limit; ` +
       (fit.largestBatch > 0
         ? `the largest batch that fits is about ${fit.largestBatch}: pass --batch-size ${fit.largestBatch} (or set optim.batchSize in a config file)`
         : 'not even one shape fits: use a smaller model or depth'),
@@ -179,7 +183,7 @@ export async function pretrain(cfg: PretrainConfig, opts: PretrainOptions): Prom
   const N = shapes.clouds.length;
   const B = Math.min(cfg.optim.batchSize, N);
   if (N < 2) throw new UserError(`pretraining needs at least 2 shapes, ${shapes.name} has ${N}`);
-  if (backend.name === 'wasm') checkStepFitsWasm(cfg, shapes, B);
+  if (backend.name === 'wasm') checkStepFitsWasm(cfg, shapes, B, opts.quiet);
 
   // canonical clouds carry their k-means cluster ids as per-point labels
   const clusterBar = createProgress('k-means clusters', N, { quiet: opts.quiet, unit: 'shapes' });
@@ -189,7 +193,7 @@ export async function pretrain(cfg: PretrainConfig, opts: PretrainOptions): Prom
 
   // any registered backbone (src/models/backbones.ts); the config's model names its type ('mid-hrnet' if none)
   const model = buildBackbone(cfg.model, cfg.seed, cfg.name);
-  const modelName = isMidHrnetSpec(cfg.model) ? `MID HRNet depth ${cfg.model.depth}, channels ${cfg.model.channels.join('/')}` : `backbone ${backboneType(cfg.model)} depth ${cfg.model.depth}`;
+  const modelName = describeBackbone(cfg.model, cfg.name);
   if (!opts.quiet) {
     process.stderr.write(
       `${modelName}: ${model.params.count().toLocaleString('en-US')} trainable parameters; ` +

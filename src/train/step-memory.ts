@@ -1,58 +1,27 @@
-import type { HRNetConfig } from '../models/presets.ts';
+import { backboneEntry, type BackboneSpec } from '../models/backbones.ts';
 
 /**
- * How much wasm heap one MID HRNet training step needs, estimated before anything is allocated, so a batch
- * that cannot fit fails in seconds with the limit and the largest batch that fits, instead of growing the
- * heap for minutes until tfjs-backend-wasm aborts (wasm32 addresses at most 4 GiB; the heap never shrinks).
- *
- * The estimate counts the float activations the forward keeps for the backward, per row of each depth
- * (rows of all nodes; the point head's rows are the non-empty finest nodes), from the architecture, and
- * scales them by a factor measured on this code (gradients, im2col blocks and allocator slack live at the
- * same time as the saved activations): see docs/performance.md, "paper preset".
+ * Whether one pretraining step fits the wasm heap, estimated before anything is allocated, so a batch that
+ * cannot fit fails in seconds with the limit and the largest batch that fits, instead of growing the heap for
+ * minutes until tfjs-backend-wasm aborts (wasm32 addresses at most 4 GiB; the heap never shrinks). The
+ * estimate is the backbone's own (its registry entry's `stepHeapBytes`; MID HRNet's is
+ * src/models/mid-hrnet-memory.ts); a backbone without one is not checked.
  */
 export const WASM32_HEAP_LIMIT_BYTES = 4 * 2 ** 30;
 
-/** Measured: peak heap / (4 bytes · counted floats), paper and cpu presets at batches 1-16 (0.9-1.1 of it). */
-const HEAP_PER_COUNTED_BYTE = 2.6;
-/** The heap before the first step (tfjs, variables, the wasm module's own). */
-const BASE_BYTES = 64 * 2 ** 20;
-
-/** Floats kept per row, by depth d = D - k (k = 0 front, 1..3 branches), and per non-empty finest row. */
-function floatsPerRow(cfg: HRNetConfig): { front: number; branch: [number, number, number]; pointRow: number } {
-  const [c0, c1, c2] = cfg.channels;
-  const f = cfg.frontChannels;
-  const r = cfg.resblocks;
-  // a bottleneck block keeps its 1x1/3x3/1x1 outputs and batch norms (4 at c/b), the last 1x1 and BN, the
-  // sum and the ReLU (3 at c): ~5c for b = 4
-  const block = (c: number): number => 5 * c;
-  const cat = c0 + c1 + c2;
-  return {
-    front: cfg.inChannels + 2 * f,
-    branch: [
-      // front2 (pool f, conv + BN c0), 3r blocks, transition 2's upsampled input + sum + ReLU, the point
-      // head's upsampled branches and their concatenation
-      f + 2 * c0 + 3 * r * block(c0) + 3 * c0 + (c1 + c2) + cat,
-      // 2r blocks, transitions 1 and 2 (pooled input, 1x1 + BN, sum, ReLU), branch 2 upsampled once, the
-      // shape head's pooled branch 0
-      2 * r * block(c1) + 2 * (c0 + 3 * c1) + c2 + c0,
-      // r blocks, transition 2 (pooled inputs, 1x1 + BN, sum, ReLU), the shape head's concat, conv and BN
-      r * block(c2) + (c0 + c1 + 3 * c2) + cat + 2 * cfg.fc1,
-    ],
-    // depad + trilinear of the concatenation, the front rows, their concatenation, fc1 + BN, fc2
-    pointRow: 2 * (cat + f) + 2 * cfg.pointHidden + cfg.pointOut,
-  };
+/** Whether the backbone a config names has a heap estimate (a registry entry with `stepHeapBytes`). */
+export function hasStepHeapEstimate(cfg: BackboneSpec): boolean {
+  return backboneEntry(cfg).stepHeapBytes !== undefined;
 }
 
 /**
- * Estimated peak wasm heap bytes of one training step on a merged batch with these node counts per depth
- * (nnum: all nodes; nnumNempty: non-empty), whole batch.
+ * Estimated peak wasm heap bytes of one training step of the backbone `cfg` names, on a merged batch with
+ * these node counts per depth (nnum: all nodes; nnumNempty: non-empty), whole batch.
  */
-export function estimateStepHeapBytes(cfg: HRNetConfig, nnum: ArrayLike<number>, nnumNempty: ArrayLike<number>): number {
-  const D = cfg.depth;
-  const w = floatsPerRow(cfg);
-  const floats =
-    w.front * nnum[D]! + w.branch[0] * nnum[D - 1]! + w.branch[1] * nnum[D - 2]! + w.branch[2] * nnum[D - 3]! + w.pointRow * nnumNempty[D]!;
-  return BASE_BYTES + HEAP_PER_COUNTED_BYTE * 4 * floats;
+export function estimateStepHeapBytes(cfg: BackboneSpec, nnum: ArrayLike<number>, nnumNempty: ArrayLike<number>): number {
+  const estimate = backboneEntry(cfg).stepHeapBytes;
+  if (!estimate) throw new Error(`estimateStepHeapBytes: backbone '${cfg.type}' has no stepHeapBytes hook (check hasStepHeapEstimate first)`);
+  return estimate(cfg, nnum, nnumNempty);
 }
 
 export interface BatchFit {
@@ -69,7 +38,7 @@ export interface BatchFit {
  * batch, or its first shapes): per-shape means scaled to `batch`.
  */
 export function checkBatchFits(
-  cfg: HRNetConfig, sampleNnum: ArrayLike<number>, sampleNnumNempty: ArrayLike<number>, sampleShapes: number, batch: number,
+  cfg: BackboneSpec, sampleNnum: ArrayLike<number>, sampleNnumNempty: ArrayLike<number>, sampleShapes: number, batch: number,
   limitBytes = WASM32_HEAP_LIMIT_BYTES,
 ): BatchFit {
   const scaled = (a: ArrayLike<number>, b: number): number[] => Array.from(a, (v) => (v / sampleShapes) * b);

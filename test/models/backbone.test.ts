@@ -7,6 +7,9 @@ import { inputFeature } from '../../octree/index.ts';
 import { smallBatch } from '../ops/helpers.ts';
 import { DEFAULT_HYPER, FewshotConfigSchema, fewshotModel } from '../../src/downstream/fewshot-config.ts';
 import { describeIssues } from '../../src/util/config-issues.ts';
+import { classifierSelection } from '../../src/downstream/classify.ts';
+import { segmenterSelection } from '../../src/downstream/segment.ts';
+import type { TrainSelection } from '../../src/downstream/train-loop.ts';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -45,6 +48,12 @@ describe('backbone registry', () => {
     );
     expect(() => registerBackbone('mid-hrnet', { build: () => new MidHRNet(cfg, 0) })).toThrow(/already registered/);
     expect(() => registerBackbone('Bad Name', { build: () => new MidHRNet(cfg, 0) })).toThrow(/lower-case/);
+  });
+
+  it("a checkpoint's meta.model that is not a whole MID HRNet config is one line naming the field (the viewer builds from it)", () => {
+    const { channels: _c, ...noChannels } = cfg;
+    expect(() => buildBackbone(noChannels as unknown as HRNetConfig, 0, 'x/model.json')).toThrow(/^x\/model.json: model.channels must be three positive integers \(a MID HRNet config\)$/);
+    expect(() => buildBackbone({ ...cfg, fc1: 0 }, 0, 'x/model.json')).toThrow(/^x\/model.json: model.fc1 must be a positive integer/);
   });
 });
 
@@ -108,6 +117,49 @@ describe('MID HRNet through the Backbone interface', () => {
     expect(seg.head.cin).toBe(cfg.pointHidden);
     cls.dispose();
     seg.dispose();
+  });
+
+  it("MID HRNet's train selections, now its registry entry's downstream hooks, are exactly the ones written out before the registry", () => {
+    // the predicates classifierSelection / segmenterSelection held before they asked the registry (main at ca9f52f)
+    const before = {
+      classify: (mode: 'full' | 'head') => ({
+        include: (n: string) => !n.startsWith('shape_head/fc2') && !n.startsWith('point_head/'),
+        head: (n: string) => n.startsWith('cls/') || n.startsWith('shape_head/conv'),
+        fullRate: (n: string) => n.startsWith('cls/'),
+        headOnly: mode === 'head',
+      }),
+      segment: (mode: '2fc' | 'finetune') => {
+        const head = (n: string): boolean => n.startsWith('seg/') || n.startsWith('point_head/fc1');
+        return { include: (n: string) => !n.startsWith('shape_head/') && !n.startsWith('point_head/fc2'), head, fullRate: head, headOnly: mode === '2fc' };
+      },
+    };
+    const cls = new MidClassifier(HRNET_PRESETS.paper, 40, 0);
+    const seg = new MidSegmenter(HRNET_PRESETS.paper, 4, 0);
+    const names = [...new Set([...cls.net.params.variables.keys(), ...seg.net.params.variables.keys()])];
+    cls.dispose();
+    seg.dispose();
+    let compared = 0;
+    const check = (got: TrainSelection, want: TrainSelection): void => {
+      expect(got.headOnly).toBe(want.headOnly);
+      for (const n of names) {
+        expect([n, got.include(n), got.head(n), got.fullRate(n)]).toEqual([n, want.include(n), want.head(n), want.fullRate(n)]);
+        compared++;
+      }
+    };
+    const built = new MidHRNet(cfg, 0);
+    for (const mode of ['full', 'head'] as const) {
+      // without a type, with the type, and through a built network (what finetuneClassifier passes)
+      check(classifierSelection(mode), before.classify(mode));
+      check(classifierSelection(mode, { type: 'mid-hrnet' }), before.classify(mode));
+      check(classifierSelection(mode, built), before.classify(mode));
+    }
+    built.dispose();
+    for (const mode of ['2fc', 'finetune'] as const) {
+      check(segmenterSelection(mode), before.segment(mode));
+      check(segmenterSelection(mode, { type: 'mid-hrnet' }), before.segment(mode));
+    }
+    expect(compared).toBe(10 * names.length);
+    expect(names.length).toBeGreaterThan(100);
   });
 });
 

@@ -8,6 +8,7 @@ import { decodeWeights, joinPath, MANIFEST_FILE, parseCheckpointJson, type Check
 
 export {
   assignByName,
+  isBackboneConfig,
   parseCheckpointJson,
   segmentMeta,
   type CheckpointJson,

@@ -1,9 +1,10 @@
 /**
- * Per-point features of any rq3d checkpoint whose meta holds an HRNet config (pretraining or segmentation):
- * src/models' MidHRNet with the checkpoint's variables (by name; a segmentation model's extra head is left
- * out), run as the segmentation pipeline runs it at test time — normalize, octree at the model's depth, input
- * features 'ND' of all depth-D nodes, backbone, point features at the points (MID-Net's seg_header_pts), the
- * point head's first layer. That layer's output (pointHidden channels) is what a segmentation head reads, so
+ * Per-point features of any rq3d checkpoint whose meta holds a backbone config (pretraining or segmentation):
+ * the backbone its `meta.model` names, built through the registry (src/models/backbones.ts; any registered
+ * type, MID HRNet when it names none) with the checkpoint's variables (by name; a segmentation model's extra
+ * head is left out), run as the segmentation pipeline runs it at test time — normalize, octree at the model's
+ * depth, input features 'ND' of all depth-D nodes, the backbone's point features at the points (MID HRNet:
+ * MID-Net's seg_header_pts, then the point head's first layer). That is what a segmentation head reads, so
  * its PCA shows what the backbone tells apart. Reads back once, after the network: no training step here.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -12,14 +13,13 @@ import { buildOctree } from '../../../octree/octree.ts';
 import { inputFeature } from '../../../octree/features.ts';
 import { normalizeCloud } from '../../../src/data/normalize.ts';
 import type { PointCloud } from '../../../src/data/pointcloud.ts';
-import { MidHRNet, type HRNetConfig } from '../../../src/models/mid-hrnet.ts';
+import { buildBackbone, type Backbone, type BackboneSpec } from '../../../src/models/backbones.ts';
 import { DEFAULT_NORMALIZE } from '../../../src/pipeline/defaults.ts';
-import { isHrnetConfig } from './hrnet-config.ts';
-import { assignByName, loadCheckpointTensors, segmentMeta, type FetchFile } from './checkpoint-format.ts';
+import { assignByName, isBackboneConfig, loadCheckpointTensors, segmentMeta, type FetchFile } from './checkpoint-format.ts';
 
 export interface LoadedBackbone {
-  net: MidHRNet;
-  cfg: HRNetConfig;
+  net: Backbone;
+  cfg: BackboneSpec;
   /** The checkpoint's `meta.kind` ('pretrain', 'segment', ...). */
   kind: string;
   /** How its inputs are prepared: pretraining normalizes to the bounding sphere at scale 1, segmentation as its meta says. */
@@ -34,10 +34,11 @@ export async function loadBackbone(dir: string, fetchFile: FetchFile): Promise<L
   const where = dir ? `${dir}/model.json` : 'model.json';
   try {
     const meta = json.meta;
-    if (!isHrnetConfig(meta.model)) throw new Error(`${where}: meta.model is not an HRNet config, so it has no point features to show`);
+    if (!isBackboneConfig(meta.model)) throw new Error(`${where}: meta.model is not a backbone config, so it has no point features to show`);
     const kind = typeof meta.kind === 'string' ? meta.kind : 'pretrain';
     const seg = kind === 'segment' ? segmentMeta(meta, where) : null;
-    const net = new MidHRNet(meta.model, 0);
+    // the seed only sets the initial values, which the checkpoint overwrites
+    const net = buildBackbone(meta.model, 0, where);
     try {
       assignByName(net.params.variables, tensors, where);
     } catch (e) {
@@ -50,7 +51,7 @@ export async function loadBackbone(dir: string, fetchFile: FetchFile): Promise<L
   }
 }
 
-/** Point features [points, pointHidden], row-major, for one cloud. */
+/** Point features [points, pointChannels] (MID HRNet: pointHidden), row-major, for one cloud. */
 export async function pointFeatures(b: LoadedBackbone, cloud: PointCloud): Promise<{ data: Float32Array; channels: number }> {
   if (!cloud.normals && /[ND]/i.test(b.features)) throw new Error(`the model's input features '${b.features}' need normals, and this cloud has none`);
   const pc = normalizeCloud(cloud, b.normalize, b.scale);

@@ -1,6 +1,7 @@
 /**
- * A segmentation checkpoint as a per-point predictor: the network is src/downstream's MidSegmenter (the one
- * that was trained), its variables filled from the checkpoint by name; the input is prepared as the
+ * A segmentation checkpoint as a per-point predictor: the network is src/downstream's Segmenter on the
+ * backbone its `meta.model` names, built through the registry (src/models/backbones.ts; any registered type,
+ * MID HRNet when it names none), as it was trained, its variables filled from the checkpoint by name; the input is prepared as the
  * segmentation pipeline does at test time (src/pipeline/sample.ts with transform 'none' and no RQ):
  * normalize the cloud as the checkpoint says (sphere, scale 0.95) -> buildOctree(depth, fullDepth, clamp)
  * -> input features of all depth-D nodes ('ND', nempty false) -> logits at the points (x, y, z, 0).
@@ -11,11 +12,12 @@ import { buildOctree } from '../../../octree/octree.ts';
 import { inputFeature } from '../../../octree/features.ts';
 import { normalizeCloud } from '../../../src/data/normalize.ts';
 import type { PointCloud } from '../../../src/data/pointcloud.ts';
-import { MidSegmenter } from '../../../src/downstream/models.ts';
+import { Segmenter } from '../../../src/downstream/heads.ts';
+import { buildBackbone } from '../../../src/models/backbones.ts';
 import { assignByName, loadCheckpointTensors, segmentMeta, type FetchFile, type SegmentMeta } from './checkpoint-format.ts';
 
 export interface LoadedSegmenter {
-  model: MidSegmenter;
+  model: Segmenter;
   meta: SegmentMeta;
   /** The checkpoint folder it came from ('' = the served root). */
   dir: string;
@@ -27,7 +29,7 @@ export async function loadSegmenter(dir: string, fetchFile: FetchFile): Promise<
   try {
     const meta = segmentMeta(json.meta, where);
     // The seed only sets the initial values, which the checkpoint overwrites.
-    const model = new MidSegmenter(meta.model, meta.parts, 0);
+    const model = new Segmenter(buildBackbone(meta.model, 0, where), meta.parts);
     try {
       assignByName(model.net.params.variables, tensors, where);
     } catch (e) {

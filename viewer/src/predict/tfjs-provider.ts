@@ -1,7 +1,7 @@
 /**
  * The checkpoint-backed provider: picks a tfjs backend in the browser (webgpu when the browser has
  * navigator.gpu and an adapter, else webgl, else wasm, else cpu) and runs the segmentation models of the
- * checkpoint folder (./segment-model.ts: src/downstream's MidSegmenter with the checkpoint's weights). Loaded
+ * checkpoint folder (./segment-model.ts: src/downstream's Segmenter on the registered backbone, with the checkpoint's weights). Loaded
  * lazily (dynamic import) so tfjs is fetched only when a checkpoint is served; tfjs-backend-webgpu only when
  * the browser has WebGPU. rq3d's kernels are registered for cpu, wasm and webgpu (WGSL); on webgl the octree
  * ops take their reference path (built-in gather / scatterND), which the browser test runs.
