@@ -81,7 +81,7 @@ export function registerSupervised(program: Command): void {
       const shapes = await loadShapes(cfg.data, { normalize: 'bbox', quiet: o.quiet === true, skipMissing: cfg.skipMissing });
       await writeFileAtomic(path.join(claim.dir, 'config.json'), `${JSON.stringify({ kind: 'supervised', ...cfg }, null, 2)}\n`);
       const { data: _data, skipMissing: _skip, ...recipe } = cfg;
-      const r = await trainSupervised(shapes, { ...recipe, out: claim.dir, resume: claim.resumed, quiet: o.quiet === true });
+      const r = await trainSupervised(shapes, { ...recipe, out: claim.dir, resume: claim.resumed, quiet: o.quiet === true, config: cfg });
       claim.commit();
       if (o.json) process.stdout.write(`${JSON.stringify({ ...r, backend: backend.name })}\n`);
       else process.stdout.write(`supervised ${cfg.model} on ${cfg.data}: test OA ${(100 * r.oa).toFixed(2)} % (best epoch ${(100 * r.bestOa).toFixed(2)} %), mAcc ${(100 * r.macc).toFixed(2)} %, ${r.epochs} epochs in ${(r.seconds / 60).toFixed(1)} min on ${backend.name}\nrun folder: ${String(o.out)}\n`);
