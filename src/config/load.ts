@@ -94,7 +94,7 @@ function parentOf(kind: ConfigKind, link: Link, dir: string | null): { link: Lin
   if (dir === null) throw new UserError(`${link.where}: extends: '${ext}' is not ${presets ?? 'a preset'}`);
   const file = path.resolve(dir, ext);
   if (!fs.existsSync(file) || !fs.statSync(file).isFile()) {
-    throw new UserError(`${link.where}: extends: '${ext}' is neither ${presets ? `${presets} nor ` : ''}a file (looked for ${file})`);
+    throw new UserError(`${link.where}: extends: '${ext}' is ${presets ? `neither ${presets} nor` : 'not'} a file (looked for ${file})`);
   }
   const where = path.relative(process.cwd(), file) || file;
   return { link: fileLink(kind, file, where), dir: path.dirname(file), id: `file:${file}` };

@@ -88,6 +88,12 @@ describe('presets are JSON files', () => {
     expect(files.sort()).toEqual(PRESETS.map((p) => p.file).sort());
   });
 
+  it('npm pack ships every preset and the main job', async () => {
+    const { stdout } = await promisify(execFile)('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: repo, maxBuffer: 64 * 1024 * 1024 });
+    const packed = new Set((JSON.parse(stdout) as Array<{ files: Array<{ path: string }> }>)[0]!.files.map((f) => f.path));
+    for (const f of [...PRESETS.map((p) => p.file), 'experiments/main.json', 'src/config/presets.ts']) expect(packed.has(f), f).toBe(true);
+  }, 60_000);
+
   it('a grid takes the model presets by name or alias', () => {
     const a = FewshotConfigSchema.parse({ ...grid, model: 'tiny' });
     const b = FewshotConfigSchema.parse({ ...grid, model: 'hrnet-tiny' });
@@ -139,7 +145,7 @@ describe('extends, the same for every kind', () => {
     const num = write('ext/num.json', { extends: 3 });
     expect(() => loadFewshotConfig(num)).toThrow(new RegExp(`^${num}: extends: must be a preset name or a file path, got 3$`));
     const grid404 = write('ext/grid404.json', { extends: 'cpu' });
-    expect(() => loadFewshotConfig(grid404)).toThrow(/grid404\.json: extends: 'cpu' is neither a file \(looked for .*ext\/cpu\)$/);
+    expect(() => loadFewshotConfig(grid404)).toThrow(/grid404\.json: extends: 'cpu' is not a file \(looked for .*ext\/cpu\)$/);
   });
 
   it('few-shot grid: a child in another folder inherits the parent and its paths, relative to the parent', () => {
