@@ -6,8 +6,8 @@ import { registerBackbone } from './backbone.ts';
 
 /**
  * The backbone registry with the built-in types registered: import the registry API from here (importing
- * ./backbone.ts alone gives an empty registry). Built in: 'mid-hrnet' (MID-Net's HRNet, presets paper, cpu,
- * tiny).
+ * ./backbone.ts alone gives an empty registry). Built in: 'mid-hrnet' (MID-Net's HRNet, presets hrnet-paper,
+ * hrnet-cpu, hrnet-tiny from experiments/presets/model/, also called paper, cpu, tiny).
  */
 export {
   backbonePreset,
