@@ -105,6 +105,7 @@ function parentOf(kind: ConfigKind, link: Link, dir: string | null): { link: Lin
  * that gave it, for the message when it is neither.
  */
 export function resolveConfig(spec: string, kind: ConfigKind, opts: { flag?: string } = {}): ResolvedConfig {
+  if (spec.trim() === '') throw new UsageError(`${opts.flag ?? '--config'}: give ${kind.presets ? 'a preset or ' : ''}a config file`);
   let first = presetLink(kind, spec);
   let dir: string | null = null;
   let id = first ? `preset:${findPreset(kind.presets!, spec)!.name}` : '';
