@@ -9,7 +9,6 @@
  */
 import * as fs from 'node:fs';
 import { UserError } from '../util/errors.ts';
-import { PEER_OCNN } from './octree.ts';
 
 export interface PeerModelFigures {
   run: string;
@@ -63,6 +62,23 @@ export const PEER_TORCH_CONV: PeerConvFigures[] = [
 export const STORED_PEER_MACHINE = 'AMD EPYC (AVX-512), 2 vCPUs';
 export const STORED_PEER_DATE = '2026-11-26';
 
+/**
+ * The octree side of the same runs (reference/peer-ocnn.md): one shape's build (3,000 points), a batch of 32
+ * merged with its neighbour tables, and the mean non-empty nodes per depth of the inputs (plain, and RQ n=30
+ * at depth 6): what src/bench/octree.ts compares with.
+ */
+export const PEER_OCNN_OCTREE = {
+  machine: STORED_PEER_MACHINE,
+  date: STORED_PEER_DATE,
+  buildMsPerShape: { 5: 0.71, 6: 1.0 } as Record<number, number>,
+  mergeNeighborsMs: { 5: 43, 6: 178 } as Record<number, number>,
+  nodes: {
+    5: [1, 8, 37, 144, 534, 1522],
+    6: [1, 8, 37, 144, 534, 1522, 2475],
+    rq30d6: [1, 8, 35, 138, 446, 926, 1259],
+  } as Record<string, number[]>,
+};
+
 export const PEER_YARDSTICKS = {
   source: 'shared/reference/peer-ocnn.md (ocnn-pytorch 2.3.2, PyTorch 1.13.1 CPU, 2 threads; +-15 %) and tfjs-eval.md §2 (conv layer)',
   machine: STORED_PEER_MACHINE,
@@ -73,7 +89,7 @@ export const PEER_YARDSTICKS = {
   unetD6: { batch: 16, trainShapesPerSec: 0.41, fwdShapesPerSec: 0.37, trainShapesPerSecTunedAlloc: 0.69 },
   /** Train-step speed-up from RQ n=30 at depth 6, as installed and with the allocator tuned. */
   rq30TrainSpeedupD6: { lenet: 1.31, resnet: 1.31, lenetTunedAlloc: 1.28, resnetTunedAlloc: 1.09 },
-  octree: PEER_OCNN,
+  octree: PEER_OCNN_OCTREE,
   conv: PEER_TORCH_CONV,
   /** PyTorch's own sgemm on 2 threads (GFLOP/s), depending on load. */
   sgemmGflops: [116, 211] as [number, number],

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { checkFewshotConfig, DEFAULT_HYPER, FewshotConfigSchema, loadFewshotConfig, readFewshotConfigRaw, type FewshotConfig } from '../downstream/fewshot-config.ts';
+import { checkFewshotConfig, DEFAULT_HYPER, FewshotConfigSchema, readFewshotConfig, type FewshotConfig } from '../downstream/fewshot-config.ts';
 import { UsageError, UserError } from '../util/errors.ts';
 import { claimRunFolder } from '../util/run-folder.ts';
 import { checkBackend } from './backend-flag.ts';
@@ -99,7 +99,7 @@ function addSingle(program: Command, name: string, description: string, protocol
     .option('--data <source>', 'synth | modelnet10 | DIR', defaults.data)
     .option('--ratios <list>', 'training-data ratios', defaults.ratios)
     .option('--seeds <list>', 'seeds', '0')
-    .option('--model <preset>', 'HRNet preset for --from scratch (paper, cpu, tiny)', 'cpu')
+    .option('--model <preset>', 'HRNet preset for --from scratch (hrnet-paper, hrnet-cpu, hrnet-tiny; or paper, cpu, tiny)', 'cpu')
     .option('--points <n>', 'points per shape (meshes sampled, synth generated)')
     .option('--up-axis <axis>', "the data's up axis, overriding its reader's (data.upAxis)")
     .option('--workers <n>', 'worker threads building octrees', '1')
@@ -164,10 +164,7 @@ export function registerDownstream(program: Command): void {
     .option('--force', 'start the results folder afresh (its cells are kept only where their config is unchanged otherwise)')
     .option('--quiet', 'no progress output')
     .action(async (o: { config: string; out?: string; backbones?: string; protocols?: string; ratios?: string; seeds?: string; set?: string[]; backend?: string; queue?: string; attempts: string; skipMissing?: boolean; force?: boolean; quiet?: boolean }) => {
-      const raw = readFewshotConfigRaw(o.config);
-      const sets = [...(o.skipMissing ? [{ flag: '--skip-missing', path: ['data', 'skipMissing'], value: true }] : []), ...parseSets(o.set)];
-      applyOverrides(raw, sets);
-      const cfg = checkFewshotConfig(validateOverridden(FewshotConfigSchema, raw, sets, o.config), o.config, o.config);
+      const cfg = gridFromFile(o.config, [...(o.skipMissing ? [{ flag: '--skip-missing', path: ['data', 'skipMissing'], value: true }] : []), ...parseSets(o.set)]);
       const only = validateFlags(OnlyFlags, {
         backbones: o.backbones === undefined ? undefined : { flag: '--backbones', value: o.backbones.split(',') },
         protocols: o.protocols === undefined ? undefined : { flag: '--protocols', value: o.protocols.split(',') },
@@ -205,10 +202,11 @@ export function registerDownstream(program: Command): void {
     .option('--backbones <list>', 'only these backbones')
     .option('--ratios <list>', "only these of the config's ratios")
     .option('--seeds <list>', "only these of the config's seeds")
+    .option('--set <key=value>', SET_HELP, collectSet)
     .option('--report-only', 'rewrite curve.md / .json / .svg from the points already computed')
     .option('--quiet', 'no progress output')
-    .action(async (o: { config: string; out?: string; backbones?: string; ratios?: string; seeds?: string; reportOnly?: boolean; quiet?: boolean }) => {
-      const cfg = loadFewshotConfig(o.config);
+    .action(async (o: { config: string; out?: string; backbones?: string; ratios?: string; seeds?: string; set?: string[]; reportOnly?: boolean; quiet?: boolean }) => {
+      const cfg = gridFromFile(o.config, parseSets(o.set));
       const only = validateFlags(OnlyFlags, {
         backbones: o.backbones === undefined ? undefined : { flag: '--backbones', value: o.backbones.split(',') },
         ratios: o.ratios === undefined ? undefined : { flag: '--ratios', value: listValue(o.ratios) },
@@ -227,6 +225,16 @@ export function registerDownstream(program: Command): void {
       claim.commit();
       process.stdout.write(`results: ${out} (curve.md, curve.json, curve.svg)\n`);
     });
+}
+
+/**
+ * An experiment config file (its `extends` chain merged) with the command's overrides, validated once: an
+ * issue names the flag, or the file of the chain that wrote the field.
+ */
+export function gridFromFile(file: string, overrides: Override[]): FewshotConfig {
+  const r = readFewshotConfig(file);
+  applyOverrides(r.raw, overrides);
+  return checkFewshotConfig(validateOverridden(FewshotConfigSchema, r.raw, overrides, r.whereOf), file, file);
 }
 
 const OnlyFlags = z

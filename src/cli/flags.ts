@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { describeIssue, issueText, valueAt } from '../util/config-issues.ts';
+import { describeIssue, issueText, valueAt, type IssueWhere } from '../util/config-issues.ts';
 import { UsageError, UserError } from '../util/errors.ts';
 
 /**
@@ -118,9 +118,10 @@ function flagIssue(issue: z.ZodIssue, o: Override, input: unknown, schema: z.Zod
 
 /**
  * Validate `input` (a raw config with `overrides` applied) with `schema`. Issues at an overridden path name
- * the flag (a UsageError, exit 2); the others name `where` (the config file: a UserError, exit 1).
+ * the flag (a UsageError, exit 2); the others name `where` (the config file, or for an `extends` chain the
+ * file that wrote the field: a UserError, exit 1).
  */
-export function validateOverridden<S extends z.ZodTypeAny>(schema: S, input: unknown, overrides: readonly Override[], where: string): z.infer<S> {
+export function validateOverridden<S extends z.ZodTypeAny>(schema: S, input: unknown, overrides: readonly Override[], where: IssueWhere): z.infer<S> {
   const r = schema.safeParse(input);
   if (r.success) return r.data as z.infer<S>;
   const byFlag: string[] = [];

@@ -1,18 +1,25 @@
 import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { FewshotConfigSchema, DEFAULT_HYPER } from '../downstream/fewshot-config.ts';
 import { readCells } from '../downstream/cells.ts';
+import { readFewshotConfig } from '../downstream/fewshot-config.ts';
+import { backbonePretrainConfig } from '../downstream/cell-id.ts';
 import { MetricsLog } from '../train/metrics.ts';
 import { z } from 'zod';
 import { claimRunFolder } from '../util/run-folder.ts';
-import { given, validateFlags } from './flags.ts';
+import { collectSet, given, parseSets, SET_HELP, validateFlags, type Override } from './flags.ts';
+import { gridFromFile } from './downstream.ts';
+
+/** The main job's grid: a config file in the package (found wherever the package is installed, not the cwd). */
+export const MAIN_CONFIG = fileURLToPath(new URL('../../experiments/main.json', import.meta.url));
 
 // synth puts every 5th shape of a category in the test split: 5 per class is the least with a test split
-const MainFlags = z.object({ perClass: z.number().int().min(5).max(10_000), epochs: z.number().int().min(1).max(10_000) }).strict();
+const MainFlags = z.object({ perClass: z.number().int().min(5).max(10_000), epochs: z.number().int().min(1).max(10_000) }).partial().strict();
 
 /**
  * `npm start` = `rq3d main`: the method on the bundled synthetic shapes, nothing downloaded, a few minutes on
- * two cores. Three sound arms: MID-Net + RQ and MID-Net without RQ, pretrained the same way with the same seed,
+ * two cores. The job is the experiment config experiments/main.json, read like any grid (extends, --set);
+ * --per-class and --epochs write into it (the data of the grid and of every pretraining arm). Three sound arms: MID-Net + RQ and MID-Net without RQ, pretrained the same way with the same seed,
  * each probed linearly on fc1 at 1 / 10 / 100 % of the labels; and scratch, the whole network trained from
  * random initialization with the fine-tune recipe (the paper's Scratch row). The summary leads with the
  * signals that mean something at this scale: the kNN monitor and the point-level (cluster) accuracy, each
@@ -28,39 +35,35 @@ export function registerMain(program: Command): void {
   program
     .command('main')
     .description('the main job: MID-Net with and without RQ pretrained on the bundled synthetic shapes, linear probes, and scratch trained end to end')
+    .option('--config <file>', "the job's experiment config (default: the package's experiments/main.json)")
     .option('--out <dir>', 'run folder', 'runs/main')
-    .option('--per-class <n>', 'synthetic shapes per category', '40')
-    .option('--epochs <n>', 'pretraining epochs', '4')
+    .option('--per-class <n>', 'synthetic shapes per category (main.json: 40)')
+    .option('--epochs <n>', 'pretraining epochs (main.json: 4)')
+    .option('--set <key=value>', SET_HELP, collectSet)
     .option('--force', 'replace a run folder that holds a main job with other settings')
     .option('--quiet', 'no progress output')
-    .action(async (o: { out: string; perClass: string; epochs: string; force?: boolean; quiet?: boolean }) => {
+    .action(async (o: { config?: string; out: string; perClass?: string; epochs?: string; set?: string[]; force?: boolean; quiet?: boolean }) => {
       const { initBackend } = await import('../backend.ts');
       const { runFewshot } = await import('../downstream/fewshot.ts');
       const { readMonitorInit, splitMetricRows } = await import('../train/pretrain.ts');
       const t0 = performance.now();
-      const { perClass, epochs } = validateFlags(MainFlags, { perClass: given('--per-class', o.perClass), epochs: given('--epochs', o.epochs) });
-      const backend = await initBackend();
+      const flags = validateFlags(MainFlags, { perClass: given('--per-class', o.perClass), epochs: given('--epochs', o.epochs) });
+      const file = o.config ?? MAIN_CONFIG;
       const out = path.resolve(o.out);
-      const source = `synth:${perClass}`;
-      const cfg = FewshotConfigSchema.parse({
-        name: 'main',
-        notes:
-          'npm start: MID-Net + RQ (n = 30) and MID-Net without RQ pretrained identically (quick preset, same seed), linear probes on fc1 (reference recipe, 1,500 base steps); scratch = the whole network trained from random init with the fine-tune recipe (reference structure and decays, 100 base steps, at least 40).',
-        task: 'classification',
-        data: { source, points: 1024 },
-        model: 'cpu',
-        backbones: {
-          mid_rq: { pretrain: 'quick', data: source, epochs },
-          mid: { pretrain: 'quick', rq: false, data: source, epochs },
-          scratch: { from: 'scratch' },
-        },
-        protocols: ['linear'],
-        ratios: [0.01, 0.1, 1],
-        seeds: [0],
-        linear: { ...DEFAULT_HYPER.linear, baseSteps: 1500, minSteps: 200 },
-        finetune: { ...DEFAULT_HYPER.finetune, baseSteps: 100, minSteps: 40 },
-        workers: 1,
-      });
+      // the flags reach the grid's data and every pretraining arm (their data and length); --set comes after
+      const grid = readFewshotConfig(file).raw as { backbones?: Record<string, Record<string, unknown>> };
+      const arms = Object.entries(grid.backbones ?? {}).filter(([, b]) => typeof b?.pretrain === 'string').map(([k]) => k);
+      const ov: Override[] = [];
+      if (flags.perClass !== undefined) {
+        const source = `synth:${flags.perClass}`;
+        ov.push({ flag: '--per-class', path: ['data', 'source'], value: source }, ...arms.map((k) => ({ flag: '--per-class', path: ['backbones', k, 'data'], value: source })));
+      }
+      if (flags.epochs !== undefined) ov.push(...arms.map((k) => ({ flag: '--epochs', path: ['backbones', k, 'epochs'], value: flags.epochs })));
+      const cfg = gridFromFile(file, [...ov, ...parseSets(o.set)]);
+      const source = cfg.data.source;
+      const pretrained = Object.values(cfg.backbones).flatMap((b) => ('pretrain' in b ? [backbonePretrainConfig(b)] : []));
+      const epochs = pretrained[0]?.optim.epochs ?? 0;
+      const backend = await initBackend();
       // a second `npm start` continues (reuses the finished pretraining and cells); other settings need --force
       const claim = claimRunFolder(out, { force: o.force, sameConfig: cfg, implicitResume: true });
       process.stderr.write(`rq3d main: backend ${backend.name} (${backend.threads} thread${backend.threads === 1 ? '' : 's'}); ${source}, results in ${out}\n`);

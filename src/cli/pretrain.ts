@@ -2,7 +2,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { pretrainSchemaFor, resolvePretrainConfigRaw, validatePretrainConfig, type PretrainConfig } from '../train/config.ts';
+import { expandModelPreset, PRETRAIN_KIND, pretrainSchemaFor, validatePretrainConfig, type PretrainConfig } from '../train/config.ts';
+import { inlineConfig, resolveConfig } from '../config/load.ts';
+import { PAPER_RQ } from '../config/schemas.ts';
+import { RQ_VARIANT_NAMES } from '../augment/randomized-quantization.ts';
 import { UsageError, UserError } from '../util/errors.ts';
 import { claimRunFolder } from '../util/run-folder.ts';
 import { applyOverrides, collectSet, FLAG, flagValue, given, parseSets, SET_HELP, validateFlags, validateOverridden, type Override } from './flags.ts';
@@ -36,8 +39,9 @@ interface PretrainFlags {
  * The pretraining config of a command line: the preset or file, then the named flags, then every `--set`,
  * validated once by the config schema (so a flag gets the checks a config file gets).
  */
-export function pretrainConfigFromFlags(o: PretrainFlags, base?: { raw: Record<string, unknown>; where: string }): PretrainConfig {
-  const raw = base?.raw ?? resolvePretrainConfigRaw(o.config);
+export function pretrainConfigFromFlags(o: PretrainFlags, saved?: { raw: Record<string, unknown>; where: string }): PretrainConfig {
+  const base = saved ? inlineConfig(saved.raw, saved.where) : resolveConfig(o.config, PRETRAIN_KIND);
+  const raw = base.raw;
   const overrides: Override[] = [];
   const num = (flag: string, p: string[], v: string | undefined): void => {
     if (v !== undefined) overrides.push({ flag, path: p, value: flagValue(v) });
@@ -47,7 +51,7 @@ export function pretrainConfigFromFlags(o: PretrainFlags, base?: { raw: Record<s
   if (o.rq === false) overrides.push({ flag: '--no-rq', path: ['rq'], value: null });
   else if (o.rqBins !== undefined || o.rqVariant !== undefined) {
     // a config without RQ gets the paper's RQ, then the flags
-    if (raw.rq === null || raw.rq === undefined) raw.rq = { bins: 30, variant: 'random-random', p: 1 };
+    if (raw.rq === null || raw.rq === undefined) raw.rq = { ...PAPER_RQ };
     num('--rq-bins', ['rq', 'bins'], o.rqBins);
     if (o.rqVariant !== undefined) overrides.push({ flag: '--rq-variant', path: ['rq', 'variant'], value: o.rqVariant });
   }
@@ -59,9 +63,10 @@ export function pretrainConfigFromFlags(o: PretrainFlags, base?: { raw: Record<s
   if (o.skipMissing) overrides.push({ flag: '--skip-missing', path: ['data', 'skipMissing'], value: true });
   overrides.push(...parseSets(o.set));
   applyOverrides(raw, overrides);
-  const where = base?.where ?? o.config;
-  validateOverridden(pretrainSchemaFor(raw), raw, overrides, where);
-  return validatePretrainConfig(raw, where);
+  // `--set model=hrnet-tiny` names a model preset, as a config file may
+  expandModelPreset(raw, '--set model');
+  validateOverridden(pretrainSchemaFor(raw), raw, overrides, base.whereOf);
+  return validatePretrainConfig(raw, base.whereOf);
 }
 
 const RunFlags = z.object({ maxSteps: FLAG.int(1), backend: FLAG.backend }).partial().strict();
@@ -73,9 +78,9 @@ export function registerPretrain(program: Command): void {
     .description('MID-Net pretraining with randomized quantization (shape- and point-level instance discrimination)')
     .option('--data <source>', 'synth | synth:<perClass> | modelnet10 | DIR (ModelNet tree, ShapeNet Part, modelnet40 txt/h5)')
     .option('--up-axis <axis>', "the data's up axis, overriding its reader's (data.upAxis: x, y, z, -z ...); shapes are turned y-up")
-    .option('--config <preset|file>', 'preset (paper, cpu, quick, tiny) or JSON file {"extends": preset, ...}', 'cpu')
+    .option('--config <preset|file>', 'preset (mid-modelnet10-cpu, mid-shapenet-paper, mid-synth-quick, mid-synth-tiny; or cpu, paper, quick, tiny) or JSON file {"extends": preset or file, ...}', 'cpu')
     .option('--rq-bins <n>', 'randomized quantization bins (paper: 30)')
-    .option('--rq-variant <v>', 'random-random | random-middle | uniform-random | uniform-middle')
+    .option('--rq-variant <v>', RQ_VARIANT_NAMES.join(' | '))
     .option('--no-rq', 'turn randomized quantization off (plain MID-Net)')
     .option('--epochs <e>', 'epochs')
     .option('--batch-size <b>', 'shapes per step')

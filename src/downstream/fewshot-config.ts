@@ -1,22 +1,19 @@
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { UserError } from '../util/errors.ts';
-import { HRNetSchema, UpAxisField } from '../train/config.ts';
-import { HRNET_PRESETS, type HRNetConfig } from '../models/presets.ts';
-import { describeIssues } from '../util/config-issues.ts';
+import { HRNetSchema } from '../train/config.ts';
+import type { HRNetConfig } from '../models/presets.ts';
+import { describeIssues, type IssueWhere } from '../util/config-issues.ts';
+import { resolveConfig, type ConfigKind, type ResolvedConfig } from '../config/load.ts';
+import { findPreset, PRESETS } from '../config/presets.ts';
+import { DataSchema, OptimSchema, RqSchema } from '../config/schemas.ts';
 
 /**
  * A few-shot experiment grid: backbones x protocols x ratios x seeds on one dataset. Validated (unknown keys
  * are errors). Backbones are random init (`scratch`), an existing pretraining checkpoint, or a pretraining
  * config that the runner pretrains first (resumable), so one config file reproduces a whole table.
  */
-const Hyper = z
-  .object({
-    lr: z.number().positive(),
-    momentum: z.number().min(0).max(1),
-    weightDecay: z.number().min(0),
-    batchSize: z.number().int().positive(),
+const Hyper = OptimSchema.extend({
     /** Steps at ratio 1; a cell trains max(minSteps, round(baseSteps * ratio * multiplier(ratio))) steps. */
     baseSteps: z.number().int().positive(),
     minSteps: z.number().int().positive(),
@@ -34,8 +31,7 @@ const Hyper = z
      * training subset's features) instead of random weights ("LP-FT"); default 'random' (the reference).
      */
     headInit: z.enum(['random', 'linear-probe']).optional(),
-  })
-  .strict();
+  });
 
 const Protocol = z.enum(['linear', 'finetune', '2fc']);
 /** A backbone runs only these of the grid's protocols (default: all of them). */
@@ -92,7 +88,7 @@ const Backbone = z.union([
     .object({
       pretrain: z.string(),
       protocols: BackboneProtocols.optional(),
-      rq: z.union([z.literal(false), z.object({ bins: z.number().int().min(1), variant: z.enum(['random-random', 'random-middle', 'uniform-random', 'uniform-middle']), p: z.number().min(0).max(1) }).strict()]).optional(),
+      rq: z.union([z.literal(false), RqSchema]).optional(),
       epochs: z.number().int().positive().optional(),
       maxSteps: z.number().int().positive().optional(),
       data: z.string().optional(),
@@ -102,22 +98,27 @@ const Backbone = z.union([
     .strict(),
 ]);
 
-const PRESET_NAMES = ['paper', 'cpu', 'tiny'] as const;
-const PresetName = z.enum(PRESET_NAMES);
+/**
+ * The model presets' short names (aliases of hrnet-paper, hrnet-cpu, hrnet-tiny), which grids are written
+ * with: the names a bad one's message lists. Every model preset name is accepted (src/config/presets.ts).
+ */
+const SHORT_NAMES = PRESETS.filter((p) => p.kind === 'model').flatMap((p) => p.aliases);
+const PresetName = z.enum(SHORT_NAMES as [string, ...string[]]);
 /**
  * A preset name or an HRNet config object. Checked by whichever form the value has, so a bad name still reads
  * "must be one of paper, cpu, tiny" (a zod union would only say that no form matched).
  */
 const FewshotModel = z
-  .custom<(typeof PRESET_NAMES)[number] | z.infer<typeof HRNetSchema>>()
+  .custom<string | z.infer<typeof HRNetSchema>>()
   .superRefine((v, ctx) => {
+    if (typeof v === 'string' && findPreset('model', v)) return;
     const r = (v !== null && typeof v === 'object' ? HRNetSchema : PresetName).safeParse(v);
     if (!r.success) for (const issue of r.error.issues) ctx.addIssue(issue as z.IssueData);
   });
 
 /** The HRNet config a grid's `model` names. */
 export function fewshotModel(model: FewshotConfig['model']): HRNetConfig {
-  if (typeof model === 'string') return HRNET_PRESETS[model];
+  if (typeof model === 'string') return structuredClone(findPreset('model', model)!.json) as unknown as HRNetConfig;
   const { type: _type, ...cfg } = model;
   return cfg;
 }
@@ -128,7 +129,7 @@ export const FewshotConfigSchema = z
     /** Free text: how this protocol departs from the reference and why (shown in the report). */
     notes: z.string().optional(),
     task: z.enum(['classification', 'segmentation']),
-    data: z.object({ source: z.string().min(1), points: z.number().int().positive().optional(), synthPerClass: z.number().int().positive().optional(), upAxis: UpAxisField.optional(), skipMissing: z.boolean().optional() }).strict(),
+    data: DataSchema,
     /**
      * MID HRNet for scratch backbones (pretrained ones use their checkpoint's config): a preset name, or the
      * config itself, `{ "type": "mid-hrnet", ...fields }`.
@@ -150,6 +151,11 @@ export const FewshotConfigSchema = z
     claim: Claim.optional(),
     /** This grid's key in `<results>/summary.json` (default: its name). */
     summaryKey: z.string().optional(),
+    /**
+     * The supervised baseline run beside this grid (a folder relative to the results folder, e.g.
+     * "supervised-modelnet10"): its result.json's accuracy goes into the summary as `<summaryKey>.supervised`.
+     */
+    supervisedBaseline: z.string().min(1).optional(),
     /** Segmentation: only these categories (default all). */
     categories: z.array(z.string()).optional(),
     workers: z.number().int().min(0).default(1),
@@ -172,24 +178,45 @@ export function stepsFor(h: HyperParams, ratio: number): number {
   return Math.max(h.minSteps, Math.round(h.baseSteps * ratio * m));
 }
 
+/**
+ * The experiment config kind (few-shot grids, budget probes, the main job) for the loader: no presets, so
+ * `extends` names another grid file; each file's relative checkpoint / pretraining paths are made absolute
+ * against its own folder before merging, so a child in another folder inherits paths that still point right.
+ */
+export const FEWSHOT_KIND: ConfigKind = {
+  label: 'experiment config',
+  prepare: (raw, dir) => {
+    const backbones = raw.backbones;
+    if (dir === null || backbones === null || typeof backbones !== 'object' || Array.isArray(backbones)) return raw;
+    for (const b of Object.values(backbones as Record<string, unknown>)) {
+      if (b === null || typeof b !== 'object') continue;
+      const spec = b as Record<string, unknown>;
+      for (const k of ['checkpoint', 'out', 'pretrain'] as const) {
+        const v = spec[k];
+        if (typeof v !== 'string' || path.isAbsolute(v) || (k === 'pretrain' && !v.endsWith('.json'))) continue;
+        spec[k] = path.resolve(dir, v);
+      }
+    }
+    return raw;
+  },
+};
+
 export function loadFewshotConfig(file: string): FewshotConfig {
-  return checkFewshotConfig(validateFewshotSchema(readFewshotConfigRaw(file), file), file, file);
+  const r = readFewshotConfig(file);
+  return checkFewshotConfig(validateFewshotSchema(r.raw, r.whereOf), file, file);
 }
 
-/** An experiment config file as JSON, not validated yet (the CLI applies its `--set` overrides first). */
+/** An experiment config file with its `extends` chain merged, not validated yet (the CLI applies `--set` first). */
+export function readFewshotConfig(file: string): ResolvedConfig {
+  return resolveConfig(file, FEWSHOT_KIND);
+}
+
+/** An experiment config file as JSON (its `extends` merged), not validated yet. */
 export function readFewshotConfigRaw(file: string): Record<string, unknown> {
-  if (!fs.existsSync(file)) throw new UserError(`${file}: no such experiment config`);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new UserError(`${file}: invalid JSON (${(e as Error).message})`);
-  }
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new UserError(`${file}: an experiment config must be a JSON object`);
-  return raw as Record<string, unknown>;
+  return readFewshotConfig(file).raw;
 }
 
-function validateFewshotSchema(raw: unknown, where: string): FewshotConfig {
+function validateFewshotSchema(raw: unknown, where: IssueWhere): FewshotConfig {
   const r = FewshotConfigSchema.safeParse(raw);
   if (!r.success) throw new UserError(describeIssues(r.error, raw, where));
   return r.data;

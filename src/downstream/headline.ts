@@ -10,7 +10,8 @@ import { claimVerdict } from './verdict.ts';
  * `{ "<dataset>": { "linear"|"finetune": { "<backbone>": { "<ratio>": { mean, std, seeds } } } } }` for
  * classification (accuracies as fractions) and `{ "linear"|"finetune": { "<backbone>": { "<ratio>": { cmiou,
  * imiou } } } }` for segmentation (the 2-FC protocol is reported as "linear", the paper's "fixed" setting).
- * A supervised baseline (`<results>/supervised-<dataset>/result.json`) adds `<dataset>.supervised.oa`.
+ * A grid that names its supervised baseline (`supervisedBaseline`, a run folder in the results folder) adds
+ * that run's `<key>.supervised.oa`. The library names no experiment: keys and folders come from the configs.
  * Each grid rewrites its own key (`summaryKey`, default its name) from its cells and keeps the other keys; a
  * grid with a claim adds, per pretrained arm, `pretrainSeeds`, `pretrainEpochs` and the go / no-go figures,
  * and the `verdict` with the numbers behind it.
@@ -44,8 +45,8 @@ export async function updateHeadline(cfg: FewshotConfig, gridOut: string): Promi
       entry[name] = byBackbone;
     }
   }
-  const sup = path.join(results, `supervised-${key}`, 'result.json');
-  if (fs.existsSync(sup)) entry.supervised = { oa: (JSON.parse(fs.readFileSync(sup, 'utf8')) as { oa: number }).oa };
+  const sup = cfg.supervisedBaseline === undefined ? null : path.resolve(results, cfg.supervisedBaseline, 'result.json');
+  if (sup && fs.existsSync(sup)) entry.supervised = { oa: (JSON.parse(fs.readFileSync(sup, 'utf8')) as { oa: number }).oa };
   const claim = claimVerdict(cfg, gridOut, cells);
   if (claim) {
     entry.arms = claim.arms;

@@ -40,6 +40,8 @@ export interface SupervisedOptions {
   out: string;
   /** Continue from the run folder's checkpoint (saved after every epoch). */
   resume?: boolean;
+  /** The resolved config to save as config.json (the CLI's, after presets, extends and --set); default these options. */
+  config?: Record<string, unknown>;
   quiet?: boolean;
 }
 
@@ -91,9 +93,9 @@ export async function trainSupervised(shapes: ShapeCollection, o: SupervisedOpti
   } else {
     await metrics.truncateAfter(-1);
   }
-  const { resume: _resume, quiet: _quiet, ...recorded } = o;
+  const { resume: _resume, quiet: _quiet, config, ...recorded } = o;
   const used = backendInfo();
-  await writeFileAtomic(path.join(o.out, 'config.json'), `${JSON.stringify({ kind: 'supervised', data: shapes.key, ...recorded, ...(used ? { backend: backendRecord(used) } : {}) }, null, 2)}\n`);
+  await writeFileAtomic(path.join(o.out, 'config.json'), `${JSON.stringify({ kind: 'supervised', ...(config ?? { data: shapes.key, ...recorded }), ...(used ? { backend: backendRecord(used) } : {}) }, null, 2)}\n`);
   const pool = new WorkerPool({ workers: o.workers });
   const progress = createProgress(`supervised ${o.model}`, total, { quiet: o.quiet });
   let confusion: number[][] | null = null;

@@ -8,8 +8,8 @@ import { UserError } from '../util/errors.ts';
 
 /**
  * The backbone registry with the built-in types registered: import the registry API from here (importing
- * ./backbone.ts alone gives an empty registry). Built in: 'mid-hrnet' (MID-Net's HRNet, presets paper, cpu,
- * tiny).
+ * ./backbone.ts alone gives an empty registry). Built in: 'mid-hrnet' (MID-Net's HRNet, presets hrnet-paper,
+ * hrnet-cpu, hrnet-tiny from experiments/presets/model/, also called paper, cpu, tiny).
  */
 export {
   backboneEntry,

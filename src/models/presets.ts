@@ -1,7 +1,9 @@
+import { presetRecord } from '../config/presets.ts';
+
 /**
  * MID-Net HRNet configurations (no tfjs import here, so configs and CLIs can use them without loading the
- * network code). `paper` is the reference architecture (anchor-spec §3.3); `cpu` and `tiny` are narrower and
- * shallower versions that train on a 2-core CPU.
+ * network code). `hrnet-paper` is the reference architecture (anchor-spec §3.3); `hrnet-cpu` and `hrnet-tiny`
+ * are narrower and shallower versions that train on a 2-core CPU.
  */
 export interface HRNetConfig {
   depth: number;
@@ -19,9 +21,11 @@ export interface HRNetConfig {
   signalAbs: boolean;
 }
 
-export const HRNET_PRESETS: Record<'paper' | 'cpu' | 'tiny', HRNetConfig> = {
-  paper: { depth: 6, fullDepth: 2, inChannels: 4, frontChannels: 32, channels: [128, 256, 512], resblocks: 3, fc1: 1024, projection: 128, pointHidden: 256, pointOut: 64, signalAbs: true },
-  cpu: { depth: 5, fullDepth: 2, inChannels: 4, frontChannels: 16, channels: [32, 64, 128], resblocks: 1, fc1: 256, projection: 128, pointHidden: 128, pointOut: 64, signalAbs: true },
-  tiny: { depth: 5, fullDepth: 2, inChannels: 4, frontChannels: 8, channels: [8, 16, 32], resblocks: 1, fc1: 32, projection: 16, pointHidden: 16, pointOut: 8, signalAbs: true },
-};
+/** The names of MID HRNet's presets: experiments/presets/model/hrnet-*.json, and their older short names. */
+export type HRNetPresetName = 'hrnet-paper' | 'hrnet-cpu' | 'hrnet-tiny' | 'paper' | 'cpu' | 'tiny';
 
+/**
+ * MID HRNet's presets, read from their JSON files (src/config/presets.ts); `HRNET_PRESETS.cpu` is
+ * `HRNET_PRESETS['hrnet-cpu']` (an alias, not listed by Object.keys).
+ */
+export const HRNET_PRESETS = presetRecord('model', (p) => structuredClone(p.json) as unknown as HRNetConfig) as Record<HRNetPresetName, HRNetConfig>;

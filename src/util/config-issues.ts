@@ -52,17 +52,29 @@ export function issueText(issue: z.ZodIssue): string {
 }
 
 /**
+ * Where a config's issue is: one name (a file, 'the command line'), or the file that wrote the field, for a
+ * config merged from an `extends` chain (src/config/load.ts).
+ */
+export type IssueWhere = string | ((field: ReadonlyArray<string | number>) => string);
+
+/** The field an issue is about: its path, or for unknown keys the first such key. */
+export function issueField(issue: z.ZodIssue): Array<string | number> {
+  return issue.code === 'unrecognized_keys' && issue.keys.length > 0 ? [...issue.path, issue.keys[0]!] : issue.path;
+}
+
+/**
  * One issue as "<where>: <path> <text>, got <value>" (the value read from `input`, the object validated).
  * Unknown keys name the allowed ones when the schema's shape is at hand.
  */
-export function describeIssue(issue: z.ZodIssue, input: unknown, where?: string): string {
+export function describeIssue(issue: z.ZodIssue, input: unknown, whereIn?: IssueWhere): string {
   const field = issue.path.join('.');
   const got = issue.code === 'unrecognized_keys' || issue.code === 'invalid_union' ? '' : `, got ${show(valueAt(input, issue.path))}`;
+  const where = typeof whereIn === 'function' ? whereIn(issueField(issue)) : whereIn;
   const head = where ? `${where}: ` : '';
   return field ? `${head}${field}: ${issueText(issue)}${got}` : `${head}${issueText(issue)}${got}`;
 }
 
 /** Every issue of a failed parse, one clause each, joined into one line. */
-export function describeIssues(err: z.ZodError, input: unknown, where?: string): string {
+export function describeIssues(err: z.ZodError, input: unknown, where?: IssueWhere): string {
   return err.issues.map((i) => describeIssue(i, input, where)).join('; ');
 }

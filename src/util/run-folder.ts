@@ -86,6 +86,17 @@ function readSaved(file: string): unknown {
   }
 }
 
+/**
+ * A saved config without the `backend` a trainer recorded beside it (where the run went, not what it is),
+ * unless the config compared with it has that field itself.
+ */
+function withoutBackend(saved: unknown, config: unknown): unknown {
+  if (saved === null || typeof saved !== 'object' || Array.isArray(saved) || !('backend' in saved)) return saved;
+  if (config !== null && typeof config === 'object' && 'backend' in config) return saved;
+  const { backend: _backend, ...rest } = saved as Record<string, unknown>;
+  return rest;
+}
+
 /** The JSON form of a config (what config.json holds), for comparison with a saved one. */
 const asJson = (v: unknown): unknown => JSON.parse(JSON.stringify(v)) as unknown;
 
@@ -112,7 +123,7 @@ export function claimRunFolder(dirIn: string, opts: RunFolderOptions = {}): RunF
     throw new UsageError(`${flag} ${dirIn}: the folder is not empty and holds no rq3d run; choose a new or empty folder`);
   }
   if (isRun) {
-    const saved = readSaved(path.join(dir, opts.configFile ?? 'config.json'));
+    const saved = withoutBackend(readSaved(path.join(dir, opts.configFile ?? 'config.json')), opts.sameConfig);
     const same = opts.sameConfig !== undefined && saved !== undefined && isDeepStrictEqual(saved, asJson(opts.sameConfig));
     const differs = opts.sameConfig !== undefined && saved !== undefined && !same;
     if (opts.force) {

@@ -55,14 +55,14 @@ const TABLE: Record<string, { base: string[]; values: Record<string, string[]> }
   },
   'budget-curve': {
     base: ['--config', path.join(cwd, 'grid.json'), '--out', path.join(cwd, 'curve'), '--quiet'],
-    values: { '--config': PATH, '--out': OUT, '--backbones': ['', 'nope'], '--ratios': ['', '0', '1.5', 'abc'], '--seeds': ['', '1.5', 'abc'] },
+    values: { '--config': PATH, '--out': OUT, '--backbones': ['', 'nope'], '--ratios': ['', '0', '1.5', 'abc'], '--seeds': ['', '1.5', 'abc'], '--set': ['', 'nope=1', 'ratios=[2]', 'finetune.lr=-1'] },
   },
-  main: { base: ['--out', path.join(cwd, 'main'), '--quiet'], values: { '--out': OUT, '--per-class': [...POS, '4'], '--epochs': POS } },
+  main: { base: ['--out', path.join(cwd, 'main'), '--quiet'], values: { '--out': OUT, '--per-class': [...POS, '4'], '--epochs': POS, '--config': PATH, '--set': ['', 'nope=1', 'ratios=[2]', 'backbones.mid.epochs=0'] } },
   supervised: {
     base: ['--data', 'synth:5', '--model', 'lenet', '--epochs', '1', '--out', path.join(cwd, 'sup'), '--quiet'],
     values: {
       '--data': PATH, '--model': ENUM, '--depth': [...POS, '12'], '--epochs': POS, '--batch-size': POS, '--lr': [...NUM, '0'], '--resblocks': POS, '--width': [...NUM, '0'], '--seed': SEED, '--workers': INT,
-      '--out': OUT, '--set': ['', 'lr=abc', 'nope=1', 'depth=0'], '--backend': BACKEND,
+      '--out': OUT, '--set': ['', 'lr=abc', 'nope=1', 'depth=0'], '--backend': BACKEND, '--config': PATH,
     },
   },
   worker: { base: ['--queue', 'redis://127.0.0.1:1', '--quiet'], values: { '--queue': ['', 'http://x', 'redis://', 'redis://h:1/x'], '--concurrency': POS, '--lock-seconds': [...NUM, '0'], '--name': ANY } },

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { runOctreeBench, syntheticSurface, SURFACE_KINDS } from '../../src/bench/octree.ts';
+import { runOctreeBench } from '../../src/bench/octree.ts';
+import { closedSurface as syntheticSurface, SURFACE_KINDS } from '../../src/data/synth/surfaces.ts';
 import { Rng } from '../../src/util/rng.ts';
 
 describe('octree bench', () => {
