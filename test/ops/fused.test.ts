@@ -91,7 +91,11 @@ describe('fused ops on wasm: rq3d wasm kernels vs the JS loops on the same heap'
   });
 });
 
-describe('weightedGather', () => {
+describe.each(['cpu', 'wasm'])('weightedGather on %s', (backend) => {
+  beforeAll(async () => {
+    await tf.setBackend(backend);
+  });
+
   it('equals gather + weighted sum, with -1 skipped, and its gradient is the weighted scatter-add', async () => {
     const { weightedGather, octGather } = await import('../../octree/ops/index.ts');
     const rng = new Rng(3);

@@ -120,6 +120,7 @@ export function wasmHost(backend: unknown): Host {
     },
     weightedRows: (x, offsets, src, weight, out) => {
       const [rows, c] = out.shape as [number, number];
+      if (k) return k.weightedRows(ptr(x), ptr(offsets), ptr(src), ptr(weight), rows, c, ptr(out));
       const { f, i } = heapViews(b);
       weightedRowsLoop(f, ptr(x) >>> 2, i, ptr(offsets) >>> 2, i, ptr(src) >>> 2, f, ptr(weight) >>> 2, rows, c, f, ptr(out) >>> 2);
     },

@@ -231,6 +231,10 @@ function kernels(backendName: string): tf.KernelConfig[] {
     const a = get(inputs, 'a', ADD_RELU), b = get(inputs, 'b', ADD_RELU);
     if (a.shape.join() !== b.shape.join()) throw new RangeError(`${ADD_RELU}: shapes [${a.shape.join(', ')}] and [${b.shape.join(', ')}] differ`);
     const y = m.alloc([...a.shape]);
+    if (m.wasm) {
+      m.wasm.k.addRelu(m.wasm.at(a), m.wasm.at(b), sizeOf(a), m.wasm.at(y));
+      return y;
+    }
     const [av, ao] = m.f(a), [bv, bo] = m.f(b), [yv, yo] = m.f(y);
     addReluRows(av, ao, bv, bo, sizeOf(a), yv, yo);
     return y;
@@ -240,6 +244,10 @@ function kernels(backendName: string): tf.KernelConfig[] {
     const m = memOf(backendName, backend);
     const dy = get(inputs, 'dy', RELU_GRAD), y = get(inputs, 'y', RELU_GRAD);
     const dx = m.alloc([...y.shape]);
+    if (m.wasm) {
+      m.wasm.k.reluGrad(m.wasm.at(dy), m.wasm.at(y), sizeOf(y), m.wasm.at(dx));
+      return dx;
+    }
     const [dv, dOff] = m.f(dy), [yv, yo] = m.f(y), [xv, xo] = m.f(dx);
     reluGradRows(dv, dOff, yv, yo, sizeOf(y), xv, xo);
     return dx;
