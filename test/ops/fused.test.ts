@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend.ts';
-import { fusedBatchNorm, siblingArgMax, siblingMax } from '../../octree/ops/index.ts';
+import { BATCH_NORM_RUNNING, batchNormRunningReference, fusedBatchNorm, kernelRegistered, siblingArgMax, siblingMax } from '../../octree/ops/index.ts';
 import { Rng } from '../../src/util/rng.ts';
 import { maxAbsDiff, randn } from './helpers.ts';
 
@@ -40,6 +40,36 @@ describe.each(['cpu', 'wasm'])('fused ops on %s', (backend) => {
       const g2 = tf.grads(f2)([x, g, b]);
       for (let i = 0; i < 3; i++) expect(maxAbsDiff(g1[i]!, g2[i]!)).toBeLessThan(1e-4);
     }
+  });
+
+  it('the running statistics (one kernel) equal the composed ops bit for bit, updated in a step with no tensor left', () => {
+    expect(kernelRegistered(BATCH_NORM_RUNNING)).toBe(true);
+    const rng = new Rng(4);
+    const x = randn(rng, [77, 9]);
+    const mean = tf.variable(randn(rng, [1, 9]).reshape([9])) as tf.Variable<tf.Rank.R1>;
+    const variance = tf.variable(tf.abs(randn(rng, [1, 9])).reshape([9])) as tf.Variable<tf.Rank.R1>;
+    const g = tf.variable(tf.ones([9])) as tf.Variable<tf.Rank.R1>, b = tf.zeros([9]) as tf.Tensor1D;
+    const m0 = mean.dataSync().slice(), v0 = variance.dataSync().slice();
+    const { mean: bm, variance: bv } = tf.moments(x, 0);
+    const stats = tf.stack([bm, bv, tf.zeros([9])]) as tf.Tensor2D;
+    const [rm, rv] = batchNormRunningReference(stats, mean, variance, 0.1, 77 / 76);
+    // the kernel on these stats, against the composition
+    const [km, kv] = tf.engine().runKernel(BATCH_NORM_RUNNING, { stats, mean, variance }, { momentum: 0.1, unbias: 77 / 76 }) as tf.Tensor[];
+    expect(km!.dataSync()).toEqual(rm.dataSync());
+    expect(kv!.dataSync()).toEqual(rv.dataSync());
+    // inside a training step: the variables move by the step's own statistics (the kernel's stats)
+    const before = tf.memory().numTensors;
+    const { value, grads } = tf.variableGrads(() => tf.sum(fusedBatchNorm(x, g, b, { relu: true, running: { mean, variance, momentum: 0.1 } })) as tf.Scalar, [g]);
+    tf.dispose([value, ...Object.values(grads)]);
+    expect(tf.memory().numTensors).toBe(before);
+    const ref = tf.tidy(() => {
+      const [s] = [tf.stack([bm, bv, tf.zeros([9])]) as tf.Tensor2D];
+      return batchNormRunningReference(s, tf.tensor1d(m0), tf.tensor1d(v0), 0.1, 77 / 76).map((t) => t.dataSync());
+    });
+    expect(Math.max(...Array.from(mean.dataSync(), (v, i) => Math.abs(v - ref[0]![i]!)))).toBeLessThan(1e-6);
+    expect(Math.max(...Array.from(variance.dataSync(), (v, i) => Math.abs(v - ref[1]![i]!)))).toBeLessThan(1e-6);
+    expect(mean.dataSync()).not.toEqual(m0);
+    tf.dispose([x, mean, variance, g, b, bm, bv, stats, rm, rv, km!, kv!]);
   });
 
   it('siblingMax equals max over reshape (8, C) with the argmax gradient; siblingArgMax gives the slots', () => {

@@ -14,15 +14,17 @@
  *   Rq3dSliceCols            {x [n,c]}, {begin, size}                        -> [n, size]
  *   Rq3dAddRelu              {a, b} (same shape)                             -> max(a + b, 0)
  *   Rq3dReluGrad             {dy, y}                                         -> dy · [y > 0]
+ *   Rq3dBatchNormRunning     {stats [3,c], mean [c], variance [c]}, {momentum, unbias} -> [mean' [c], variance' [c]]
+ *                            (cpu and wasm; no gradient: running statistics are state)
  *
  * The point loss is one Rq3dSegmentSoftmaxCE over all labelled nodes of the batch (segment = the node's
  * shape, whose k cluster prototypes are its logits), instead of one matMul per shape: no per-shape slices,
  * no NT products on wasm (XNNPACK serves NN only), no one-hot and no concat of the per-shape logits.
  */
 import * as tf from '@tensorflow/tfjs';
-import { ADD_RELU, CONCAT_COLS, L2_NORMALIZE, L2_NORMALIZE_GRAD, RELU_GRAD, SEGMENT_SOFTMAX_CE, SEGMENT_SOFTMAX_CE_GRAD, SLICE_COLS } from './names.ts';
+import { ADD_RELU, BATCH_NORM_RUNNING, CONCAT_COLS, L2_NORMALIZE, L2_NORMALIZE_GRAD, RELU_GRAD, SEGMENT_SOFTMAX_CE, SEGMENT_SOFTMAX_CE_GRAD, SLICE_COLS } from './names.ts';
 import {
-  addReluRows, checkRange, copyColsRows, l2NormalizeGradRows, l2NormalizeRows, reluGradRows, segmentAxpyRows, segmentDotRows,
+  addReluRows, batchNormRunningRows, checkRange, copyColsRows, l2NormalizeGradRows, l2NormalizeRows, reluGradRows, segmentAxpyRows, segmentDotRows,
   softmaxCrossEntropyCoef, softmaxCrossEntropyRows,
 } from './row-loops.ts';
 import { heapKernels } from './wasm/index.ts';
@@ -253,9 +255,22 @@ function kernels(backendName: string): tf.KernelConfig[] {
     return dx;
   };
 
+  const bnRunning: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+    const kn = BATCH_NORM_RUNNING;
+    const m = memOf(backendName, backend);
+    const stats = get(inputs, 'stats', kn), mean = get(inputs, 'mean', kn), variance = get(inputs, 'variance', kn);
+    const c = mean.shape[0]!;
+    if (rows2(stats, kn)[1] !== c || stats.shape[0]! < 2 || variance.shape[0] !== c) throw new RangeError(`${kn}: stats [${stats.shape.join(', ')}] do not match ${c} channels`);
+    const outMean = m.alloc([c]), outVar = m.alloc([c]);
+    const [sv, so] = m.f(stats), [mv, mo] = m.f(mean), [vv, vo] = m.f(variance), [om, omo] = m.f(outMean), [ov, ovo] = m.f(outVar);
+    batchNormRunningRows(sv, so, c, mv, mo, vv, vo, numAttr(attrs, 'momentum', kn), numAttr(attrs, 'unbias', kn), om, omo, ov, ovo);
+    return [outMean, outVar];
+  };
+
   return [
     { kernelName: ADD_RELU, backendName, kernelFunc: addRelu },
     { kernelName: RELU_GRAD, backendName, kernelFunc: reluGrad },
+    { kernelName: BATCH_NORM_RUNNING, backendName, kernelFunc: bnRunning },
     { kernelName: L2_NORMALIZE, backendName, kernelFunc: l2 },
     { kernelName: L2_NORMALIZE_GRAD, backendName, kernelFunc: l2Grad },
     { kernelName: SEGMENT_SOFTMAX_CE, backendName, kernelFunc: segCe },
