@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import { BATCH_NORM, BATCH_NORM_RUNNING, SIBLING_MAX, WEIGHTED_GATHER, kernelRegistered, octGatherReference } from './kernels/index.ts';
+import { BATCH_NORM, SIBLING_MAX, WEIGHTED_GATHER, kernelRegistered, octGatherReference } from './kernels/index.ts';
 import { runBatchNorm, runSiblingMax, runWeightedGather, type RowTable } from './kernels/register.ts';
+import { updateBatchNormRunning, type BatchNormRunning } from './update.ts';
 
 /**
  * Fused ops for the elementwise-heavy parts of an octree network. On wasm, tfjs runs a batch norm as ~10
@@ -63,48 +64,11 @@ function batchNormPair(x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D, ep
   });
 }
 
-/** Running statistics a training batch norm updates in place (PyTorch semantics: momentum, unbiased variance). */
-export interface BatchNormRunning {
-  mean: tf.Variable;
-  variance: tf.Variable;
-  /** PyTorch's momentum: the weight of the batch's statistics (0.1). */
-  momentum: number;
-}
-
-/** mean·(1−m) + batchMean·m and var·(1−m) + batchVar·unbias·m from the [3, c] stats, with built-in ops. */
-export function batchNormRunningReference(stats: tf.Tensor2D, mean: tf.Tensor1D, variance: tf.Tensor1D, momentum: number, unbias: number): [tf.Tensor1D, tf.Tensor1D] {
-  return tf.tidy(() => {
-    const c = stats.shape[1];
-    const [bm, bv] = tf.unstack(tf.slice(stats, [0, 0], [2, c])) as [tf.Tensor1D, tf.Tensor1D];
-    const m = momentum;
-    return [
-      tf.add(tf.mul(mean, 1 - m), tf.mul(bm, m)) as tf.Tensor1D,
-      tf.add(tf.mul(variance, 1 - m), tf.mul(tf.mul(bv, unbias), m)) as tf.Tensor1D,
-    ];
-  });
-}
-
-/**
- * The running statistics after a step of `rows` rows: one Rq3dBatchNormRunning kernel where registered (one
- * op instead of about ten per batch norm), the same arithmetic with built-in ops elsewhere; on the backend,
- * no read-back.
- */
-function updateRunning(stats: tf.Tensor2D, rows: number, r: BatchNormRunning): void {
-  const unbias = rows > 1 ? rows / (rows - 1) : 1;
-  tf.tidy(() => {
-    const [mean, variance] = kernelRegistered(BATCH_NORM_RUNNING)
-      ? (tf.engine().runKernel(BATCH_NORM_RUNNING, { stats, mean: r.mean, variance: r.variance }, { momentum: r.momentum, unbias }) as unknown as [tf.Tensor1D, tf.Tensor1D])
-      : batchNormRunningReference(stats, r.mean as tf.Tensor1D, r.variance as tf.Tensor1D, r.momentum, unbias);
-    r.mean.assign(mean);
-    r.variance.assign(variance);
-  });
-}
-
 /**
  * Training-mode batch norm over rows, optionally followed by ReLU, as one op with an analytic gradient:
  * y = relu?((x - mean) / sqrt(var + eps) · gamma + beta). `onStatsTensors` receives the batch statistics as
  * tensors (for running averages kept on the backend; they are disposed after the call: keep or assign what
- * is needed). `running` updates running statistics on the backend in one kernel (./kernels/row-kernels.ts).
+ * is needed). `running` updates running statistics on the backend, in place (./update.ts).
  * `onStats` receives the statistics as arrays, which reads them back: never inside a training step (tests).
  */
 export function fusedBatchNorm(
@@ -115,7 +79,7 @@ export function fusedBatchNorm(
 ): tf.Tensor2D {
   const c = x.shape[1];
   const [y, stats] = batchNormPair(x, gamma, beta, opts.eps ?? 1e-5, opts.relu ?? false);
-  if (opts.running) updateRunning(stats, x.shape[0], opts.running);
+  if (opts.running) updateBatchNormRunning(stats, x.shape[0], opts.running);
   if (opts.onStatsTensors) {
     const cb = opts.onStatsTensors;
     tf.tidy(() => {

@@ -6,6 +6,8 @@
  *   RQ3D_THREADS=2 node --import tsx src/bench/kernel-ab-main.ts MODEL DEPTH BATCH ROUNDS RQ(0|1) [SWITCHES]
  * SWITCHES (comma-separated, default all) name what the old side takes back:
  *   rows     the weighted gather, ReLU sum and ReLU gradient as JS loops on heap views (before SIMD)
+ *   bnrun    batch norm's running statistics as composed tfjs ops (Rq3dBatchNormRunning unregistered)
+ *   block    the conv's column blocks at 2^24 floats (64 MB, the budget before) instead of the default 2^22
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend.ts';
@@ -15,8 +17,10 @@ import { SgdMomentum } from '../train/sgd.ts';
 import { heapKernels, type HeapKernels, type WasmModuleLike } from '../../octree/ops/kernels/wasm/index.ts';
 import { weightedRowsLoop } from '../../octree/ops/kernels/fused-loops.ts';
 import { addReluRows, reluGradRows } from '../../octree/ops/kernels/row-loops.ts';
+import { BATCH_NORM_RUNNING } from '../../octree/ops/index.ts';
+import { DEFAULT_BLOCK_ELEMENTS, setDefaultBlockElements } from '../../octree/ops/kernels/gather-matmul.ts';
 
-const [model = 'hrnet', depthArg = '5', batchArg = '16', roundsArg = '6', rqArg = '0', switchArg = 'rows'] = process.argv.slice(2);
+const [model = 'hrnet', depthArg = '5', batchArg = '16', roundsArg = '6', rqArg = '0', switchArg = 'rows,bnrun'] = process.argv.slice(2);
 const depth = Number(depthArg), B = Number(batchArg), rounds = Number(roundsArg), rq = rqArg === '1';
 const switches = new Set(switchArg.split(','));
 const info = await initBackend();
@@ -36,8 +40,15 @@ const loops: RowExports = {
   reluGrad: (dy, y, n, dx) => reluGradRows(f(), dy >>> 2, f(), y >>> 2, n, f(), dx >>> 2),
 };
 
+const bnRunning = tf.getKernel(BATCH_NORM_RUNNING, 'wasm')!;
+
 function mode(m: 'old' | 'new'): void {
   if (switches.has('rows')) Object.assign(k!, m === 'old' ? loops : simd);
+  if (switches.has('block')) setDefaultBlockElements(m === 'old' ? 1 << 24 : DEFAULT_BLOCK_ELEMENTS);
+  if (switches.has('bnrun')) {
+    if (tf.getKernel(BATCH_NORM_RUNNING, 'wasm')) tf.unregisterKernel(BATCH_NORM_RUNNING, 'wasm');
+    if (m === 'new') tf.registerKernel(bnRunning);
+  }
 }
 
 const c = { model: model as BenchModel, depth, batch: B, rq, pipeline: false, memory: false };
@@ -46,6 +57,7 @@ const batch = buildBatch(model === 'hrnet' ? shapes.map(withGridLabels) : shapes
 const net = makeNet(c, 1);
 const opt = new SgdMomentum(0.9, 5e-4);
 const trainable = new Map([...net.params.variables].filter(([n]) => net.params.trainable.has(n)));
+opt.init(trainable);
 let s = 0;
 const step = async (): Promise<number> => {
   const t0 = performance.now();

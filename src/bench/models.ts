@@ -337,6 +337,8 @@ async function benchCase(c: ModelCase, shapes: readonly PointCloud[], opts: Case
   const net = makeNet(c, seed);
   const opt = new SgdMomentum(0.9, 5e-4);
   const trainable = new Map([...net.params.variables].filter(([n]) => net.params.trainable.has(n)));
+  // velocities before the first step, as a training loop should: made inside it they fragment the wasm heap
+  opt.init(trainable);
   let step = 0;
 
   // losses and outputs are read asynchronously (a device backend has no synchronous read-back in Node)

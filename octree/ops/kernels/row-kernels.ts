@@ -14,8 +14,9 @@
  *   Rq3dSliceCols            {x [n,c]}, {begin, size}                        -> [n, size]
  *   Rq3dAddRelu              {a, b} (same shape)                             -> max(a + b, 0)
  *   Rq3dReluGrad             {dy, y}                                         -> dy · [y > 0]
- *   Rq3dBatchNormRunning     {stats [3,c], mean [c], variance [c]}, {momentum, unbias} -> [mean' [c], variance' [c]]
- *                            (cpu and wasm; no gradient: running statistics are state)
+ *   Rq3dBatchNormRunning     {stats [3,c], mean [c], variance [c]}, {momentum, unbias} -> [] (mean, variance
+ *                            updated in place)
+ *                            (wasm only, no gradient; ../update.ts runs it only on unshared data)
  *
  * The point loss is one Rq3dSegmentSoftmaxCE over all labelled nodes of the batch (segment = the node's
  * shape, whose k cluster prototypes are its logits), instead of one matMul per shape: no per-shape slices,
@@ -261,22 +262,24 @@ function kernels(backendName: string): tf.KernelConfig[] {
     const stats = get(inputs, 'stats', kn), mean = get(inputs, 'mean', kn), variance = get(inputs, 'variance', kn);
     const c = mean.shape[0]!;
     if (rows2(stats, kn)[1] !== c || stats.shape[0]! < 2 || variance.shape[0] !== c) throw new RangeError(`${kn}: stats [${stats.shape.join(', ')}] do not match ${c} channels`);
-    const outMean = m.alloc([c]), outVar = m.alloc([c]);
-    const [sv, so] = m.f(stats), [mv, mo] = m.f(mean), [vv, vo] = m.f(variance), [om, omo] = m.f(outMean), [ov, ovo] = m.f(outVar);
-    batchNormRunningRows(sv, so, c, mv, mo, vv, vo, numAttr(attrs, 'momentum', kn), numAttr(attrs, 'unbias', kn), om, omo, ov, ovo);
-    return [outMean, outVar];
+    const [sv, so] = m.f(stats), [mv, mo] = m.f(mean), [vv, vo] = m.f(variance);
+    batchNormRunningRows(sv, so, c, mv, mo, vv, vo, numAttr(attrs, 'momentum', kn), numAttr(attrs, 'unbias', kn));
+    return [];
   };
 
   return [
     { kernelName: ADD_RELU, backendName, kernelFunc: addRelu },
     { kernelName: RELU_GRAD, backendName, kernelFunc: reluGrad },
-    { kernelName: BATCH_NORM_RUNNING, backendName, kernelFunc: bnRunning },
     { kernelName: L2_NORMALIZE, backendName, kernelFunc: l2 },
     { kernelName: L2_NORMALIZE_GRAD, backendName, kernelFunc: l2Grad },
     { kernelName: SEGMENT_SOFTMAX_CE, backendName, kernelFunc: segCe },
     { kernelName: SEGMENT_SOFTMAX_CE_GRAD, backendName, kernelFunc: segCeGrad },
     { kernelName: CONCAT_COLS, backendName, kernelFunc: concat },
     { kernelName: SLICE_COLS, backendName, kernelFunc: slice },
+    // in place: wasm only. On cpu a tensor's data is the very Float32Array it was made from and dataSync
+    // returns it (no copy), so writing into a variable would change arrays callers still hold. It is also
+    // where in place matters: the wasm heap only grows.
+    ...(backendName === 'wasm' ? [{ kernelName: BATCH_NORM_RUNNING, backendName, kernelFunc: bnRunning }] : []),
   ];
 }
 

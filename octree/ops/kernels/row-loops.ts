@@ -158,13 +158,12 @@ export function checkRange(v: Int32Array, vo: number, n: number, limit: number, 
  * `stats` holds the batch mean in its first c floats and the biased variance in the next c.
  */
 export function batchNormRunningRows(
-  stats: Float32Array, so: number, c: number, mean: Float32Array, mo: number, variance: Float32Array, vo: number,
-  momentum: number, unbias: number, outMean: Float32Array, omo: number, outVar: Float32Array, ovo: number,
+  stats: Float32Array, so: number, c: number, mean: Float32Array, mo: number, variance: Float32Array, vo: number, momentum: number, unbias: number,
 ): void {
   const m = Math.fround(momentum), keep = Math.fround(1 - momentum), u = Math.fround(unbias);
   for (let k = 0; k < c; k++) {
-    outMean[omo + k] = Math.fround(Math.fround(mean[mo + k]! * keep) + Math.fround(stats[so + k]! * m));
-    outVar[ovo + k] = Math.fround(Math.fround(variance[vo + k]! * keep) + Math.fround(Math.fround(stats[so + c + k]! * u) * m));
+    mean[mo + k] = Math.fround(Math.fround(mean[mo + k]! * keep) + Math.fround(stats[so + k]! * m));
+    variance[vo + k] = Math.fround(Math.fround(variance[vo + k]! * keep) + Math.fround(Math.fround(stats[so + c + k]! * u) * m));
   }
 }
 
