@@ -8,8 +8,10 @@
  * temporary memory of a conv is bounded in the forward and in both products of the backward. Each block's
  * product is the backend's own BatchMatMul (XNNPACK on wasm) on a view of the block buffer.
  * Block size: small (L2-sized) blocks made the gather alone ~30 % faster, but the LeNet step slower (per-block
- * products and their operator set-up; measured in one process against 64 MB blocks: 503 vs 451 ms), so the
- * default budget is 64 MB: ordinary layers run as one block, only very large ones are split.
+ * products and their operator set-up; measured in one process against 64 MB blocks: 503 vs 451 ms). The
+ * default budget is 16 MB: a block is the wasm heap's largest temporary, and 64 MB blocks held HRNet's heap
+ * at 696 instead of 512 MiB; LeNet d6 paid 1-4 % for it, HRNet and ResNet nothing measurable
+ * (docs/performance.md, issue 14 second pass).
  *
  * The gradient of GatherMatMul wrt x: for a stride-1 conv with a symmetric kernel the neighbour relation
  * is symmetric (idx[i,k] = j  <=>  idx[j,K-1-k] = i), so dX = GatherMatMul(dy, idx, w mirrored) — the same
