@@ -218,7 +218,7 @@ async function useCpu(reason: string): Promise<BackendInfo> {
 }
 
 interface PThreadPool {
-  unusedWorkers: Array<{ unref(): void }>;
+  unusedWorkers: Array<{ unref(): void; terminate(): Promise<number> }>;
   runningWorkers: Array<{ unref(): void }>;
   allocateUnusedWorker?: () => void;
 }
@@ -263,6 +263,10 @@ async function enableWasmThreads(n: number): Promise<number> {
   const pool = (tf.backend() as unknown as { wasm: { PThread?: PThreadPool } }).wasm.PThread;
   if (pool) {
     for (const w of [...pool.unusedWorkers, ...pool.runningWorkers]) w.unref();
+    // emscripten pre-spawns 8 pthread workers, each a V8 isolate of ~11 MiB resident; XNNPACK's pool took
+    // n - 1 of them at init and nothing starts threads later, so the idle rest only cost memory (85 MiB of
+    // peak RSS at n = 2). Emscripten spawns a worker on demand should a thread ever be asked for.
+    for (const w of pool.unusedWorkers.splice(0)) void w.terminate();
     const allocate = pool.allocateUnusedWorker;
     if (allocate) {
       pool.allocateUnusedWorker = () => {

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { BATCH_NORM, SIBLING_MAX, WEIGHTED_GATHER, kernelRegistered, octGatherReference } from './kernels/index.ts';
 import { runBatchNorm, runSiblingMax, runWeightedGather, type RowTable } from './kernels/register.ts';
+import { updateBatchNormRunning, type BatchNormRunning } from './update.ts';
 
 /**
  * Fused ops for the elementwise-heavy parts of an octree network. On wasm, tfjs runs a batch norm as ~10
@@ -67,16 +68,18 @@ function batchNormPair(x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D, ep
  * Training-mode batch norm over rows, optionally followed by ReLU, as one op with an analytic gradient:
  * y = relu?((x - mean) / sqrt(var + eps) · gamma + beta). `onStatsTensors` receives the batch statistics as
  * tensors (for running averages kept on the backend; they are disposed after the call: keep or assign what
- * is needed). `onStats` receives them as arrays, which reads them back: never inside a training step.
+ * is needed). `running` updates running statistics on the backend, in place (./update.ts).
+ * `onStats` receives the statistics as arrays, which reads them back: never inside a training step (tests).
  */
 export function fusedBatchNorm(
   x: tf.Tensor2D,
   gamma: tf.Tensor1D,
   beta: tf.Tensor1D,
-  opts: { eps?: number; relu?: boolean; onStats?: (s: BatchNormStats) => void; onStatsTensors?: (s: BatchNormStatsTensors) => void } = {},
+  opts: { eps?: number; relu?: boolean; running?: BatchNormRunning; onStats?: (s: BatchNormStats) => void; onStatsTensors?: (s: BatchNormStatsTensors) => void } = {},
 ): tf.Tensor2D {
   const c = x.shape[1];
   const [y, stats] = batchNormPair(x, gamma, beta, opts.eps ?? 1e-5, opts.relu ?? false);
+  if (opts.running) updateBatchNormRunning(stats, x.shape[0], opts.running);
   if (opts.onStatsTensors) {
     const cb = opts.onStatsTensors;
     tf.tidy(() => {

@@ -12,4 +12,5 @@ export {
 export { octreeInterp, octreeUpsample, applyInterpTable, pointInterpTable, leafPointsWithBatch } from './interp.ts';
 export { batchNormTrain, batchNormInfer, octreeGroupNorm, octreeInstanceNorm } from './norm.ts';
 export { siblingMax, siblingArgMax, fusedBatchNorm, weightedGather, type BatchNormStats } from './fused.ts';
+export { batchNormRunningReference, updateBatchNormRunning, type BatchNormRunning } from './update.ts';
 export { addRelu, l2Normalize, l2NormalizeReference, segmentSoftmaxCrossEntropy, segmentSoftmaxCrossEntropyReference, concatColumns, type SegmentSoftmaxCE } from './rows.ts';

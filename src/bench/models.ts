@@ -196,7 +196,8 @@ export function defaultModelCases(quick = false): ModelCase[] {
   return cases;
 }
 
-interface Net {
+/** One bench network: its parameters, its train loss and inference forward (also used by kernel-ab-main.ts). */
+export interface Net {
   params: Params;
   config: string;
   /** The scalar loss of a training forward (inside variableGrads). */
@@ -206,7 +207,7 @@ interface Net {
   dispose(): void;
 }
 
-function makeNet(c: ModelCase, seed: number): Net {
+export function makeNet(c: ModelCase, seed: number): Net {
   const labels = (b: number): tf.Tensor2D => tf.oneHot(tf.tensor1d(Int32Array.from({ length: b }, (_, i) => (i * 7) % CLASSES), 'int32'), CLASSES) as tf.Tensor2D;
   if (c.model === 'lenet' || c.model === 'resnet') {
     const m = c.model === 'lenet' ? new OctreeLeNet(4, CLASSES, c.depth, seed) : new OctreeResNet(4, CLASSES, c.depth, { resblocks: 2, seed });
@@ -260,7 +261,7 @@ export function withGridLabels(pc: PointCloud): PointCloud {
   return { ...pc, labels };
 }
 
-interface Batch {
+export interface Batch {
   octree: Octree;
   features: { data: Float32Array; channels: number };
 }
@@ -270,7 +271,7 @@ export function specOf(c: ModelCase, fullDepth: number): SampleSpec {
   return { depth: c.depth, fullDepth, transform: 'none', rq: c.rq ? { ...RQ, p: 1 } : null, features: 'ND', nempty: false };
 }
 
-function buildBatch(shapes: readonly PointCloud[], spec: SampleSpec, seed: number, epoch: number): Batch {
+export function buildBatch(shapes: readonly PointCloud[], spec: SampleSpec, seed: number, epoch: number): Batch {
   const part = finishBatch(buildPart(shapes.map((cloud, i) => ({ cloud, seed: sampleSeed(seed, epoch, i) })), spec), spec);
   return { octree: part.octree, features: part.features! };
 }
@@ -336,6 +337,8 @@ async function benchCase(c: ModelCase, shapes: readonly PointCloud[], opts: Case
   const net = makeNet(c, seed);
   const opt = new SgdMomentum(0.9, 5e-4);
   const trainable = new Map([...net.params.variables].filter(([n]) => net.params.trainable.has(n)));
+  // velocities before the first step, as a training loop should: made inside it they fragment the wasm heap
+  opt.init(trainable);
   let step = 0;
 
   // losses and outputs are read asynchronously (a device backend has no synchronous read-back in Node)

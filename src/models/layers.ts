@@ -37,19 +37,12 @@ export class BatchNorm {
   }
 
   private applyTrain(x: tf.Tensor2D, relu: boolean): tf.Tensor2D {
-    const n = x.shape[0];
     return fusedBatchNorm(x, this.gamma as tf.Tensor1D, this.beta as tf.Tensor1D, {
       eps: this.eps,
       relu,
-      // running statistics are state, not part of the gradient (PyTorch: unbiased running variance)
-      // (updated on the backend from the statistics tensors: no read-back inside a training step)
-      onStatsTensors: ({ mean, variance }) =>
-        tf.tidy(() => {
-          const m = this.momentum;
-          const unbiased = tf.mul(variance, n > 1 ? n / (n - 1) : 1);
-          this.runningMean.assign(tf.add(tf.mul(this.runningMean, 1 - m), tf.mul(mean, m)));
-          this.runningVar.assign(tf.add(tf.mul(this.runningVar, 1 - m), tf.mul(unbiased, m)));
-        }),
+      // running statistics are state, not part of the gradient (PyTorch: unbiased running variance),
+      // updated on the backend in one kernel: no read-back inside a training step
+      running: { mean: this.runningMean, variance: this.runningVar, momentum: this.momentum },
     });
   }
 }

@@ -10,6 +10,10 @@ describe('initBackend wasm', () => {
     expect(tf.getBackend()).toBe('wasm');
     expect(info.simd).toBe(true);
     expect(info.threads).toBe(2);
+    // XNNPACK's one worker runs; emscripten's idle pre-spawned pthread workers were ended (memory)
+    const pool = (tf.backend() as unknown as { wasm: { PThread: { unusedWorkers: unknown[]; runningWorkers: unknown[] } } }).wasm.PThread;
+    expect(pool.runningWorkers.length).toBe(1);
+    expect(pool.unusedWorkers.length).toBe(0);
     expect(info.reason).toMatch(/wasm requested \(option\)/);
     expect(info.versions.tfjs).toBe(tf.version.tfjs);
     expect(info.versions.node).toBe(process.versions.node);

@@ -2,6 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend.ts';
 import { octGather, octGatherT, octScatterAdd } from '../../octree/ops/kernels/index.ts';
+import { addRelu, weightedGather } from '../../octree/ops/index.ts';
+import { addReluRows, reluGradRows } from '../../octree/ops/kernels/row-loops.ts';
 import { gatherRows, gatherRowsTransposed, scatterAddRows } from '../../octree/ops/kernels/loops.ts';
 import { heapKernels, heapKernelsStatus, type WasmModuleLike } from '../../octree/ops/kernels/wasm/index.ts';
 import { compileKernels } from '../../octree/ops/kernels/wasm/compile.ts';
@@ -55,6 +57,41 @@ describe('wasm heap kernels', () => {
     });
     // the kernels that ran were the wasm ones, not the JS fallback
     expect(heapKernels((tf.backend() as unknown as { wasm: WasmModuleLike }).wasm)).not.toBeNull();
+  });
+
+  // rows past MIN_SPLIT_FLOATS / C also run the two-thread split (the helper takes the second half)
+  it.each([1, 3, 4, 5, 16, 33, 224])('weighted gather and its gradient, ReLU sum and ReLU gradient equal the JS loops bit for bit (C=%i)', (c) => {
+    const rng = new Rng(`heap-w-${c}`);
+    const rows = 300, m = Math.max(500, Math.ceil(70_000 / c)), width = 8;
+    const xv = Float32Array.from({ length: rows * c }, () => rng.uniform() * 2 - 1);
+    const pv = Float32Array.from({ length: m * c }, () => rng.uniform() * 2 - 1);
+    const index = Int32Array.from({ length: m * width }, () => (rng.uniform() < 0.2 ? -1 : Math.floor(rng.uniform() * rows)));
+    const weight = Float32Array.from({ length: m * width }, () => (rng.uniform() < 0.1 ? 0 : rng.uniform()));
+    // the documented arithmetic (fused-loops.ts weightedRowsLoop): float32 product, float32 sum, (i, j) order
+    const out = new Float32Array(m * c), dx = new Float32Array(rows * c);
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < width; j++) {
+        const r = index[i * width + j]!, w = weight[i * width + j]!;
+        if (r < 0 || w === 0) continue;
+        for (let k = 0; k < c; k++) {
+          out[i * c + k] = Math.fround(out[i * c + k]! + Math.fround(w * xv[r * c + k]!));
+          dx[r * c + k] = Math.fround(dx[r * c + k]! + Math.fround(w * pv[i * c + k]!));
+        }
+      }
+    }
+    const a = Float32Array.from({ length: m * c }, () => rng.uniform() * 2 - 1);
+    a[1] = NaN;
+    a[2] = -0;
+    const y = new Float32Array(m * c), dRelu = new Float32Array(m * c);
+    addReluRows(a, 0, pv, 0, m * c, y, 0);
+    reluGradRows(pv, 0, y, 0, m * c, dRelu, 0);
+    tf.tidy(() => {
+      const x = tf.tensor2d(xv, [rows, c]), probe = tf.tensor2d(pv, [m, c]), at = tf.tensor2d(a, [m, c]);
+      expect(weightedGather(x, index, weight, width).dataSync()).toEqual(out);
+      expect(tf.grad((t: tf.Tensor) => tf.sum(tf.mul(weightedGather(t as tf.Tensor2D, index, weight, width), probe)))(x).dataSync()).toEqual(dx);
+      expect(Buffer.from(addRelu(at, probe).dataSync().buffer).equals(Buffer.from(y.buffer))).toBe(true);
+      expect(tf.grad((t: tf.Tensor) => tf.sum(tf.mul(addRelu(t as tf.Tensor2D, probe), probe)))(at).dataSync()).toEqual(dRelu);
+    });
   });
 
   it('reject bad indices with the position, before allocating the output', () => {

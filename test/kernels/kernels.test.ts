@@ -345,3 +345,32 @@ function finiteDiff(f: (v: Float64Array) => number, v: Float64Array, h = 1e-5): 
   }
   return g;
 }
+
+describe('the wasm host\'s conv-block scratch buffer', () => {
+  it('is one reused heap buffer (grown when a larger block is asked for); a nested use gets a tensor of its own', async () => {
+    await initBackend({ backend: 'wasm', threads: 1 });
+    await tf.setBackend('wasm');
+    const { wasmHost } = await import('../../octree/ops/kernels/host-wasm.ts');
+    const b = tf.backend() as unknown as { getMemoryOffset(id: object): number; numDataIds(): number };
+    const h = wasmHost(b);
+    const ids = b.numDataIds();
+    const a = h.scratch(10, 40);
+    const at = b.getMemoryOffset(a.dataId);
+    const nested = h.scratch(10, 40);
+    expect(b.getMemoryOffset(nested.dataId)).not.toBe(at);
+    h.releaseScratch(nested);
+    h.releaseScratch(a);
+    expect(b.numDataIds()).toBe(ids);
+    const again = h.scratch(5, 40);
+    expect(b.getMemoryOffset(again.dataId)).toBe(at);
+    expect(again.dataId).not.toBe(a.dataId); // a tensor id per use (XNNPACK caches by id)
+    h.releaseScratch(again);
+    const bigger = h.scratch(100, 400);
+    const biggerAt = b.getMemoryOffset(bigger.dataId);
+    h.releaseScratch(bigger);
+    const same = h.scratch(100, 400);
+    expect(b.getMemoryOffset(same.dataId)).toBe(biggerAt);
+    h.releaseScratch(same);
+    expect(b.numDataIds()).toBe(ids);
+  });
+});

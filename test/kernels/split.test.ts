@@ -17,7 +17,7 @@ interface Heap {
 }
 
 /** A plain wasm memory with a bump allocator, and the raw (unsplit) kernels on it. */
-function plainHeap(pages = 400): Heap {
+function plainHeap(pages = 800): Heap {
   const memory = new WebAssembly.Memory({ initial: pages });
   const k = heapKernels({ asm: { memory } } as WasmModuleLike)!;
   let top = 1024;
@@ -90,6 +90,27 @@ function runBoth(h: Heap, a: HeapKernels, b: HeapKernels, c: number): Array<[Flo
   for (let i = 0; i < n; i++) h.i32()[(seg >> 2) + i] = Math.floor(rng.uniform() * segs);
   pair(n * K, 'f', (k, o) => k.segmentDot(src, n, c, protos, seg, K, o));
   pair(n * c, 'f', (k, o) => k.segmentAxpy(coef, n, K, protos, seg, c, o));
+  // the weighted gather (a CSR table of 0..8 entries per output row, rows of src) and the ReLU sum and
+  // gradient over the m·c floats of the gathers' outputs (a NaN, a -0 and exact zeros among them)
+  const wr = 20001, offsets = h.alloc(wr + 1), ent = h.alloc(8 * wr), wts = fill(h, rng, 8 * wr);
+  {
+    const iv = h.i32();
+    let e = 0;
+    for (let r = 0; r < wr; r++) {
+      iv[(offsets >> 2) + r] = e;
+      const cnt = Math.floor(rng.uniform() * 9);
+      for (let j = 0; j < cnt; j++) iv[(ent >> 2) + e++] = Math.floor(rng.uniform() * rows);
+    }
+    iv[(offsets >> 2) + wr] = e;
+  }
+  pair(wr * c, 'f', (k, o) => k.weightedRows(src, offsets, ent, wts, wr, c, o));
+  const ga = h.alloc(m * c), gb = outs[1]![0];
+  h.f32().copyWithin(ga >> 2, outs[0]![0] >> 2, (outs[0]![0] >> 2) + m * c);
+  h.f32()[(ga >> 2) + 3] = NaN;
+  h.f32()[(ga >> 2) + 5] = -0;
+  pair(m * c, 'f', (k, o) => k.addRelu(ga, gb, m * c, o));
+  const yr = outs[outs.length - 1]![0];
+  pair(m * c, 'f', (k, o) => k.reluGrad(gb, yr, m * c, o));
   return outs.map(([o1, o2, len, kind]) => {
     const view = kind === 'f' ? h.f32() : h.i32();
     return [view.slice(o1 >> 2, (o1 >> 2) + len), view.slice(o2 >> 2, (o2 >> 2) + len)];
@@ -104,7 +125,8 @@ function toggled(k: HeapKernels, on: boolean): HeapKernels {
   };
   return {
     ...k, gather: wrap(k.gather), gatherT: wrap(k.gatherT), siblingMax: wrap(k.siblingMax), siblingMaxGrad: wrap(k.siblingMaxGrad),
-    segmentDot: wrap(k.segmentDot), segmentAxpy: wrap(k.segmentAxpy),
+    segmentDot: wrap(k.segmentDot), segmentAxpy: wrap(k.segmentAxpy), weightedRows: wrap(k.weightedRows), addRelu: wrap(k.addRelu),
+    reluGrad: wrap(k.reluGrad),
   };
 }
 
@@ -118,7 +140,7 @@ describe('row loops split over two threads', () => {
     const helper = inlineHelper(h.k);
     const split = splitKernels(h.k, helper);
     for (const [one, two] of runBoth(h, h.k, split, c)) expect(Buffer.from(two.buffer).equals(Buffer.from(one.buffer))).toBe(true);
-    expect(new Set(helper.jobs)).toEqual(new Set(['gather', 'gatherT', 'siblingMax', 'siblingMaxGrad', 'segmentDot', 'segmentAxpy']));
+    expect(new Set(helper.jobs)).toEqual(new Set(['gather', 'gatherT', 'siblingMax', 'siblingMaxGrad', 'segmentDot', 'segmentAxpy', 'weightedRows', 'addRelu', 'reluGrad']));
   });
 
   it('leaves small jobs on the calling thread, and an unavailable helper alone', () => {
@@ -166,7 +188,7 @@ describe('row loops split over two threads', () => {
       for (const c of [5, 32]) {
         for (const [one, two] of runBoth(h, toggled(k, false), toggled(k, true), c)) expect(Buffer.from(two.buffer).equals(Buffer.from(one.buffer))).toBe(true);
       }
-      expect(splitJobCount()).toBeGreaterThanOrEqual(before + 8);
+      expect(splitJobCount()).toBeGreaterThanOrEqual(before + 14);
     } finally {
       setRowSplitting(true);
       scratch.dispose();

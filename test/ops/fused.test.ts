@@ -1,7 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend.ts';
-import { fusedBatchNorm, siblingArgMax, siblingMax } from '../../octree/ops/index.ts';
+import {
+  BATCH_NORM_RUNNING, batchNormRunningReference, fusedBatchNorm, kernelRegistered, siblingArgMax, siblingMax, updateBatchNormRunning,
+} from '../../octree/ops/index.ts';
 import { Rng } from '../../src/util/rng.ts';
 import { maxAbsDiff, randn } from './helpers.ts';
 
@@ -40,6 +42,36 @@ describe.each(['cpu', 'wasm'])('fused ops on %s', (backend) => {
       const g2 = tf.grads(f2)([x, g, b]);
       for (let i = 0; i < 3; i++) expect(maxAbsDiff(g1[i]!, g2[i]!)).toBeLessThan(1e-4);
     }
+  });
+
+  it('the running statistics update in place, bit for bit as the composed ops, in a step with no tensor left', () => {
+    // in place on wasm only (cpu data is the caller's own arrays): elsewhere the composed ops and assigns
+    expect(kernelRegistered(BATCH_NORM_RUNNING)).toBe(backend === 'wasm');
+    const rng = new Rng(4);
+    const x = randn(rng, [77, 9]);
+    const m0 = randn(rng, [1, 9]).dataSync() as Float32Array, v0 = Float32Array.from(randn(rng, [1, 9]).dataSync(), Math.abs);
+    // (created in a tidy, as Params does: the variable alone holds its data)
+    const [mean, variance] = tf.tidy(() => [tf.variable(tf.tensor1d(m0)), tf.variable(tf.tensor1d(v0))]);
+    const g = tf.variable(tf.ones([9])) as tf.Variable<tf.Rank.R1>, b = tf.zeros([9]) as tf.Tensor1D;
+    // the step's statistics as the batch norm kernel computes them
+    let stats: tf.Tensor2D | null = null;
+    fusedBatchNorm(x, g, b, { onStatsTensors: (s) => (stats = tf.keep(tf.stack([s.mean, s.variance, tf.zeros([9])]) as tf.Tensor2D)) }).dispose();
+    const [rm, rv] = batchNormRunningReference(stats!, tf.tensor1d(m0), tf.tensor1d(v0), 0.1, 77 / 76);
+    const ids = [mean.dataId, variance.dataId];
+    const before = tf.memory().numTensors;
+    const { value, grads } = tf.variableGrads(() => tf.sum(fusedBatchNorm(x, g, b, { relu: true, running: { mean, variance, momentum: 0.1 } })) as tf.Scalar, [g]);
+    tf.dispose([value, ...Object.values(grads)]);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(mean.dataSync()).toEqual(rm.dataSync());
+    expect(variance.dataSync()).toEqual(rv.dataSync());
+    if (backend === 'wasm') expect([mean.dataId, variance.dataId]).toEqual(ids); // written in place, not reassigned
+    // shared data (a clone shares it) is not written: the clone keeps its values, the variable is assigned
+    const keep = mean.clone();
+    const kept = keep.dataSync().slice();
+    updateBatchNormRunning(stats!, 77, { mean, variance, momentum: 0.1 });
+    expect(keep.dataSync()).toEqual(kept);
+    expect(mean.dataSync()).not.toEqual(kept);
+    tf.dispose([x, mean, variance, g, b, stats!, rm, rv, keep]);
   });
 
   it('siblingMax equals max over reshape (8, C) with the argmax gradient; siblingArgMax gives the slots', () => {
@@ -91,7 +123,11 @@ describe('fused ops on wasm: rq3d wasm kernels vs the JS loops on the same heap'
   });
 });
 
-describe('weightedGather', () => {
+describe.each(['cpu', 'wasm'])('weightedGather on %s', (backend) => {
+  beforeAll(async () => {
+    await tf.setBackend(backend);
+  });
+
   it('equals gather + weighted sum, with -1 skipped, and its gradient is the weighted scatter-add', async () => {
     const { weightedGather, octGather } = await import('../../octree/ops/index.ts');
     const rng = new Rng(3);

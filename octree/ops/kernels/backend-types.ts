@@ -9,8 +9,11 @@ export interface CpuBackendLike {
 
 /** The parts of tfjs-backend-wasm's BackendWasm that rq3d's kernels use (internals of tfjs 4.22). */
 export interface WasmBackendLike {
-  wasm: { HEAPU8: Uint8Array } & WasmModuleLike;
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  wasm: { HEAPU8: Uint8Array; _malloc(bytes: number): number; _free(ptr: number): void; tfjs: { disposeData(id: number): void } } & WasmModuleLike;
+  /** With memoryOffset: registers a tensor on memory the caller owns (no allocation). */
+  makeOutput(shape: number[], dtype: tf.DataType, memoryOffset?: number): tf.TensorInfo;
+  /** The backend's table of tensor data (delete an entry to unregister memory it does not own). */
+  dataIdMap: { get(dataId: object): { id: number } | undefined; delete(dataId: object): void };
   getMemoryOffset(dataId: object): number;
   disposeData(dataId: object, force?: boolean): boolean;
 }

@@ -113,6 +113,8 @@ export function siblingMaxGradRows(dy: Float32Array, dyo: number, arg: Int32Arra
 /**
  * out [R, c]: row r = Σ weight[e] · x row src[e] for e in offsets[r] .. offsets[r+1], summed in e order into
  * the float32 output (the weighted gather of interpolation and, on the transposed table, its gradient).
+ * Float32 products and sums (the product rounded to float32, then the float32 add), the arithmetic of
+ * weightedRows in ./wasm/kernels.wat, so both paths give the same bits.
  */
 export function weightedRowsLoop(x: Float32Array, xo: number, offsets: Int32Array, oo: number, src: Int32Array, so: number, weight: Float32Array, wo: number, rows: number, c: number, out: Float32Array, outo: number): void {
   out.fill(0, outo, outo + rows * c);
@@ -121,7 +123,7 @@ export function weightedRowsLoop(x: Float32Array, xo: number, offsets: Int32Arra
     for (let e = offsets[oo + r]!; e < offsets[oo + r + 1]!; e++) {
       const w = weight[wo + e]!;
       const s = xo + src[so + e]! * c;
-      for (let k = 0; k < c; k++) out[o + k] += w * x[s + k]!;
+      for (let k = 0; k < c; k++) out[o + k] += Math.fround(w * x[s + k]!);
     }
   }
 }

@@ -8,8 +8,10 @@
  * temporary memory of a conv is bounded in the forward and in both products of the backward. Each block's
  * product is the backend's own BatchMatMul (XNNPACK on wasm) on a view of the block buffer.
  * Block size: small (L2-sized) blocks made the gather alone ~30 % faster, but the LeNet step slower (per-block
- * products and their operator set-up; measured in one process against 64 MB blocks: 503 vs 451 ms), so the
- * default budget is 64 MB: ordinary layers run as one block, only very large ones are split.
+ * products and their operator set-up; measured in one process against 64 MB blocks: 503 vs 451 ms). The
+ * default budget is 16 MB: a block is the wasm heap's largest temporary, and 64 MB blocks held HRNet's heap
+ * at 696 instead of 512 MiB; LeNet d6 paid 1-4 % for it, HRNet and ResNet nothing measurable
+ * (docs/performance.md, issue 14 second pass).
  *
  * The gradient of GatherMatMul wrt x: for a stride-1 conv with a symmetric kernel the neighbour relation
  * is symmetric (idx[i,k] = j  <=>  idx[j,K-1-k] = i), so dX = GatherMatMul(dy, idx, w mirrored) — the same
@@ -23,17 +25,29 @@ import { GATHER_MATMUL, GATHER_T_MATMUL } from './names.ts';
 type TensorInfo = tf.TensorInfo;
 
 /**
- * Default floats of one block's column matrix: 2^24 (64 MB; see above). A block has at least MIN_BLOCK_ROWS
- * rows and 4·Cout rows: each block's GEMM reads all K·C·Cout weights, which must stay small beside the
- * block's K·C·rows columns (a 256->256 layer in 256-row blocks ran 20 % slower than whole).
+ * Default floats of one block's column matrix. A block has at least MIN_BLOCK_ROWS rows and 4·Cout rows:
+ * each block's GEMM reads all K·C·Cout weights, which must stay small beside the block's K·C·rows columns
+ * (a 256->256 layer in 256-row blocks ran 20 % slower than whole). The blocks live in the host's reusable
+ * scratch buffer (./host.ts), whose size is the largest block, and that buffer is part of the wasm heap's
+ * peak; `kernel-ab-main.ts ... block` (src/bench) compares budgets in one process.
  */
-export const DEFAULT_BLOCK_ELEMENTS = 1 << 24;
+export const DEFAULT_BLOCK_ELEMENTS = 1 << 22;
 export const MIN_BLOCK_ROWS = 256;
+
+let defaultBlockElements = DEFAULT_BLOCK_ELEMENTS;
+
+/** Sets the default block budget in floats (benchmarks compare budgets in one process); returns the old one. */
+export function setDefaultBlockElements(n: number): number {
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`block elements must be a positive integer, got ${n}`);
+  const old = defaultBlockElements;
+  defaultBlockElements = n;
+  return old;
+}
 
 /** Rows per block for a column width kc and cout outputs: from an explicit element budget, or the default rule. */
 export function blockRowsFor(kc: number, cout: number, blockElements = 0): number {
   if (blockElements > 0) return Math.max(1, Math.floor(blockElements / kc));
-  return Math.max(MIN_BLOCK_ROWS, 4 * cout, Math.floor(DEFAULT_BLOCK_ELEMENTS / kc));
+  return Math.max(MIN_BLOCK_ROWS, 4 * cout, Math.floor(defaultBlockElements / kc));
 }
 
 function blockAttr(attrs: tf.NamedAttrMap | undefined, kernel: string): number {
@@ -67,7 +81,7 @@ function gatherMatMulKernel(backendName: string): tf.KernelFunc {
     h.checkIdx(idx, x.shape[0]!, GATHER_MATMUL);
     if (n === 0 || kc === 0) return h.zeros([n, cout]);
     const rowsPer = Math.min(n, blockRowsFor(kc, cout, blockAttr(attrs, GATHER_MATMUL)), bindingRows(h, kc));
-    const col = h.alloc([rowsPer, kc]);
+    const col = h.scratch(rowsPer, kc);
     try {
       if (rowsPer >= n) {
         h.gather(x, idx, 0, n * k, col);
@@ -83,7 +97,7 @@ function gatherMatMulKernel(backendName: string): tf.KernelFunc {
       }
       return out;
     } finally {
-      h.dispose(col);
+      h.releaseScratch(col);
     }
   };
 }
@@ -98,15 +112,15 @@ function gatherTMatMulKernel(backendName: string): tf.KernelFunc {
     if (n === 0 || kc === 0) return h.zeros([kc, cout]);
     const rowsPer = Math.min(n, blockRowsFor(kc, cout, blockAttr(attrs, GATHER_T_MATMUL)), bindingRows(h, kc));
     if (rowsPer >= n) {
-      const colT = h.alloc([kc, n]);
+      const colT = h.scratch(kc, n);
       try {
         h.gatherT(x, idx, 0, n, k, colT);
         return matMul(backendName, backend, view(colT, kc, n), dy);
       } finally {
-        h.dispose(colT);
+        h.releaseScratch(colT);
       }
     }
-    const colT = h.alloc([kc, rowsPer]);
+    const colT = h.scratch(kc, rowsPer);
     let acc: TensorInfo | null = null;
     try {
       for (let s = 0; s < n; s += rowsPer) {
@@ -126,7 +140,7 @@ function gatherTMatMulKernel(backendName: string): tf.KernelFunc {
       }
       return acc!;
     } finally {
-      h.dispose(colT);
+      h.releaseScratch(colT);
     }
   };
 }

@@ -27,6 +27,8 @@ export function cpuHost(backend: unknown): Host {
   const zeros = (shape: number[]): TensorInfo => b.makeTensorInfo(shape, 'float32', new Float32Array(size(shape)));
   return {
     alloc: (shape, dtype = 'float32') => (dtype === 'int32' ? b.makeTensorInfo(shape, 'int32', new Int32Array(size(shape))) : zeros(shape)),
+    scratch: (rows, cols) => zeros([rows, cols]),
+    releaseScratch: (t) => void b.disposeData(t.dataId),
     zeros,
     maxBindingFloats: Infinity,
     dispose: (t) => void b.disposeData(t.dataId),

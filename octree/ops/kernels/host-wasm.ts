@@ -20,6 +20,9 @@ function requireDtype(t: TensorInfo, dtype: 'float32' | 'int32', what: string): 
   if (t.dtype !== dtype) throw new TypeError(`${what} must be ${dtype}, got ${t.dtype}`);
 }
 
+/** The reusable scratch buffer of each wasm backend (./host.ts scratch): its heap offset, size, and use. */
+const scratchOf = new WeakMap<WasmBackendLike, { offset: number; bytes: number; busy: boolean }>();
+
 export function wasmHost(backend: unknown): Host {
   const b = backend as WasmBackendLike;
   const k: HeapKernels | null = heapKernels(b.wasm);
@@ -36,6 +39,30 @@ export function wasmHost(backend: unknown): Host {
   return {
     alloc: (shape, dtype = 'float32') => b.makeOutput(shape, dtype),
     dispose: (t) => void b.disposeData(t.dataId),
+    scratch: (rows, cols) => {
+      const bytes = 4 * rows * cols;
+      let s = scratchOf.get(b);
+      // (a nested use, which no kernel makes today, gets an ordinary tensor)
+      if (s?.busy) return b.makeOutput([rows, cols], 'float32');
+      if (!s || s.bytes < bytes) {
+        if (s) b.wasm._free(s.offset);
+        const offset = b.wasm._malloc(bytes);
+        if (!offset) throw new RangeError(`rq3d: the wasm heap has no room for a ${bytes}-byte conv block`);
+        s = { offset, bytes, busy: false };
+        scratchOf.set(b, s);
+      }
+      s.busy = true;
+      // a tensor id of its own per use (XNNPACK caches per id), on memory the backend does not own
+      return b.makeOutput([rows, cols], 'float32', s.offset);
+    },
+    releaseScratch: (t) => {
+      const s = scratchOf.get(b);
+      if (!s?.busy || b.getMemoryOffset(t.dataId) !== s.offset) return void b.disposeData(t.dataId);
+      const data = b.dataIdMap.get(t.dataId);
+      if (data) b.wasm.tfjs.disposeData(data.id);
+      b.dataIdMap.delete(t.dataId);
+      s.busy = false;
+    },
     maxBindingFloats: Infinity,
     zeros: (shape) => {
       const t = b.makeOutput(shape, 'float32');
@@ -120,6 +147,7 @@ export function wasmHost(backend: unknown): Host {
     },
     weightedRows: (x, offsets, src, weight, out) => {
       const [rows, c] = out.shape as [number, number];
+      if (k) return k.weightedRows(ptr(x), ptr(offsets), ptr(src), ptr(weight), rows, c, ptr(out));
       const { f, i } = heapViews(b);
       weightedRowsLoop(f, ptr(x) >>> 2, i, ptr(offsets) >>> 2, i, ptr(src) >>> 2, f, ptr(weight) >>> 2, rows, c, f, ptr(out) >>> 2);
     },

@@ -18,6 +18,14 @@ export interface Host {
   /** Uninitialised tensor (every caller writes all of it before reading); float32 unless said. */
   alloc(shape: number[], dtype?: 'float32' | 'int32'): TensorInfo;
   dispose(t: TensorInfo): void;
+  /**
+   * A float32 [rows, cols] temporary for the length of one kernel call (the conv's column blocks), given
+   * back with releaseScratch. On wasm it lives in one buffer the backend keeps and reuses: the heap only
+   * grows, and a block freed after every conv left a hole of its size that smaller tensors filled, so the
+   * next block grew the heap (fragmentation was a third of the peak). Elsewhere it is alloc / dispose.
+   */
+  scratch(rows: number, cols: number): TensorInfo;
+  releaseScratch(t: TensorInfo): void;
   zeros(shape: number[]): TensorInfo;
   /** Floats one storage binding may hold (a block of the conv's column matrix stays within it). */
   readonly maxBindingFloats: number;

@@ -19,3 +19,5 @@ export const CONCAT_COLS = 'Rq3dConcatCols';
 export const SLICE_COLS = 'Rq3dSliceCols';
 export const ADD_RELU = 'Rq3dAddRelu';
 export const RELU_GRAD = 'Rq3dReluGrad';
+/** Batch norm's running statistics updated in place from a step's statistics (./row-kernels.ts, ../update.ts). */
+export const BATCH_NORM_RUNNING = 'Rq3dBatchNormRunning';

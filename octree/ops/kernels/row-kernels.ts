@@ -14,15 +14,18 @@
  *   Rq3dSliceCols            {x [n,c]}, {begin, size}                        -> [n, size]
  *   Rq3dAddRelu              {a, b} (same shape)                             -> max(a + b, 0)
  *   Rq3dReluGrad             {dy, y}                                         -> dy · [y > 0]
+ *   Rq3dBatchNormRunning     {stats [3,c], mean [c], variance [c]}, {momentum, unbias} -> [] (mean, variance
+ *                            updated in place)
+ *                            (wasm only, no gradient; ../update.ts runs it only on unshared data)
  *
  * The point loss is one Rq3dSegmentSoftmaxCE over all labelled nodes of the batch (segment = the node's
  * shape, whose k cluster prototypes are its logits), instead of one matMul per shape: no per-shape slices,
  * no NT products on wasm (XNNPACK serves NN only), no one-hot and no concat of the per-shape logits.
  */
 import * as tf from '@tensorflow/tfjs';
-import { ADD_RELU, CONCAT_COLS, L2_NORMALIZE, L2_NORMALIZE_GRAD, RELU_GRAD, SEGMENT_SOFTMAX_CE, SEGMENT_SOFTMAX_CE_GRAD, SLICE_COLS } from './names.ts';
+import { ADD_RELU, BATCH_NORM_RUNNING, CONCAT_COLS, L2_NORMALIZE, L2_NORMALIZE_GRAD, RELU_GRAD, SEGMENT_SOFTMAX_CE, SEGMENT_SOFTMAX_CE_GRAD, SLICE_COLS } from './names.ts';
 import {
-  addReluRows, checkRange, copyColsRows, l2NormalizeGradRows, l2NormalizeRows, reluGradRows, segmentAxpyRows, segmentDotRows,
+  addReluRows, batchNormRunningRows, checkRange, copyColsRows, l2NormalizeGradRows, l2NormalizeRows, reluGradRows, segmentAxpyRows, segmentDotRows,
   softmaxCrossEntropyCoef, softmaxCrossEntropyRows,
 } from './row-loops.ts';
 import { heapKernels } from './wasm/index.ts';
@@ -231,6 +234,10 @@ function kernels(backendName: string): tf.KernelConfig[] {
     const a = get(inputs, 'a', ADD_RELU), b = get(inputs, 'b', ADD_RELU);
     if (a.shape.join() !== b.shape.join()) throw new RangeError(`${ADD_RELU}: shapes [${a.shape.join(', ')}] and [${b.shape.join(', ')}] differ`);
     const y = m.alloc([...a.shape]);
+    if (m.wasm) {
+      m.wasm.k.addRelu(m.wasm.at(a), m.wasm.at(b), sizeOf(a), m.wasm.at(y));
+      return y;
+    }
     const [av, ao] = m.f(a), [bv, bo] = m.f(b), [yv, yo] = m.f(y);
     addReluRows(av, ao, bv, bo, sizeOf(a), yv, yo);
     return y;
@@ -240,9 +247,24 @@ function kernels(backendName: string): tf.KernelConfig[] {
     const m = memOf(backendName, backend);
     const dy = get(inputs, 'dy', RELU_GRAD), y = get(inputs, 'y', RELU_GRAD);
     const dx = m.alloc([...y.shape]);
+    if (m.wasm) {
+      m.wasm.k.reluGrad(m.wasm.at(dy), m.wasm.at(y), sizeOf(y), m.wasm.at(dx));
+      return dx;
+    }
     const [dv, dOff] = m.f(dy), [yv, yo] = m.f(y), [xv, xo] = m.f(dx);
     reluGradRows(dv, dOff, yv, yo, sizeOf(y), xv, xo);
     return dx;
+  };
+
+  const bnRunning: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+    const kn = BATCH_NORM_RUNNING;
+    const m = memOf(backendName, backend);
+    const stats = get(inputs, 'stats', kn), mean = get(inputs, 'mean', kn), variance = get(inputs, 'variance', kn);
+    const c = mean.shape[0]!;
+    if (rows2(stats, kn)[1] !== c || stats.shape[0]! < 2 || variance.shape[0] !== c) throw new RangeError(`${kn}: stats [${stats.shape.join(', ')}] do not match ${c} channels`);
+    const [sv, so] = m.f(stats), [mv, mo] = m.f(mean), [vv, vo] = m.f(variance);
+    batchNormRunningRows(sv, so, c, mv, mo, vv, vo, numAttr(attrs, 'momentum', kn), numAttr(attrs, 'unbias', kn));
+    return [];
   };
 
   return [
@@ -254,6 +276,10 @@ function kernels(backendName: string): tf.KernelConfig[] {
     { kernelName: SEGMENT_SOFTMAX_CE_GRAD, backendName, kernelFunc: segCeGrad },
     { kernelName: CONCAT_COLS, backendName, kernelFunc: concat },
     { kernelName: SLICE_COLS, backendName, kernelFunc: slice },
+    // in place: wasm only. On cpu a tensor's data is the very Float32Array it was made from and dataSync
+    // returns it (no copy), so writing into a variable would change arrays callers still hold. It is also
+    // where in place matters: the wasm heap only grows.
+    ...(backendName === 'wasm' ? [{ kernelName: BATCH_NORM_RUNNING, backendName, kernelFunc: bnRunning }] : []),
   ];
 }
 

@@ -151,6 +151,22 @@ export function checkRange(v: Int32Array, vo: number, n: number, limit: number, 
   }
 }
 
+/**
+ * Running statistics of batch norm after one step (PyTorch: momentum m, the variance unbiased by n/(n-1)):
+ * mean' = mean·(1−m) + batchMean·m, var' = var·(1−m) + (batchVar·unbias)·m. Every product and sum rounded
+ * to float32 with float32 scalars, in that order: the bits of the composed tfjs ops it replaces.
+ * `stats` holds the batch mean in its first c floats and the biased variance in the next c.
+ */
+export function batchNormRunningRows(
+  stats: Float32Array, so: number, c: number, mean: Float32Array, mo: number, variance: Float32Array, vo: number, momentum: number, unbias: number,
+): void {
+  const m = Math.fround(momentum), keep = Math.fround(1 - momentum), u = Math.fround(unbias);
+  for (let k = 0; k < c; k++) {
+    mean[mo + k] = Math.fround(Math.fround(mean[mo + k]! * keep) + Math.fround(stats[so + k]! * m));
+    variance[vo + k] = Math.fround(Math.fround(variance[vo + k]! * keep) + Math.fround(Math.fround(stats[so + c + k]! * u) * m));
+  }
+}
+
 /** y = max(a + b, 0), float32, n elements. */
 export function addReluRows(a: Float32Array, ao: number, b: Float32Array, bo: number, n: number, y: Float32Array, yo: number): void {
   for (let i = 0; i < n; i++) {

@@ -19,6 +19,12 @@ export interface HeapKernels {
   segmentDot(x: number, n: number, d: number, protos: number, seg: number, k: number, out: number): void;
   /** dx [n, d] = Σ_j coef[i, j] · protos row seg[i]·k + j. */
   segmentAxpy(coef: number, n: number, k: number, protos: number, seg: number, d: number, dx: number): void;
+  /** out [rows, c]: row r = Σ weight[e] · x row src[e], e in offsets[r] .. offsets[r+1] (float32, e order). */
+  weightedRows(x: number, offsets: number, src: number, weight: number, rows: number, c: number, out: number): void;
+  /** y[0 .. n) = max(a + b, 0) (float32; 0 for NaN). */
+  addRelu(a: number, b: number, n: number, y: number): void;
+  /** dx[0 .. n) = y > 0 ? dy : 0. */
+  reluGrad(dy: number, y: number, n: number, dx: number): void;
   /** n rows of `width` floats, src row stride srcStride, dst row stride dstStride (floats). */
   copyCols(src: number, srcStride: number, dst: number, dstStride: number, n: number, width: number): void;
 }

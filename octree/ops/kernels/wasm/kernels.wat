@@ -562,6 +562,88 @@
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br $li))))
 
+  ;; out [rows, c]: row r = Σ weight[e] · x row src[e] over e in offsets[r] .. offsets[r+1] (a CSR table;
+  ;; offsets, src, weight are i32/i32/f32 arrays), each product and sum in float32, in e order, into the
+  ;; zeroed output (the weighted gather of interpolation and, on the transposed table, its gradient; the
+  ;; JS twin is weightedRowsLoop in ../fused-loops.ts). All arguments i32: the helper thread can run rows.
+  (func (export "weightedRows") (param $x i32) (param $offsets i32) (param $src i32) (param $weight i32) (param $rows i32) (param $c i32) (param $out i32)
+    (local $r i32) (local $e i32) (local $end i32) (local $row i32) (local $c4 i32) (local $o i32) (local $s i32) (local $k i32)
+    (local $w f32) (local $wv v128) (local $p i32)
+    (local.set $row (i32.shl (local.get $c) (i32.const 2)))
+    (local.set $c4 (i32.shl (i32.and (local.get $c) (i32.const -4)) (i32.const 2)))
+    (memory.fill (local.get $out) (i32.const 0) (i32.mul (local.get $rows) (local.get $row)))
+    (block $dr (loop $lr
+      (br_if $dr (i32.ge_u (local.get $r) (local.get $rows)))
+      (local.set $o (i32.add (local.get $out) (i32.mul (local.get $r) (local.get $row))))
+      (local.set $e (i32.load (i32.add (local.get $offsets) (i32.shl (local.get $r) (i32.const 2)))))
+      (local.set $end (i32.load (i32.add (local.get $offsets) (i32.shl (i32.add (local.get $r) (i32.const 1)) (i32.const 2)))))
+      (block $de (loop $le
+        (br_if $de (i32.ge_s (local.get $e) (local.get $end)))
+        (local.set $w (f32.load (i32.add (local.get $weight) (i32.shl (local.get $e) (i32.const 2)))))
+        (local.set $wv (f32x4.splat (local.get $w)))
+        (local.set $s (i32.add (local.get $x)
+          (i32.mul (i32.load (i32.add (local.get $src) (i32.shl (local.get $e) (i32.const 2)))) (local.get $row))))
+        (local.set $k (i32.const 0))
+        (block $dk (loop $lk
+          (br_if $dk (i32.ge_u (local.get $k) (local.get $c4)))
+          (local.set $p (i32.add (local.get $o) (local.get $k)))
+          (v128.store align=4 (local.get $p) (f32x4.add (v128.load align=4 (local.get $p))
+            (f32x4.mul (local.get $wv) (v128.load align=4 (i32.add (local.get $s) (local.get $k))))))
+          (local.set $k (i32.add (local.get $k) (i32.const 16)))
+          (br $lk)))
+        (block $dt (loop $lt
+          (br_if $dt (i32.ge_u (local.get $k) (local.get $row)))
+          (local.set $p (i32.add (local.get $o) (local.get $k)))
+          (f32.store (local.get $p) (f32.add (f32.load (local.get $p))
+            (f32.mul (local.get $w) (f32.load (i32.add (local.get $s) (local.get $k))))))
+          (local.set $k (i32.add (local.get $k) (i32.const 4)))
+          (br $lt)))
+        (local.set $e (i32.add (local.get $e) (i32.const 1)))
+        (br $le)))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br $lr))))
+
+  ;; y[0 .. n) = max(a + b, 0), float32 (pmax(0, v) is 0 for NaN and -0, as `v > 0 ? v : 0` in
+  ;; addReluRows of ../row-loops.ts): the residual sums and the branch fusion.
+  (func (export "addRelu") (param $a i32) (param $b i32) (param $n i32) (param $y i32)
+    (local $i i32) (local $n4 i32) (local $v f32)
+    (local.set $n4 (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2)))
+    (local.set $n (i32.shl (local.get $n) (i32.const 2)))
+    (block $dv (loop $lv
+      (br_if $dv (i32.ge_u (local.get $i) (local.get $n4)))
+      (v128.store align=4 (i32.add (local.get $y) (local.get $i))
+        (f32x4.pmax (v128.const f32x4 0 0 0 0)
+          (f32x4.add (v128.load align=4 (i32.add (local.get $a) (local.get $i))) (v128.load align=4 (i32.add (local.get $b) (local.get $i))))))
+      (local.set $i (i32.add (local.get $i) (i32.const 16)))
+      (br $lv)))
+    (block $dt (loop $lt
+      (br_if $dt (i32.ge_u (local.get $i) (local.get $n)))
+      (local.set $v (f32.add (f32.load (i32.add (local.get $a) (local.get $i))) (f32.load (i32.add (local.get $b) (local.get $i)))))
+      (f32.store (i32.add (local.get $y) (local.get $i))
+        (select (local.get $v) (f32.const 0) (f32.gt (local.get $v) (f32.const 0))))
+      (local.set $i (i32.add (local.get $i) (i32.const 4)))
+      (br $lt))))
+
+  ;; dx[0 .. n) = dy where y > 0, else +0 (the gradient of a ReLU from its output; reluGradRows).
+  (func (export "reluGrad") (param $dy i32) (param $y i32) (param $n i32) (param $dx i32)
+    (local $i i32) (local $n4 i32)
+    (local.set $n4 (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2)))
+    (local.set $n (i32.shl (local.get $n) (i32.const 2)))
+    (block $dv (loop $lv
+      (br_if $dv (i32.ge_u (local.get $i) (local.get $n4)))
+      (v128.store align=4 (i32.add (local.get $dx) (local.get $i))
+        (v128.and (v128.load align=4 (i32.add (local.get $dy) (local.get $i)))
+          (f32x4.gt (v128.load align=4 (i32.add (local.get $y) (local.get $i))) (v128.const f32x4 0 0 0 0))))
+      (local.set $i (i32.add (local.get $i) (i32.const 16)))
+      (br $lv)))
+    (block $dt (loop $lt
+      (br_if $dt (i32.ge_u (local.get $i) (local.get $n)))
+      (f32.store (i32.add (local.get $dx) (local.get $i))
+        (select (f32.load (i32.add (local.get $dy) (local.get $i))) (f32.const 0)
+          (f32.gt (f32.load (i32.add (local.get $y) (local.get $i))) (f32.const 0))))
+      (local.set $i (i32.add (local.get $i) (i32.const 4)))
+      (br $lt))))
+
   ;; n rows of `width` floats from src (row stride srcStride floats) to dst (row stride dstStride): one
   ;; column block of a concatenation, or its gradient's slice.
   (func (export "copyCols") (param $src i32) (param $srcStride i32) (param $dst i32) (param $dstStride i32) (param $n i32) (param $width i32)

@@ -6,14 +6,15 @@
  *
  * Only kernels whose halves write disjoint memory are split: gather (rows), the transposed gather
  * (columns, through its row-stride argument), the sibling max of pooling and its gradient (parents), and
- * the MID losses' segment products and their transpose (rows).
+ * the MID losses' segment products and their transpose (rows), the weighted gather of interpolation (rows),
+ * and the element-wise ReLU sum and ReLU gradient (halves of the elements).
  * Results are bit-identical to one thread: every output element is computed by the same loop.
  * This module is browser-safe (it knows the helper only through the RowHelper interface).
  */
 import type { HeapKernels } from './heap-kernels.ts';
 
 /** Exports of the kernels module the helper thread can run (all arguments i32). */
-export const HELPER_OPS = ['gather', 'gatherT', 'siblingMax', 'siblingMaxGrad', 'segmentDot', 'segmentAxpy'] as const;
+export const HELPER_OPS = ['gather', 'gatherT', 'siblingMax', 'siblingMaxGrad', 'segmentDot', 'segmentAxpy', 'weightedRows', 'addRelu', 'reluGrad'] as const;
 export type HelperOp = (typeof HELPER_OPS)[number];
 
 /** A second thread running the kernels module on the same memory, one job at a time. */
@@ -83,6 +84,23 @@ export function splitKernels(k: HeapKernels, helper: RowHelper): HeapKernels {
       if (!worth(n * kk * d)) return k.segmentAxpy(coef, n, kk, protos, seg, d, dx);
       const h = n >> 1;
       both(helper, 'segmentAxpy', [coef + 4 * h * kk, n - h, kk, protos, seg + 4 * h, d, dx + 4 * h * d], () => k.segmentAxpy(coef, h, kk, protos, seg, d, dx));
+    },
+    weightedRows(x, offsets, src, weight, rows, c, out) {
+      // (the work is the table's entries, ~8 per row for trilinear; rows·c is its lower bound)
+      if (!worth(rows * c)) return k.weightedRows(x, offsets, src, weight, rows, c, out);
+      const h = rows >> 1;
+      // rows h.. read their entries through offsets + h: src and weight are indexed by absolute entry
+      both(helper, 'weightedRows', [x, offsets + 4 * h, src, weight, rows - h, c, out + 4 * h * c], () => k.weightedRows(x, offsets, src, weight, h, c, out));
+    },
+    addRelu(a, b, n, y) {
+      if (!worth(n)) return k.addRelu(a, b, n, y);
+      const h = (n >> 1) & ~3;
+      both(helper, 'addRelu', [a + 4 * h, b + 4 * h, n - h, y + 4 * h], () => k.addRelu(a, b, h, y));
+    },
+    reluGrad(dy, y, n, dx) {
+      if (!worth(n)) return k.reluGrad(dy, y, n, dx);
+      const h = (n >> 1) & ~3;
+      both(helper, 'reluGrad', [dy + 4 * h, y + 4 * h, n - h, dx + 4 * h], () => k.reluGrad(dy, y, h, dx));
     },
     siblingMaxGrad(dy, arg, p, c, dx) {
       if (!worth(8 * p * c)) return k.siblingMaxGrad(dy, arg, p, c, dx);

@@ -39,6 +39,8 @@ export function webgpuHost(backend: unknown): Host {
   return {
     alloc,
     dispose: (t) => void b.disposeData(t.dataId),
+    scratch: (rows, cols) => alloc([rows, cols]),
+    releaseScratch: (t) => void b.disposeData(t.dataId),
     maxBindingFloats: Math.floor(b.device.limits.maxStorageBufferBindingSize / 4),
     zeros: (shape) => {
       const t = alloc(shape);

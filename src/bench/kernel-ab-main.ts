@@ -1,0 +1,85 @@
+/**
+ * In-process A/B of one model-bench train step on the wasm backend (the bench's batch, net and SGD),
+ * alternating step by step between two kernel sets, so machine drift hits both alike (it decides on a
+ * loaded machine where separate runs cannot). Prints one JSON line: step ms per round, medians, old ÷ new
+ * per round, and the wasm heap (it only grows: the peak of both sides together).
+ *   RQ3D_THREADS=2 node --import tsx src/bench/kernel-ab-main.ts MODEL DEPTH BATCH ROUNDS RQ(0|1) [SWITCHES]
+ * SWITCHES (comma-separated, default all) name what the old side takes back:
+ *   rows     the weighted gather, ReLU sum and ReLU gradient as JS loops on heap views (before SIMD)
+ *   bnrun    batch norm's running statistics as composed tfjs ops (Rq3dBatchNormRunning unregistered)
+ *   block    the conv's column blocks at 2^24 floats (64 MB, the budget before) instead of the default 2^22
+ */
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../backend.ts';
+import { syntheticShapes } from './octree.ts';
+import { buildBatch, makeNet, specOf, withGridLabels, type BenchModel } from './models.ts';
+import { SgdMomentum } from '../train/sgd.ts';
+import { heapKernels, type HeapKernels, type WasmModuleLike } from '../../octree/ops/kernels/wasm/index.ts';
+import { weightedRowsLoop } from '../../octree/ops/kernels/fused-loops.ts';
+import { addReluRows, reluGradRows } from '../../octree/ops/kernels/row-loops.ts';
+import { BATCH_NORM_RUNNING } from '../../octree/ops/index.ts';
+import { DEFAULT_BLOCK_ELEMENTS, setDefaultBlockElements } from '../../octree/ops/kernels/gather-matmul.ts';
+
+const [model = 'hrnet', depthArg = '5', batchArg = '16', roundsArg = '6', rqArg = '0', switchArg = 'rows,bnrun'] = process.argv.slice(2);
+const depth = Number(depthArg), B = Number(batchArg), rounds = Number(roundsArg), rq = rqArg === '1';
+const switches = new Set(switchArg.split(','));
+const info = await initBackend();
+if (info.name !== 'wasm') throw new Error(`kernel-ab-main: needs the wasm backend, got ${info.name}`);
+const mod = (tf.backend() as unknown as { wasm: WasmModuleLike & { HEAPU8: Uint8Array } }).wasm;
+const memory = mod.wasmMemory!;
+const k = heapKernels(mod);
+if (!k) throw new Error('kernel-ab-main: rq3d wasm kernels are off');
+
+// 'rows': the exports the hosts call, swapped for the JS loops they replaced (same arguments)
+type RowExports = Pick<HeapKernels, 'weightedRows' | 'addRelu' | 'reluGrad'>;
+const simd: RowExports = { weightedRows: k.weightedRows, addRelu: k.addRelu, reluGrad: k.reluGrad };
+const f = (): Float32Array => new Float32Array(memory.buffer), i = (): Int32Array => new Int32Array(memory.buffer);
+const loops: RowExports = {
+  weightedRows: (x, offsets, src, weight, rows, c, out) => weightedRowsLoop(f(), x >>> 2, i(), offsets >>> 2, i(), src >>> 2, f(), weight >>> 2, rows, c, f(), out >>> 2),
+  addRelu: (a, b, n, y) => addReluRows(f(), a >>> 2, f(), b >>> 2, n, f(), y >>> 2),
+  reluGrad: (dy, y, n, dx) => reluGradRows(f(), dy >>> 2, f(), y >>> 2, n, f(), dx >>> 2),
+};
+
+const bnRunning = tf.getKernel(BATCH_NORM_RUNNING, 'wasm')!;
+
+function mode(m: 'old' | 'new'): void {
+  if (switches.has('rows')) Object.assign(k!, m === 'old' ? loops : simd);
+  if (switches.has('block')) setDefaultBlockElements(m === 'old' ? 1 << 24 : DEFAULT_BLOCK_ELEMENTS);
+  if (switches.has('bnrun')) {
+    if (tf.getKernel(BATCH_NORM_RUNNING, 'wasm')) tf.unregisterKernel(BATCH_NORM_RUNNING, 'wasm');
+    if (m === 'new') tf.registerKernel(bnRunning);
+  }
+}
+
+const c = { model: model as BenchModel, depth, batch: B, rq, pipeline: false, memory: false };
+const shapes = syntheticShapes(B, 1, 3000);
+const batch = buildBatch(model === 'hrnet' ? shapes.map(withGridLabels) : shapes, specOf(c, 2), 1, 0);
+const net = makeNet(c, 1);
+const opt = new SgdMomentum(0.9, 5e-4);
+const trainable = new Map([...net.params.variables].filter(([n]) => net.params.trainable.has(n)));
+opt.init(trainable);
+let s = 0;
+const step = async (): Promise<number> => {
+  const t0 = performance.now();
+  const o = batch.octree;
+  const x = tf.tensor2d(batch.features.data, [o.nnum[depth]!, batch.features.channels]);
+  const { value, grads } = tf.variableGrads(() => net.loss(x, o, s++), [...trainable.values()]);
+  opt.apply(trainable, grads, 0.01);
+  await value.data();
+  tf.dispose([x, value, ...Object.values(grads)]);
+  return performance.now() - t0;
+};
+const res: Record<'old' | 'new', number[]> = { old: [], new: [] };
+for (const m of ['old', 'new'] as const) { mode(m); await step(); await step(); }
+for (let r = 0; r < rounds; r++) {
+  for (const m of (r % 2 ? ['new', 'old'] : ['old', 'new']) as ('old' | 'new')[]) { mode(m); res[m].push(await step()); }
+}
+mode('new');
+const med = (a: number[]): number => { const v = [...a].sort((x, y) => x - y); return v[v.length >> 1]!; };
+console.log(JSON.stringify({
+  model, depth, B, rq, switches: [...switches], oldMs: res.old.map(Math.round), newMs: res.new.map(Math.round),
+  medOld: Math.round(med(res.old)), medNew: Math.round(med(res.new)), speedupPerRound: res.old.map((v, j) => +(v / res.new[j]!).toFixed(2)),
+  heapMiB: Math.round(mod.HEAPU8.buffer.byteLength / 2 ** 20), load: (await import('node:os')).loadavg().map((v) => +v.toFixed(1)),
+}));
+net.dispose();
+process.exit(0);
