@@ -131,11 +131,13 @@ export interface TrainerResult {
 }
 
 /**
- * The variables that train, by parameter name: `params.trainable` (weights, not batch-norm statistics),
- * further narrowed by `include`. The one place this filter is written.
+ * The variables that train, by parameter name (the optimizer and checkpoints key by it): those of
+ * `params.trainableVariables(include)` (weights, not batch-norm statistics), in the model's order. Every
+ * loop gets its variables here.
  */
 export function trainableVariables(params: Params, include?: (name: string) => boolean): Map<string, tf.Variable> {
-  return new Map([...params.variables].filter(([n]) => params.trainable.has(n) && (!include || include(n))));
+  const train = new Set(params.trainableVariables(include));
+  return new Map([...params.variables].filter(([, v]) => train.has(v)));
 }
 
 /** Runs the loop; see the module comment for the order of hooks. The optimizer and the pool live only inside. */
