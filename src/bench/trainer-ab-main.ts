@@ -122,6 +122,14 @@ try {
     }
   }
   const ratio = (k: keyof typeof res): number[] => res[k].new.map((v, i) => +(v / res[k].old[i]!).toFixed(3));
+  const summary = (k: keyof typeof res): Record<string, number | number[]> => ({
+    ...res[k],
+    medOld: median(res[k].old),
+    medNew: median(res[k].new),
+    newOverOldPerRound: ratio(k),
+    // the per-round ratio's median: each round's two runs saw nearly the same machine
+    medianRatio: +median(ratio(k)).toFixed(3),
+  });
   console.log(
     JSON.stringify({
       ref,
@@ -129,9 +137,9 @@ try {
       threads: backend.threads,
       date: new Date().toISOString(),
       cpu: os.cpus()[0]?.model,
-      pretrain: { model: 'MID HRNet cpu preset, RQ n=30', batch: cfg.optim.batchSize, points: 1024, steps: pretrainSteps, ...res.pretrainStepMs, medOld: median(res.pretrainStepMs.old), medNew: median(res.pretrainStepMs.new), newOverOldPerRound: ratio('pretrainStepMs') },
-      supervisedStep: { model: 'lenet d5', batch: sOpts.batchSize, ...res.supervisedStepMs, medOld: median(res.supervisedStepMs.old), medNew: median(res.supervisedStepMs.new), newOverOldPerRound: ratio('supervisedStepMs') },
-      supervisedRun: { epochs: sOpts.epochs, shapes: sShapes.items.length, ...res.supervisedRunMs, medOld: median(res.supervisedRunMs.old), medNew: median(res.supervisedRunMs.new), newOverOldPerRound: ratio('supervisedRunMs') },
+      pretrainStep: { model: 'MID HRNet cpu preset, RQ n=30', batch: cfg.optim.batchSize, points: 1024, steps: pretrainSteps, ...summary('pretrainStepMs') },
+      supervisedStep: { model: 'lenet d5', batch: sOpts.batchSize, ...summary('supervisedStepMs') },
+      supervisedRun: { epochs: sOpts.epochs, shapes: sShapes.items.length, ...summary('supervisedRunMs') },
       sameBits: same,
       load: os.loadavg(),
       tensorsLeft: tf.memory().numTensors,
