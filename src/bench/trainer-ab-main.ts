@@ -6,7 +6,7 @@
  *   new: the current ones (through src/train/trainer.ts).
  * Rounds alternate the order (old, new / new, old), so drift of a loaded machine hits both alike. Per round:
  * the pretraining step's median ms (from its metrics.jsonl rows, first two steps of a run left out) and
- * the supervised step's median ms (the interval between consecutive optimizer updates, measured the same
+ * the process CPU time of each whole run, the supervised step's median ms (the interval between consecutive optimizer updates, measured the same
  * way in both arms by wrapping SgdMomentum.apply) and the wall time of a whole supervised run; both arms get the same seed, and the script checks that they
  * train to the same bits (metrics rows without timings, checkpoint weights). Prints one JSON line.
  *   node --import tsx src/bench/trainer-ab-main.ts [rounds=5] [pretrainSteps=8] [ref=dd8ba6e]
@@ -85,20 +85,29 @@ try {
     return rest;
   };
 
-  const runPretrain = async (arm: 'old' | 'new'): Promise<{ stepMs: number[]; dir: string }> => {
-    const dir = tmp();
-    await arms[arm].pretrain(cfg, { out: dir, quiet: true, shapes: pShapes, maxSteps: pretrainSteps, watchdog: false });
-    const stepMs = rows(dir).filter((r) => r.epochsDone === undefined).map((r) => (1000 * cfg.optim.batchSize) / r.shapesPerSec!);
-    return { stepMs, dir };
+  // process CPU time (all threads: wasm's and the pipeline workers'): less moved by other processes than wall time
+  const cpuMs = (since: NodeJS.CpuUsage): number => {
+    const d = process.cpuUsage(since);
+    return (d.user + d.system) / 1000;
   };
-  const runSupervised = async (arm: 'old' | 'new'): Promise<{ ms: number; stepMs: number; dir: string; oa: number }> => {
+  const runPretrain = async (arm: 'old' | 'new'): Promise<{ stepMs: number[]; cpuMs: number; dir: string }> => {
+    const dir = tmp();
+    const c0 = process.cpuUsage();
+    await arms[arm].pretrain(cfg, { out: dir, quiet: true, shapes: pShapes, maxSteps: pretrainSteps, watchdog: false });
+    const cpu = cpuMs(c0);
+    const stepMs = rows(dir).filter((r) => r.epochsDone === undefined).map((r) => (1000 * cfg.optim.batchSize) / r.shapesPerSec!);
+    return { stepMs, cpuMs: cpu, dir };
+  };
+  const runSupervised = async (arm: 'old' | 'new'): Promise<{ ms: number; cpuMs: number; stepMs: number; dir: string; oa: number }> => {
     const dir = tmp();
     applyTimes.length = 0;
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     const r = await arms[arm].supervised(sShapes, { ...sOpts, out: dir });
+    const cpu = cpuMs(c0);
     const ms = performance.now() - t0;
     const steps = applyTimes.slice(1).map((t, i) => t - applyTimes[i]!);
-    return { ms, stepMs: median(steps), dir, oa: r.oa };
+    return { ms, cpuMs: cpu, stepMs: median(steps), dir, oa: r.oa };
   };
 
   // warm-up (k-means cache, JIT, worker start), not counted; then the identity check on its outputs
@@ -111,14 +120,17 @@ try {
   const sw = { old: await runSupervised('old'), new: await runSupervised('new') };
   same.supervised = sw.old.oa === sw.new.oa && (await weights(sw.old.dir)) === (await weights(sw.new.dir)) && JSON.stringify(rows(sw.old.dir)) === JSON.stringify(rows(sw.new.dir));
 
-  const res = { pretrainStepMs: { old: [] as number[], new: [] as number[] }, supervisedStepMs: { old: [] as number[], new: [] as number[] }, supervisedRunMs: { old: [] as number[], new: [] as number[] } };
+  const arm2 = (): { old: number[]; new: number[] } => ({ old: [], new: [] });
+  const res = { pretrainStepMs: arm2(), pretrainRunCpuMs: arm2(), supervisedStepMs: arm2(), supervisedRunMs: arm2(), supervisedRunCpuMs: arm2() };
   for (let r = 0; r < rounds; r++) {
     for (const arm of (r % 2 ? ['new', 'old'] : ['old', 'new']) as Array<'old' | 'new'>) {
       const p = await runPretrain(arm);
       res.pretrainStepMs[arm].push(Math.round(median(p.stepMs.slice(2))));
+      res.pretrainRunCpuMs[arm].push(Math.round(p.cpuMs));
       const sv = await runSupervised(arm);
       res.supervisedStepMs[arm].push(+sv.stepMs.toFixed(1));
       res.supervisedRunMs[arm].push(Math.round(sv.ms));
+      res.supervisedRunCpuMs[arm].push(Math.round(sv.cpuMs));
     }
   }
   const ratio = (k: keyof typeof res): number[] => res[k].new.map((v, i) => +(v / res[k].old[i]!).toFixed(3));
@@ -139,7 +151,9 @@ try {
       cpu: os.cpus()[0]?.model,
       pretrainStep: { model: 'MID HRNet cpu preset, RQ n=30', batch: cfg.optim.batchSize, points: 1024, steps: pretrainSteps, ...summary('pretrainStepMs') },
       supervisedStep: { model: 'lenet d5', batch: sOpts.batchSize, ...summary('supervisedStepMs') },
+      pretrainRunCpu: summary('pretrainRunCpuMs'),
       supervisedRun: { epochs: sOpts.epochs, shapes: sShapes.items.length, ...summary('supervisedRunMs') },
+      supervisedRunCpu: summary('supervisedRunCpuMs'),
       sameBits: same,
       load: os.loadavg(),
       tensorsLeft: tf.memory().numTensors,
