@@ -9,7 +9,8 @@
  * the process CPU time of each whole run, the supervised step's median ms (the interval between consecutive optimizer updates, measured the same
  * way in both arms by wrapping SgdMomentum.apply) and the wall time of a whole supervised run; both arms get the same seed, and the script checks that they
  * train to the same bits (metrics rows without timings, checkpoint weights). Prints one JSON line.
- *   node --import tsx src/bench/trainer-ab-main.ts [rounds=5] [pretrainSteps=8] [ref=dd8ba6e]
+ *   node --import tsx src/bench/trainer-ab-main.ts [rounds=5] [pretrainSteps=8] [ref=dd8ba6e] [aa]
+ * (`aa`: both arms run the current loops, to see how far the ratios stray by noise alone.)
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -21,6 +22,8 @@ import * as tf from '@tensorflow/tfjs';
 const rounds = Number(process.argv[2] ?? 5);
 const pretrainSteps = Number(process.argv[3] ?? 8);
 const ref = process.argv[4] ?? 'dd8ba6e';
+// 'aa': both arms run the current loops (an A/A run: how far the ratios stray on this machine by noise alone)
+const aa = process.argv[5] === 'aa';
 process.env.RQ3D_CACHE ??= fs.mkdtempSync(path.join(os.tmpdir(), 'rq3d-ab-cache-'));
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -53,6 +56,7 @@ try {
     },
     new: { pretrain: (await import('../train/pretrain.ts')).pretrain, supervised: (await import('../downstream/supervised.ts')).trainSupervised },
   };
+  if (aa) arms.old = arms.new;
   const backend = await initBackend();
 
   // pretraining: the cpu-preset MID HRNet with RQ, batch 8 of 1,024-point synthetic shapes, no monitor
@@ -144,7 +148,7 @@ try {
   });
   console.log(
     JSON.stringify({
-      ref,
+      ref: aa ? 'A/A (current loops in both arms)' : ref,
       backend: backend.name,
       threads: backend.threads,
       date: new Date().toISOString(),
