@@ -338,11 +338,8 @@ async function benchCase(c: ModelCase, shapes: readonly PointCloud[], opts: Case
   // the dropout seed runs on across the three timed trainings, as one step counter
   let step = 0;
   const task: StepTask<Batch> = {
-    loss: (b) => {
-      const D = b.octree.depth;
-      const x = tf.tensor2d(b.features.data, [b.octree.nnum[D]!, b.features.channels]);
-      return net.loss(x, b.octree, step++);
-    },
+    inputs: (b) => [tf.tensor2d(b.features.data, [b.octree.nnum[b.octree.depth]!, b.features.channels])],
+    loss: (b, _s, [x]) => net.loss(x as tf.Tensor2D, b.octree, step++),
   };
   // train steps through the trainer (losses read asynchronously: a device backend has no synchronous read-back in Node)
   const trainTimed = (source: BatchSource<Batch>, timing: StepTimer, pool?: WorkerPoolOptions, before?: TrainerHook<Batch>): Promise<unknown> =>

@@ -157,11 +157,12 @@ export async function trainSupervised(shapes: ShapeCollection, o: SupervisedOpti
     await train({
       params: net.params,
       task: {
-        loss: (b, st) => {
-          const x = tf.tensor2d(b.features.data, [b.octree.nnum[o.depth]!, b.features.channels]);
-          const y = tf.oneHot(tf.tensor1d(Int32Array.from(b.indices, (i) => labels[i]!), 'int32'), classes);
-          return tf.losses.softmaxCrossEntropy(y, net.forward(x, b.octree, { training: true, dropoutSeed: o.seed * 1000003 + st.step })) as tf.Scalar;
-        },
+        inputs: (b) => [
+          tf.tensor2d(b.features.data, [b.octree.nnum[o.depth]!, b.features.channels]),
+          tf.tidy(() => tf.oneHot(tf.tensor1d(Int32Array.from(b.indices, (i) => labels[i]!), 'int32'), classes)),
+        ],
+        loss: (b, st, [x, y]) =>
+          tf.losses.softmaxCrossEntropy(y!, net.forward(x as tf.Tensor2D, b.octree, { training: true, dropoutSeed: o.seed * 1000003 + st.step })) as tf.Scalar,
       },
       source: pipelineSource({ load: (i) => shapes.clouds[i]!, epochBatches: (e) => (e < o.epochs ? epochs[e]! : []), spec, seed: o.seed }),
       totalSteps: total,

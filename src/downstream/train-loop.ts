@@ -87,7 +87,8 @@ export async function trainDownstream<T>(
     params: net.params,
     include: (n) => factors.has(n),
     task: {
-      loss: (b) => stepLoss(b, tf.tensor2d(b.features.data, [b.octree.nnum[cfg.depth]!, b.features.channels])),
+      inputs: (b) => [tf.tensor2d(b.features.data, [b.octree.nnum[cfg.depth]!, b.features.channels])],
+      loss: (b, _s, [x]) => stepLoss(b, x as tf.Tensor2D),
     },
     source: pipelineSource({ load: (i) => clouds[i]!, epochBatches: (e) => epochs[e] ?? [], spec, seed: r.seed }),
     totalSteps: r.steps,

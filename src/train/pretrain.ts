@@ -231,15 +231,18 @@ export async function pretrain(cfg: PretrainConfig, opts: PretrainOptions): Prom
   let targets: MidBatchTargets | null = null;
   let labelled: Int32Array = new Int32Array(0);
   const task: StepTask<PipelineBatch, StepMetrics> = {
-    loss(batch) {
+    inputs(batch) {
       const oct = batch.octree;
       targets = { ids: Int32Array.from(batch.indices), nodeLabels: oct.labels!, nodeShape: oct.batchIdNempty(D), clusters: cfg.clusters };
-      const x = tf.tensor2d(batch.features.data, [oct.nnum[D]!, batch.features.channels]);
+      return [tf.tensor2d(batch.features.data, [oct.nnum[D]!, batch.features.channels])];
+    },
+    loss(batch, _s, [x]) {
+      const oct = batch.octree;
       model.training = true;
-      const feat = model.forward(x, oct);
+      const feat = model.forward(x as tf.Tensor2D, oct);
       const fc2 = model.projections.shape.apply(feat.global);
       const pointOut = model.projections.point.apply(feat.point);
-      const l = midLosses(fc2, pointOut, targets, shapeBank, pointBank, cfg.temperature);
+      const l = midLosses(fc2, pointOut, targets!, shapeBank, pointBank, cfg.temperature);
       labelled = l.labelled;
       const [ws, wp] = cfg.lossWeights;
       return { loss: tf.add(tf.mul(l.shapeLoss, ws), tf.mul(l.pointLoss, wp)) as tf.Scalar, keep: [l.f, l.g, l.shapeLogits, l.pointLogits, l.shapeLoss, l.pointLoss] };

@@ -84,10 +84,16 @@ export type StepLoss = tf.Scalar | { loss: tf.Scalar; keep: tf.Tensor[] };
 
 export interface StepTask<B = PipelineBatch, R = LossRow> {
   /**
-   * The scalar loss of one batch, run inside `tf.variableGrads` (every tensor made here is disposed with the
-   * tape, except `keep`). No read-back here.
+   * The batch's input tensors (the octree's signal, one-hot labels), made before the tape and disposed by
+   * the trainer after the step, as the loops did before the trainer: the tape's tidy then frees only what
+   * the forward and backward passes made.
    */
-  loss(batch: B, state: TrainState): StepLoss;
+  inputs?(batch: B, state: TrainState): tf.Tensor[];
+  /**
+   * The scalar loss of one batch (with `inputs`' tensors), run inside `tf.variableGrads` (every tensor made
+   * here is disposed with the tape, except `keep`). No read-back here.
+   */
+  loss(batch: B, state: TrainState, inputs: readonly tf.Tensor[]): StepLoss;
   /**
    * After the optimizer update: the step's one asynchronous read-back of the loss (and of `kept`), and any
    * host-side update that has to happen before the next step (memory banks). The trainer disposes `value`
@@ -177,8 +183,9 @@ export async function train<B, R = LossRow>(o: TrainerOptions<B, R>): Promise<Tr
         state.lr = o.lr(state.step);
         for (const h of hooks) await h.beforeStep?.(ctx, batch);
         let kept: tf.Tensor[] = [];
+        const inputs = o.task.inputs?.(batch, state) ?? [];
         const { value, grads } = tf.variableGrads(() => {
-          const l = o.task.loss(batch, state);
+          const l = o.task.loss(batch, state, inputs);
           if (l instanceof tf.Tensor) return l;
           kept = l.keep.map((t) => tf.keep(t));
           return l.loss;
@@ -188,7 +195,7 @@ export async function train<B, R = LossRow>(o: TrainerOptions<B, R>): Promise<Tr
         try {
           row = await read(value, kept, batch, state);
         } finally {
-          tf.dispose([value, ...Object.values(grads), ...kept]);
+          tf.dispose([...inputs, value, ...Object.values(grads), ...kept]);
         }
         state.step++;
         done++;

@@ -147,7 +147,7 @@ describe('the trainer', () => {
     b.dispose();
   });
 
-  it('keeps what the loss asks for until read, then disposes every tensor of the step; the count stays flat', async () => {
+  it('makes the inputs before the tape, keeps what the loss asks for until read, then disposes every tensor of the step; the count stays flat', async () => {
     const p = toyParams();
     const before = tf.memory().numTensors;
     const counts: number[] = [];
@@ -155,8 +155,10 @@ describe('the trainer', () => {
     await train<number, { loss: number }>({
       ...options(p, [{ name: 'count', afterStep: (_c, _k, out) => void counts.push(out.tensors) }]),
       task: {
-        loss: (k) => {
-          const d = tf.sub(p.variables.get('w')!, tf.tensor1d([k, -k]));
+        // an input made before the tape, a tensor kept past it: the trainer disposes both after the step
+        inputs: (k) => [tf.tensor1d([k, -k])],
+        loss: (_k, _s, [t]) => {
+          const d = tf.sub(p.variables.get('w')!, t!);
           return { loss: tf.sum(tf.square(d)) as tf.Scalar, keep: [d] };
         },
         read: async (value, kept) => {
@@ -180,7 +182,7 @@ describe('the trainer', () => {
     const failing: StepTask<number> = {
       loss: (k, state) => {
         if (k === 3) throw new Error('bad batch');
-        return toy.loss(k, state);
+        return toy.loss(k, state, []);
       },
     };
     await expect(train({ ...options(p, [recorder('a', log)]), task: failing })).rejects.toThrow('bad batch');
