@@ -159,6 +159,9 @@ export async function train<B, R = LossRow>(o: TrainerOptions<B, R>): Promise<Tr
     pool = o.pool ? new WorkerPool(o.pool) : null;
     const ctx: TrainContext = { state, pool, optimizer, variables };
     for (const h of hooks) await h.beforeTrain?.(ctx);
+    // zero velocities for every variable the resume did not restore, before the first step: made inside it
+    // they fragment the wasm heap for every later step (src/train/sgd.ts, init)
+    optimizer.init(variables);
     state.startStep = state.step;
     // the epoch that holds the first step to run, and the offset of that step within it
     let epoch = 0;
