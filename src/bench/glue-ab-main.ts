@@ -16,6 +16,7 @@ import { specOf, withGridLabels } from './models.ts';
 import { buildPart, finishBatch } from '../pipeline/assemble.ts';
 import { sampleSeed } from '../pipeline/sample.ts';
 import { SgdMomentum } from '../train/sgd.ts';
+import { trainableVariables } from '../train/trainer.ts';
 import { HRNET_PRESETS, MidHRNet } from '../models/mid-hrnet.ts';
 import { MemoryBank } from '../ssl/memory-bank.ts';
 import { midLosses } from '../ssl/mid-loss.ts';
@@ -49,7 +50,7 @@ const part = finishBatch(buildPart(shapes.map((cloud, i) => ({ cloud, seed: samp
 const o = part.octree;
 const hr = new MidHRNet({ ...HRNET_PRESETS.cpu, depth }, 1);
 const opt = new SgdMomentum(0.9, 5e-4);
-const trainable = new Map([...hr.params.variables].filter(([n]) => hr.params.trainable.has(n)));
+const trainable = trainableVariables(hr.params);
 const shapeBank = new MemoryBank(B, 128, '1/shape-bank');
 const pointBank = new MemoryBank(B * 50, 64, '1/point-bank');
 const targets = { ids: Int32Array.from({ length: B }, (_, i) => i), nodeLabels: o.labels ?? new Int32Array(o.nnumNempty[depth]!).fill(-1), nodeShape: o.batchIdNempty(depth), clusters: 50 };

@@ -14,6 +14,7 @@ import { initBackend } from '../backend.ts';
 import { syntheticShapes } from './octree.ts';
 import { buildBatch, makeNet, specOf, withGridLabels, type BenchModel } from './models.ts';
 import { SgdMomentum } from '../train/sgd.ts';
+import { trainableVariables } from '../train/trainer.ts';
 import { heapKernels, type HeapKernels, type WasmModuleLike } from '../../octree/ops/kernels/wasm/index.ts';
 import { weightedRowsLoop } from '../../octree/ops/kernels/fused-loops.ts';
 import { addReluRows, reluGradRows } from '../../octree/ops/kernels/row-loops.ts';
@@ -56,7 +57,7 @@ const shapes = syntheticShapes(B, 1, 3000);
 const batch = buildBatch(model === 'hrnet' ? shapes.map(withGridLabels) : shapes, specOf(c, 2), 1, 0);
 const net = makeNet(c, 1);
 const opt = new SgdMomentum(0.9, 5e-4);
-const trainable = new Map([...net.params.variables].filter(([n]) => net.params.trainable.has(n)));
+const trainable = trainableVariables(net.params);
 opt.init(trainable);
 let s = 0;
 const step = async (): Promise<number> => {

@@ -25,10 +25,10 @@ import type { Params } from '../models/params.ts';
 import { buildPart, finishBatch } from '../pipeline/assemble.ts';
 import { BatchPipeline } from '../pipeline/batch-pipeline.ts';
 import { sampleSeed, type SampleSpec } from '../pipeline/sample.ts';
-import { WorkerPool } from '../pipeline/worker-pool.ts';
+import type { WorkerPoolOptions } from '../pipeline/worker-pool.ts';
 import { MemoryBank } from '../ssl/memory-bank.ts';
 import { midLosses } from '../ssl/mid-loss.ts';
-import { SgdMomentum } from '../train/sgd.ts';
+import { train, trainableVariables, type BatchSource, type StepTask, type TrainerHook } from '../train/trainer.ts';
 import { syntheticShapes } from './octree.ts';
 import { STORED_PEER, peerFiguresFor, type PeerModelFigures, type PeerSource } from './peer.ts';
 import { median, round } from './timing.ts';
@@ -335,23 +335,15 @@ async function benchCase(c: ModelCase, shapes: readonly PointCloud[], opts: Case
   const input = c.model === 'hrnet' ? shapes.map(withGridLabels) : shapes;
   const batch = buildBatch(input, spec, seed, 0);
   const net = makeNet(c, seed);
-  const opt = new SgdMomentum(0.9, 5e-4);
-  const trainable = new Map([...net.params.variables].filter(([n]) => net.params.trainable.has(n)));
-  // velocities before the first step, as a training loop should: made inside it they fragment the wasm heap
-  opt.init(trainable);
+  // the dropout seed runs on across the three timed trainings, as one step counter
   let step = 0;
-
-  // losses and outputs are read asynchronously (a device backend has no synchronous read-back in Node)
-  const trainOn = async (b: Batch): Promise<void> => {
-    const D = b.octree.depth;
-    const x = tf.tensor2d(b.features.data, [b.octree.nnum[D]!, b.features.channels]);
-    const s = step++;
-    const { value, grads } = tf.variableGrads(() => net.loss(x, b.octree, s), [...trainable.values()]);
-    opt.apply(trainable, grads, 0.01);
-    await value.data();
-    tf.dispose([x, value, ...Object.values(grads)]);
-    probe?.sample();
+  const task: StepTask<Batch> = {
+    inputs: (b) => [tf.tensor2d(b.features.data, [b.octree.nnum[b.octree.depth]!, b.features.channels])],
+    loss: (b, _s, [x]) => net.loss(x as tf.Tensor2D, b.octree, step++),
   };
+  // train steps through the trainer (losses read asynchronously: a device backend has no synchronous read-back in Node)
+  const trainTimed = (source: BatchSource<Batch>, timing: StepTimer, pool?: WorkerPoolOptions, before?: TrainerHook<Batch>): Promise<unknown> =>
+    train({ params: net.params, task, source, totalSteps: warmup + reps, lr: () => 0.01, momentum: 0.9, weightDecay: 5e-4, pool, hooks: [...(before ? [before] : []), timing.hook] });
   const inferOn = async (b: Batch): Promise<void> => {
     const D = b.octree.depth;
     const outs = tf.tidy(() => {
@@ -370,29 +362,35 @@ async function benchCase(c: ModelCase, shapes: readonly PointCloud[], opts: Case
       if (i >= warmup) runs.push(round(performance.now() - t0, 1));
       await tick();
     }
-    const ms = median(runs);
-    return { ms: round(ms, 1), shapesPerSec: round((1000 * c.batch) / ms, 2), runs };
+    return stepTiming(runs, c.batch);
   };
 
-  const train = await timed(() => trainOn(batch));
+  // a step timed alone (the batch prebuilt), then the forward alone
+  const trainTimer = stepTimer(warmup, { from: 'step', tick: true, probe });
+  await trainTimed(repeatSource(warmup + reps, () => batch), trainTimer);
+  const trainT = stepTiming(trainTimer.runs, c.batch);
   const fwd = await timed(() => inferOn(batch));
 
   let inline: PipelineTiming | null = null;
   let pooled: PipelineTiming | null = null;
   if (c.pipeline) {
+    // the batch built in this thread before each step: timed from the end of the step before
     let buildMs = 0;
-    const t = await timed(async (i) => {
-      const t0 = performance.now();
-      const b = buildBatch(input, spec, seed, i + 1);
-      if (i >= warmup) buildMs += performance.now() - t0;
-      await trainOn(b);
-    });
-    inline = { ...t, batchMs: round(buildMs / reps, 1) };
-    pooled = await pooledTiming(c, input, spec, seed, warmup, reps, trainOn);
+    const inlineTimer = stepTimer(warmup, { from: 'previous', tick: true, probe });
+    await trainTimed(
+      repeatSource(warmup + reps, (i) => {
+        const t0 = performance.now();
+        const b = buildBatch(input, spec, seed, i + 1);
+        if (i >= warmup) buildMs += performance.now() - t0;
+        return b;
+      }),
+      inlineTimer,
+    );
+    inline = { ...stepTiming(inlineTimer.runs, c.batch), batchMs: round(buildMs / reps, 1) };
+    pooled = await pooledTiming(c, input, spec, seed, warmup, reps, (source, timer, pool, before) => trainTimed(source, timer, pool, before), probe);
   }
   const memory = probe?.result() ?? null;
   net.dispose();
-  opt.dispose();
   const D = c.depth;
   const o = batch.octree;
   return {
@@ -404,13 +402,13 @@ async function benchCase(c: ModelCase, shapes: readonly PointCloud[], opts: Case
     batch: c.batch,
     points,
     rq: c.rq ? { ...RQ } : null,
-    params: [...trainable.values()].reduce((s, v) => s + v.size, 0),
+    params: [...trainableVariables(net.params).values()].reduce((s, v) => s + v.size, 0),
     nodes: o.nnumNempty.map((n) => round(n / o.batchSize, 1)),
     rows: [...o.nnum],
-    trainShapesPerSec: train.shapesPerSec,
+    trainShapesPerSec: trainT.shapesPerSec,
     fwdShapesPerSec: fwd.shapesPerSec,
-    secondsPerStep: round(train.ms / 1000, 3),
-    train,
+    secondsPerStep: round(trainT.ms / 1000, 3),
+    train: trainT,
     fwd,
     inline,
     pooled,
@@ -438,35 +436,82 @@ function withPeer(e: ModelBenchEntry, src: PeerSource): ModelBenchEntry {
   };
 }
 
+/** Median of the timed runs and the shapes/s it implies. */
+function stepTiming(runs: number[], batch: number): StepTiming {
+  const ms = median(runs);
+  return { ms: round(ms, 1), shapesPerSec: round((1000 * batch) / ms, 2), runs };
+}
+
+/** `n` batches, `make(i)` each, as one epoch of the trainer. */
+function repeatSource(n: number, make: (i: number) => Batch): BatchSource<Batch> {
+  return {
+    epochLength: (e) => (e === 0 ? n : 0),
+    async *batches(_e, from, count) {
+      for (let i = from; i < from + count; i++) yield make(i);
+    },
+  };
+}
+
+interface StepTimer {
+  hook: TrainerHook<Batch>;
+  /** Timed runs (ms) after the warm-up steps. */
+  runs: number[];
+  /** Total ms spent waiting for batches (from 'previous': end of a step to the next batch's arrival). */
+  waitMs: number;
+}
+
+/**
+ * Times every step: from its start (`'step'`, the batch prebuilt) or from the end of the step before
+ * (`'previous'`: batch building or waiting included); `tick` yields to the event loop after each step,
+ * outside the timing.
+ */
+function stepTimer(warmup: number, o: { from: 'step' | 'previous'; tick: boolean; probe: MemoryProbe | null }): StepTimer {
+  let i = 0;
+  let t = 0;
+  const timer: StepTimer = {
+    runs: [],
+    waitMs: 0,
+    hook: {
+      name: 'bench-timer',
+      beforeTrain: () => void (t = performance.now()),
+      beforeStep: () => {
+        const now = performance.now();
+        if (i >= warmup) timer.waitMs += now - t;
+        if (o.from === 'step') t = now;
+      },
+      afterStep: async () => {
+        o.probe?.sample();
+        if (i >= warmup) timer.runs.push(round(performance.now() - t, 1));
+        i++;
+        if (o.tick) await tick();
+        t = performance.now();
+      },
+    },
+  };
+  return timer;
+}
+
 async function pooledTiming(
-  c: ModelCase, input: readonly PointCloud[], spec: SampleSpec, seed: number, warmup: number, reps: number, trainOn: (b: Batch) => Promise<void>,
+  c: ModelCase,
+  input: readonly PointCloud[],
+  spec: SampleSpec,
+  seed: number,
+  warmup: number,
+  reps: number,
+  trainTimed: (source: BatchSource<Batch>, timer: StepTimer, pool: WorkerPoolOptions, before: TrainerHook<Batch>) => Promise<unknown>,
+  probe: MemoryProbe | null,
 ): Promise<PipelineTiming> {
-  const pool = new WorkerPool({ workers: 1, mergeIn: 'worker' });
-  try {
-    // start the worker (thread, tsx, JIT) outside the timed loop
-    await pool.prepare(input.map((cloud, i) => ({ cloud, seed: i })), spec);
-    const all = input.map((_, i) => i);
-    const pipe = new BatchPipeline({ load: (i) => input[i]!, batches: Array.from({ length: warmup + reps }, () => all), spec, pool, seed, epoch: 1, prefetch: 1 });
-    const runs: number[] = [];
-    let wait = 0;
-    let i = 0;
-    let t = performance.now();
-    for await (const b of pipe) {
-      const t1 = performance.now();
-      await trainOn(b);
-      const t2 = performance.now();
-      if (i >= warmup) {
-        runs.push(round(t2 - t, 1));
-        wait += t1 - t;
-      }
-      i++;
-      t = t2;
-    }
-    const ms = median(runs);
-    return { ms: round(ms, 1), shapesPerSec: round((1000 * c.batch) / ms, 2), runs, batchMs: round(wait / reps, 1) };
-  } finally {
-    await pool.close();
-  }
+  // batches built by one worker, one ahead, timed from the end of one step to the end of the next
+  const timer = stepTimer(warmup, { from: 'previous', tick: false, probe });
+  const all = input.map((_, i) => i);
+  const source: BatchSource<Batch> = {
+    epochLength: (e) => (e === 0 ? warmup + reps : 0),
+    batches: (_e, _from, count, pool) => new BatchPipeline({ load: (i) => input[i]!, batches: Array.from({ length: count }, () => all), spec, pool: pool!, seed, epoch: 1, prefetch: 1 }),
+  };
+  // start the worker (thread, tsx, JIT) outside the timed loop
+  const warm: TrainerHook<Batch> = { name: 'bench-warm-worker', beforeTrain: async ({ pool }) => void (await pool!.prepare(input.map((cloud, i) => ({ cloud, seed: i })), spec)) };
+  await trainTimed(source, timer, { workers: 1, mergeIn: 'worker' }, warm);
+  return { ...stepTiming(timer.runs, c.batch), batchMs: round(timer.waitMs / reps, 1) };
 }
 
 function rqEffects(entries: readonly ModelBenchEntry[], src: PeerSource): RqEffect[] {

@@ -234,7 +234,7 @@ export async function finetuneClassifier(cfg: BackboneSpec, data: ClassifyData, 
       model.head.bias!.assign(tf.tensor1d(lp.bias));
     });
   }
-  const { pool, steps, finalLoss } = await trainDownstream(
+  const { steps, finalLoss, evaluation: pred } = await trainDownstream(
     model.net,
     classifierSelection(o.mode, model.net),
     data.clouds,
@@ -246,19 +246,18 @@ export async function finetuneClassifier(cfg: BackboneSpec, data: ClassifyData, 
       // running statistics (the reference's UPDATE_OPS), only its weights get no step
       return tf.losses.softmaxCrossEntropy(y, model.logits(x, b.octree, { training: true })) as tf.Scalar;
     },
+    async (pool) => {
+      let pred: number[] = [];
+      const pipe = new BatchPipeline({ load: (i) => data.clouds[i]!, batches: chunks(testIdx, 16), spec: evalSpec(cfg), pool, seed: 0 });
+      for await (const b of pipe) {
+        const x = tf.tensor2d(b.features.data, [b.octree.nnum[cfg.depth]!, b.features.channels]);
+        const p = tf.tidy(() => tf.argMax(model.logits(x, b.octree, { training: false }), 1));
+        pred = pred.concat(Array.from(await p.data()));
+        tf.dispose([x, p]);
+      }
+      return pred;
+    },
   );
-  let pred: number[] = [];
-  try {
-    const pipe = new BatchPipeline({ load: (i) => data.clouds[i]!, batches: chunks(testIdx, 16), spec: evalSpec(cfg), pool, seed: 0 });
-    for await (const b of pipe) {
-      const x = tf.tensor2d(b.features.data, [b.octree.nnum[cfg.depth]!, b.features.channels]);
-      const p = tf.tidy(() => tf.argMax(model.logits(x, b.octree, { training: false }), 1));
-      pred = pred.concat(Array.from(await p.data()));
-      tf.dispose([x, p]);
-    }
-  } finally {
-    await pool.close();
-  }
   const truth = testIdx.map((i) => data.labels[i]!);
   if (o.saveDir) {
     await saveCheckpoint(o.saveDir, { meta: { kind: 'classify', model: cfg, classes: data.classes, mode: o.mode, trainShapes: trainIdx.length, steps }, groups: { model: model.net.params.variables } });

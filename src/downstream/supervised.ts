@@ -5,11 +5,13 @@ import { OctreeLeNet } from '../models/lenet.ts';
 import { OctreeResNet } from '../models/resnet.ts';
 import type { Params, ForwardContext } from '../models/params.ts';
 import type { Octree } from '../../octree/octree.ts';
-import { BatchPipeline, WorkerPool, type SampleSpec } from '../pipeline/index.ts';
-import { SgdMomentum } from '../train/sgd.ts';
-import { createProgress } from '../train/progress.ts';
+import { BatchPipeline, type WorkerPool, type SampleSpec } from '../pipeline/index.ts';
 import { MetricsLog } from '../train/metrics.ts';
-import { assignVariables, checkpointExists, disposeLoaded, loadCheckpoint, saveCheckpoint } from '../train/checkpoint.ts';
+import { pipelineSource, train, type TrainerHook } from '../train/trainer.ts';
+import { checkpointHook, resumeHook } from '../train/hooks/checkpoint.ts';
+import { evaluationHook } from '../train/hooks/evaluation.ts';
+import { metricsHook } from '../train/hooks/metrics.ts';
+import { progressHook } from '../train/hooks/progress.ts';
 import { UserError } from '../util/errors.ts';
 import { backendInfo, backendRecord } from '../backend.ts';
 import { lineChart } from '../train/plot.ts';
@@ -56,105 +58,122 @@ export async function trainSupervised(shapes: ShapeCollection, o: SupervisedOpti
   const net: Net = o.model === 'resnet'
     ? new OctreeResNet(4, classes, o.depth, { resblocks: o.resblocks, seed: o.seed, widthScale: o.widthScale })
     : new OctreeLeNet(4, classes, o.depth, o.seed);
-  const vars = new Map([...net.params.variables].filter(([n]) => net.params.trainable.has(n)));
-  const opt = new SgdMomentum(0.9, o.weightDecay);
-  const train = shapes.items.flatMap((it, i) => (it.split === 'train' ? [i] : []));
-  const test = shapes.items.flatMap((it, i) => (it.split === 'test' ? [i] : []));
-  if (train.length === 0 || test.length === 0) throw new UserError(`${shapes.key}: the supervised baseline needs a train and a test split (found ${train.length} / ${test.length} shapes)`);
+  const trainIdx = shapes.items.flatMap((it, i) => (it.split === 'train' ? [i] : []));
+  const testIdx = shapes.items.flatMap((it, i) => (it.split === 'test' ? [i] : []));
+  if (trainIdx.length === 0 || testIdx.length === 0) throw new UserError(`${shapes.key}: the supervised baseline needs a train and a test split (found ${trainIdx.length} / ${testIdx.length} shapes)`);
   const labels = shapes.items.map((it) => it.label);
-  const stepsPerEpoch = Math.max(1, Math.floor(train.length / o.batchSize));
+  const stepsPerEpoch = Math.max(1, Math.floor(trainIdx.length / o.batchSize));
   const total = stepsPerEpoch * o.epochs;
-  const epochs = trainingEpochs(train, o.batchSize, total, o.seed);
+  const epochs = trainingEpochs(trainIdx, o.batchSize, total, o.seed);
   const spec: SampleSpec = { depth: o.depth, fullDepth: o.fullDepth, transform: 'finetune', rq: null, features: 'ND', nempty: false };
   const evalSpec: SampleSpec = { ...spec, transform: 'none' };
   const ckptDir = path.join(o.out, 'checkpoint');
   const metrics = new MetricsLog(path.join(o.out, 'metrics.jsonl'));
   let last = { oa: 0, macc: 0 };
   let bestOa = 0;
-  let startEpoch = 0;
   let priorSeconds = 0;
-  if (o.resume && (await checkpointExists(ckptDir))) {
-    const ck = await loadCheckpoint(ckptDir);
-    try {
-      if (ck.meta.kind !== 'supervised' || ck.meta.model !== o.model || ck.meta.depth !== o.depth || ck.meta.totalSteps !== total) {
-        throw new UserError(`${ckptDir}: this checkpoint is from another supervised run (model, depth or length differ); use another --out or drop --resume`);
-      }
-      assignVariables(net.params.variables, ck.groups.get('model') ?? new Map(), { source: ckptDir });
-      for (const [name, t] of ck.groups.get('optimizer') ?? new Map<string, tf.Tensor>()) opt.velocity.set(name, tf.variable(t, false));
-      startEpoch = Number(ck.meta.epoch);
-      bestOa = Number(ck.meta.bestOa);
-      last = ck.meta.last as { oa: number; macc: number };
-      priorSeconds = Number(ck.meta.seconds ?? 0);
-    } finally {
-      disposeLoaded(ck);
-    }
-    await metrics.truncateAfter(startEpoch * stepsPerEpoch);
-    if (!o.quiet) process.stderr.write(`resuming ${o.out} after epoch ${startEpoch}\n`);
-  } else {
-    await metrics.truncateAfter(-1);
-  }
-  const { resume: _resume, quiet: _quiet, config, ...recorded } = o;
-  const used = backendInfo();
-  await writeFileAtomic(path.join(o.out, 'config.json'), `${JSON.stringify({ kind: 'supervised', ...(config ?? { data: shapes.key, ...recorded }), ...(used ? { backend: backendRecord(used) } : {}) }, null, 2)}\n`);
-  const pool = new WorkerPool({ workers: o.workers });
-  const progress = createProgress(`supervised ${o.model}`, total, { quiet: o.quiet });
+  let startEpoch = 0;
   let confusion: number[][] | null = null;
-  const evaluate = async (): Promise<{ oa: number; macc: number }> => {
+  const evaluate = async (pool: WorkerPool): Promise<{ oa: number; macc: number }> => {
     const pred: number[] = [];
-    const pipe = new BatchPipeline({ load: (i) => shapes.clouds[i]!, batches: chunks(test, 32), spec: evalSpec, pool, seed: 0 });
+    const pipe = new BatchPipeline({ load: (i) => shapes.clouds[i]!, batches: chunks(testIdx, 32), spec: evalSpec, pool, seed: 0 });
     for await (const b of pipe) {
       const x = tf.tensor2d(b.features.data, [b.octree.nnum[o.depth]!, b.features.channels]);
       const p = tf.tidy(() => tf.argMax(net.forward(x, b.octree, { training: false }), 1));
       pred.push(...(await p.data()));
       tf.dispose([x, p]);
     }
-    const truth = test.map((i) => labels[i]!);
+    const truth = testIdx.map((i) => labels[i]!);
     confusion = confusionMatrix(pred, truth, classes);
     return { oa: overallAccuracy(pred, truth), macc: meanClassAccuracy(pred, truth, classes) };
   };
   const seconds = (): number => priorSeconds + (performance.now() - t0) / 1000;
+  // the epoch's mean step loss
+  const epochLoss = { sum: 0, n: 0 };
+  const { resume: _resume, quiet: _quiet, config, ...recorded } = o;
+  const hooks: TrainerHook[] = [
+    ...(o.resume
+      ? [
+          resumeHook({
+            dir: ckptDir,
+            model: net.params.variables,
+            restore: (ck) => {
+              if (ck.meta.kind !== 'supervised' || ck.meta.model !== o.model || ck.meta.depth !== o.depth || ck.meta.totalSteps !== total) {
+                throw new UserError(`${ckptDir}: this checkpoint is from another supervised run (model, depth or length differ); use another --out or drop --resume`);
+              }
+              bestOa = Number(ck.meta.bestOa);
+              last = ck.meta.last as { oa: number; macc: number };
+              priorSeconds = Number(ck.meta.seconds ?? 0);
+              startEpoch = Number(ck.meta.epoch);
+            },
+            onResumed: () => {
+              if (!o.quiet) process.stderr.write(`resuming ${o.out} after epoch ${startEpoch}\n`);
+            },
+          }),
+        ]
+      : []),
+    {
+      // after the resume check, so a refused resume leaves the run's config as it was
+      name: 'supervised-config',
+      async beforeTrain() {
+        const used = backendInfo();
+        await writeFileAtomic(path.join(o.out, 'config.json'), `${JSON.stringify({ kind: 'supervised', ...(config ?? { data: shapes.key, ...recorded }), ...(used ? { backend: backendRecord(used) } : {}) }, null, 2)}\n`);
+      },
+    },
+    evaluationHook({ epochs: true, end: 'if-none' }, async ({ pool }) => {
+      last = await evaluate(pool!);
+      return last;
+    }),
+    metricsHook(metrics, {
+      epoch: ({ state }) => {
+        return { step: state.step, epoch: state.epoch + 1, loss: epochLoss.sum / Math.max(1, epochLoss.n), lr: state.lr, testOa: last.oa, testMacc: last.macc };
+      },
+    }),
+    {
+      name: 'supervised-report',
+      beforeEpoch() {
+        epochLoss.sum = epochLoss.n = 0;
+      },
+      afterStep(_ctx, _b, { row }) {
+        epochLoss.sum += row.loss;
+        epochLoss.n++;
+      },
+      async afterEpoch({ state }) {
+        bestOa = Math.max(bestOa, last.oa);
+        if (!o.quiet) process.stderr.write(`epoch ${state.epoch + 1}: test OA ${(100 * last.oa).toFixed(2)} %, mAcc ${(100 * last.macc).toFixed(2)} %\n`);
+        await writeFileAtomic(path.join(o.out, 'accuracy.svg'), accuracyChart(path.join(o.out, 'metrics.jsonl'), `supervised ${o.model} d${o.depth} on ${shapes.name}`));
+      },
+    },
+    progressHook(`supervised ${o.model}`, { quiet: o.quiet, showStart: true, fields: ({ state }) => ({ loss: epochLoss.sum / epochLoss.n, lr: state.lr }) }),
+    // every epoch: an interrupted run resumes here with --resume
+    checkpointHook({
+      dir: ckptDir,
+      every: 'epoch',
+      model: net.params.variables,
+      meta: (st) => ({ kind: 'supervised', model: o.model, depth: o.depth, classes: shapes.classes, epoch: st.epoch + 1, step: st.step, totalSteps: total, oa: last.oa, last, bestOa, seconds: seconds() }),
+    }),
+  ];
   try {
-    let s = startEpoch * stepsPerEpoch;
-    progress.update(s);
-    for (let e = startEpoch; e < o.epochs; e++) {
-      // the epoch number seeds each shape's augmentation, so every pass augments afresh
-      const pipe = new BatchPipeline({ load: (i) => shapes.clouds[i]!, batches: epochs[e]!, spec, pool, epoch: e, seed: o.seed });
-      let lossSum = 0;
-      let n = 0;
-      let lr = o.lr;
-      for await (const b of pipe) {
-        lr = 0.5 * o.lr * (1 + Math.cos((Math.PI * s) / total));
-        const x = tf.tensor2d(b.features.data, [b.octree.nnum[o.depth]!, b.features.channels]);
-        const y = tf.tidy(() => tf.oneHot(tf.tensor1d(Int32Array.from(b.indices, (i) => labels[i]!), 'int32'), classes));
-        const { value, grads } = tf.variableGrads(
-          () => tf.losses.softmaxCrossEntropy(y, net.forward(x, b.octree, { training: true, dropoutSeed: o.seed * 1000003 + s })) as tf.Scalar,
-          [...vars.values()],
-        );
-        opt.apply(vars, grads, lr);
-        lossSum += (await value.data())[0]!;
-        n++;
-        tf.dispose([x, y, value, ...Object.values(grads)]);
-        s++;
-        progress.update(s, { loss: lossSum / n, lr });
-      }
-      last = await evaluate();
-      bestOa = Math.max(bestOa, last.oa);
-      metrics.append({ step: s, epoch: e + 1, loss: lossSum / Math.max(1, n), lr, testOa: last.oa, testMacc: last.macc });
-      if (!o.quiet) process.stderr.write(`epoch ${e + 1}: test OA ${(100 * last.oa).toFixed(2)} %, mAcc ${(100 * last.macc).toFixed(2)} %\n`);
-      await writeFileAtomic(path.join(o.out, 'accuracy.svg'), accuracyChart(path.join(o.out, 'metrics.jsonl'), `supervised ${o.model} d${o.depth} on ${shapes.name}`));
-      // every epoch: an interrupted run resumes here with --resume
-      await saveCheckpoint(ckptDir, {
-        meta: { kind: 'supervised', model: o.model, depth: o.depth, classes: shapes.classes, epoch: e + 1, step: s, totalSteps: total, oa: last.oa, last, bestOa, seconds: seconds() },
-        groups: { model: net.params.variables, optimizer: opt.velocity },
-      });
-    }
-    // a resumed run with nothing left to train evaluates once for its report
-    if (confusion === null) last = await evaluate();
+    await train({
+      params: net.params,
+      task: {
+        inputs: (b) => [
+          tf.tensor2d(b.features.data, [b.octree.nnum[o.depth]!, b.features.channels]),
+          tf.tidy(() => tf.oneHot(tf.tensor1d(Int32Array.from(b.indices, (i) => labels[i]!), 'int32'), classes)),
+        ],
+        loss: (b, st, [x, y]) =>
+          tf.losses.softmaxCrossEntropy(y!, net.forward(x as tf.Tensor2D, b.octree, { training: true, dropoutSeed: o.seed * 1000003 + st.step })) as tf.Scalar,
+      },
+      source: pipelineSource({ load: (i) => shapes.clouds[i]!, epochBatches: (e) => (e < o.epochs ? epochs[e]! : []), spec, seed: o.seed }),
+      totalSteps: total,
+      lr: (step) => 0.5 * o.lr * (1 + Math.cos((Math.PI * step) / total)),
+      momentum: 0.9,
+      weightDecay: o.weightDecay,
+      pool: { workers: o.workers },
+      hooks,
+    });
   } finally {
-    progress.stop();
-    await pool.close();
     net.params.dispose();
-    opt.dispose();
   }
   const cm = confusion as number[][] | null;
   const perClass = cm ? Object.fromEntries(perClassAccuracy(cm).map((a, c) => [shapes.classes[c]!, a])) : null;

@@ -1,9 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import type { PointCloud } from '../data/pointcloud.ts';
 import type { Backbone } from '../models/backbone.ts';
-import { BatchPipeline, WorkerPool, type PipelineBatch, type SampleSpec } from '../pipeline/index.ts';
-import { SgdMomentum, stepLr } from '../train/sgd.ts';
-import { createProgress } from '../train/progress.ts';
+import type { PipelineBatch, SampleSpec, WorkerPool } from '../pipeline/index.ts';
+import { stepLr } from '../train/sgd.ts';
+import { pipelineSource, train } from '../train/trainer.ts';
+import { evaluationHook } from '../train/hooks/evaluation.ts';
+import { progressHook } from '../train/hooks/progress.ts';
 import { trainingEpochs } from './batches.ts';
 
 /**
@@ -61,45 +63,45 @@ export function downstreamLr(r: { lr: number; steps: number; decayAt: readonly n
   return stepLr(r.lr, r.decayAt.map((f) => Math.round(f * r.steps)), step);
 }
 
-export async function trainDownstream(
+/**
+ * Trains `net` on `trainIdx` with `stepLoss` through the trainer (src/train/trainer.ts), then runs `evaluate`
+ * with the worker pool the batches were built in (the test pass reuses its warm workers); the pool is the
+ * trainer's and is closed before this returns, whether training or the evaluation failed or not.
+ */
+export async function trainDownstream<T>(
   net: Backbone,
   sel: TrainSelection,
   clouds: readonly PointCloud[],
   trainIdx: readonly number[],
   r: DownstreamRecipe,
   stepLoss: (b: PipelineBatch, x: tf.Tensor2D) => tf.Scalar,
-): Promise<{ pool: WorkerPool; steps: number; finalLoss: number }> {
+  evaluate: (pool: WorkerPool) => Promise<T>,
+): Promise<{ steps: number; finalLoss: number; evaluation: T }> {
   const cfg = net.config;
   const factors = lrFactors(net.params.trainable, sel, r);
-  const vars = new Map([...factors.keys()].map((n) => [n, net.params.variables.get(n)!]));
-  const scale = (n: string): number => factors.get(n)!;
-  const opt = new SgdMomentum(r.momentum, r.weightDecay);
   const spec: SampleSpec = { depth: cfg.depth, fullDepth: cfg.fullDepth, transform: 'finetune', rq: null, features: 'ND', nempty: false };
-  const pool = new WorkerPool({ workers: r.workers ?? 1 });
   const epochs = trainingEpochs(trainIdx, r.batchSize, r.steps, r.seed);
-  const progress = createProgress(r.label, epochs.reduce((n, e) => n + e.length, 0), { quiet: r.quiet });
   let finalLoss = NaN;
-  let s = 0;
-  try {
-    // one pipeline per epoch: its epoch number seeds the augmentation, so every pass augments afresh
-    for (const [epoch, batches] of epochs.entries()) {
-      const pipe = new BatchPipeline({ load: (i) => clouds[i]!, batches, spec, pool, epoch, seed: r.seed });
-      for await (const b of pipe) {
-        const x = tf.tensor2d(b.features.data, [b.octree.nnum[cfg.depth]!, b.features.channels]);
-        const { value, grads } = tf.variableGrads(() => stepLoss(b, x), [...vars.values()]);
-        opt.apply(vars, grads, downstreamLr(r, s), scale);
-        finalLoss = (await value.data())[0]!;
-        tf.dispose([x, value, ...Object.values(grads)]);
-        s++;
-        progress.update(s, { loss: finalLoss });
-      }
-    }
-  } catch (e) {
-    await pool.close();
-    throw e;
-  } finally {
-    progress.stop();
-    opt.dispose();
-  }
-  return { pool, steps: s, finalLoss };
+  const evaluation = evaluationHook({ epochs: false, end: 'always' }, ({ pool }) => evaluate(pool!));
+  const { steps } = await train<PipelineBatch>({
+    params: net.params,
+    include: (n) => factors.has(n),
+    task: {
+      inputs: (b) => [tf.tensor2d(b.features.data, [b.octree.nnum[cfg.depth]!, b.features.channels])],
+      loss: (b, _s, [x]) => stepLoss(b, x as tf.Tensor2D),
+    },
+    source: pipelineSource({ load: (i) => clouds[i]!, epochBatches: (e) => epochs[e] ?? [], spec, seed: r.seed }),
+    totalSteps: r.steps,
+    lr: (s) => downstreamLr(r, s),
+    lrScale: (n) => factors.get(n)!,
+    momentum: r.momentum,
+    weightDecay: r.weightDecay,
+    pool: { workers: r.workers ?? 1 },
+    hooks: [
+      progressHook(r.label, { quiet: r.quiet, total: epochs.reduce((n, e) => n + e.length, 0), fields: (_ctx, out) => ({ loss: out.row.loss }) }),
+      { name: 'final-loss', afterStep: (_ctx, _b, out) => void (finalLoss = out.row.loss) },
+      evaluation,
+    ],
+  });
+  return { steps, finalLoss, evaluation: evaluation.last as T };
 }

@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { backboneEntry, buildBackbone, describeBackbone, backboneType } from '../models/backbones.ts';
-import { BatchPipeline, WorkerPool, type SampleSpec } from '../pipeline/index.ts';
+import type { PipelineBatch, SampleSpec, WorkerPool } from '../pipeline/index.ts';
 import { MemoryBank } from '../ssl/memory-bank.ts';
 import { midLosses, predictionAccuracy, updateBanks, type MidBatchTargets } from '../ssl/mid-loss.ts';
 import { shapeClusters } from '../ssl/clusters.ts';
@@ -10,15 +10,19 @@ import { Rng } from '../util/rng.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { backendRecord, initBackend, type BackendInfo } from '../backend.ts';
 import { adapterLine } from '../gpu-adapter.ts';
-import { assignVariables, checkpointExists, disposeLoaded, loadCheckpoint, saveCheckpoint } from './checkpoint.ts';
 import type { PretrainConfig } from './config.ts';
 import { MetricsLog } from './metrics.ts';
 import { lineChart, type Series } from './plot.ts';
 import { createProgress } from './progress.ts';
-import { SgdMomentum, stepLr } from './sgd.ts';
+import { stepLr } from './sgd.ts';
 import { cacheDir, loadShapes, type ShapeCollection } from './shapes.ts';
 import { UserError } from '../util/errors.ts';
-import { startWatchdog, type Watchdog } from './watchdog.ts';
+import { pipelineSource, train, type StepTask, type TrainerHook, type TrainState } from './trainer.ts';
+import { checkpointHook, resumeHook } from './hooks/checkpoint.ts';
+import { evaluationHook } from './hooks/evaluation.ts';
+import { metricsHook } from './hooks/metrics.ts';
+import { progressHook } from './hooks/progress.ts';
+import { watchdogHook } from './hooks/watchdog.ts';
 import { checkBatchFits, hasStepHeapEstimate } from './step-memory.ts';
 import { prepareSample, sampleSeed } from '../pipeline/sample.ts';
 import { knnMonitor } from './knn-monitor.ts';
@@ -203,196 +207,199 @@ export async function pretrain(cfg: PretrainConfig, opts: PretrainOptions): Prom
   if (backend.adapter?.software) process.stderr.write(`warning: training on a software GPU adapter (${adapterLine(backend.adapter)}): correct but slow; for speed use a hardware GPU or --backend wasm\n`);
   const shapeBank = new MemoryBank(N, cfg.model.projection, `${cfg.seed}/shape-bank`);
   const pointBank = new MemoryBank(N * cfg.clusters, cfg.model.pointOut, `${cfg.seed}/point-bank`);
-  const opt = new SgdMomentum(cfg.optim.momentum, cfg.optim.weightDecay);
-  const trainable = new Map([...model.params.variables].filter(([n]) => model.params.trainable.has(n)));
 
   const stepsPerEpoch = Math.floor(N / B);
   const totalSteps = Math.min(cfg.optim.epochs * stepsPerEpoch, opts.maxSteps ?? Infinity);
   const milestones = pretrainMilestones(cfg, stepsPerEpoch);
-  let step = 0;
   const metrics = new MetricsLog(path.join(out, 'metrics.jsonl'));
   await writeFileAtomic(path.join(out, 'config.json'), `${JSON.stringify({ kind: 'pretrain', ...cfg, backend: backendRecord(backend) }, null, 2)}\n`);
 
-  if (opts.resume && (await checkpointExists(ckptDir))) {
-    const ck = await loadCheckpoint(ckptDir);
-    try {
-      assignVariables(model.params.variables, ck.groups.get('model') ?? new Map(), { source: ckptDir });
-      // a variable shares the loaded tensor's data, so the loaded tensors can be disposed afterwards
-      for (const [name, t] of ck.groups.get('optimizer') ?? new Map<string, tf.Tensor>()) opt.velocity.set(name, tf.variable(t, false));
-      const sb = ck.arrays.get('shape_bank');
-      const pb = ck.arrays.get('point_bank');
-      if (!sb || !pb || sb.length !== shapeBank.data.length || pb.length !== pointBank.data.length) {
-        throw new UserError(`${ckptDir}: the checkpoint's memory banks do not match this dataset and config`);
-      }
-      shapeBank.data.set(sb);
-      pointBank.data.set(pb);
-      step = Number(ck.meta.step ?? 0);
-    } finally {
-      disposeLoaded(ck);
-    }
-    await metrics.truncateAfter(step);
-    if (!opts.quiet) process.stderr.write(`resuming ${out} from step ${step}\n`);
-  } else {
-    await metrics.truncateAfter(-1);
-  }
-  // the current epoch's step accuracies so far (a resumed run reads them back: its epoch row matches)
-  const epochAcc = { shape: 0, point: 0, n: 0 };
-  if (step % stepsPerEpoch !== 0) {
-    const cur = Math.floor(step / stepsPerEpoch);
-    for (const r of splitMetricRows(await MetricsLog.read(metrics.file).catch(() => [])).steps) {
-      if (r.epoch !== cur) continue;
-      epochAcc.shape += r.shapeAcc ?? 0;
-      epochAcc.point += r.pointAcc ?? 0;
-      epochAcc.n++;
-    }
-  }
   const knn = cfg.monitor.knn;
   const hasClassLabels = shapes.classes.length >= 2 && shapes.items.length === N;
   if (knn && !hasClassLabels && !opts.quiet) process.stderr.write(`kNN monitor skipped: ${shapes.name} has no class labels\n`);
   const monitorLabels = shapes.items.map((it) => it.label);
+  const monitorOn = Boolean(knn && hasClassLabels);
+  const monitor = (pool: WorkerPool | null): ReturnType<typeof knnMonitor> => {
+    if (!knn || !pool) throw new Error('the kNN monitor runs only when configured, in the trainer\'s pool');
+    return knnMonitor(model, shapes.clouds, monitorLabels, { k: knn.k, holdout: knn.holdout, seed: cfg.seed, pool, batchSize: B });
+  };
+  const meta = (s: TrainState): Record<string, unknown> & { step: number } => ({ kind: 'pretrain', step: s.step, epoch: Math.floor(s.step / stepsPerEpoch), stepsPerEpoch, model: cfg.model, config: cfg, backend: backend.name });
 
-  const save = async (): Promise<void> => {
-    await saveCheckpoint(ckptDir, {
-      meta: { kind: 'pretrain', step, epoch: Math.floor(step / stepsPerEpoch), stepsPerEpoch, model: cfg.model, config: cfg, backend: backend.name },
-      groups: { model: model.params.variables, optimizer: opt.velocity },
-      arrays: { shape_bank: shapeBank.data, point_bank: pointBank.data },
-    });
+  // the step loss: MID-Net's two instance-discrimination losses against the memory banks; the banks are
+  // updated from the step's one (asynchronous) read-back, before the next step
+  const D = cfg.model.depth;
+  let targets: MidBatchTargets | null = null;
+  let labelled: Int32Array = new Int32Array(0);
+  const task: StepTask<PipelineBatch, StepMetrics> = {
+    inputs(batch) {
+      const oct = batch.octree;
+      targets = { ids: Int32Array.from(batch.indices), nodeLabels: oct.labels!, nodeShape: oct.batchIdNempty(D), clusters: cfg.clusters };
+      return [tf.tensor2d(batch.features.data, [oct.nnum[D]!, batch.features.channels])];
+    },
+    loss(batch, _s, [x]) {
+      const oct = batch.octree;
+      model.training = true;
+      const feat = model.forward(x as tf.Tensor2D, oct);
+      const fc2 = model.projections.shape.apply(feat.global);
+      const pointOut = model.projections.point.apply(feat.point);
+      const l = midLosses(fc2, pointOut, targets!, shapeBank, pointBank, cfg.temperature);
+      labelled = l.labelled;
+      const [ws, wp] = cfg.lossWeights;
+      return { loss: tf.add(tf.mul(l.shapeLoss, ws), tf.mul(l.pointLoss, wp)) as tf.Scalar, keep: [l.f, l.g, l.shapeLogits, l.pointLogits, l.shapeLoss, l.pointLoss] };
+    },
+    async read(value, kept, batch, s) {
+      const t = targets!;
+      const oct = batch.octree;
+      const [f, g, shapeLogits, pointLogits, shapeLoss, pointLoss] = kept as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.Scalar, tf.Scalar];
+      const pointTargets = new Int32Array(labelled.length);
+      for (let i = 0; i < labelled.length; i++) pointTargets[i] = t.nodeLabels[labelled[i]!]!;
+      // the step's one read-back, asynchronous: losses, predictions and the bank features together
+      const preds = [tf.argMax(shapeLogits, 1), tf.argMax(pointLogits, 1)];
+      const [lossV, shapeLossV, pointLossV, shapePred, pointPred, fV, gV] = await Promise.all([value, shapeLoss, pointLoss, ...preds, f, g].map((x) => x.data()));
+      tf.dispose(preds);
+      const m: StepMetrics = {
+        step: s.step + 1,
+        epoch: s.epoch,
+        loss: lossV![0]!,
+        shapeLoss: shapeLossV![0]!,
+        pointLoss: pointLossV![0]!,
+        shapeAcc: predictionAccuracy(shapePred!, t.ids),
+        pointAcc: predictionAccuracy(pointPred!, pointTargets),
+        lr: s.lr,
+        shapesPerSec: 0,
+        leaves: oct.nnumNempty[D]! / oct.batchSize,
+        buildMs: batch.timings.buildMs + batch.timings.mergeMs + batch.timings.tablesMs,
+        tensors: 0,
+      };
+      updateBanks(fV as Float32Array, gV as Float32Array, labelled, t, shapeBank, pointBank, cfg.bankMomentum);
+      return m;
+    },
   };
 
-  const pool = new WorkerPool({ workers: cfg.workers });
-  const spec = sampleSpecOf(cfg);
-  // the monitor at the random initialization, the level pretraining has to beat (kept beside metrics.jsonl,
-  // whose rows are the steps and epochs of training)
-  const initFile = path.join(out, 'monitor-init.json');
-  if (knn && hasClassLabels && step === 0) {
-    const r = await knnMonitor(model, shapes.clouds, monitorLabels, { k: knn.k, holdout: knn.holdout, seed: cfg.seed, pool, batchSize: B });
-    await writeFileAtomic(initFile, `${JSON.stringify({ step: 0, epochsDone: 0, knnTop1: r.top1, knnChance: r.chance, knnK: r.k, knnQueries: r.queries, monitorSeconds: r.seconds }, null, 2)}\n`);
-  }
-  const progress = createProgress('pretrain', totalSteps, { quiet: opts.quiet });
-  const t0 = performance.now();
-  const startStep = step;
+  // the current epoch's step accuracies so far (a resumed run reads them back: its epoch row matches), the
+  // first and last step rows and the run's clock
+  const epochAcc = { shape: 0, point: 0, n: 0 };
   let first: StepMetrics | null = null;
   let last: StepMetrics | null = null;
-  let watchdog: Watchdog | null = null;
-  try {
-    while (step < totalSteps) {
-      const epoch = Math.floor(step / stepsPerEpoch);
-      const batches = epochBatches(N, B, cfg.seed, epoch).slice(step - epoch * stepsPerEpoch, Math.min(stepsPerEpoch, step - epoch * stepsPerEpoch + (totalSteps - step)));
-      const pipeline = new BatchPipeline({ load: (i) => clouds[i]!, batches, spec, pool, epoch, seed: cfg.seed });
-      for await (const batch of pipeline) {
-        const tStep = performance.now();
-        const oct = batch.octree;
-        const D = cfg.model.depth;
-        const targets: MidBatchTargets = {
-          ids: Int32Array.from(batch.indices),
-          nodeLabels: oct.labels!,
-          nodeShape: oct.batchIdNempty(D),
-          clusters: cfg.clusters,
-        };
-        const lr = stepLr(cfg.optim.lr, milestones, step);
-        let kept: tf.Tensor[] = [];
-        let labelled: Int32Array = new Int32Array(0);
-        const x = tf.tensor2d(batch.features.data, [oct.nnum[D]!, batch.features.channels]);
-        const { value, grads } = tf.variableGrads(() => {
-          model.training = true;
-          const feat = model.forward(x, oct);
-          const fc2 = model.projections.shape.apply(feat.global);
-          const pointOut = model.projections.point.apply(feat.point);
-          const l = midLosses(fc2, pointOut, targets, shapeBank, pointBank, cfg.temperature);
-          kept = [l.f, l.g, l.shapeLogits, l.pointLogits, l.shapeLoss, l.pointLoss].map((t) => tf.keep(t));
-          labelled = l.labelled;
-          const [ws, wp] = cfg.lossWeights;
-          return tf.add(tf.mul(l.shapeLoss, ws), tf.mul(l.pointLoss, wp)) as tf.Scalar;
-        }, [...trainable.values()]);
-        opt.apply(trainable, grads, lr);
-        const [f, g, shapeLogits, pointLogits, shapeLoss, pointLoss] = kept as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.Scalar, tf.Scalar];
-        const pointTargets = new Int32Array(labelled.length);
-        for (let i = 0; i < labelled.length; i++) pointTargets[i] = targets.nodeLabels[labelled[i]!]!;
-        // the step's one read-back, asynchronous: losses, predictions and the bank features together
-        const preds = [tf.argMax(shapeLogits, 1), tf.argMax(pointLogits, 1)];
-        const [lossV, shapeLossV, pointLossV, shapePred, pointPred, fV, gV] = await Promise.all([value, shapeLoss, pointLoss, ...preds, f, g].map((t) => t.data()));
-        tf.dispose(preds);
-        const m: StepMetrics = {
-          step: step + 1,
-          epoch,
-          loss: lossV![0]!,
-          shapeLoss: shapeLossV![0]!,
-          pointLoss: pointLossV![0]!,
-          shapeAcc: predictionAccuracy(shapePred!, targets.ids),
-          pointAcc: predictionAccuracy(pointPred!, pointTargets),
-          lr,
-          shapesPerSec: 0,
-          leaves: oct.nnumNempty[D]! / oct.batchSize,
-          buildMs: batch.timings.buildMs + batch.timings.mergeMs + batch.timings.tablesMs,
+  let t0 = performance.now();
+  const runState: TrainerHook<PipelineBatch, StepMetrics> = {
+    name: 'pretrain-epoch-accuracy',
+    async beforeTrain({ state }) {
+      t0 = performance.now();
+      if (state.step % stepsPerEpoch === 0) return;
+      const cur = Math.floor(state.step / stepsPerEpoch);
+      for (const r of splitMetricRows(await MetricsLog.read(metrics.file).catch(() => [])).steps) {
+        if (r.epoch !== cur) continue;
+        epochAcc.shape += r.shapeAcc ?? 0;
+        epochAcc.point += r.pointAcc ?? 0;
+        epochAcc.n++;
+      }
+    },
+    afterStep(_ctx, _batch, { row }) {
+      first ??= row;
+      last = row;
+      epochAcc.shape += row.shapeAcc;
+      epochAcc.point += row.pointAcc;
+      epochAcc.n++;
+    },
+    afterEpoch() {
+      epochAcc.shape = epochAcc.point = epochAcc.n = 0;
+    },
+  };
+  // the monitor at the random initialization, the level pretraining has to beat (kept beside metrics.jsonl,
+  // whose rows are the steps and epochs of training)
+  const monitorInit: TrainerHook<PipelineBatch, StepMetrics> = {
+    name: 'knn-monitor-init',
+    async beforeTrain({ state, pool }) {
+      if (!monitorOn || state.step !== 0) return;
+      const r = await monitor(pool);
+      await writeFileAtomic(path.join(out, 'monitor-init.json'), `${JSON.stringify({ step: 0, epochsDone: 0, knnTop1: r.top1, knnChance: r.chance, knnK: r.k, knnQueries: r.queries, monitorSeconds: r.seconds }, null, 2)}\n`);
+    },
+  };
+  const knnEval = evaluationHook({ epochs: monitorOn, end: 'never' }, ({ pool }) => monitor(pool));
+  const hooks: Array<TrainerHook<PipelineBatch, StepMetrics>> = [
+    ...(opts.resume
+      ? [
+          resumeHook({
+            dir: ckptDir,
+            model: model.params.variables,
+            restore: (ck) => {
+              const sb = ck.arrays.get('shape_bank');
+              const pb = ck.arrays.get('point_bank');
+              if (!sb || !pb || sb.length !== shapeBank.data.length || pb.length !== pointBank.data.length) {
+                throw new UserError(`${ckptDir}: the checkpoint's memory banks do not match this dataset and config`);
+              }
+              shapeBank.data.set(sb);
+              pointBank.data.set(pb);
+            },
+            onResumed: (s) => {
+              if (!opts.quiet) process.stderr.write(`resuming ${out} from step ${s.step}\n`);
+            },
+          }),
+        ]
+      : []),
+    monitorInit,
+    knnEval,
+    metricsHook<PipelineBatch, StepMetrics>(metrics, {
+      step: (_ctx, batch, { row, ms, tensors }) => {
+        row.tensors = tensors;
+        row.shapesPerSec = batch.octree.batchSize / (ms / 1000);
+        return { ...row };
+      },
+      // end of an epoch: its row (and the monitor) before the checkpoint, so a run killed in between
+      // resumes from the previous checkpoint and writes the row again
+      epoch: ({ state }) => {
+        const row: EpochMetrics = {
+          step: state.step,
+          epochsDone: state.step / stepsPerEpoch,
+          epochShapeAcc: epochAcc.shape / epochAcc.n,
+          epochPointAcc: epochAcc.point / epochAcc.n,
+          shapeChance: 1 / N,
+          pointChance: 1 / cfg.clusters,
           tensors: 0,
         };
-        updateBanks(fV as Float32Array, gV as Float32Array, labelled, targets, shapeBank, pointBank, cfg.bankMomentum);
-        tf.dispose([x, value, ...Object.values(grads), ...kept]);
-        m.tensors = tf.memory().numTensors;
-        step++;
-        m.shapesPerSec = oct.batchSize / ((performance.now() - tStep) / 1000);
-        if (!first) {
-          // a step normally takes seconds; allow 50 x the first one (at least 15 min) before calling the run stuck
-          const limit = Math.max(15 * 60_000, 50 * (performance.now() - tStep));
-          watchdog = opts.watchdog === false ? null : startWatchdog(limit, `rq3d pretrain: no step finished for ${Math.round(limit / 60000)} min after step ${step}; the process looks stuck and is stopped. Resume with: RQ3D_THREADS=1 rq3d pretrain ... --out ${opts.out} --resume`);
-        }
-        watchdog?.beat();
-        first ??= m;
-        last = m;
-        metrics.append({ ...m });
-        progress.update(step, { loss: m.loss, sAcc: m.shapeAcc, pAcc: m.pointAcc, lr });
-        epochAcc.shape += m.shapeAcc;
-        epochAcc.point += m.pointAcc;
-        epochAcc.n++;
-        if (step % stepsPerEpoch === 0) {
-          // end of an epoch: its row (and the monitor) before the checkpoint, so a run killed in between
-          // resumes from the previous checkpoint and writes the row again
-          const done = step / stepsPerEpoch;
-          const row: EpochMetrics = {
-            step,
-            epochsDone: done,
-            epochShapeAcc: epochAcc.shape / epochAcc.n,
-            epochPointAcc: epochAcc.point / epochAcc.n,
-            shapeChance: 1 / N,
-            pointChance: 1 / cfg.clusters,
-            tensors: 0,
-          };
-          if (knn && hasClassLabels) {
-            const r = await knnMonitor(model, shapes.clouds, monitorLabels, { k: knn.k, holdout: knn.holdout, seed: cfg.seed, pool, batchSize: B });
-            Object.assign(row, { knnTop1: r.top1, knnChance: r.chance, knnK: r.k, knnQueries: r.queries, monitorSeconds: r.seconds });
-            watchdog?.beat();
-          }
-          row.tensors = tf.memory().numTensors;
-          metrics.append({ ...row });
-          epochAcc.shape = epochAcc.point = epochAcc.n = 0;
-          if (cfg.keepEpochs.includes(done)) {
-            await saveCheckpoint(path.join(out, `checkpoint-e${done}`), {
-              meta: { kind: 'pretrain', kept: true, step, epoch: done, stepsPerEpoch, model: cfg.model, config: cfg, backend: backend.name },
-              groups: { model: model.params.variables },
-            });
-          }
-        }
-        if (step % cfg.checkpointEvery === 0 || step === totalSteps) await save();
-        if (step >= totalSteps) break;
-      }
-    }
-  } finally {
-    progress.stop();
-    await watchdog?.stop();
-    await pool.close();
-  }
-  if (step === startStep) await save();
+        const r = knnEval.last;
+        if (r) Object.assign(row, { knnTop1: r.top1, knnChance: r.chance, knnK: r.k, knnQueries: r.queries, monitorSeconds: r.seconds });
+        row.tensors = tf.memory().numTensors;
+        return { ...row };
+      },
+    }),
+    progressHook('pretrain', { quiet: opts.quiet, fields: ({ state }, { row }) => ({ loss: row.loss, sAcc: row.shapeAcc, pAcc: row.pointAcc, lr: state.lr }) }),
+    runState,
+    ...(opts.watchdog === false
+      ? []
+      : [watchdogHook((min, s) => `rq3d pretrain: no step finished for ${min} min after step ${s.step}; the process looks stuck and is stopped. Resume with: RQ3D_THREADS=1 rq3d pretrain ... --out ${opts.out} --resume`)]),
+    checkpointHook({
+      dir: ckptDir,
+      every: cfg.checkpointEvery,
+      model: model.params.variables,
+      meta,
+      arrays: () => ({ shape_bank: shapeBank.data, point_bank: pointBank.data }),
+      saveWhenIdle: true,
+      keep: { epochs: cfg.keepEpochs, dir: (done) => path.join(out, `checkpoint-e${done}`), meta: (s) => ({ kind: 'pretrain', kept: true, step: s.step, epoch: s.step / stepsPerEpoch, stepsPerEpoch, model: cfg.model, config: cfg, backend: backend.name }) },
+    }),
+  ];
+  const run = await train<PipelineBatch, StepMetrics>({
+    params: model.params,
+    task,
+    source: pipelineSource({ load: (i) => clouds[i]!, epochBatches: (e) => epochBatches(N, B, cfg.seed, e), spec: sampleSpecOf(cfg), seed: cfg.seed }),
+    totalSteps,
+    lr: (step) => stepLr(cfg.optim.lr, milestones, step),
+    momentum: cfg.optim.momentum,
+    weightDecay: cfg.optim.weightDecay,
+    pool: { workers: cfg.workers },
+    hooks,
+  });
   const seconds = (performance.now() - t0) / 1000;
   await writePretrainPlots(out);
   model.dispose();
-  opt.dispose();
   return {
-    steps: step,
-    epochs: step / stepsPerEpoch,
+    steps: run.steps,
+    epochs: run.steps / stepsPerEpoch,
     first,
     last,
     seconds,
-    shapesPerSec: ((step - startStep) * B) / Math.max(seconds, 1e-9),
+    shapesPerSec: ((run.steps - run.startStep) * B) / Math.max(seconds, 1e-9),
     checkpoint: ckptDir,
     backend,
   };
