@@ -13,9 +13,7 @@ export function mergeOctrees(octrees: readonly Octree[]): Octree {
   const C = first.featureChannels;
   for (const [i, o] of octrees.entries()) {
     if (o.depth !== depth || o.fullDepth !== fullDepth) {
-      throw new OctreeError(
-        `octree ${i} has depth ${o.depth}/full depth ${o.fullDepth}, expected ${depth}/${fullDepth} like octree 0`,
-      );
+      throw new OctreeError(`octree ${i} has depth ${o.depth}/full depth ${o.fullDepth}, expected ${depth}/${fullDepth} like octree 0`);
     }
     if ((o.normals === null) !== (first.normals === null) || (o.labels === null) !== (first.labels === null) || o.featureChannels !== C) {
       throw new OctreeError(`octree ${i} carries different leaf signals (normals/labels/features) than octree 0`);
@@ -83,12 +81,30 @@ export function mergeOctrees(octrees: readonly Octree[]): Octree {
     nnumNempty,
     batchNnum,
     batchNnumNempty,
-    points: cat(octrees.map((o) => o.points), (n) => new Float32Array(n))!,
-    normals: cat(octrees.map((o) => o.normals), (n) => new Float32Array(n)),
-    features: C > 0 ? cat(octrees.map((o) => o.features), (n) => new Float32Array(n)) : null,
+    points: cat(
+      octrees.map((o) => o.points),
+      (n) => new Float32Array(n),
+    )!,
+    normals: cat(
+      octrees.map((o) => o.normals),
+      (n) => new Float32Array(n),
+    ),
+    features:
+      C > 0
+        ? cat(
+            octrees.map((o) => o.features),
+            (n) => new Float32Array(n),
+          )
+        : null,
     featureChannels: C,
-    labels: cat(octrees.map((o) => o.labels), (n) => new Int32Array(n)),
+    labels: cat(
+      octrees.map((o) => o.labels),
+      (n) => new Int32Array(n),
+    ),
     pointToLeaf,
-    batchPoints: cat(octrees.map((o) => o.batchPoints), (n) => new Int32Array(n))!,
+    batchPoints: cat(
+      octrees.map((o) => o.batchPoints),
+      (n) => new Int32Array(n),
+    )!,
   });
 }

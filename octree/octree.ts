@@ -95,12 +95,40 @@ export class Octree implements OctreeData {
   /** The plain-data form (for worker transfer); caches are not included. */
   toData(): OctreeData {
     const {
-      depth, fullDepth, batchSize, keys, children, nnum, nnumNempty, batchNnum, batchNnumNempty, points,
-      normals, features, featureChannels, labels, pointToLeaf, batchPoints,
+      depth,
+      fullDepth,
+      batchSize,
+      keys,
+      children,
+      nnum,
+      nnumNempty,
+      batchNnum,
+      batchNnumNempty,
+      points,
+      normals,
+      features,
+      featureChannels,
+      labels,
+      pointToLeaf,
+      batchPoints,
     } = this;
     return {
-      depth, fullDepth, batchSize, keys, children, nnum, nnumNempty, batchNnum, batchNnumNempty, points,
-      normals, features, featureChannels, labels, pointToLeaf, batchPoints,
+      depth,
+      fullDepth,
+      batchSize,
+      keys,
+      children,
+      nnum,
+      nnumNempty,
+      batchNnum,
+      batchNnumNempty,
+      points,
+      normals,
+      features,
+      featureChannels,
+      labels,
+      pointToLeaf,
+      batchPoints,
     };
   }
 

@@ -91,7 +91,9 @@ async function choose(opts: InitBackendOptions): Promise<BackendInfo> {
   const source = opts.backend ? 'option' : 'RQ3D_BACKEND';
   const threads = resolveThreads(opts.threads, notes);
   const cannot = (why: string): UserError =>
-    new UserError(`${source === 'option' ? `--backend ${requested}` : `RQ3D_BACKEND=${requested}`}: backend cannot start: ${why}; choose another (cpu, wasm, webgpu, auto)`);
+    new UserError(
+      `${source === 'option' ? `--backend ${requested}` : `RQ3D_BACKEND=${requested}`}: backend cannot start: ${why}; choose another (cpu, wasm, webgpu, auto)`,
+    );
 
   if (requested === 'cpu') return useCpu(`cpu requested (${source})`);
   if (requested === 'wasm') {
@@ -146,7 +148,8 @@ async function hardwareWebGpu(): Promise<{ ok: true; info: BackendInfo } | { ok:
   if (!mayHaveGpu()) return { ok: false, why: 'webgpu: no GPU device node' };
   try {
     const adapter = await probeAdapter();
-    if (adapter.software) return { ok: false, why: `webgpu: ${adapterLine(adapter)} is a software adapter, not used automatically (ask for it with --backend webgpu)` };
+    if (adapter.software)
+      return { ok: false, why: `webgpu: ${adapterLine(adapter)} is a software adapter, not used automatically (ask for it with --backend webgpu)` };
     return { ok: true, info: await useWebGpu('hardware GPU found') };
   } catch (e) {
     return { ok: false, why: `webgpu: ${message(e)}` };

@@ -73,7 +73,11 @@ export function navigatorGpu(): Promise<GpuLike> {
     } catch (e) {
       installed = undefined;
       const code = (e as { code?: string }).code;
-      throw new Error(code === 'ERR_MODULE_NOT_FOUND' ? "the optional package 'webgpu' is not installed (npm install webgpu@0.6.2)" : `the 'webgpu' package failed to load: ${(e as Error).message}`);
+      throw new Error(
+        code === 'ERR_MODULE_NOT_FOUND'
+          ? "the optional package 'webgpu' is not installed (npm install webgpu@0.6.2)"
+          : `the 'webgpu' package failed to load: ${(e as Error).message}`,
+      );
     }
     Object.assign(globalThis, mod.globals);
     const gpu = mod.create([]);
@@ -94,7 +98,9 @@ export async function probeAdapter(): Promise<GpuAdapterReport> {
   const a = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (!a) {
     const icd = process.env.VK_ICD_FILENAMES;
-    throw new Error(`no WebGPU adapter found (${icd ? `VK_ICD_FILENAMES=${icd}` : 'no Vulkan driver accepted; on a CPU-only Linux machine set VK_ICD_FILENAMES to a software driver, see docs/webgpu.md'})`);
+    throw new Error(
+      `no WebGPU adapter found (${icd ? `VK_ICD_FILENAMES=${icd}` : 'no Vulkan driver accepted; on a CPU-only Linux machine set VK_ICD_FILENAMES to a software driver, see docs/webgpu.md'})`,
+    );
   }
   return describeAdapter(a);
 }

@@ -37,13 +37,7 @@ export function convOutputDepth(depth: number, stride: 1 | 2): number {
   return stride === 2 ? depth - 1 : depth;
 }
 
-export function octreeConv(
-  data: tf.Tensor2D,
-  octree: Octree,
-  depth: number,
-  weights: tf.Tensor2D,
-  opts: ConvOptions = {},
-): tf.Tensor2D {
+export function octreeConv(data: tf.Tensor2D, octree: Octree, depth: number, weights: tf.Tensor2D, opts: ConvOptions = {}): tf.Tensor2D {
   const { kernel, stride, nempty, K } = resolve(opts);
   checkRowsAt(data, octree, depth, nempty, 'octreeConv');
   const cin = data.shape[1];
@@ -66,12 +60,7 @@ export function octreeConv(
  * exists only inside the kernel, one row block at a time; the tape keeps data, index and
  * weights, and the backward computes dW and dX, each only when needed.
  */
-export function im2colMatMul(
-  data: tf.Tensor2D,
-  weights: tf.Tensor2D,
-  neigh: Int32Array,
-  opts: { mirror?: boolean; blockElements?: number } = {},
-): tf.Tensor2D {
+export function im2colMatMul(data: tf.Tensor2D, weights: tf.Tensor2D, neigh: Int32Array, opts: { mirror?: boolean; blockElements?: number } = {}): tf.Tensor2D {
   const cout = weights.shape[1];
   return tf.tidy(() => {
     if (neigh.length === 0) return tf.zeros([0, cout]) as tf.Tensor2D;
@@ -95,13 +84,7 @@ export function octreeConvReference(data: tf.Tensor2D, octree: Octree, depth: nu
  * neighbours, i.e. the adjoint of the conv's im2col. W is laid out (Cin, K·Cout). Stride 2 goes from
  * `depth` to depth+1 through the first-child windows; without nempty the input is first depadded.
  */
-export function octreeDeconv(
-  data: tf.Tensor2D,
-  octree: Octree,
-  depth: number,
-  weights: tf.Tensor2D,
-  opts: ConvOptions = {},
-): tf.Tensor2D {
+export function octreeDeconv(data: tf.Tensor2D, octree: Octree, depth: number, weights: tf.Tensor2D, opts: ConvOptions = {}): tf.Tensor2D {
   const { kernel, stride, nempty, K } = resolve(opts);
   checkRowsAt(data, octree, depth, nempty, 'octreeDeconv');
   if (weights.shape[0] !== data.shape[1] || weights.shape[1] % K !== 0) {

@@ -75,7 +75,13 @@ export function fusedBatchNorm(
   x: tf.Tensor2D,
   gamma: tf.Tensor1D,
   beta: tf.Tensor1D,
-  opts: { eps?: number; relu?: boolean; running?: BatchNormRunning; onStats?: (s: BatchNormStats) => void; onStatsTensors?: (s: BatchNormStatsTensors) => void } = {},
+  opts: {
+    eps?: number;
+    relu?: boolean;
+    running?: BatchNormRunning;
+    onStats?: (s: BatchNormStats) => void;
+    onStatsTensors?: (s: BatchNormStatsTensors) => void;
+  } = {},
 ): tf.Tensor2D {
   const c = x.shape[1];
   const [y, stats] = batchNormPair(x, gamma, beta, opts.eps ?? 1e-5, opts.relu ?? false);
@@ -98,7 +104,8 @@ export function fusedBatchNorm(
 /** The CSR table of `width` entries per output row, without -1 and zero-weight entries, and its transpose. */
 function csrTables(index: Int32Array, weight: Float32Array, width: number, rows: number): { table: RowTable; transposed: RowTable } {
   const m = index.length / width;
-  const offsets = new Int32Array(m + 1), counts = new Int32Array(rows + 1);
+  const offsets = new Int32Array(m + 1),
+    counts = new Int32Array(rows + 1);
   let nnz = 0;
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < width; j++) {
@@ -111,15 +118,19 @@ function csrTables(index: Int32Array, weight: Float32Array, width: number, rows:
     }
     offsets[i + 1] = nnz;
   }
-  const src = new Int32Array(nnz), w = new Float32Array(nnz);
+  const src = new Int32Array(nnz),
+    w = new Float32Array(nnz);
   for (let r = 0; r < rows; r++) counts[r + 1]! += counts[r]!;
-  const tOffsets = counts.slice(), tSrc = new Int32Array(nnz), tW = new Float32Array(nnz);
+  const tOffsets = counts.slice(),
+    tSrc = new Int32Array(nnz),
+    tW = new Float32Array(nnz);
   const fill = counts.slice(0, rows);
   let e = 0;
   // entries in (i, j) order on both sides: each sum runs in the order of the plain loops
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < width; j++) {
-      const r = index[i * width + j]!, wt = weight[i * width + j]!;
+      const r = index[i * width + j]!,
+        wt = weight[i * width + j]!;
       if (r < 0 || wt === 0) continue;
       src[e] = r;
       w[e++] = wt;
@@ -128,7 +139,11 @@ function csrTables(index: Int32Array, weight: Float32Array, width: number, rows:
       tW[t] = wt;
     }
   }
-  const tensors = (o: Int32Array, s: Int32Array, ww: Float32Array): RowTable => ({ offsets: tf.tensor1d(o, 'int32'), src: tf.tensor1d(s, 'int32'), weight: tf.tensor1d(ww) });
+  const tensors = (o: Int32Array, s: Int32Array, ww: Float32Array): RowTable => ({
+    offsets: tf.tensor1d(o, 'int32'),
+    src: tf.tensor1d(s, 'int32'),
+    weight: tf.tensor1d(ww),
+  });
   return { table: tensors(offsets, src, w), transposed: tensors(tOffsets, tSrc, tW) };
 }
 
@@ -142,7 +157,8 @@ function csrTables(index: Int32Array, weight: Float32Array, width: number, rows:
 export function weightedGather(x: tf.Tensor2D, index: Int32Array, weight: Float32Array, width: number): tf.Tensor2D {
   const [rows, c] = x.shape;
   const m = index.length / width;
-  if (!Number.isInteger(m) || weight.length !== index.length) throw new RangeError(`weightedGather: index (${index.length}) and weight (${weight.length}) must hold ${width} entries per output row`);
+  if (!Number.isInteger(m) || weight.length !== index.length)
+    throw new RangeError(`weightedGather: index (${index.length}) and weight (${weight.length}) must hold ${width} entries per output row`);
   const { table, transposed } = csrTables(index, weight, width, rows);
   const all = [table.offsets, table.src, table.weight, transposed.offsets, transposed.src, transposed.weight];
   try {

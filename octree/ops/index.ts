@@ -6,11 +6,17 @@
 export * from './kernels/index.ts';
 export { octreeConv, octreeConvReference, octreeDeconv, im2colMatMul, convOutputDepth, type ConvOptions } from './conv.ts';
 export { octreePad, octreeDepad } from './pad.ts';
-export {
-  octreeMaxPool, octreeMaxPoolWithIndices, octreeMaxUnpool, octreeAvgPool, octreeGlobalPool, octreeGlobalMaxPool, octreeToDense,
-} from './pool.ts';
+export { octreeMaxPool, octreeMaxPoolWithIndices, octreeMaxUnpool, octreeAvgPool, octreeGlobalPool, octreeGlobalMaxPool, octreeToDense } from './pool.ts';
 export { octreeInterp, octreeUpsample, applyInterpTable, pointInterpTable, leafPointsWithBatch } from './interp.ts';
 export { batchNormTrain, batchNormInfer, octreeGroupNorm, octreeInstanceNorm } from './norm.ts';
 export { siblingMax, siblingArgMax, fusedBatchNorm, weightedGather, type BatchNormStats } from './fused.ts';
 export { batchNormRunningReference, updateBatchNormRunning, type BatchNormRunning } from './update.ts';
-export { addRelu, l2Normalize, l2NormalizeReference, segmentSoftmaxCrossEntropy, segmentSoftmaxCrossEntropyReference, concatColumns, type SegmentSoftmaxCE } from './rows.ts';
+export {
+  addRelu,
+  l2Normalize,
+  l2NormalizeReference,
+  segmentSoftmaxCrossEntropy,
+  segmentSoftmaxCrossEntropyReference,
+  concatColumns,
+  type SegmentSoftmaxCE,
+} from './rows.ts';

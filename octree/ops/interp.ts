@@ -62,12 +62,7 @@ export function leafPointsWithBatch(octree: Octree): Float32Array {
  * OctreeUpsample); 'linear' evaluates trilinear interpolation of depth's node data at the centres of the
  * depth+1 nodes (MID-Net's octree_bilinear).
  */
-export function octreeUpsample(
-  data: tf.Tensor2D,
-  octree: Octree,
-  depth: number,
-  opts: { method?: 'nearest' | 'linear'; nempty?: boolean } = {},
-): tf.Tensor2D {
+export function octreeUpsample(data: tf.Tensor2D, octree: Octree, depth: number, opts: { method?: 'nearest' | 'linear'; nempty?: boolean } = {}): tf.Tensor2D {
   const nempty = opts.nempty ?? false;
   checkRowsAt(data, octree, depth, nempty, 'octreeUpsample');
   if ((opts.method ?? 'nearest') === 'nearest') {

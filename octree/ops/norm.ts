@@ -10,7 +10,12 @@ import { checkRowsAt, indexTensor } from './tables.ts';
  * - Group / instance norm: statistics per shape and per channel group, biased variance, eps 1e-5,
  *   computed with scatter-adds over the row -> shape index, so a merged batch normalizes each shape alone.
  */
-export function batchNormTrain(x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps = 1e-5): { y: tf.Tensor2D; mean: tf.Tensor1D; variance: tf.Tensor1D } {
+export function batchNormTrain(
+  x: tf.Tensor2D,
+  gamma: tf.Tensor1D,
+  beta: tf.Tensor1D,
+  eps = 1e-5,
+): { y: tf.Tensor2D; mean: tf.Tensor1D; variance: tf.Tensor1D } {
   return tf.tidy(() => {
     const { mean, variance } = tf.moments(x, 0);
     const y = tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, eps))), gamma), beta) as tf.Tensor2D;
@@ -47,11 +52,9 @@ export function octreeGroupNorm(
     const bid = indexTensor(nempty ? octree.batchIdNempty(depth) : octree.batchId(depth));
     const invT = tf.tensor2d(inv, [B, 1]);
     // per shape and group: sums over rows, then over the channels of the group
-    const groupSum = (t: tf.Tensor2D): tf.Tensor2D =>
-      tf.sum(tf.reshape(octScatterAdd(t, bid, B), [B, g, c / g]), 2) as tf.Tensor2D;
+    const groupSum = (t: tf.Tensor2D): tf.Tensor2D => tf.sum(tf.reshape(octScatterAdd(t, bid, B), [B, g, c / g]), 2) as tf.Tensor2D;
     const mean = tf.mul(groupSum(x), invT) as tf.Tensor2D; // [B, g]
-    const expand = (t: tf.Tensor2D): tf.Tensor2D =>
-      octGather(tf.reshape(tf.tile(tf.expandDims(t, 2), [1, 1, c / g]), [B, c]) as tf.Tensor2D, bid);
+    const expand = (t: tf.Tensor2D): tf.Tensor2D => octGather(tf.reshape(tf.tile(tf.expandDims(t, 2), [1, 1, c / g]), [B, c]) as tf.Tensor2D, bid);
     const centred = tf.sub(x, expand(mean)) as tf.Tensor2D;
     const variance = tf.mul(groupSum(tf.square(centred) as tf.Tensor2D), invT) as tf.Tensor2D;
     const y = tf.div(centred, tf.sqrt(tf.add(expand(variance), eps)));
@@ -60,6 +63,13 @@ export function octreeGroupNorm(
 }
 
 /** Instance norm = group norm with one group per channel. */
-export function octreeInstanceNorm(x: tf.Tensor2D, octree: Octree, depth: number, gamma: tf.Tensor1D, beta: tf.Tensor1D, opts: { nempty?: boolean; eps?: number } = {}): tf.Tensor2D {
+export function octreeInstanceNorm(
+  x: tf.Tensor2D,
+  octree: Octree,
+  depth: number,
+  gamma: tf.Tensor1D,
+  beta: tf.Tensor1D,
+  opts: { nempty?: boolean; eps?: number } = {},
+): tf.Tensor2D {
   return octreeGroupNorm(x, octree, depth, gamma, beta, { groups: x.shape[1], ...opts });
 }

@@ -58,12 +58,7 @@ export function octreeMaxUnpool(data: tf.Tensor2D, indices: tf.Tensor2D, octree:
  * 222 this is the mean of the 8 children; without nempty, empty rows count as valid rows (their value
  * is whatever the input holds there), as in the reference.
  */
-export function octreeAvgPool(
-  data: tf.Tensor2D,
-  octree: Octree,
-  depth: number,
-  opts: { kernel?: Kernel; stride?: 1 | 2; nempty?: boolean } = {},
-): tf.Tensor2D {
+export function octreeAvgPool(data: tf.Tensor2D, octree: Octree, depth: number, opts: { kernel?: Kernel; stride?: 1 | 2; nempty?: boolean } = {}): tf.Tensor2D {
   const kernel = opts.kernel ?? '222';
   const stride = opts.stride ?? 2;
   const nempty = opts.nempty ?? false;
@@ -118,5 +113,5 @@ export function octreeGlobalMaxPool(data: tf.Tensor2D, octree: Octree, depth: nu
 export function octreeToDense(data: tf.Tensor2D, octree: Octree, depth: number): tf.Tensor2D {
   if (depth > octree.fullDepth) throw new RangeError(`octreeToDense: depth ${depth} is not a full (dense) depth (fullDepth ${octree.fullDepth})`);
   checkRowsAt(data, octree, depth, false, 'octreeToDense');
-  return tf.reshape(data, [octree.batchSize, rowCount(octree, depth, false) / octree.batchSize * data.shape[1]]) as tf.Tensor2D;
+  return tf.reshape(data, [octree.batchSize, (rowCount(octree, depth, false) / octree.batchSize) * data.shape[1]]) as tf.Tensor2D;
 }

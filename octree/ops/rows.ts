@@ -42,9 +42,17 @@ function checkSegments(x: tf.Tensor2D, protos: tf.Tensor2D, seg: Int32Array, lab
 }
 
 /** The same as built-in ops: gather each row's k prototypes, multiply-sum, softmaxCrossEntropy on one-hots. */
-export function segmentSoftmaxCrossEntropyReference(x: tf.Tensor2D, protos: tf.Tensor2D, seg: Int32Array, label: Int32Array, k: number, scale: number): SegmentSoftmaxCE {
+export function segmentSoftmaxCrossEntropyReference(
+  x: tf.Tensor2D,
+  protos: tf.Tensor2D,
+  seg: Int32Array,
+  label: Int32Array,
+  k: number,
+  scale: number,
+): SegmentSoftmaxCE {
   checkSegments(x, protos, seg, label, k, 'segmentSoftmaxCrossEntropy');
-  const n = x.shape[0], d = x.shape[1];
+  const n = x.shape[0],
+    d = x.shape[1];
   return tf.tidy(() => {
     if (n === 0) return { loss: tf.scalar(0), logits: tf.zeros([0, k]) as tf.Tensor2D };
     const idx = new Int32Array(n * k);
@@ -63,7 +71,14 @@ export function segmentSoftmaxCrossEntropyReference(x: tf.Tensor2D, protos: tf.T
  * this with one segment holding the whole bank. The gradient flows to x (and from uses of the logits);
  * protos are treated as constants (memory banks are not trained by backprop).
  */
-export function segmentSoftmaxCrossEntropy(x: tf.Tensor2D, protos: tf.Tensor2D, seg: Int32Array, label: Int32Array, k: number, scale: number): SegmentSoftmaxCE {
+export function segmentSoftmaxCrossEntropy(
+  x: tf.Tensor2D,
+  protos: tf.Tensor2D,
+  seg: Int32Array,
+  label: Int32Array,
+  k: number,
+  scale: number,
+): SegmentSoftmaxCE {
   if (!kernelRegistered(SEGMENT_SOFTMAX_CE)) return segmentSoftmaxCrossEntropyReference(x, protos, seg, label, k, scale);
   checkSegments(x, protos, seg, label, k, 'segmentSoftmaxCrossEntropy');
   // checked here on the host arrays: a device kernel (webgpu) cannot check them without a read-back
@@ -71,11 +86,13 @@ export function segmentSoftmaxCrossEntropy(x: tf.Tensor2D, protos: tf.Tensor2D, 
   checkRange(label, 0, label.length, k, 'segmentSoftmaxCrossEntropy: label');
   return tf.tidy(() => {
     // the probabilities (third output) are kept by the tape for the backward only
-    const [loss, logits] = tf.engine().runKernel(
-      SEGMENT_SOFTMAX_CE,
-      { x, protos, seg: tf.tensor1d(seg, 'int32'), label: tf.tensor1d(label, 'int32') },
-      { k, scale },
-    ) as unknown as [tf.Scalar, tf.Tensor2D, tf.Tensor2D];
+    const [loss, logits] = tf
+      .engine()
+      .runKernel(SEGMENT_SOFTMAX_CE, { x, protos, seg: tf.tensor1d(seg, 'int32'), label: tf.tensor1d(label, 'int32') }, { k, scale }) as unknown as [
+      tf.Scalar,
+      tf.Tensor2D,
+      tf.Tensor2D,
+    ];
     return { loss, logits };
   });
 }

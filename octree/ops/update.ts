@@ -27,15 +27,18 @@ function inPlace(kernel: string, tensors: tf.Tensor[]): boolean {
 }
 
 /** mean·(1−m) + batchMean·m and var·(1−m) + batchVar·unbias·m from the [3, c] stats, with built-in ops. */
-export function batchNormRunningReference(stats: tf.Tensor2D, mean: tf.Tensor1D, variance: tf.Tensor1D, momentum: number, unbias: number): [tf.Tensor1D, tf.Tensor1D] {
+export function batchNormRunningReference(
+  stats: tf.Tensor2D,
+  mean: tf.Tensor1D,
+  variance: tf.Tensor1D,
+  momentum: number,
+  unbias: number,
+): [tf.Tensor1D, tf.Tensor1D] {
   return tf.tidy(() => {
     const c = stats.shape[1];
     const [bm, bv] = tf.unstack(tf.slice(stats, [0, 0], [2, c])) as [tf.Tensor1D, tf.Tensor1D];
     const m = momentum;
-    return [
-      tf.add(tf.mul(mean, 1 - m), tf.mul(bm, m)) as tf.Tensor1D,
-      tf.add(tf.mul(variance, 1 - m), tf.mul(tf.mul(bv, unbias), m)) as tf.Tensor1D,
-    ];
+    return [tf.add(tf.mul(mean, 1 - m), tf.mul(bm, m)) as tf.Tensor1D, tf.add(tf.mul(variance, 1 - m), tf.mul(tf.mul(bv, unbias), m)) as tf.Tensor1D];
   });
 }
 

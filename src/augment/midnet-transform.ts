@@ -27,12 +27,24 @@ export interface MidTransformOptions {
 
 /** MID-Net pretraining (config mid_hrnet_d6.yaml): angle 180, interval 1, scale 0.25, jitter 0.25, anisotropic. */
 export const MID_PRETRAIN: Readonly<MidTransformOptions> = Object.freeze({
-  angle: 180, interval: 1, axis: 'y', scale: 0.25, jitter: 0.25, uniform: false, clip: true,
+  angle: 180,
+  interval: 1,
+  axis: 'y',
+  scale: 0.25,
+  jitter: 0.25,
+  uniform: false,
+  clip: true,
 });
 
 /** MID-Net downstream fine-tuning: y-rotation k ∈ [−5,5)°, uniform scale U[0.75,1.25), translation ±0.25. */
 export const MID_FINETUNE: Readonly<MidTransformOptions> = Object.freeze({
-  angle: 5, interval: 1, axis: 'y', scale: 0.25, jitter: 0.125, uniform: true, clip: true,
+  angle: 5,
+  interval: 1,
+  axis: 'y',
+  scale: 0.25,
+  jitter: 0.125,
+  uniform: true,
+  clip: true,
 });
 
 export interface MidTransformParams {
@@ -55,15 +67,12 @@ export interface MidTransformResult {
  */
 export function drawMidParams(rng: Rng, opts: MidTransformOptions): MidTransformParams {
   const m = Math.floor(opts.angle / opts.interval);
-  const allowed = [opts.axis === 'x' || opts.axis === 'xyz', opts.axis === 'y' || opts.axis === 'xyz',
-    opts.axis === 'z' || opts.axis === 'xyz'];
+  const allowed = [opts.axis === 'x' || opts.axis === 'xyz', opts.axis === 'y' || opts.axis === 'xyz', opts.axis === 'z' || opts.axis === 'xyz'];
   // TF's integer uniform excludes the upper bound, unlike ocnn-pytorch's randint.
   const steps = allowed.map((a) => (a && m > 0 ? rng.int(-m, m - 1) : 0)) as [number, number, number];
   const angles = steps.map((k) => (k * opts.interval * Math.PI) / 180) as [number, number, number];
   const sx = rng.range(1 - opts.scale, 1 + opts.scale);
-  const s: [number, number, number] = opts.uniform
-    ? [sx, sx, sx]
-    : [sx, rng.range(1 - opts.scale, 1 + opts.scale), rng.range(1 - opts.scale, 1 + opts.scale)];
+  const s: [number, number, number] = opts.uniform ? [sx, sx, sx] : [sx, rng.range(1 - opts.scale, 1 + opts.scale), rng.range(1 - opts.scale, 1 + opts.scale)];
   const t = [0, 1, 2].map(() => rng.range(-opts.jitter, opts.jitter) * 2) as [number, number, number];
   return { angles, steps, translation: t, scale: s };
 }
@@ -76,11 +85,7 @@ export function applyMidParams(pc: PointCloud, p: MidTransformParams, clipToBox 
   return clipToBox ? clipMid(out) : out;
 }
 
-export function midTransform(
-  pc: PointCloud,
-  rng: Rng,
-  options: Partial<MidTransformOptions> = {},
-): MidTransformResult {
+export function midTransform(pc: PointCloud, rng: Rng, options: Partial<MidTransformOptions> = {}): MidTransformResult {
   const opts: MidTransformOptions = { ...MID_PRETRAIN, ...options };
   const params = drawMidParams(rng, opts);
   return { cloud: applyMidParams(pc, params, opts.clip), params };

@@ -53,9 +53,7 @@ export function drawOcnnParams(rng: Rng, o: OcnnTransformOptions): OcnnTransform
     return (rng.int(-m, m) * o.interval[i]! * Math.PI) / 180;
   }) as [number, number, number];
   const sx = rng.range(1 - o.scale, 1 + o.scale);
-  const s: [number, number, number] = o.uniform
-    ? [sx, sx, sx]
-    : [sx, rng.range(1 - o.scale, 1 + o.scale), rng.range(1 - o.scale, 1 + o.scale)];
+  const s: [number, number, number] = o.uniform ? [sx, sx, sx] : [sx, rng.range(1 - o.scale, 1 + o.scale), rng.range(1 - o.scale, 1 + o.scale)];
   const t = [0, 1, 2].map(() => rng.range(-o.jitter, o.jitter)) as [number, number, number];
   const f = [0, 1, 2].map((i) => rng.uniform() < o.flip[i]!) as [boolean, boolean, boolean];
   return { flip: f, angles, translation: t, scale: s };

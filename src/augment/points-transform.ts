@@ -12,21 +12,32 @@ export type NormalOrientation = 'x' | 'y' | 'z' | 'xyz';
 /** Row-major 3x3 matrix Rz·Ry·Rx for angles in radians (right-handed, active rotation of column vectors). */
 export function rotationMatrix(angles: Vec3): Float64Array {
   const [ax, ay, az] = angles;
-  const cx = Math.cos(ax), sx = Math.sin(ax);
-  const cy = Math.cos(ay), sy = Math.sin(ay);
-  const cz = Math.cos(az), sz = Math.sin(az);
+  const cx = Math.cos(ax),
+    sx = Math.sin(ax);
+  const cy = Math.cos(ay),
+    sy = Math.sin(ay);
+  const cz = Math.cos(az),
+    sz = Math.sin(az);
   // Rz·Ry·Rx expanded once, so that tests can compare against explicit products.
   return new Float64Array([
-    cz * cy, cz * sy * sx - sz * cx, cz * sy * cx + sz * sx,
-    sz * cy, sz * sy * sx + cz * cx, sz * sy * cx - cz * sx,
-    -sy, cy * sx, cy * cx,
+    cz * cy,
+    cz * sy * sx - sz * cx,
+    cz * sy * cx + sz * sx,
+    sz * cy,
+    sz * sy * sx + cz * cx,
+    sz * sy * cx - cz * sx,
+    -sy,
+    cy * sx,
+    cy * cx,
   ]);
 }
 
 function applyMatrix(src: Float32Array, m: Float64Array): Float32Array {
   const out = new Float32Array(src.length);
   for (let i = 0; i < src.length; i += 3) {
-    const x = src[i]!, y = src[i + 1]!, z = src[i + 2]!;
+    const x = src[i]!,
+      y = src[i + 1]!,
+      z = src[i + 2]!;
     out[i] = m[0]! * x + m[1]! * y + m[2]! * z;
     out[i + 1] = m[3]! * x + m[4]! * y + m[5]! * z;
     out[i + 2] = m[6]! * x + m[7]! * y + m[8]! * z;
@@ -47,7 +58,9 @@ export function rotate(pc: PointCloud, angles: Vec3): PointCloud {
 /** Normalize each normal to unit length in place; zero normals stay zero. */
 export function renormalize(normals: Float32Array): void {
   for (let i = 0; i < normals.length; i += 3) {
-    const x = normals[i]!, y = normals[i + 1]!, z = normals[i + 2]!;
+    const x = normals[i]!,
+      y = normals[i + 1]!,
+      z = normals[i + 2]!;
     const len = Math.sqrt(x * x + y * y + z * z);
     if (len > 0) {
       normals[i] = x / len;
@@ -137,7 +150,9 @@ export function orientNormal(pc: PointCloud, axis: NormalOrientation): PointClou
 export function insideBoxIndices(points: Float32Array, lo: Vec3, hi: Vec3): Int32Array {
   const keep: number[] = [];
   for (let i = 0, p = 0; i < points.length; i += 3, p++) {
-    const x = points[i]!, y = points[i + 1]!, z = points[i + 2]!;
+    const x = points[i]!,
+      y = points[i + 1]!,
+      z = points[i + 2]!;
     if (lo[0] < x && x < hi[0] && lo[1] < y && y < hi[1] && lo[2] < z && z < hi[2]) keep.push(p);
   }
   return Int32Array.from(keep);
@@ -148,7 +163,8 @@ export function insideBoxIndices(points: Float32Array, lo: Vec3, hi: Vec3): Int3
  * attribute. The result may be empty.
  */
 export function clip(pc: PointCloud, min = -1, max = 1, esp = 0.01): PointCloud {
-  const lo = min + esp, hi = max - esp;
+  const lo = min + esp,
+    hi = max - esp;
   return selectPoints(pc, insideBoxIndices(pc.points, [lo, lo, lo], [hi, hi, hi]));
 }
 

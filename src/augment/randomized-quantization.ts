@@ -76,7 +76,8 @@ export interface RqResult {
 
 /** Number of sorted cuts ≤ x, i.e. the bin of x (a value equal to a cut goes to the bin on its right). */
 export function binOf(cuts: Float64Array, x: number): number {
-  let lo = 0, hi = cuts.length;
+  let lo = 0,
+    hi = cuts.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
     if (cuts[mid]! <= x) lo = mid + 1;
@@ -103,9 +104,7 @@ export function makeAxisQuantizer(lo: number, hi: number, n: number, spacing: Bi
   right[n - 1] = hi + 1e-6;
   const values = new Float64Array(n);
   for (let k = 0; k < n; k++) {
-    values[k] = collapse === 'middle'
-      ? (left[k]! + right[k]!) / 2
-      : left[k]! + rng.uniform() * (right[k]! - left[k]!);
+    values[k] = collapse === 'middle' ? (left[k]! + right[k]!) / 2 : left[k]! + rng.uniform() * (right[k]! - left[k]!);
   }
   return { lo, hi, cuts, left, right, values, counts: new Int32Array(n) };
 }
@@ -135,7 +134,8 @@ export function randomizedQuantize(pc: PointCloud, rng: Rng, options: Partial<Rq
   const boxHi = o.box ? float32Below(o.box[1]) : Infinity;
   const axes: AxisQuantizer[] = [];
   for (let a = 0; a < 3; a++) {
-    let lo = Infinity, hi = -Infinity;
+    let lo = Infinity,
+      hi = -Infinity;
     for (let i = a; i < pc.points.length; i += 3) {
       const v = pc.points[i]!;
       if (v < lo) lo = v;

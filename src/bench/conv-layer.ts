@@ -66,7 +66,11 @@ const K = 27;
 
 /** Builds the layer function for a variant; the index tensors it closes over are returned for disposal. */
 export function makeConvLayer(
-  table: NeighbourTable, cin: number, cout: number, variant: ConvVariant, blockBytes = 0,
+  table: NeighbourTable,
+  cin: number,
+  cout: number,
+  variant: ConvVariant,
+  blockBytes = 0,
 ): { layer: (x: tf.Tensor2D, w: tf.Tensor2D) => tf.Tensor2D; blockRows?: number; mirror?: boolean; tensors: tf.Tensor[] } {
   const n = table.n;
   const idx = tf.tensor1d(table.idx, 'int32');
@@ -91,7 +95,11 @@ export function makeConvLayer(
  * each, then one of each again, ...) so that load from other processes drifts over all of them alike.
  */
 export async function benchConvCase(
-  c: ConvCase, variants: readonly ConvVariant[], table: NeighbourTable, reps = 5, blockBytes?: number,
+  c: ConvCase,
+  variants: readonly ConvVariant[],
+  table: NeighbourTable,
+  reps = 5,
+  blockBytes?: number,
 ): Promise<ConvBenchResult[]> {
   const x = tf.randomUniform([c.n, c.cin], -1, 1, 'float32', 1) as tf.Tensor2D;
   const w = tf.randomUniform([K * c.cin, c.cout], -0.1, 0.1, 'float32', 2) as tf.Tensor2D;
@@ -112,7 +120,10 @@ export async function benchConvCase(
   };
   const fwdMs: number[][] = variants.map(() => []);
   const fwdBwdMs: number[][] = variants.map(() => []);
-  for (const [once, into] of [[fwdOnce, fwdMs], [fwdBwdOnce, fwdBwdMs]] as const) {
+  for (const [once, into] of [
+    [fwdOnce, fwdMs],
+    [fwdBwdOnce, fwdBwdMs],
+  ] as const) {
     for (let i = 0; i < variants.length; i++) await once(i); // warm-up
     for (let r = 0; r < reps; r++) {
       for (let i = 0; i < variants.length; i++) {
@@ -126,7 +137,8 @@ export async function benchConvCase(
   tf.dispose([x, w, dy, ...layers.flatMap((l) => l.tensors)]);
   const flops = 2 * c.n * K * c.cin * c.cout;
   return variants.map((variant, i) => {
-    const f = median(fwdMs[i]!), fb = median(fwdBwdMs[i]!);
+    const f = median(fwdMs[i]!),
+      fb = median(fwdBwdMs[i]!);
     const { blockRows, mirror } = layers[i]!;
     return {
       backend: tf.getBackend(),

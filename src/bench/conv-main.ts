@@ -29,4 +29,6 @@ const loadBefore = os.loadavg();
 const peak = await matmulPeak(reps);
 const cases = values.quick ? DEFAULT_CONV_CASES.map((c) => ({ ...c, n: Math.ceil(c.n / 10) })) : [...DEFAULT_CONV_CASES];
 const conv = await runConvBench({ cases, variants, reps, blockBytes });
-process.stdout.write(JSON.stringify({ backend, cores: os.cpus().length, loadAverage: { before: loadBefore, after: os.loadavg() }, matmulPeak: peak, conv, blockBytes }) + '\n');
+process.stdout.write(
+  JSON.stringify({ backend, cores: os.cpus().length, loadAverage: { before: loadBefore, after: os.loadavg() }, matmulPeak: peak, conv, blockBytes }) + '\n',
+);

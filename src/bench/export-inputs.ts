@@ -84,7 +84,11 @@ export async function exportBenchInputs(dir: string): Promise<ExportedInputs> {
     kind: 'rq3d-bench-inputs',
     version: 1,
     files: {
-      clouds: { 'plain.bin': 'no RQ', 'rq30.bin': `RQ n=${RQ.bins} ${RQ.variant}, p=1`, layout: 'per cloud: int32 n, float32 xyz[3n], float32 normals[3n]; little endian; 32 clouds' },
+      clouds: {
+        'plain.bin': 'no RQ',
+        'rq30.bin': `RQ n=${RQ.bins} ${RQ.variant}, p=1`,
+        layout: 'per cloud: int32 n, float32 xyz[3n], float32 normals[3n]; little endian; 32 clouds',
+      },
       tables: { layout: 'int32 [n*27] row-major, neighbour k = (dz, dy, dx) in -1..1 with dx fastest; -1 = empty', entries: tables },
     },
     clouds: {

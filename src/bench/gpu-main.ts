@@ -32,11 +32,19 @@ function exportInputs(dir: string, tiny: boolean): void {
   fs.mkdirSync(dir, { recursive: true });
   const shapes = syntheticShapes(tiny ? 2 : 32, 1, 3000);
   for (const rq of [false, true]) {
-    const spec: SampleSpec = { depth: 6, fullDepth: 2, transform: 'none', rq: rq ? { bins: 30, variant: 'random-random', p: 1 } : null, features: 'ND', nempty: false };
+    const spec: SampleSpec = {
+      depth: 6,
+      fullDepth: 2,
+      transform: 'none',
+      rq: rq ? { bins: 30, variant: 'random-random', p: 1 } : null,
+      features: 'ND',
+      nempty: false,
+    };
     const parts: Buffer[] = [];
     shapes.forEach((cloud, i) => {
       const s = prepareSample(cloud, spec, sampleSeed(1, 0, i));
-      const pts = s.points.points, nrm = s.points.normals!;
+      const pts = s.points.points,
+        nrm = s.points.normals!;
       const n = pts.length / 3;
       const head = Buffer.alloc(4);
       head.writeInt32LE(n);
@@ -53,7 +61,15 @@ function exportInputs(dir: string, tiny: boolean): void {
 
 /** LeNet and ResNet at depths 5 and 6, the MID HRNet's cpu preset (depth 5) and the paper's (depth 6), batch 32. */
 function gpuModelCases(): ModelCase[] {
-  const c = (model: ModelCase['model'], depth: number, preset?: ModelCase['preset']): ModelCase => ({ model, depth, batch: 32, rq: false, pipeline: false, memory: false, ...(preset ? { preset } : {}) });
+  const c = (model: ModelCase['model'], depth: number, preset?: ModelCase['preset']): ModelCase => ({
+    model,
+    depth,
+    batch: 32,
+    rq: false,
+    pipeline: false,
+    memory: false,
+    ...(preset ? { preset } : {}),
+  });
   return [c('lenet', 5), c('lenet', 6), c('resnet', 5), c('resnet', 6), c('hrnet', 5, 'cpu'), c('hrnet', 6, 'paper')];
 }
 
@@ -67,12 +83,20 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   const info = await initBackend({ backend: 'webgpu' });
   log(`gpu-bench: ${info.reason}`);
-  const report: Record<string, unknown> = { backend: info.name, reason: info.reason, adapter: info.adapter, tiny, reps, node: process.versions.node, tfjs: info.versions.tfjs };
+  const report: Record<string, unknown> = {
+    backend: info.name,
+    reason: info.reason,
+    adapter: info.adapter,
+    tiny,
+    reps,
+    node: process.versions.node,
+    tfjs: info.versions.tfjs,
+  };
   if (only.includes('matmul')) {
     const rows = [];
     for (const n of tiny ? [64] : [1024, 2048, 4096]) {
       const r = await timeMatMul(n, n, n, reps);
-      rows.push({ n, ms: r.ms, tflops: Math.round((2 * n ** 3) / (r.ms * 1e9) * 1e6) / 1e6 });
+      rows.push({ n, ms: r.ms, tflops: Math.round(((2 * n ** 3) / (r.ms * 1e9)) * 1e6) / 1e6 });
       log(`matmul ${n}^3: ${r.ms} ms, ${rows[rows.length - 1]!.tflops} TFLOP/s (read-back included)`);
     }
     report.matmul = rows;
@@ -86,7 +110,16 @@ async function main(): Promise<void> {
   if (only.includes('models')) {
     const cases = tiny ? tinyModelCases() : gpuModelCases();
     const r = await runModelBench({ cases, reps, warmup: tiny ? 1 : 2, log, isolate: false });
-    report.models = r.entries.map((e) => ({ key: e.key, batch: e.batch, params: e.params, trainShapesPerSec: e.trainShapesPerSec, fwdShapesPerSec: e.fwdShapesPerSec, train: e.train, fwd: e.fwd, nodes: e.nodes }));
+    report.models = r.entries.map((e) => ({
+      key: e.key,
+      batch: e.batch,
+      params: e.params,
+      trainShapesPerSec: e.trainShapesPerSec,
+      fwdShapesPerSec: e.fwdShapesPerSec,
+      train: e.train,
+      fwd: e.fwd,
+      nodes: e.nodes,
+    }));
     report.modelFailures = r.failures;
     report.caseKeys = cases.map(caseKey);
   }

@@ -7,7 +7,17 @@ export { sphereShellTable, morton3 } from './sphere-shell.ts';
 export type { NeighbourTable } from './sphere-shell.ts';
 export { median, timeRuns } from './timing.ts';
 export { runModelBench, defaultModelCases, caseKey, vmHwmBytes } from './models.ts';
-export type { ModelBenchResult, ModelBenchEntry, ModelBenchOptions, ModelCase, BenchModel, RqEffect, StepTiming, PipelineTiming, MemoryPeak } from './models.ts';
+export type {
+  ModelBenchResult,
+  ModelBenchEntry,
+  ModelBenchOptions,
+  ModelCase,
+  BenchModel,
+  RqEffect,
+  StepTiming,
+  PipelineTiming,
+  MemoryPeak,
+} from './models.ts';
 export { PEER_YARDSTICKS, PEER_OCNN_MODELS, PEER_OCNN_HRNET, PEER_TORCH_CONV } from './peer.ts';
 export type { PeerModelFigures, PeerConvFigures } from './peer.ts';
 export { watchMachine } from './machine.ts';

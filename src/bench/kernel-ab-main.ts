@@ -22,7 +22,10 @@ import { BATCH_NORM_RUNNING } from '../../octree/ops/index.ts';
 import { DEFAULT_BLOCK_ELEMENTS, setDefaultBlockElements } from '../../octree/ops/kernels/gather-matmul.ts';
 
 const [model = 'hrnet', depthArg = '5', batchArg = '16', roundsArg = '6', rqArg = '0', switchArg = 'rows,bnrun'] = process.argv.slice(2);
-const depth = Number(depthArg), B = Number(batchArg), rounds = Number(roundsArg), rq = rqArg === '1';
+const depth = Number(depthArg),
+  B = Number(batchArg),
+  rounds = Number(roundsArg),
+  rq = rqArg === '1';
 const switches = new Set(switchArg.split(','));
 const info = await initBackend();
 if (info.name !== 'wasm') throw new Error(`kernel-ab-main: needs the wasm backend, got ${info.name}`);
@@ -34,9 +37,11 @@ if (!k) throw new Error('kernel-ab-main: rq3d wasm kernels are off');
 // 'rows': the exports the hosts call, swapped for the JS loops they replaced (same arguments)
 type RowExports = Pick<HeapKernels, 'weightedRows' | 'addRelu' | 'reluGrad'>;
 const simd: RowExports = { weightedRows: k.weightedRows, addRelu: k.addRelu, reluGrad: k.reluGrad };
-const f = (): Float32Array => new Float32Array(memory.buffer), i = (): Int32Array => new Int32Array(memory.buffer);
+const f = (): Float32Array => new Float32Array(memory.buffer),
+  i = (): Int32Array => new Int32Array(memory.buffer);
 const loops: RowExports = {
-  weightedRows: (x, offsets, src, weight, rows, c, out) => weightedRowsLoop(f(), x >>> 2, i(), offsets >>> 2, i(), src >>> 2, f(), weight >>> 2, rows, c, f(), out >>> 2),
+  weightedRows: (x, offsets, src, weight, rows, c, out) =>
+    weightedRowsLoop(f(), x >>> 2, i(), offsets >>> 2, i(), src >>> 2, f(), weight >>> 2, rows, c, f(), out >>> 2),
   addRelu: (a, b, n, y) => addReluRows(f(), a >>> 2, f(), b >>> 2, n, f(), y >>> 2),
   reluGrad: (dy, y, n, dx) => reluGradRows(f(), dy >>> 2, f(), y >>> 2, n, f(), dx >>> 2),
 };
@@ -71,16 +76,37 @@ const step = async (): Promise<number> => {
   return performance.now() - t0;
 };
 const res: Record<'old' | 'new', number[]> = { old: [], new: [] };
-for (const m of ['old', 'new'] as const) { mode(m); await step(); await step(); }
+for (const m of ['old', 'new'] as const) {
+  mode(m);
+  await step();
+  await step();
+}
 for (let r = 0; r < rounds; r++) {
-  for (const m of (r % 2 ? ['new', 'old'] : ['old', 'new']) as ('old' | 'new')[]) { mode(m); res[m].push(await step()); }
+  for (const m of (r % 2 ? ['new', 'old'] : ['old', 'new']) as ('old' | 'new')[]) {
+    mode(m);
+    res[m].push(await step());
+  }
 }
 mode('new');
-const med = (a: number[]): number => { const v = [...a].sort((x, y) => x - y); return v[v.length >> 1]!; };
-console.log(JSON.stringify({
-  model, depth, B, rq, switches: [...switches], oldMs: res.old.map(Math.round), newMs: res.new.map(Math.round),
-  medOld: Math.round(med(res.old)), medNew: Math.round(med(res.new)), speedupPerRound: res.old.map((v, j) => +(v / res.new[j]!).toFixed(2)),
-  heapMiB: Math.round(mod.HEAPU8.buffer.byteLength / 2 ** 20), load: (await import('node:os')).loadavg().map((v) => +v.toFixed(1)),
-}));
+const med = (a: number[]): number => {
+  const v = [...a].sort((x, y) => x - y);
+  return v[v.length >> 1]!;
+};
+console.log(
+  JSON.stringify({
+    model,
+    depth,
+    B,
+    rq,
+    switches: [...switches],
+    oldMs: res.old.map(Math.round),
+    newMs: res.new.map(Math.round),
+    medOld: Math.round(med(res.old)),
+    medNew: Math.round(med(res.new)),
+    speedupPerRound: res.old.map((v, j) => +(v / res.new[j]!).toFixed(2)),
+    heapMiB: Math.round(mod.HEAPU8.buffer.byteLength / 2 ** 20),
+    load: (await import('node:os')).loadavg().map((v) => +v.toFixed(1)),
+  }),
+);
 net.dispose();
 process.exit(0);

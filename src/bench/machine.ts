@@ -36,7 +36,11 @@ function readTicks(): CpuTicks | null {
     // fields after the parenthesised command name: utime, stime, cutime, cstime are the 12th to 15th
     // (cutime/cstime: child processes already reaped, e.g. the isolated model cases)
     const stat = fs.readFileSync('/proc/self/stat', 'utf8');
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ').slice(11, 15).map(Number);
+    const rest = stat
+      .slice(stat.lastIndexOf(')') + 2)
+      .split(' ')
+      .slice(11, 15)
+      .map(Number);
     return { busy: total - idle, total, self: rest.reduce((s, v) => s + v, 0) };
   } catch {
     return null;

@@ -188,7 +188,8 @@ export function defaultModelCases(quick = false): ModelCase[] {
   const lenet = (depth: number, rq: boolean, pipeline: boolean, memory = false): ModelCase => ({ model: 'lenet', depth, batch: B, rq, pipeline, memory });
   // depth 6 first so its memory figure is not raised by anything earlier in this bench
   cases.push(lenet(6, false, !quick, true), lenet(6, true, !quick), lenet(5, false, true), lenet(5, true, !quick));
-  for (const depth of quick ? [5] : [5, 6]) for (const rq of [false, true]) cases.push({ model: 'resnet', depth, batch: B, rq, pipeline: false, memory: false });
+  for (const depth of quick ? [5] : [5, 6])
+    for (const rq of [false, true]) cases.push({ model: 'resnet', depth, batch: B, rq, pipeline: false, memory: false });
   const hd = HRNET_PRESETS.cpu.depth;
   // batch 16, not the preset's 32: on 3,000-point shapes the step needs ~125 MiB of wasm heap per shape, and
   // batch 32 overflows the 4 GiB wasm32 heap (docs/performance.md)
@@ -208,7 +209,14 @@ export interface Net {
 }
 
 export function makeNet(c: ModelCase, seed: number): Net {
-  const labels = (b: number): tf.Tensor2D => tf.oneHot(tf.tensor1d(Int32Array.from({ length: b }, (_, i) => (i * 7) % CLASSES), 'int32'), CLASSES) as tf.Tensor2D;
+  const labels = (b: number): tf.Tensor2D =>
+    tf.oneHot(
+      tf.tensor1d(
+        Int32Array.from({ length: b }, (_, i) => (i * 7) % CLASSES),
+        'int32',
+      ),
+      CLASSES,
+    ) as tf.Tensor2D;
   if (c.model === 'lenet' || c.model === 'resnet') {
     const m = c.model === 'lenet' ? new OctreeLeNet(4, CLASSES, c.depth, seed) : new OctreeResNet(4, CLASSES, c.depth, { resblocks: 2, seed });
     return {
@@ -272,7 +280,13 @@ export function specOf(c: ModelCase, fullDepth: number): SampleSpec {
 }
 
 export function buildBatch(shapes: readonly PointCloud[], spec: SampleSpec, seed: number, epoch: number): Batch {
-  const part = finishBatch(buildPart(shapes.map((cloud, i) => ({ cloud, seed: sampleSeed(seed, epoch, i) })), spec), spec);
+  const part = finishBatch(
+    buildPart(
+      shapes.map((cloud, i) => ({ cloud, seed: sampleSeed(seed, epoch, i) })),
+      spec,
+    ),
+    spec,
+  );
   return { octree: part.octree, features: part.features! };
 }
 
@@ -343,7 +357,17 @@ async function benchCase(c: ModelCase, shapes: readonly PointCloud[], opts: Case
   };
   // train steps through the trainer (losses read asynchronously: a device backend has no synchronous read-back in Node)
   const trainTimed = (source: BatchSource<Batch>, timing: StepTimer, pool?: WorkerPoolOptions, before?: TrainerHook<Batch>): Promise<unknown> =>
-    train({ params: net.params, task, source, totalSteps: warmup + reps, lr: () => 0.01, momentum: 0.9, weightDecay: 5e-4, pool, hooks: [...(before ? [before] : []), timing.hook] });
+    train({
+      params: net.params,
+      task,
+      source,
+      totalSteps: warmup + reps,
+      lr: () => 0.01,
+      momentum: 0.9,
+      weightDecay: 5e-4,
+      pool,
+      hooks: [...(before ? [before] : []), timing.hook],
+    });
   const inferOn = async (b: Batch): Promise<void> => {
     const D = b.octree.depth;
     const outs = tf.tidy(() => {
@@ -367,7 +391,10 @@ async function benchCase(c: ModelCase, shapes: readonly PointCloud[], opts: Case
 
   // a step timed alone (the batch prebuilt), then the forward alone
   const trainTimer = stepTimer(warmup, { from: 'step', tick: true, probe });
-  await trainTimed(repeatSource(warmup + reps, () => batch), trainTimer);
+  await trainTimed(
+    repeatSource(warmup + reps, () => batch),
+    trainTimer,
+  );
   const trainT = stepTiming(trainTimer.runs, c.batch);
   const fwd = await timed(() => inferOn(batch));
 
@@ -506,10 +533,18 @@ async function pooledTiming(
   const all = input.map((_, i) => i);
   const source: BatchSource<Batch> = {
     epochLength: (e) => (e === 0 ? warmup + reps : 0),
-    batches: (_e, _from, count, pool) => new BatchPipeline({ load: (i) => input[i]!, batches: Array.from({ length: count }, () => all), spec, pool: pool!, seed, epoch: 1, prefetch: 1 }),
+    batches: (_e, _from, count, pool) =>
+      new BatchPipeline({ load: (i) => input[i]!, batches: Array.from({ length: count }, () => all), spec, pool: pool!, seed, epoch: 1, prefetch: 1 }),
   };
   // start the worker (thread, tsx, JIT) outside the timed loop
-  const warm: TrainerHook<Batch> = { name: 'bench-warm-worker', beforeTrain: async ({ pool }) => void (await pool!.prepare(input.map((cloud, i) => ({ cloud, seed: i })), spec)) };
+  const warm: TrainerHook<Batch> = {
+    name: 'bench-warm-worker',
+    beforeTrain: async ({ pool }) =>
+      void (await pool!.prepare(
+        input.map((cloud, i) => ({ cloud, seed: i })),
+        spec,
+      )),
+  };
   await trainTimed(source, timer, { workers: 1, mergeIn: 'worker' }, warm);
   return { ...stepTiming(timer.runs, c.batch), batchMs: round(timer.waitMs / reps, 1) };
 }
@@ -573,16 +608,32 @@ export async function runModelBench(opts: ModelBenchOptions = {}): Promise<Model
         ` (${round((performance.now() - t0) / 1000, 1)} s)`,
     );
   }
-  return { backend: tf.getBackend(), reps: o.reps, warmup: o.warmup, points: o.points, fullDepth: o.fullDepth, entries, failures, isolated: isolate, rq: rqEffects(entries, opts.peer ?? STORED_PEER) };
+  return {
+    backend: tf.getBackend(),
+    reps: o.reps,
+    warmup: o.warmup,
+    points: o.points,
+    fullDepth: o.fullDepth,
+    entries,
+    failures,
+    isolated: isolate,
+    rq: rqEffects(entries, opts.peer ?? STORED_PEER),
+  };
 }
 
 /** Runs one case in `node --import tsx model-case-main.ts` with the same backend settings. */
 function benchCaseInChild(c: ModelCase, options: CaseSettings, timeoutSec: number): Promise<ModelBenchEntry> {
   const script = fileURLToPath(new URL('./model-case-main.ts', import.meta.url));
   const info = backendInfo();
-  const env = { ...process.env, ...(info ? { RQ3D_BACKEND: info.name === 'tensorflow' ? 'tensorflow' : info.name, RQ3D_THREADS: String(Math.max(1, info.threads)) } : {}) };
+  const env = {
+    ...process.env,
+    ...(info ? { RQ3D_BACKEND: info.name === 'tensorflow' ? 'tensorflow' : info.name, RQ3D_THREADS: String(Math.max(1, info.threads)) } : {}),
+  };
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), script, JSON.stringify({ case: c, options })], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), script, JSON.stringify({ case: c, options })], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     let timedOut = false;
@@ -606,7 +657,12 @@ function benchCaseInChild(c: ModelCase, options: CaseSettings, timeoutSec: numbe
         return;
       }
       // the last meaningful stderr line (a wasm abort prints the whole minified module before it)
-      const why = err.split('\n').map((l) => l.trim()).filter((l) => l && l.length < 400).slice(-3).join(' | ');
+      const why = err
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => l && l.length < 400)
+        .slice(-3)
+        .join(' | ');
       reject(new Error(`child exited with ${signal ?? `code ${code}`}: ${why}`));
     });
   });

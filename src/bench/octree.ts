@@ -161,7 +161,14 @@ function benchDepth(shapes: readonly PointCloud[], depth: number, fullDepth: num
     return buildOctree(q, { depth, fullDepth, bounds: 'clamp' });
   });
   const batch = (rq: boolean): { ms: number; rows: number[] } => {
-    const spec: SampleSpec = { depth, fullDepth, transform: 'midnet', rq: rq ? { bins: 30, variant: 'random-random', p: 1 } : null, features: 'ND', nempty: false };
+    const spec: SampleSpec = {
+      depth,
+      fullDepth,
+      transform: 'midnet',
+      rq: rq ? { bins: 30, variant: 'random-random', p: 1 } : null,
+      features: 'ND',
+      nempty: false,
+    };
     const ms: number[] = [];
     let rows: number[] = [];
     for (let r = 0; r <= reps; r++) {
@@ -195,14 +202,28 @@ function benchDepth(shapes: readonly PointCloud[], depth: number, fullDepth: num
 }
 
 async function overlapRun(
-  shapes: readonly PointCloud[], spec: SampleSpec, batches: number, iterations: number, workers: number, mergeIn: MergeSite, seed: number,
+  shapes: readonly PointCloud[],
+  spec: SampleSpec,
+  batches: number,
+  iterations: number,
+  workers: number,
+  mergeIn: MergeSite,
+  seed: number,
 ): Promise<OverlapRun> {
   const pool = new WorkerPool({ workers, mergeIn });
   try {
     const all = shapes.map((_, i) => i);
     const list = Array.from({ length: batches }, () => all);
     // warm up (thread start, tsx, JIT) outside the timed loop: two whole batches on every worker
-    for (let r = 0; r < 2; r++) await Promise.all(Array.from({ length: Math.max(1, workers) }, (_, w) => pool.prepare(shapes.map((cloud, i) => ({ cloud, seed: 1000 * r + 100 * w + i })), spec)));
+    for (let r = 0; r < 2; r++)
+      await Promise.all(
+        Array.from({ length: Math.max(1, workers) }, (_, w) =>
+          pool.prepare(
+            shapes.map((cloud, i) => ({ cloud, seed: 1000 * r + 100 * w + i })),
+            spec,
+          ),
+        ),
+      );
     const pipe = new BatchPipeline({ load: (i) => shapes[i]!, batches: list, spec, pool, seed, prefetch: workers });
     let sink = 0;
     let wait = 0;

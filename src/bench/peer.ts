@@ -26,12 +26,54 @@ export interface PeerModelFigures {
 
 /** Keyed like the model bench's cases: `<model>_d<depth>[rq]`. */
 export const PEER_OCNN_MODELS: Record<string, PeerModelFigures> = {
-  lenet_d5: { run: 'cls_lenet_d5', batch: 32, trainShapesPerSec: 63.68, fwdShapesPerSec: 160.19, trainShapesPerSecTunedAlloc: 78, nodes: [1, 8, 37, 144, 534, 1522] },
-  lenet_d6: { run: 'cls_lenet_d6', batch: 32, trainShapesPerSec: 28.89, fwdShapesPerSec: 79.88, trainShapesPerSecTunedAlloc: 41, nodes: [1, 8, 37, 144, 534, 1522, 2475] },
-  lenet_d6rq: { run: 'cls_lenet_d6_quant30', batch: 32, trainShapesPerSec: 37.75, fwdShapesPerSec: 99.71, trainShapesPerSecTunedAlloc: 53, nodes: [1, 8, 35, 138, 446, 926, 1259] },
-  resnet_d5: { run: 'cls_resnet_d5', batch: 32, trainShapesPerSec: 18.96, fwdShapesPerSec: 53.02, trainShapesPerSecTunedAlloc: 30, nodes: [1, 8, 37, 144, 534, 1522] },
-  resnet_d6: { run: 'cls_resnet_d6', batch: 32, trainShapesPerSec: 8.82, fwdShapesPerSec: 27.33, trainShapesPerSecTunedAlloc: 15.2, nodes: [1, 8, 37, 144, 534, 1522, 2475] },
-  resnet_d6rq: { run: 'cls_resnet_d6_quant30', batch: 32, trainShapesPerSec: 11.59, fwdShapesPerSec: 44.71, trainShapesPerSecTunedAlloc: null, nodes: [1, 8, 35, 138, 446, 926, 1259] },
+  lenet_d5: {
+    run: 'cls_lenet_d5',
+    batch: 32,
+    trainShapesPerSec: 63.68,
+    fwdShapesPerSec: 160.19,
+    trainShapesPerSecTunedAlloc: 78,
+    nodes: [1, 8, 37, 144, 534, 1522],
+  },
+  lenet_d6: {
+    run: 'cls_lenet_d6',
+    batch: 32,
+    trainShapesPerSec: 28.89,
+    fwdShapesPerSec: 79.88,
+    trainShapesPerSecTunedAlloc: 41,
+    nodes: [1, 8, 37, 144, 534, 1522, 2475],
+  },
+  lenet_d6rq: {
+    run: 'cls_lenet_d6_quant30',
+    batch: 32,
+    trainShapesPerSec: 37.75,
+    fwdShapesPerSec: 99.71,
+    trainShapesPerSecTunedAlloc: 53,
+    nodes: [1, 8, 35, 138, 446, 926, 1259],
+  },
+  resnet_d5: {
+    run: 'cls_resnet_d5',
+    batch: 32,
+    trainShapesPerSec: 18.96,
+    fwdShapesPerSec: 53.02,
+    trainShapesPerSecTunedAlloc: 30,
+    nodes: [1, 8, 37, 144, 534, 1522],
+  },
+  resnet_d6: {
+    run: 'cls_resnet_d6',
+    batch: 32,
+    trainShapesPerSec: 8.82,
+    fwdShapesPerSec: 27.33,
+    trainShapesPerSecTunedAlloc: 15.2,
+    nodes: [1, 8, 37, 144, 534, 1522, 2475],
+  },
+  resnet_d6rq: {
+    run: 'cls_resnet_d6_quant30',
+    batch: 32,
+    trainShapesPerSec: 11.59,
+    fwdShapesPerSec: 44.71,
+    trainShapesPerSecTunedAlloc: null,
+    nodes: [1, 8, 35, 138, 446, 926, 1259],
+  },
 };
 
 /**
@@ -39,7 +81,12 @@ export const PEER_OCNN_MODELS: Record<string, PeerModelFigures> = {
  * has for MID-Net's backbone. It is not the same network as MidHRNet's cpu preset, so no ratio is taken.
  */
 export const PEER_OCNN_HRNET: PeerModelFigures = {
-  run: 'cls_hrnet_d6', batch: 8, trainShapesPerSec: 1.94, fwdShapesPerSec: 6.26, trainShapesPerSecTunedAlloc: null, nodes: [1, 8, 38, 141, 500, 1503, 2480],
+  run: 'cls_hrnet_d6',
+  batch: 8,
+  trainShapesPerSec: 1.94,
+  fwdShapesPerSec: 6.26,
+  trainShapesPerSecTunedAlloc: null,
+  nodes: [1, 8, 38, 141, 500, 1503, 2480],
 };
 
 export interface PeerConvFigures {
@@ -140,13 +187,19 @@ export function readSideBySide(file: string): PeerSource {
   } catch (e) {
     throw new UserError(`--peer ${file}: cannot read it as JSON (${(e as Error).message.split('\n')[0]})`);
   }
-  const o = j as { date?: string; machine?: { cpu?: string; cpus?: number }; versions?: Record<string, unknown>; cases?: Record<string, { batch?: number; peer?: SideBySideSide; peerTuned?: SideBySideSide }> };
+  const o = j as {
+    date?: string;
+    machine?: { cpu?: string; cpus?: number };
+    versions?: Record<string, unknown>;
+    cases?: Record<string, { batch?: number; peer?: SideBySideSide; peerTuned?: SideBySideSide }>;
+  };
   if (typeof o !== 'object' || o === null || typeof o.cases !== 'object' || o.cases === null) {
     throw new UserError(`--peer ${file}: not a side-by-side result (no "cases"; run ../shared/peer/side-by-side and save its stdout)`);
   }
   const models: Record<string, PeerModelFigures> = {};
   for (const [name, c] of Object.entries(o.cases)) {
-    const train = c.peer?.trainShapesPerSec, fwd = c.peer?.fwdShapesPerSec;
+    const train = c.peer?.trainShapesPerSec,
+      fwd = c.peer?.fwdShapesPerSec;
     if (typeof c.batch !== 'number' || typeof train !== 'number' || typeof fwd !== 'number') continue;
     models[name] = {
       run: `side-by-side ${name}`,

@@ -64,7 +64,9 @@ export function sphereShellTable(n: number): NeighbourTable {
     for (let dz = -1; dz <= 1; dz++) {
       for (let dy = -1; dy <= 1; dy++) {
         for (let dx = -1; dx <= 1; dx++, k++) {
-          const x = v.x + dx, y = v.y + dy, z = v.z + dz;
+          const x = v.x + dx,
+            y = v.y + dy,
+            z = v.z + dz;
           const j = x < 0 || y < 0 || z < 0 ? undefined : where.get(morton3(x, y, z));
           idx[i * 27 + k] = j ?? -1;
           if (j === undefined) empty++;

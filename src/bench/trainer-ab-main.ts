@@ -69,18 +69,37 @@ try {
   const pShapes = await loadShapes('synth:4', { split: 'train', points: 1024, quiet: true, seed: cfg.seed });
   // supervised: LeNet depth 5, 3 epochs
   const sShapes = await loadShapes('synth:8', { points: 512, quiet: true, scale: 0.95 });
-  const sOpts = { model: 'lenet' as const, depth: 5, fullDepth: 2, epochs: 3, batchSize: 8, lr: 0.05, weightDecay: 5e-4, resblocks: 1, widthScale: 1, seed: 3, workers: 1, quiet: true };
+  const sOpts = {
+    model: 'lenet' as const,
+    depth: 5,
+    fullDepth: 2,
+    epochs: 3,
+    batchSize: 8,
+    lr: 0.05,
+    weightDecay: 5e-4,
+    resblocks: 1,
+    widthScale: 1,
+    seed: 3,
+    workers: 1,
+    quiet: true,
+  };
 
   const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'rq3d-ab-'));
   const median = (a: readonly number[]): number => {
     const s = [...a].sort((x, y) => x - y);
     return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
   };
-  const rows = (dir: string): Array<Record<string, number>> => fs.readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
+  const rows = (dir: string): Array<Record<string, number>> =>
+    fs
+      .readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, number>);
   const weights = async (dir: string): Promise<string> => {
     const ck = await loadCheckpoint(path.join(dir, 'checkpoint'));
     const parts: string[] = [];
-    for (const [g, ts] of ck.groups) for (const [n, t] of ts) parts.push(`${g}/${n}:${Buffer.from((await t.data() as Float32Array).buffer).toString('base64')}`);
+    for (const [g, ts] of ck.groups)
+      for (const [n, t] of ts) parts.push(`${g}/${n}:${Buffer.from(((await t.data()) as Float32Array).buffer).toString('base64')}`);
     disposeLoaded(ck);
     return parts.join('|');
   };
@@ -99,7 +118,9 @@ try {
     const c0 = process.cpuUsage();
     await arms[arm].pretrain(cfg, { out: dir, quiet: true, shapes: pShapes, maxSteps: pretrainSteps, watchdog: false });
     const cpu = cpuMs(c0);
-    const stepMs = rows(dir).filter((r) => r.epochsDone === undefined).map((r) => (1000 * cfg.optim.batchSize) / r.shapesPerSec!);
+    const stepMs = rows(dir)
+      .filter((r) => r.epochsDone === undefined)
+      .map((r) => (1000 * cfg.optim.batchSize) / r.shapesPerSec!);
     return { stepMs, cpuMs: cpu, dir };
   };
   const runSupervised = async (arm: 'old' | 'new'): Promise<{ ms: number; cpuMs: number; stepMs: number; dir: string; oa: number }> => {
@@ -122,7 +143,10 @@ try {
     supervised: false,
   };
   const sw = { old: await runSupervised('old'), new: await runSupervised('new') };
-  same.supervised = sw.old.oa === sw.new.oa && (await weights(sw.old.dir)) === (await weights(sw.new.dir)) && JSON.stringify(rows(sw.old.dir)) === JSON.stringify(rows(sw.new.dir));
+  same.supervised =
+    sw.old.oa === sw.new.oa &&
+    (await weights(sw.old.dir)) === (await weights(sw.new.dir)) &&
+    JSON.stringify(rows(sw.old.dir)) === JSON.stringify(rows(sw.new.dir));
 
   const arm2 = (): { old: number[]; new: number[] } => ({ old: [], new: [] });
   const res = { pretrainStepMs: arm2(), pretrainRunCpuMs: arm2(), supervisedStepMs: arm2(), supervisedRunMs: arm2(), supervisedRunCpuMs: arm2() };

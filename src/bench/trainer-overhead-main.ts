@@ -10,7 +10,8 @@ import { Params } from '../models/params.ts';
 import { SgdMomentum } from './../train/sgd.ts';
 import { train, trainableVariables, type BatchSource, type TrainerHook } from '../train/trainer.ts';
 
-const steps = Number(process.argv[2] ?? 2000), rounds = Number(process.argv[3] ?? 6);
+const steps = Number(process.argv[2] ?? 2000),
+  rounds = Number(process.argv[3] ?? 6);
 await tf.setBackend('cpu');
 const p = new Params('overhead');
 p.add('w', [2], new Float32Array([0.5, -0.25]), true);
@@ -61,5 +62,14 @@ for (let r = 0; r < rounds; r++) {
   for (const f of r % 2 ? [byHand, viaTrainer] : [viaTrainer, byHand]) (f === viaTrainer ? res.trainerUs : res.handUs).push(+(await f()).toFixed(1));
 }
 const med = (a: number[]): number => [...a].sort((x, y) => x - y)[a.length >> 1]!;
-console.log(JSON.stringify({ steps, ...res, medTrainerUs: med(res.trainerUs), medHandUs: med(res.handUs), overheadUsPerStep: +(med(res.trainerUs) - med(res.handUs)).toFixed(1), tensorsLeft: tf.memory().numTensors - 1 }));
+console.log(
+  JSON.stringify({
+    steps,
+    ...res,
+    medTrainerUs: med(res.trainerUs),
+    medHandUs: med(res.handUs),
+    overheadUsPerStep: +(med(res.trainerUs) - med(res.handUs)).toFixed(1),
+    tensorsLeft: tf.memory().numTensors - 1,
+  }),
+);
 p.dispose();

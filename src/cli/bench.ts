@@ -120,16 +120,23 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
   const reps = opts.reps ?? (tiny ? 1 : quick ? 2 : 5);
   const warmup = quick ? 1 : 2;
   const log = opts.log ?? ((): void => undefined);
-  const [{ initBackend }, { runConvBench, DEFAULT_CONV_CASES }, { watchMachine }, { matmulPeak }, { caseKey, defaultModelCases, runModelBench, tinyModelCases }, { runOctreeBench }, { PEER_TORCH_CONV, PEER_YARDSTICKS, STORED_PEER, readSideBySide }] =
-    await Promise.all([
-      import('../backend.ts'),
-      import('../bench/conv-layer.ts'),
-      import('../bench/machine.ts'),
-      import('../bench/matmul.ts'),
-      import('../bench/models.ts'),
-      import('../bench/octree.ts'),
-      import('../bench/peer.ts'),
-    ]);
+  const [
+    { initBackend },
+    { runConvBench, DEFAULT_CONV_CASES },
+    { watchMachine },
+    { matmulPeak },
+    { caseKey, defaultModelCases, runModelBench, tinyModelCases },
+    { runOctreeBench },
+    { PEER_TORCH_CONV, PEER_YARDSTICKS, STORED_PEER, readSideBySide },
+  ] = await Promise.all([
+    import('../backend.ts'),
+    import('../bench/conv-layer.ts'),
+    import('../bench/machine.ts'),
+    import('../bench/matmul.ts'),
+    import('../bench/models.ts'),
+    import('../bench/octree.ts'),
+    import('../bench/peer.ts'),
+  ]);
   // read before anything runs: a bad --peer file fails in a second, not after the benches
   const peerSource = opts.peer !== undefined ? readSideBySide(opts.peer) : STORED_PEER;
   const watch = watchMachine();
@@ -176,7 +183,11 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
     const peak = await matmulPeak(reps, tiny ? 128 : undefined);
     report.matmulPeak = peak;
     report.matmulPeakGflops = peak.gflops;
-    const convCases = tiny ? [{ n: 256, cin: 8, cout: 8 }] : quick ? DEFAULT_CONV_CASES.map((c) => ({ ...c, n: Math.ceil(c.n / 10) })) : [...DEFAULT_CONV_CASES];
+    const convCases = tiny
+      ? [{ n: 256, cin: 8, cout: 8 }]
+      : quick
+        ? DEFAULT_CONV_CASES.map((c) => ({ ...c, n: Math.ceil(c.n / 10) }))
+        : [...DEFAULT_CONV_CASES];
     const rows: ConvRow[] = [];
     for (const c of convCases) {
       const r = await runConvBench({ cases: [c], variants: opts.convVariants ?? ['fused'], reps });
@@ -188,9 +199,14 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
   if (parts.includes('octree')) {
     log('octree: build, merge, neighbour tables, batch pipeline');
     report.octree = await runOctreeBench(
-      tiny ? { shapes: 2, reps: 1, overlapBatches: 1, overlapRepeats: 1 } : quick ? { shapes: 8, reps: 1, overlapBatches: 2, overlapRepeats: 1 } : { reps, overlapBatches: 8, overlapRepeats: 3 },
+      tiny
+        ? { shapes: 2, reps: 1, overlapBatches: 1, overlapRepeats: 1 }
+        : quick
+          ? { shapes: 8, reps: 1, overlapBatches: 2, overlapRepeats: 1 }
+          : { reps, overlapBatches: 8, overlapRepeats: 3 },
     );
-    for (const d of report.octree.depths) log(`octree: depth ${d.depth}: build ${d.buildMsPerShape} ms/shape, merge+tables ${d.mergeNeighborsMs} ms, batch ${d.batchMs.plain} ms`);
+    for (const d of report.octree.depths)
+      log(`octree: depth ${d.depth}: build ${d.buildMsPerShape} ms/shape, merge+tables ${d.mergeNeighborsMs} ms, batch ${d.batchMs.plain} ms`);
   }
   if (parts.includes('models') || parts.includes('octree')) {
     report.rq = {
@@ -259,10 +275,16 @@ export function formatBench(r: BenchReport): string {
       ),
     );
     for (const f of r.modelFailures ?? []) out.push(`${f.key} batch ${f.batch}: FAILED: ${f.error}`);
-    if (ps.kind === 'stored') out.push(`(stored peer HRNet is ocnn's classification HRNet d6 batch 8 on ${r.peer.machine}, ${r.peer.date}: ${r.peer.hrnet.trainShapesPerSec} train / ${r.peer.hrnet.fwdShapesPerSec} fwd shapes/s; a different net, no ratio)`);
+    if (ps.kind === 'stored')
+      out.push(
+        `(stored peer HRNet is ocnn's classification HRNet d6 batch 8 on ${r.peer.machine}, ${r.peer.date}: ${r.peer.hrnet.trainShapesPerSec} train / ${r.peer.hrnet.fwdShapesPerSec} fwd shapes/s; a different net, no ratio)`,
+      );
   }
   if (r.memory) {
-    out.push('', `Memory, ${r.memory.case}: peak RSS ${r.memory.peakRssMiB} MiB, VmHWM ${r.memory.vmHwmMiB ?? '?'} MiB${r.memory.vmHwmResetBeforeCase ? '' : ' (process peak so far)'}; goal < ${r.memory.goalMiB} MiB: ${r.memory.withinGoal ? 'met' : 'NOT met'}`);
+    out.push(
+      '',
+      `Memory, ${r.memory.case}: peak RSS ${r.memory.peakRssMiB} MiB, VmHWM ${r.memory.vmHwmMiB ?? '?'} MiB${r.memory.vmHwmResetBeforeCase ? '' : ' (process peak so far)'}; goal < ${r.memory.goalMiB} MiB: ${r.memory.withinGoal ? 'met' : 'NOT met'}`,
+    );
   }
   if (r.rq && (r.rq.models.length > 0 || r.rq.octree.length > 0)) {
     out.push('', 'RQ n=30 (random-random) on the same shapes:');
@@ -270,19 +292,45 @@ export function formatBench(r: BenchReport): string {
       out.push(
         table(
           ['case', 'leaves plain', 'leaves RQ', 'ratio', 's/step plain', 's/step RQ', 'train speed-up', 'fwd speed-up', 'peer speed-up'],
-          r.rq.models.map((q) => [q.key, q.nodesPlain[q.depth]!, q.nodesRq[q.depth]!, q.leafRatio, q.secondsPerStepPlain, q.secondsPerStepRq, `${q.trainSpeedup}x`, `${q.fwdSpeedup}x`, q.peerTrainSpeedup === null ? null : `${q.peerTrainSpeedup}x`]),
+          r.rq.models.map((q) => [
+            q.key,
+            q.nodesPlain[q.depth]!,
+            q.nodesRq[q.depth]!,
+            q.leafRatio,
+            q.secondsPerStepPlain,
+            q.secondsPerStepRq,
+            `${q.trainSpeedup}x`,
+            `${q.fwdSpeedup}x`,
+            q.peerTrainSpeedup === null ? null : `${q.peerTrainSpeedup}x`,
+          ]),
         ),
       );
       for (const q of r.rq.models) out.push(`  ${q.key} nodes per depth: ${q.nodesPlain.join(' / ')}  ->  RQ ${q.nodesRq.join(' / ')}`);
     }
-    for (const q of r.rq.octree) out.push(`  octree bench depth ${q.depth} nodes: ${q.nodesPlain.join(' / ')}  ->  RQ ${q.nodesRq.join(' / ')} (leaves x${q.leafRatio})`);
+    for (const q of r.rq.octree)
+      out.push(`  octree bench depth ${q.depth} nodes: ${q.nodesPlain.join(' / ')}  ->  RQ ${q.nodesRq.join(' / ')} (leaves x${q.leafRatio})`);
   }
   if (r.conv) {
-    out.push('', `Conv layer (one octree conv, sphere-shell neighbourhoods; matMul peak ${r.matmulPeakGflops} GFLOP/s; torch figures stored from ${r.peer.machine}, ${r.peer.date}: sgemm ${r.peer.sgemmGflops.join('-')} GFLOP/s):`);
+    out.push(
+      '',
+      `Conv layer (one octree conv, sphere-shell neighbourhoods; matMul peak ${r.matmulPeakGflops} GFLOP/s; torch figures stored from ${r.peer.machine}, ${r.peer.date}: sgemm ${r.peer.sgemmGflops.join('-')} GFLOP/s):`,
+    );
     out.push(
       table(
         ['N', 'Cin', 'Cout', 'variant', 'fwd ms', 'GFLOP/s', 'fwd+bwd ms', 'GFLOP/s', 'torch ms', 'torch fwd+bwd', 'speed vs torch'],
-        r.conv.map((c) => [c.N, c.Cin, c.Cout, c.variant, c.fwdMs, c.fwdGflops, c.trainMs, c.trainGflops, c.peerFwdMs, c.peerTrainMs, c.vsPeerTrain === null ? null : `${c.vsPeerTrain}x`]),
+        r.conv.map((c) => [
+          c.N,
+          c.Cin,
+          c.Cout,
+          c.variant,
+          c.fwdMs,
+          c.fwdGflops,
+          c.trainMs,
+          c.trainGflops,
+          c.peerFwdMs,
+          c.peerTrainMs,
+          c.vsPeerTrain === null ? null : `${c.vsPeerTrain}x`,
+        ]),
       ),
     );
   }
@@ -293,7 +341,16 @@ export function formatBench(r: BenchReport): string {
       table(
         ['depth', 'build ms/shape', 'peer', 'merge+tables ms', 'peer', 'batch ms', 'batch ms RQ', 'shapes/s'],
         // the peer's merge figure is for a batch of 32
-        o.depths.map((d) => [d.depth, d.buildMsPerShape, o.peer.buildMsPerShape[d.depth] ?? null, d.mergeNeighborsMs, o.shapes === 32 ? (o.peer.mergeNeighborsMs[d.depth] ?? null) : null, d.batchMs.plain, d.batchMs.rq30, d.shapesPerSec.plain]),
+        o.depths.map((d) => [
+          d.depth,
+          d.buildMsPerShape,
+          o.peer.buildMsPerShape[d.depth] ?? null,
+          d.mergeNeighborsMs,
+          o.shapes === 32 ? (o.peer.mergeNeighborsMs[d.depth] ?? null) : null,
+          d.batchMs.plain,
+          d.batchMs.rq30,
+          d.shapesPerSec.plain,
+        ]),
       ),
     );
     const v = o.overlap;
@@ -308,7 +365,10 @@ export function formatBench(r: BenchReport): string {
 
 function listOption<T extends string>(allowed: readonly T[], flag: string): (v: string) => T[] {
   return (v) => {
-    const xs = v.split(',').map((s) => s.trim()).filter(Boolean);
+    const xs = v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     for (const x of xs) if (!allowed.includes(x as T)) throw new UsageError(`${flag}: unknown '${x}'; choose from ${allowed.join(', ')}`);
     if (xs.length === 0) throw new UsageError(`${flag}: give at least one of ${allowed.join(', ')}`);
     return xs as T[];
@@ -325,36 +385,63 @@ export function registerBench(program: Command): void {
     .option('--only <parts>', `comma-separated subset of ${BENCH_PARTS.join(',')}`, listOption(BENCH_PARTS, '--only'))
     .option('--models <names>', `models of the model bench (${MODELS.join(',')})`, listOption(MODELS, '--models'))
     .option('--reps <n>', 'timed repetitions per figure (default 5; 2 with --quick)', positiveIntOption('--reps'))
-    .option('--conv-variants <names>', `conv layer variants (${CONV_VARIANTS.join(',')}; default fused, the one the models use)`, listOption(CONV_VARIANTS, '--conv-variants'))
+    .option(
+      '--conv-variants <names>',
+      `conv layer variants (${CONV_VARIANTS.join(',')}; default fused, the one the models use)`,
+      listOption(CONV_VARIANTS, '--conv-variants'),
+    )
     .option('--in-process', 'run every model case in this process (default with --quick; otherwise each case gets a child process)')
     .option('--backend <name>', 'tfjs backend (default: RQ3D_BACKEND or automatic)')
     .option('--threads <n>', 'wasm threads (default: RQ3D_THREADS or 2)', positiveIntOption('--threads'))
-    .option('--peer <file>', 'compare the models with a side-by-side result (the JSON ../shared/peer/side-by-side prints) instead of the stored figures of another machine')
-    .option('--export-inputs <dir>', 'write the benches\' exact inputs (plain.bin, rq30.bin, table_<n>.bin) and manifest.json into DIR for an external harness, and run nothing else')
-    .action(async (o: { json?: boolean; quick?: boolean; tiny?: boolean; only?: BenchPart[]; models?: BenchModel[]; reps?: number; convVariants?: ConvVariant[]; backend?: string; threads?: number; inProcess?: boolean; exportInputs?: string; peer?: string }) => {
-      if (o.backend !== undefined) await checkBackend(o.backend);
-      if (o.exportInputs !== undefined && o.exportInputs.trim() === '') throw new UsageError('--export-inputs: give a folder');
-      if (o.peer !== undefined && o.peer.trim() === '') throw new UsageError('--peer: give a side-by-side result file');
-      if (o.exportInputs !== undefined) {
-        const { exportBenchInputs } = await import('../bench/export-inputs.ts');
-        const r = await exportBenchInputs(o.exportInputs);
-        process.stderr.write(`bench inputs written to ${r.dir}: ${r.files.join(', ')} (mean non-empty depth-6 leaves: plain ${r.meanLeavesD6.plain}, rq30 ${r.meanLeavesD6.rq30})\n`);
-        if (o.json) process.stdout.write(`${JSON.stringify(r)}\n`);
-        return;
-      }
-      const report = await runBench({
-        quick: o.quick,
-        tiny: o.tiny,
-        only: o.only,
-        models: o.models,
-        reps: o.reps,
-        convVariants: o.convVariants,
-        isolate: o.inProcess ? false : undefined,
-        backend: o.backend,
-        threads: o.threads,
-        peer: o.peer,
-        log: (line) => process.stderr.write(`${line}\n`),
-      });
-      process.stdout.write(o.json ? `${JSON.stringify(report)}\n` : formatBench(report));
-    });
+    .option(
+      '--peer <file>',
+      'compare the models with a side-by-side result (the JSON ../shared/peer/side-by-side prints) instead of the stored figures of another machine',
+    )
+    .option(
+      '--export-inputs <dir>',
+      "write the benches' exact inputs (plain.bin, rq30.bin, table_<n>.bin) and manifest.json into DIR for an external harness, and run nothing else",
+    )
+    .action(
+      async (o: {
+        json?: boolean;
+        quick?: boolean;
+        tiny?: boolean;
+        only?: BenchPart[];
+        models?: BenchModel[];
+        reps?: number;
+        convVariants?: ConvVariant[];
+        backend?: string;
+        threads?: number;
+        inProcess?: boolean;
+        exportInputs?: string;
+        peer?: string;
+      }) => {
+        if (o.backend !== undefined) await checkBackend(o.backend);
+        if (o.exportInputs !== undefined && o.exportInputs.trim() === '') throw new UsageError('--export-inputs: give a folder');
+        if (o.peer !== undefined && o.peer.trim() === '') throw new UsageError('--peer: give a side-by-side result file');
+        if (o.exportInputs !== undefined) {
+          const { exportBenchInputs } = await import('../bench/export-inputs.ts');
+          const r = await exportBenchInputs(o.exportInputs);
+          process.stderr.write(
+            `bench inputs written to ${r.dir}: ${r.files.join(', ')} (mean non-empty depth-6 leaves: plain ${r.meanLeavesD6.plain}, rq30 ${r.meanLeavesD6.rq30})\n`,
+          );
+          if (o.json) process.stdout.write(`${JSON.stringify(r)}\n`);
+          return;
+        }
+        const report = await runBench({
+          quick: o.quick,
+          tiny: o.tiny,
+          only: o.only,
+          models: o.models,
+          reps: o.reps,
+          convVariants: o.convVariants,
+          isolate: o.inProcess ? false : undefined,
+          backend: o.backend,
+          threads: o.threads,
+          peer: o.peer,
+          log: (line) => process.stderr.write(`${line}\n`),
+        });
+        process.stdout.write(o.json ? `${JSON.stringify(report)}\n` : formatBench(report));
+      },
+    );
 }

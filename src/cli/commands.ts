@@ -15,4 +15,19 @@ import { registerSupervised } from './supervised.ts';
 import { registerQueue } from './queue.ts';
 
 /** Every subcommand of `rq3d`; one module each. */
-export const COMMANDS: ReadonlyArray<(program: Command) => void> = [registerOctree, registerDoctor, registerInfo, registerConvert, registerQuantize, registerSample, registerSynth, registerView, registerPretrain, registerDownstream, registerMain, registerSupervised, registerQueue, registerBench];
+export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
+  registerOctree,
+  registerDoctor,
+  registerInfo,
+  registerConvert,
+  registerQuantize,
+  registerSample,
+  registerSynth,
+  registerView,
+  registerPretrain,
+  registerDownstream,
+  registerMain,
+  registerSupervised,
+  registerQueue,
+  registerBench,
+];

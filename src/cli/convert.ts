@@ -45,9 +45,12 @@ async function convertOne(input: string, out: string, o: Prepared, opts: Convert
   const ext = path.extname(out).toLowerCase();
   const shape = await readShape(input);
   let pc = shapeToCloud(shape, { sample: o.sample, normals: o.normals, orient: o.orient, k: o.k, seed: o.seed });
-  const t: Normalization | null = o.normalize === 'bbox' ? bboxNormalization(pc.points, o.scale) : o.normalize === 'sphere' ? sphereNormalization(pc.points, o.scale) : null;
+  const t: Normalization | null =
+    o.normalize === 'bbox' ? bboxNormalization(pc.points, o.scale) : o.normalize === 'sphere' ? sphereNormalization(pc.points, o.scale) : null;
   if (t) pc = applyNormalization(pc, t);
-  const frame = t ? `; frame normalized: normalize ${o.normalize} center ${t.center.map((v) => Number(v.toPrecision(9))).join(' ')} scale ${Number(t.factor.toPrecision(9))} (output = (input - center) * scale)` : '; frame input';
+  const frame = t
+    ? `; frame normalized: normalize ${o.normalize} center ${t.center.map((v) => Number(v.toPrecision(9))).join(' ')} scale ${Number(t.factor.toPrecision(9))} (output = (input - center) * scale)`
+    : '; frame input';
   const bytes = ext === '.points' ? encodePoints(pc) : encodePly(pc, { ascii: opts.ascii, comment: `rq3d convert ${path.basename(input)}${frame}` });
   await writeFileAtomic(out, bytes);
   return {
@@ -79,11 +82,13 @@ function shapeFiles(dir: string): string[] {
 export function registerConvert(program: Command): void {
   program
     .command('convert')
-    .description('convert a shape (or every shape under a folder) to a PLY point cloud with normals (or an O-CNN .points file): sample meshes, estimate normals, normalize')
+    .description(
+      'convert a shape (or every shape under a folder) to a PLY point cloud with normals (or an O-CNN .points file): sample meshes, estimate normals, normalize',
+    )
     .argument('<in>', 'input shape (PLY, OFF, OBJ, PCD, xyz/txt, .points), or a folder of them')
     .argument('<out>', 'output file: .ply (binary little endian; --ascii for text) or .points; for a folder input, the output folder (same tree)')
     .option('--sample <n>', 'mesh: number of surface samples (default 8000); cloud: random subset of this size')
-    .option('--normals <mode>', 'auto (keep the file\'s, estimate if absent), estimate (always), keep (never estimate)', 'auto')
+    .option('--normals <mode>', "auto (keep the file's, estimate if absent), estimate (always), keep (never estimate)", 'auto')
     .option('--orient <mode>', 'orientation of estimated normals: centroid or propagate', 'centroid')
     .option('--k <n>', 'neighbours for normal estimation', '16')
     .option('--normalize <mode>', "bbox (center, largest half extent -> scale) or sphere (bounding sphere -> radius scale); default: keep the input's frame")
@@ -113,10 +118,13 @@ export function registerConvert(program: Command): void {
         else process.stdout.write(`wrote ${out}: ${summary.points} points${summary.hasNormals ? ' with normals' : ''} (from ${summary.inputFormat})\n`);
         return;
       }
-      if (path.extname(out) !== '') throw new UsageError(`${out}: a folder input needs an output folder (got a file name); use --format ply|points for the files`);
-      if (path.resolve(out) === path.resolve(input) || path.resolve(out).startsWith(path.resolve(input) + path.sep)) throw new UsageError(`${out}: the output folder must not be the input folder or inside it`);
+      if (path.extname(out) !== '')
+        throw new UsageError(`${out}: a folder input needs an output folder (got a file name); use --format ply|points for the files`);
+      if (path.resolve(out) === path.resolve(input) || path.resolve(out).startsWith(path.resolve(input) + path.sep))
+        throw new UsageError(`${out}: the output folder must not be the input folder or inside it`);
       const files = shapeFiles(input);
-      if (files.length === 0) throw new UserError(`${input}: no shape files (${[...new Set(['ply', 'off', 'obj', 'pcd', 'points', 'xyz', 'txt'])].join(', ')}) under this folder`);
+      if (files.length === 0)
+        throw new UserError(`${input}: no shape files (${[...new Set(['ply', 'off', 'obj', 'pcd', 'points', 'xyz', 'txt'])].join(', ')}) under this folder`);
       const progress = createProgress(`convert ${input}`, files.length, { quiet: opts.quiet === true || opts.json === true, unit: 'files' });
       let points = 0;
       try {

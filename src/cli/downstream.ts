@@ -42,7 +42,8 @@ function singleConfig(protocol: 'linear' | 'finetune' | '2fc', task: 'classifica
   if (o.checkpoint !== undefined && o.from !== undefined) throw new UsageError('give either --checkpoint or --from scratch, not both');
   const froms = protocol === 'linear' ? ['scratch', 'random'] : ['scratch'];
   if (o.from !== undefined && !froms.includes(o.from)) throw new UsageError(`--from: must be ${froms.join(' or ')}, got '${o.from}'`);
-  if (o.checkpoint === undefined && o.from === undefined) throw new UsageError(`give --checkpoint RUN/checkpoint or --from scratch${protocol === 'linear' ? ' (linear: or --from random)' : ''}`);
+  if (o.checkpoint === undefined && o.from === undefined)
+    throw new UsageError(`give --checkpoint RUN/checkpoint or --from scratch${protocol === 'linear' ? ' (linear: or --from random)' : ''}`);
   if (o.checkpoint !== undefined && o.checkpoint.trim() === '') throw new UsageError('--checkpoint: give a checkpoint folder (RUN/checkpoint)');
   const name = o.checkpoint ? path.basename(path.dirname(path.resolve(o.checkpoint))) : o.from!;
   // scratch trains the whole network with the fine-tune recipe, whatever the protocol
@@ -81,7 +82,10 @@ function singleConfig(protocol: 'linear' | 'finetune' | '2fc', task: 'classifica
   return checkFewshotConfig(validateOverridden(FewshotConfigSchema, raw, ov, 'the command line'), 'the command line');
 }
 
-const RunFlags = z.object({ backend: z.string().regex(/^[a-z][a-z0-9-]*$/, 'must be a backend name (wasm, cpu, tensorflow, ...)') }).partial().strict();
+const RunFlags = z
+  .object({ backend: z.string().regex(/^[a-z][a-z0-9-]*$/, 'must be a backend name (wasm, cpu, tensorflow, ...)') })
+  .partial()
+  .strict();
 
 async function backendOf(v: string | undefined): Promise<string | undefined> {
   if (v === undefined) return undefined;
@@ -90,12 +94,22 @@ async function backendOf(v: string | undefined): Promise<string | undefined> {
   return backend;
 }
 
-function addSingle(program: Command, name: string, description: string, protocol: (o: SingleOpts) => 'linear' | 'finetune' | '2fc', task: 'classification' | 'segmentation', defaults: { data: string; ratios: string }): void {
+function addSingle(
+  program: Command,
+  name: string,
+  description: string,
+  protocol: (o: SingleOpts) => 'linear' | 'finetune' | '2fc',
+  task: 'classification' | 'segmentation',
+  defaults: { data: string; ratios: string },
+): void {
   const cmd = program
     .command(name)
     .description(description)
     .option('--checkpoint <dir>', 'pretraining checkpoint (runs/NAME/checkpoint)')
-    .option('--from <scratch|random>', "'scratch': the whole network from random init with the fine-tune recipe; 'random' (linear): a frozen random network, BN statistics computed on the training shapes")
+    .option(
+      '--from <scratch|random>',
+      "'scratch': the whole network from random init with the fine-tune recipe; 'random' (linear): a frozen random network, BN statistics computed on the training shapes",
+    )
     .option('--data <source>', 'synth | modelnet10 | DIR', defaults.data)
     .option('--ratios <list>', 'training-data ratios', defaults.ratios)
     .option('--seeds <list>', 'seeds', '0')
@@ -105,7 +119,7 @@ function addSingle(program: Command, name: string, description: string, protocol
     .option('--workers <n>', 'worker threads building octrees', '1')
     .option('--base-steps <n>', 'training steps at ratio 1 (a ratio r trains max(min, base·r·m) steps; default sized for a CPU)')
     .option('--min-steps <n>', 'fewest training steps of any ratio')
-    .option('--lr <x>', 'learning rate (default: the protocol\'s reference recipe)')
+    .option('--lr <x>', "learning rate (default: the protocol's reference recipe)")
     .option('--batch-size <n>', 'shapes per step')
     .option('--backend <name>', 'tfjs backend (wasm, cpu, tensorflow)')
     .option('--set <key=value>', SET_HELP, collectSet)
@@ -132,21 +146,43 @@ function addSingle(program: Command, name: string, description: string, protocol
     if (o.json) process.stdout.write(`${JSON.stringify({ out, cells })}\n`);
     else {
       for (const c of cells) {
-        const v = task === 'segmentation' ? `C.mIoU ${(100 * c.cmiou!).toFixed(1)} %, I.mIoU ${(100 * c.imiou!).toFixed(1)} % (PointNet convention: ${(100 * c.cmiouPointNet!).toFixed(1)} / ${(100 * c.imiouPointNet!).toFixed(1)})` : `OA ${(100 * c.oa!).toFixed(2)} %`;
+        const v =
+          task === 'segmentation'
+            ? `C.mIoU ${(100 * c.cmiou!).toFixed(1)} %, I.mIoU ${(100 * c.imiou!).toFixed(1)} % (PointNet convention: ${(100 * c.cmiouPointNet!).toFixed(1)} / ${(100 * c.imiouPointNet!).toFixed(1)})`
+            : `OA ${(100 * c.oa!).toFixed(2)} %`;
         process.stdout.write(`${c.protocol} ${c.backbone} ratio ${c.ratio} seed ${c.seed}: ${v} [${c.trainShapes} training shapes]\n`);
       }
-      process.stdout.write(`results: ${out} (table.md, summary.json, config.json, ${cfg.protocols[0]}.svg, ${task === 'segmentation' ? 'per-category IoU in table.md' : 'per-class accuracy and confusion-*.svg'})\n`);
+      process.stdout.write(
+        `results: ${out} (table.md, summary.json, config.json, ${cfg.protocols[0]}.svg, ${task === 'segmentation' ? 'per-category IoU in table.md' : 'per-class accuracy and confusion-*.svg'})\n`,
+      );
     }
   });
 }
 
 export function registerDownstream(program: Command): void {
-  addSingle(program, 'linear', 'linear probe on frozen fc1 features (classification)', () => 'linear', 'classification', { data: 'modelnet10', ratios: '0.01,0.02,0.05,0.1,0.2,1' });
-  addSingle(program, 'finetune', 'fine-tune the whole network for classification (backbone at 0.1x lr; head only below 10 %)', () => 'finetune', 'classification', { data: 'modelnet10', ratios: '0.01,0.02,0.05,0.1,0.2,1' });
-  addSingle(program, 'segment', 'part segmentation, one model per category (2fc head on frozen features, or finetune)', (o) => {
-    if (o.mode !== '2fc' && o.mode !== 'finetune') throw new UsageError(`--mode: must be 2fc or finetune, got '${o.mode}'`);
-    return o.mode;
-  }, 'segmentation', { data: 'synth', ratios: '0.01,0.05,1' });
+  addSingle(program, 'linear', 'linear probe on frozen fc1 features (classification)', () => 'linear', 'classification', {
+    data: 'modelnet10',
+    ratios: '0.01,0.02,0.05,0.1,0.2,1',
+  });
+  addSingle(
+    program,
+    'finetune',
+    'fine-tune the whole network for classification (backbone at 0.1x lr; head only below 10 %)',
+    () => 'finetune',
+    'classification',
+    { data: 'modelnet10', ratios: '0.01,0.02,0.05,0.1,0.2,1' },
+  );
+  addSingle(
+    program,
+    'segment',
+    'part segmentation, one model per category (2fc head on frozen features, or finetune)',
+    (o) => {
+      if (o.mode !== '2fc' && o.mode !== 'finetune') throw new UsageError(`--mode: must be 2fc or finetune, got '${o.mode}'`);
+      return o.mode;
+    },
+    'segmentation',
+    { data: 'synth', ratios: '0.01,0.05,1' },
+  );
   program
     .command('fewshot')
     .description('run a few-shot grid (backbones x protocols x ratios x seeds) from an experiment config; resumable')
@@ -163,37 +199,60 @@ export function registerDownstream(program: Command): void {
     .option('--skip-missing', 'go on without the shapes a dataset lists but whose files are absent (default: an error listing them)')
     .option('--force', 'start the results folder afresh (its cells are kept only where their config is unchanged otherwise)')
     .option('--quiet', 'no progress output')
-    .action(async (o: { config: string; out?: string; backbones?: string; protocols?: string; ratios?: string; seeds?: string; set?: string[]; backend?: string; queue?: string; attempts: string; skipMissing?: boolean; force?: boolean; quiet?: boolean }) => {
-      const cfg = gridFromFile(o.config, [...(o.skipMissing ? [{ flag: '--skip-missing', path: ['data', 'skipMissing'], value: true }] : []), ...parseSets(o.set)]);
-      const only = validateFlags(OnlyFlags, {
-        backbones: o.backbones === undefined ? undefined : { flag: '--backbones', value: o.backbones.split(',') },
-        protocols: o.protocols === undefined ? undefined : { flag: '--protocols', value: o.protocols.split(',') },
-        ratios: o.ratios === undefined ? undefined : { flag: '--ratios', value: listValue(o.ratios) },
-        seeds: o.seeds === undefined ? undefined : { flag: '--seeds', value: listValue(o.seeds) },
-      });
-      const backend = await backendOf(o.backend);
-      const attempts = parseIntOption(o.attempts, '--attempts');
-      if (attempts < 1) throw new UsageError(`--attempts must be at least 1, got ${attempts}`);
-      const out = o.out ?? path.join(path.dirname(path.resolve(o.config)), 'results', cfg.name);
-      // a grid resumes by design: its cells are keyed by the hash of their resolved config (src/downstream/cell-id.ts),
-      // so a changed config recomputes what changed and never mixes results; --force starts the folder afresh
-      // the grid's own pretraining folders (backbones whose `out` lies in the grid folder) mark it as this grid's
-      const ownEntries = Object.values(cfg.backbones).flatMap((b) => ('out' in b && b.out !== undefined && path.dirname(path.resolve(b.out)) === path.resolve(out) ? [path.basename(b.out)] : []));
-      const claim = claimRunFolder(out, { force: o.force, implicitResume: true, ownEntries });
-      if (o.queue !== undefined) {
-        const { runFewshotQueued } = await import('../queue/grid.ts');
-        const r = await runFewshotQueued(cfg, { out: claim.dir, quiet: o.quiet, only, queue: o.queue, attempts });
-        claim.commit();
-        if (r.failed.length > 0) {
-          throw new UserError(`${r.failed.length} cells failed after ${attempts} attempts (listed in ${path.join(out, 'table.md')}); first: ${r.failed[0]!.cell}: ${r.failed[0]!.error}`);
+    .action(
+      async (o: {
+        config: string;
+        out?: string;
+        backbones?: string;
+        protocols?: string;
+        ratios?: string;
+        seeds?: string;
+        set?: string[];
+        backend?: string;
+        queue?: string;
+        attempts: string;
+        skipMissing?: boolean;
+        force?: boolean;
+        quiet?: boolean;
+      }) => {
+        const cfg = gridFromFile(o.config, [
+          ...(o.skipMissing ? [{ flag: '--skip-missing', path: ['data', 'skipMissing'], value: true }] : []),
+          ...parseSets(o.set),
+        ]);
+        const only = validateFlags(OnlyFlags, {
+          backbones: o.backbones === undefined ? undefined : { flag: '--backbones', value: o.backbones.split(',') },
+          protocols: o.protocols === undefined ? undefined : { flag: '--protocols', value: o.protocols.split(',') },
+          ratios: o.ratios === undefined ? undefined : { flag: '--ratios', value: listValue(o.ratios) },
+          seeds: o.seeds === undefined ? undefined : { flag: '--seeds', value: listValue(o.seeds) },
+        });
+        const backend = await backendOf(o.backend);
+        const attempts = parseIntOption(o.attempts, '--attempts');
+        if (attempts < 1) throw new UsageError(`--attempts must be at least 1, got ${attempts}`);
+        const out = o.out ?? path.join(path.dirname(path.resolve(o.config)), 'results', cfg.name);
+        // a grid resumes by design: its cells are keyed by the hash of their resolved config (src/downstream/cell-id.ts),
+        // so a changed config recomputes what changed and never mixes results; --force starts the folder afresh
+        // the grid's own pretraining folders (backbones whose `out` lies in the grid folder) mark it as this grid's
+        const ownEntries = Object.values(cfg.backbones).flatMap((b) =>
+          'out' in b && b.out !== undefined && path.dirname(path.resolve(b.out)) === path.resolve(out) ? [path.basename(b.out)] : [],
+        );
+        const claim = claimRunFolder(out, { force: o.force, implicitResume: true, ownEntries });
+        if (o.queue !== undefined) {
+          const { runFewshotQueued } = await import('../queue/grid.ts');
+          const r = await runFewshotQueued(cfg, { out: claim.dir, quiet: o.quiet, only, queue: o.queue, attempts });
+          claim.commit();
+          if (r.failed.length > 0) {
+            throw new UserError(
+              `${r.failed.length} cells failed after ${attempts} attempts (listed in ${path.join(out, 'table.md')}); first: ${r.failed[0]!.cell}: ${r.failed[0]!.error}`,
+            );
+          }
+        } else {
+          const { runFewshot } = await import('../downstream/fewshot.ts');
+          await runFewshot(cfg, { out: claim.dir, quiet: o.quiet, only, backend });
+          claim.commit();
         }
-      } else {
-        const { runFewshot } = await import('../downstream/fewshot.ts');
-        await runFewshot(cfg, { out: claim.dir, quiet: o.quiet, only, backend });
-        claim.commit();
-      }
-      process.stdout.write(`results: ${out} (table.md, summary.json, *.svg)\n`);
-    });
+        process.stdout.write(`results: ${out} (table.md, summary.json, *.svg)\n`);
+      },
+    );
   program
     .command('budget-curve')
     .description("fine-tune accuracy vs step budget for cells of a grid config with a 'budgetCurve' section; resumable")
@@ -205,26 +264,37 @@ export function registerDownstream(program: Command): void {
     .option('--set <key=value>', SET_HELP, collectSet)
     .option('--report-only', 'rewrite curve.md / .json / .svg from the points already computed')
     .option('--quiet', 'no progress output')
-    .action(async (o: { config: string; out?: string; backbones?: string; ratios?: string; seeds?: string; set?: string[]; reportOnly?: boolean; quiet?: boolean }) => {
-      const cfg = gridFromFile(o.config, parseSets(o.set));
-      const only = validateFlags(OnlyFlags, {
-        backbones: o.backbones === undefined ? undefined : { flag: '--backbones', value: o.backbones.split(',') },
-        ratios: o.ratios === undefined ? undefined : { flag: '--ratios', value: listValue(o.ratios) },
-        seeds: o.seeds === undefined ? undefined : { flag: '--seeds', value: listValue(o.seeds) },
-      });
-      const out = o.out ?? path.join(path.dirname(path.resolve(o.config)), 'results', cfg.name);
-      const { runBudgetCurve, writeBudgetCurveReport } = await import('../downstream/budget-curve.ts');
-      if (o.reportOnly) {
-        await writeBudgetCurveReport(cfg, path.resolve(out));
+    .action(
+      async (o: {
+        config: string;
+        out?: string;
+        backbones?: string;
+        ratios?: string;
+        seeds?: string;
+        set?: string[];
+        reportOnly?: boolean;
+        quiet?: boolean;
+      }) => {
+        const cfg = gridFromFile(o.config, parseSets(o.set));
+        const only = validateFlags(OnlyFlags, {
+          backbones: o.backbones === undefined ? undefined : { flag: '--backbones', value: o.backbones.split(',') },
+          ratios: o.ratios === undefined ? undefined : { flag: '--ratios', value: listValue(o.ratios) },
+          seeds: o.seeds === undefined ? undefined : { flag: '--seeds', value: listValue(o.seeds) },
+        });
+        const out = o.out ?? path.join(path.dirname(path.resolve(o.config)), 'results', cfg.name);
+        const { runBudgetCurve, writeBudgetCurveReport } = await import('../downstream/budget-curve.ts');
+        if (o.reportOnly) {
+          await writeBudgetCurveReport(cfg, path.resolve(out));
+          process.stdout.write(`results: ${out} (curve.md, curve.json, curve.svg)\n`);
+          return;
+        }
+        // resumable by design, as a grid: the folder is continued, a failed start leaves nothing
+        const claim = claimRunFolder(out, { implicitResume: true });
+        await runBudgetCurve(cfg, { out: claim.dir, quiet: o.quiet, only });
+        claim.commit();
         process.stdout.write(`results: ${out} (curve.md, curve.json, curve.svg)\n`);
-        return;
-      }
-      // resumable by design, as a grid: the folder is continued, a failed start leaves nothing
-      const claim = claimRunFolder(out, { implicitResume: true });
-      await runBudgetCurve(cfg, { out: claim.dir, quiet: o.quiet, only });
-      claim.commit();
-      process.stdout.write(`results: ${out} (curve.md, curve.json, curve.svg)\n`);
-    });
+      },
+    );
 }
 
 /**

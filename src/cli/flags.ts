@@ -63,7 +63,8 @@ export function parseSets(entries: readonly string[] | undefined): Override[] {
     if (eq <= 0) throw new UsageError(`--set: expected key.path=value, got '${e}'`);
     const key = e.slice(0, eq).trim();
     const path = key.split('.');
-    if (path.some((p) => p === '' || p === '__proto__' || p === 'constructor' || p === 'prototype')) throw new UsageError(`--set: '${key}' is not a key path (write it like optim.lr)`);
+    if (path.some((p) => p === '' || p === '__proto__' || p === 'constructor' || p === 'prototype'))
+      throw new UsageError(`--set: '${key}' is not a key path (write it like optim.lr)`);
     let value: unknown;
     try {
       value = flagValue(e.slice(eq + 1));
@@ -87,7 +88,8 @@ export function applyOverrides(target: Record<string, unknown>, overrides: reado
   }
 }
 
-const startsWith = (a: ReadonlyArray<string | number>, prefix: ReadonlyArray<string | number>): boolean => prefix.length <= a.length && prefix.every((p, i) => String(a[i]) === String(p));
+const startsWith = (a: ReadonlyArray<string | number>, prefix: ReadonlyArray<string | number>): boolean =>
+  prefix.length <= a.length && prefix.every((p, i) => String(a[i]) === String(p));
 
 /** The keys a strict object schema takes at `path`, for "unknown key" messages. */
 function keysAt(schema: z.ZodTypeAny, path: ReadonlyArray<string | number>): string[] | null {
@@ -110,7 +112,7 @@ function flagIssue(issue: z.ZodIssue, o: Override, input: unknown, schema: z.Zod
   }
   const rest = issue.path.slice(o.path.length);
   const got = valueAt(input, issue.path);
-  const shown = typeof got === 'string' ? `'${got}'` : JSON.stringify(got) ?? 'nothing';
+  const shown = typeof got === 'string' ? `'${got}'` : (JSON.stringify(got) ?? 'nothing');
   // a list flag: the issue is about one of its values
   const each = rest.length > 0 && typeof rest[0] === 'number' && Array.isArray(o.value) ? 'each value ' : rest.length > 0 ? `${rest.join('.')} ` : '';
   return `${o.flag}: ${each}${issueText(issue)}, got ${shown}`;
@@ -129,9 +131,13 @@ export function validateOverridden<S extends z.ZodTypeAny>(schema: S, input: unk
   for (const issue of r.error.issues) {
     const path = issue.code === 'unrecognized_keys' ? null : issue.path;
     // the last override wins, as in applyOverrides
-    const o = [...overrides].reverse().find((ov) =>
-      path ? startsWith(path, ov.path) || startsWith(ov.path, path) : issue.code === 'unrecognized_keys' && issue.keys.some((k) => startsWith(ov.path, [...issue.path, k])),
-    );
+    const o = [...overrides]
+      .reverse()
+      .find((ov) =>
+        path
+          ? startsWith(path, ov.path) || startsWith(ov.path, path)
+          : issue.code === 'unrecognized_keys' && issue.keys.some((k) => startsWith(ov.path, [...issue.path, k])),
+      );
     if (o) byFlag.push(flagIssue(issue, o, input, schema));
     else byFile.push(describeIssue(issue, input, where));
   }
@@ -163,7 +169,11 @@ export function given(flag: string, raw: string | undefined, list = false): { fl
 /** Schemas of values several commands take. */
 export const FLAG = {
   int: (min: number, max = Number.MAX_SAFE_INTEGER) => z.number().int().min(min).max(max),
-  seed: z.number().int().min(-(2 ** 31)).max(2 ** 32 - 1),
+  seed: z
+    .number()
+    .int()
+    .min(-(2 ** 31))
+    .max(2 ** 32 - 1),
   workers: z.number().int().min(0).max(64),
   backend: z.string().regex(/^[a-z][a-z0-9-]*$/, 'must be a backend name (wasm, cpu, tensorflow, ...)'),
   path: z.string().min(1),

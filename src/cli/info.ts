@@ -43,16 +43,18 @@ function fmt(v: number): string {
 /** One line per fact of a data folder. */
 export function formatDatasetSummary(s: DatasetSummary): string {
   const p = s.pointsPerShape;
-  return [
-    `${s.dir}`,
-    `  layout    ${s.layout} (${s.name})`,
-    `  classes   ${s.classes.length}: ${s.classes.slice(0, 12).join(', ')}${s.classes.length > 12 ? ', ...' : ''}`,
-    `  splits    train ${s.splits.train}, test ${s.splits.test}`,
-    `  points    ${p ? `min ${p.min}, median ${p.median}, max ${p.max} per shape over ${p.measured} shapes${p.meshes ? ` (${p.meshes} meshes: vertices)` : ''}` : 'no shape read'}`,
-    `  normals   ${s.normals ?? 'unknown'}${s.normals === 'none' || s.normals === 'some' ? ' (estimated where absent when loaded)' : ''}`,
-    `  up axis   ${s.upAxis} (${s.upAxisFrom === 'reader' ? "the reader's; --up-axis / data.upAxis overrides it" : 'override'}); loading turns shapes y-up`,
-    `  missing   ${s.missingCount === 0 ? 'none' : `${s.missingCount} listed files: ${s.missing.slice(0, 3).join(', ')}${s.missingCount > 3 ? ', ...' : ''}`}`,
-  ].join('\n') + '\n';
+  return (
+    [
+      `${s.dir}`,
+      `  layout    ${s.layout} (${s.name})`,
+      `  classes   ${s.classes.length}: ${s.classes.slice(0, 12).join(', ')}${s.classes.length > 12 ? ', ...' : ''}`,
+      `  splits    train ${s.splits.train}, test ${s.splits.test}`,
+      `  points    ${p ? `min ${p.min}, median ${p.median}, max ${p.max} per shape over ${p.measured} shapes${p.meshes ? ` (${p.meshes} meshes: vertices)` : ''}` : 'no shape read'}`,
+      `  normals   ${s.normals ?? 'unknown'}${s.normals === 'none' || s.normals === 'some' ? ' (estimated where absent when loaded)' : ''}`,
+      `  up axis   ${s.upAxis} (${s.upAxisFrom === 'reader' ? "the reader's; --up-axis / data.upAxis overrides it" : 'override'}); loading turns shapes y-up`,
+      `  missing   ${s.missingCount === 0 ? 'none' : `${s.missingCount} listed files: ${s.missing.slice(0, 3).join(', ')}${s.missingCount > 3 ? ', ...' : ''}`}`,
+    ].join('\n') + '\n'
+  );
 }
 
 interface InfoOptions {

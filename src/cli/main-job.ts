@@ -14,7 +14,10 @@ import { gridFromFile } from './downstream.ts';
 export const MAIN_CONFIG = fileURLToPath(new URL('../../experiments/main.json', import.meta.url));
 
 // synth puts every 5th shape of a category in the test split: 5 per class is the least with a test split
-const MainFlags = z.object({ perClass: z.number().int().min(5).max(10_000), epochs: z.number().int().min(1).max(10_000) }).partial().strict();
+const MainFlags = z
+  .object({ perClass: z.number().int().min(5).max(10_000), epochs: z.number().int().min(1).max(10_000) })
+  .partial()
+  .strict();
 
 /**
  * `npm start` = `rq3d main`: the method on the bundled synthetic shapes, nothing downloaded, a few minutes on
@@ -52,11 +55,16 @@ export function registerMain(program: Command): void {
       const out = path.resolve(o.out);
       // the flags reach the grid's data and every pretraining arm (their data and length); --set comes after
       const grid = readFewshotConfig(file).raw as { backbones?: Record<string, Record<string, unknown>> };
-      const arms = Object.entries(grid.backbones ?? {}).filter(([, b]) => typeof b?.pretrain === 'string').map(([k]) => k);
+      const arms = Object.entries(grid.backbones ?? {})
+        .filter(([, b]) => typeof b?.pretrain === 'string')
+        .map(([k]) => k);
       const ov: Override[] = [];
       if (flags.perClass !== undefined) {
         const source = `synth:${flags.perClass}`;
-        ov.push({ flag: '--per-class', path: ['data', 'source'], value: source }, ...arms.map((k) => ({ flag: '--per-class', path: ['backbones', k, 'data'], value: source })));
+        ov.push(
+          { flag: '--per-class', path: ['data', 'source'], value: source },
+          ...arms.map((k) => ({ flag: '--per-class', path: ['backbones', k, 'data'], value: source })),
+        );
       }
       if (flags.epochs !== undefined) ov.push(...arms.map((k) => ({ flag: '--epochs', path: ['backbones', k, 'epochs'], value: flags.epochs })));
       const cfg = gridFromFile(file, [...ov, ...parseSets(o.set)]);
@@ -82,7 +90,8 @@ export function registerMain(program: Command): void {
       const e = lastEpoch('mid_rq') ?? lastEpoch('mid');
       const col = (v: string, w: number): string => v.padStart(w);
       const knnCell = (b: 'mid' | 'mid_rq'): string => `${pct(run(b).init?.knnTop1)} -> ${pct(lastEpoch(b)?.knnTop1)}`;
-      const row = (label: string, mid: string, rq: string, chance: string): string => `  ${label.padEnd(48)} ${col(mid, 17)} ${col(rq, 17)}   ${chance}`.trimEnd();
+      const row = (label: string, mid: string, rq: string, chance: string): string =>
+        `  ${label.padEnd(48)} ${col(mid, 17)} ${col(rq, 17)}   ${chance}`.trimEnd();
       const acc = (b: string, r: number): string => {
         const c = cells.find((x) => x.backbone === b && Math.abs(x.ratio - r) < 1e-9);
         return c ? pct(c.oa) : '–';
@@ -94,8 +103,18 @@ export function registerMain(program: Command): void {
         row('pretraining monitor (labels used only here)', 'MID-Net', 'MID-Net + RQ', 'chance'),
         row(`kNN top-1 on fc1, random init -> epoch ${epochs}`, knnCell('mid'), knnCell('mid_rq'), `${pct(e?.knnChance)} (majority class)`),
         row(`  (k ${e?.knnK ?? '–'}, ${e?.knnQueries ?? '–'} held-out shapes, cosine)`, '', '', ''),
-        row('point-level cluster accuracy, last epoch', pct(lastEpoch('mid')?.epochPointAcc), pct(lastEpoch('mid_rq')?.epochPointAcc), `${pct(e?.pointChance)} (1 of ${e ? Math.round(1 / e.pointChance!) : '–'} clusters)`),
-        row('shape-level instance accuracy, last epoch', pct(lastEpoch('mid')?.epochShapeAcc), pct(lastEpoch('mid_rq')?.epochShapeAcc), `${pct(e?.shapeChance)} (1 of ${e ? Math.round(1 / e.shapeChance!) : '–'} shapes)`),
+        row(
+          'point-level cluster accuracy, last epoch',
+          pct(lastEpoch('mid')?.epochPointAcc),
+          pct(lastEpoch('mid_rq')?.epochPointAcc),
+          `${pct(e?.pointChance)} (1 of ${e ? Math.round(1 / e.pointChance!) : '–'} clusters)`,
+        ),
+        row(
+          'shape-level instance accuracy, last epoch',
+          pct(lastEpoch('mid')?.epochShapeAcc),
+          pct(lastEpoch('mid_rq')?.epochShapeAcc),
+          `${pct(e?.shapeChance)} (1 of ${e ? Math.round(1 / e.shapeChance!) : '–'} shapes)`,
+        ),
         '',
         '  test overall accuracy            1 % labels   10 % labels   100 % labels',
         ...ARMS.map((a) => `  ${a.label.padEnd(30)} ${col(acc(a.key, 0.01), 10)}   ${col(acc(a.key, 0.1), 11)}   ${col(acc(a.key, 1), 12)}`),

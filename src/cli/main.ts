@@ -28,7 +28,10 @@ export async function runCli(argv: string[]): Promise<number> {
   const debug = debugEnabled(argv);
   const program = buildProgram();
   try {
-    await program.parseAsync(argv.filter((a) => a !== '--debug'), { from: 'user' });
+    await program.parseAsync(
+      argv.filter((a) => a !== '--debug'),
+      { from: 'user' },
+    );
     commitRunFolders();
     return 0;
   } catch (e) {

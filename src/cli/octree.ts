@@ -21,16 +21,21 @@ export function registerOctree(program: Command): void {
     .command('octree')
     .description('build the octree of one shape and summarize it')
     .argument('<file>', 'shape file (PLY, OFF, OBJ, PCD, xyz/txt, .points)')
-    .option('--depth <d>', 'octree depth (1..10; default: the training pipeline\'s)', String(DEFAULT_DEPTH))
+    .option('--depth <d>', "octree depth (1..10; default: the training pipeline's)", String(DEFAULT_DEPTH))
     .option('--full-depth <f>', 'depths 0..f are dense grids', String(DEFAULT_FULL_DEPTH))
-    .option('--normalize <mode>', 'sphere | bbox | none: how the shape is put into the octree box [-1,1]^3 (default: the training pipeline\'s)', DEFAULT_NORMALIZE)
+    .option(
+      '--normalize <mode>',
+      "sphere | bbox | none: how the shape is put into the octree box [-1,1]^3 (default: the training pipeline's)",
+      DEFAULT_NORMALIZE,
+    )
     .option('--features <letters>', 'also output input features of the leaves (letters N D L P F, e.g. ND)')
     .option('--json', 'print exactly one JSON object')
     .action(async (file: string, o: { depth: string; fullDepth: string; normalize: string; features?: string; json?: boolean }) => {
       const depth = parseIntOption(o.depth, '--depth', { min: 1, max: 10 });
       const fullDepth = parseIntOption(o.fullDepth, '--full-depth', { min: 0, max: depth });
       if (!['none', 'bbox', 'sphere'].includes(o.normalize)) throw new UsageError(`--normalize must be none, bbox or sphere, got '${o.normalize}'`);
-      if (o.features !== undefined && !/^[NDLPF]+$/i.test(o.features)) throw new UsageError(`--features: give ocnn feature letters among N, D, L, P, F (e.g. ND), got '${o.features}'`);
+      if (o.features !== undefined && !/^[NDLPF]+$/i.test(o.features))
+        throw new UsageError(`--features: give ocnn feature letters among N, D, L, P, F (e.g. ND), got '${o.features}'`);
       const needsNormals = o.features !== undefined && /[ND]/i.test(o.features);
       const cloud = await loadPointCloud(file, { normals: needsNormals ? 'auto' : 'keep' });
       const pc = normalizeCloud(cloud, o.normalize as NormalizeMode);
@@ -50,7 +55,8 @@ export function registerOctree(program: Command): void {
           summary.features = rows;
         }
       } catch (e) {
-        if (e instanceof OctreeError) throw new UserError(`${file}: ${e.message.replace(/; normalize.*$/, '')}${o.normalize === 'none' ? ' (use --normalize bbox or sphere)' : ''}`);
+        if (e instanceof OctreeError)
+          throw new UserError(`${file}: ${e.message.replace(/; normalize.*$/, '')}${o.normalize === 'none' ? ' (use --normalize bbox or sphere)' : ''}`);
         throw e;
       }
       if (o.json) {

@@ -69,7 +69,10 @@ export function pretrainConfigFromFlags(o: PretrainFlags, saved?: { raw: Record<
   return validatePretrainConfig(raw, base.whereOf);
 }
 
-const RunFlags = z.object({ maxSteps: FLAG.int(1), backend: FLAG.backend }).partial().strict();
+const RunFlags = z
+  .object({ maxSteps: FLAG.int(1), backend: FLAG.backend })
+  .partial()
+  .strict();
 
 /** `rq3d pretrain`: MID-Net (+ RQ) pretraining, resumable. */
 export function registerPretrain(program: Command): void {
@@ -78,7 +81,11 @@ export function registerPretrain(program: Command): void {
     .description('MID-Net pretraining with randomized quantization (shape- and point-level instance discrimination)')
     .option('--data <source>', 'synth | synth:<perClass> | modelnet10 | DIR (ModelNet tree, ShapeNet Part, modelnet40 txt/h5)')
     .option('--up-axis <axis>', "the data's up axis, overriding its reader's (data.upAxis: x, y, z, -z ...); shapes are turned y-up")
-    .option('--config <preset|file>', 'preset (mid-modelnet10-cpu, mid-shapenet-paper, mid-synth-quick, mid-synth-tiny; or cpu, paper, quick, tiny) or JSON file {"extends": preset or file, ...}', 'cpu')
+    .option(
+      '--config <preset|file>',
+      'preset (mid-modelnet10-cpu, mid-shapenet-paper, mid-synth-quick, mid-synth-tiny; or cpu, paper, quick, tiny) or JSON file {"extends": preset or file, ...}',
+      'cpu',
+    )
     .option('--rq-bins <n>', 'randomized quantization bins (paper: 30)')
     .option('--rq-variant <v>', RQ_VARIANT_NAMES.join(' | '))
     .option('--no-rq', 'turn randomized quantization off (plain MID-Net)')
@@ -101,7 +108,10 @@ export function registerPretrain(program: Command): void {
       const savedFile = path.join(path.resolve(o.out), 'config.json');
       const useSaved = o.resume === true && cmd.getOptionValueSource('config') === 'default' && fs.existsSync(savedFile);
       const cfg = pretrainConfigFromFlags(o, useSaved ? { raw: readSavedConfig(savedFile), where: savedFile } : undefined);
-      const run = validateFlags(RunFlags, { maxSteps: given('--max-steps', o.maxSteps), backend: o.backend === undefined ? undefined : { flag: '--backend', value: o.backend } });
+      const run = validateFlags(RunFlags, {
+        maxSteps: given('--max-steps', o.maxSteps),
+        backend: o.backend === undefined ? undefined : { flag: '--backend', value: o.backend },
+      });
       if (run.backend) await checkBackend(run.backend);
       const ckpt = path.join(path.resolve(o.out), 'checkpoint');
       if (o.resume) await checkResumable(o.out, ckpt, cfg);
@@ -111,7 +121,9 @@ export function registerPretrain(program: Command): void {
       const r = await pretrain(cfg, { out: claim.dir, resume: claim.resumed, maxSteps: run.maxSteps, backend: run.backend, quiet: o.quiet === true });
       claim.commit();
       if (o.json) {
-        process.stdout.write(`${JSON.stringify({ out: String(o.out), steps: r.steps, epochs: r.epochs, seconds: r.seconds, shapesPerSec: r.shapesPerSec, first: r.first, last: r.last, backend: r.backend.name, threads: r.backend.threads })}\n`);
+        process.stdout.write(
+          `${JSON.stringify({ out: String(o.out), steps: r.steps, epochs: r.epochs, seconds: r.seconds, shapesPerSec: r.shapesPerSec, first: r.first, last: r.last, backend: r.backend.name, threads: r.backend.threads })}\n`,
+        );
       } else {
         const l = r.last;
         process.stdout.write(
@@ -145,7 +157,10 @@ async function checkResumable(out: string, ckpt: string, cfg: PretrainConfig): P
   if (!fs.existsSync(savedFile)) return;
   const savedCfg = readSavedConfig(savedFile);
   const diff = differences(savedCfg, JSON.parse(JSON.stringify(cfg))).filter((d) => !RESUMABLE_CHANGES.has(d));
-  if (diff.length) throw new UsageError(`--resume: the run in ${out} was started with another ${diff.slice(0, 4).join(', ')}${diff.length > 4 ? ', ...' : ''}; resume it with the same config (its config.json), or use --force to replace it`);
+  if (diff.length)
+    throw new UsageError(
+      `--resume: the run in ${out} was started with another ${diff.slice(0, 4).join(', ')}${diff.length > 4 ? ', ...' : ''}; resume it with the same config (its config.json), or use --force to replace it`,
+    );
 }
 
 /** A pretraining run's saved config.json without its `kind` and the `backend` it recorded (not config fields). */

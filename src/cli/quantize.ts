@@ -102,8 +102,8 @@ export function registerQuantize(program: Command): void {
     .option('--seed <s>', 'random seed', '0')
     .option('--variant <name>', `bins-values ablation: ${RQ_VARIANT_NAMES.join(' | ')}`, 'random-random')
     .option('--p <prob>', 'probability that the shape is quantized', '1')
-    .option('--depth <d>', 'octree depth at which leaves are counted (default: the training pipeline\'s)', String(DEFAULT_DEPTH))
-    .option('--normalize <mode>', 'sphere | bbox | none: how the shape is put into the box [-1,1]^3 (default: the training pipeline\'s)', DEFAULT_NORMALIZE)
+    .option('--depth <d>', "octree depth at which leaves are counted (default: the training pipeline's)", String(DEFAULT_DEPTH))
+    .option('--normalize <mode>', "sphere | bbox | none: how the shape is put into the box [-1,1]^3 (default: the training pipeline's)", DEFAULT_NORMALIZE)
     .option('--out <file.ply>', 'write the quantized cloud (binary PLY with normals/labels when present)')
     .option('--frame <frame>', "coordinates of --out: input (the input's frame; center and scale in the header) or normalized (the octree box)", 'input')
     .option('--json', 'print exactly one JSON object')
@@ -120,7 +120,8 @@ export function registerQuantize(program: Command): void {
 
       const input = await loadPointCloud(file, { normals: 'keep', seed });
       if (input.points.length === 0) throw new UserError(`${file}: the shape has no points`);
-      const t: Normalization = normalize === 'bbox' ? bboxNormalization(input.points) : normalize === 'sphere' ? sphereNormalization(input.points) : { center: [0, 0, 0], factor: 1 };
+      const t: Normalization =
+        normalize === 'bbox' ? bboxNormalization(input.points) : normalize === 'sphere' ? sphereNormalization(input.points) : { center: [0, 0, 0], factor: 1 };
       const cloud = normalize === 'none' ? input : applyNormalization(input, t);
       // in the input's own frame there is no octree box to clamp to
       const rq = randomizedQuantize(cloud, new Rng(seed), rqVariantOptions(o.variant, { bins, p, ...(normalize === 'none' ? { box: null } : {}) }));
@@ -148,7 +149,10 @@ export function registerQuantize(program: Command): void {
           await writeFileAtomic(o.out, encodePly(written, { comment }));
         } catch (e) {
           const code = (e as NodeJS.ErrnoException).code;
-          if (code === 'EEXIST' || code === 'ENOTDIR' || code === 'ENOENT') throw new UsageError(`--out: cannot write '${o.out}' (${code === 'ENOENT' ? 'no such folder' : 'a part of the path is a file'}); choose another path`);
+          if (code === 'EEXIST' || code === 'ENOTDIR' || code === 'ENOENT')
+            throw new UsageError(
+              `--out: cannot write '${o.out}' (${code === 'ENOENT' ? 'no such folder' : 'a part of the path is a file'}); choose another path`,
+            );
           throw e;
         }
         summary.out = o.out;
@@ -164,7 +168,9 @@ export function registerQuantize(program: Command): void {
           (summary.leavesBefore === null
             ? `non-empty leaves: not counted (the shape lies outside the octree box [-1, 1)^3; use --normalize sphere or bbox to count them)\n`
             : `non-empty leaves at depth ${depth}: ${summary.leavesBefore} -> ${summary.leavesAfter} (${(100 * ratio).toFixed(1)}%)\n`) +
-          (summary.out ? `wrote ${summary.out} (${frame === 'input' ? "the input's frame" : 'normalized frame'}; normalization center [${t.center.map((v) => v.toPrecision(4)).join(', ')}], scale ${t.factor.toPrecision(4)})\n` : ''),
+          (summary.out
+            ? `wrote ${summary.out} (${frame === 'input' ? "the input's frame" : 'normalized frame'}; normalization center [${t.center.map((v) => v.toPrecision(4)).join(', ')}], scale ${t.factor.toPrecision(4)})\n`
+            : ''),
       );
     });
 }

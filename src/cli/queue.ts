@@ -37,30 +37,38 @@ export function registerQueue(program: Command): void {
     .option('--attempts <n>', 'with --queue: attempts per shard', '3')
     .option('--quiet', 'no progress output')
     .option('--json', 'print the result as one JSON object')
-    .action(async (o: { data: string; config: string; queue?: string; shardSize: string; workers?: string; attempts: string; quiet?: boolean; json?: boolean }) => {
-      const cfg = resolvePretrainConfig(o.config);
-      // every flag is checked, whichever mode uses it, before the queue or the data folder is touched
-      const shardSize = positive(o.shardSize, '--shard-size');
-      const attempts = positive(o.attempts, '--attempts');
-      const workers = o.workers === undefined ? undefined : parseIntOption(o.workers, '--workers', { min: 0, max: 64 });
-      if (o.data.trim() === '') throw new UsageError('--data: give a data folder');
-      if (o.queue !== undefined) {
-        // the queue is checked before the data folder is read
-        const { checkReachable } = await import('../queue/connection.ts');
-        await checkReachable(o.queue, '--queue');
-      }
-      const { planPrepare, prepareLocal } = await import('../data/prepare.ts');
-      const plan = await planPrepare(o.data, cfg);
-      const t0 = performance.now();
-      let r: { computed: number; reused: number; shards?: number };
-      if (o.queue !== undefined) {
-        const { prepareQueued } = await import('../queue/prepare.ts');
-        r = await prepareQueued(plan, { queue: o.queue, shardSize, attempts, quiet: o.quiet });
-      } else {
-        r = await prepareLocal(plan, { workers, quiet: o.quiet });
-      }
-      const seconds = (performance.now() - t0) / 1000;
-      if (o.json) process.stdout.write(`${JSON.stringify({ dir: plan.dir, clusters: plan.clustersFile, shapes: plan.items.length, train: plan.train.length, ...r, seconds })}\n`);
-      else process.stdout.write(`prepared ${plan.items.length} shapes (${r.computed} computed, ${r.reused} already cached) in ${seconds.toFixed(1)} s: ${plan.dir}; cluster ids of ${plan.train.length} training shapes: ${plan.clustersFile}\n`);
-    });
+    .action(
+      async (o: { data: string; config: string; queue?: string; shardSize: string; workers?: string; attempts: string; quiet?: boolean; json?: boolean }) => {
+        const cfg = resolvePretrainConfig(o.config);
+        // every flag is checked, whichever mode uses it, before the queue or the data folder is touched
+        const shardSize = positive(o.shardSize, '--shard-size');
+        const attempts = positive(o.attempts, '--attempts');
+        const workers = o.workers === undefined ? undefined : parseIntOption(o.workers, '--workers', { min: 0, max: 64 });
+        if (o.data.trim() === '') throw new UsageError('--data: give a data folder');
+        if (o.queue !== undefined) {
+          // the queue is checked before the data folder is read
+          const { checkReachable } = await import('../queue/connection.ts');
+          await checkReachable(o.queue, '--queue');
+        }
+        const { planPrepare, prepareLocal } = await import('../data/prepare.ts');
+        const plan = await planPrepare(o.data, cfg);
+        const t0 = performance.now();
+        let r: { computed: number; reused: number; shards?: number };
+        if (o.queue !== undefined) {
+          const { prepareQueued } = await import('../queue/prepare.ts');
+          r = await prepareQueued(plan, { queue: o.queue, shardSize, attempts, quiet: o.quiet });
+        } else {
+          r = await prepareLocal(plan, { workers, quiet: o.quiet });
+        }
+        const seconds = (performance.now() - t0) / 1000;
+        if (o.json)
+          process.stdout.write(
+            `${JSON.stringify({ dir: plan.dir, clusters: plan.clustersFile, shapes: plan.items.length, train: plan.train.length, ...r, seconds })}\n`,
+          );
+        else
+          process.stdout.write(
+            `prepared ${plan.items.length} shapes (${r.computed} computed, ${r.reused} already cached) in ${seconds.toFixed(1)} s: ${plan.dir}; cluster ids of ${plan.train.length} training shapes: ${plan.clustersFile}\n`,
+          );
+      },
+    );
 }

@@ -146,7 +146,7 @@ export function registerSample(program: Command): void {
     .option('--depth <d>', "octree depth (default: the training pipeline's)", String(DEFAULT_DEPTH))
     .option('--up-axis <axis>', "the file's up axis (data.upAxis); default z inside a ModelNet <class>/{train,test}/ tree, else y")
     .option('--points <n>', 'points per shape (meshes sampled, larger clouds subsampled), as data.points')
-    .option('--frame <frame>', 'input (mapped back to the file\'s frame) | normalized (exactly as the octree sees it)', 'input')
+    .option('--frame <frame>', "input (mapped back to the file's frame) | normalized (exactly as the octree sees it)", 'input')
     .option('--out <file.ply>', 'write the cloud the octree is built from (binary PLY)')
     .option('--json', 'print exactly one JSON object')
     .action(async (file: string, o: SampleCliOptions) => {
@@ -171,7 +171,15 @@ export function registerSample(program: Command): void {
       if (o.out !== undefined && path.extname(o.out).toLowerCase() !== '.ply') throw new UsageError(`${o.out}: --out must end in .ply`);
       const upAxis = o.upAxis !== undefined ? parseUpAxisOption(o.upAxis) : undefined;
 
-      const { summary, cloud } = await inspectSample(file, { stage, rqBins, seed, depth, frame: o.frame as SampleFrame, points, ...(upAxis ? { upAxis } : {}) });
+      const { summary, cloud } = await inspectSample(file, {
+        stage,
+        rqBins,
+        seed,
+        depth,
+        frame: o.frame as SampleFrame,
+        points,
+        ...(upAxis ? { upAxis } : {}),
+      });
       if (o.out !== undefined) {
         const comment = [
           `rq3d sample ${path.basename(file)} stage ${stage} seed ${seed} depth ${depth} rq ${rqBins ?? 'off'} up ${summary.upAxis}`,

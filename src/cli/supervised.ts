@@ -39,7 +39,11 @@ export function registerSupervised(program: Command): void {
   program
     .command('supervised')
     .description('train an O-CNN ResNet or LeNet classifier from scratch on all labels (the supervised baseline)')
-    .option('--config <preset|file>', 'preset (ocnn-resnet-modelnet10) or JSON file {"extends": preset, ...}; the flags below override it', 'ocnn-resnet-modelnet10')
+    .option(
+      '--config <preset|file>',
+      'preset (ocnn-resnet-modelnet10) or JSON file {"extends": preset, ...}; the flags below override it',
+      'ocnn-resnet-modelnet10',
+    )
     .option('--data <source>', 'modelnet10 | synth | DIR (preset: modelnet10)')
     .option('--model <name>', 'resnet | lenet (preset: resnet)')
     .option('--depth <d>', 'octree depth (preset: 5)')
@@ -64,7 +68,16 @@ export function registerSupervised(program: Command): void {
       const ov: Override[] = [];
       if (typeof o.data === 'string') ov.push({ flag: '--data', path: ['data'], value: o.data });
       if (typeof o.model === 'string') ov.push({ flag: '--model', path: ['model'], value: o.model });
-      for (const [key, flag] of [['depth', '--depth'], ['epochs', '--epochs'], ['batchSize', '--batch-size'], ['lr', '--lr'], ['resblocks', '--resblocks'], ['widthScale', '--width'], ['seed', '--seed'], ['workers', '--workers']] as const) {
+      for (const [key, flag] of [
+        ['depth', '--depth'],
+        ['epochs', '--epochs'],
+        ['batchSize', '--batch-size'],
+        ['lr', '--lr'],
+        ['resblocks', '--resblocks'],
+        ['widthScale', '--width'],
+        ['seed', '--seed'],
+        ['workers', '--workers'],
+      ] as const) {
         const src = key === 'widthScale' ? o.width : o[key];
         if (typeof src === 'string') ov.push({ flag, path: [key], value: flagValue(src) });
       }
@@ -84,6 +97,9 @@ export function registerSupervised(program: Command): void {
       const r = await trainSupervised(shapes, { ...recipe, out: claim.dir, resume: claim.resumed, quiet: o.quiet === true, config: cfg });
       claim.commit();
       if (o.json) process.stdout.write(`${JSON.stringify({ ...r, backend: backend.name })}\n`);
-      else process.stdout.write(`supervised ${cfg.model} on ${cfg.data}: test OA ${(100 * r.oa).toFixed(2)} % (best epoch ${(100 * r.bestOa).toFixed(2)} %), mAcc ${(100 * r.macc).toFixed(2)} %, ${r.epochs} epochs in ${(r.seconds / 60).toFixed(1)} min on ${backend.name}\nrun folder: ${String(o.out)}\n`);
+      else
+        process.stdout.write(
+          `supervised ${cfg.model} on ${cfg.data}: test OA ${(100 * r.oa).toFixed(2)} % (best epoch ${(100 * r.bestOa).toFixed(2)} %), mAcc ${(100 * r.macc).toFixed(2)} %, ${r.epochs} epochs in ${(r.seconds / 60).toFixed(1)} min on ${backend.name}\nrun folder: ${String(o.out)}\n`,
+        );
     });
 }

@@ -55,6 +55,9 @@ export function registerSynth(program: Command): void {
       await writeFileAtomic(path.join(opts.out, 'parts.json'), JSON.stringify(parts, null, 2) + '\n');
       const summary = { out: opts.out, classes: ds.classes, perClass, points, seed, train: counts.train, test: counts.test };
       if (opts.json) process.stdout.write(JSON.stringify(summary) + '\n');
-      else process.stdout.write(`wrote ${counts.train + counts.test} shapes (${counts.train} train, ${counts.test} test) of ${ds.classes.length} categories to ${opts.out}\n`);
+      else
+        process.stdout.write(
+          `wrote ${counts.train + counts.test} shapes (${counts.train} train, ${counts.test} test) of ${ds.classes.length} categories to ${opts.out}\n`,
+        );
     });
 }

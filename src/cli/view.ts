@@ -61,7 +61,10 @@ export function registerView(program: Command): void {
     .option('--port <n>', `port to listen on (default ${DEFAULT_VIEW_PORT}, or the next free one; 0 picks any free one)`)
     .option('--host <addr>', 'address to listen on (0.0.0.0: every interface; the files are then readable from the network)', '127.0.0.1')
     .option('--no-open', 'do not open a browser')
-    .option('--checkpoint <dir>', 'a checkpoint folder (model.json) or a folder holding some (rq3d pretrain RUN, rq3d fewshot / segment results): colours by the PCA of its point features, and per-point part predictions from segmentation models')
+    .option(
+      '--checkpoint <dir>',
+      'a checkpoint folder (model.json) or a folder holding some (rq3d pretrain RUN, rq3d fewshot / segment results): colours by the PCA of its point features, and per-point part predictions from segmentation models',
+    )
     .action(async (target: string, opts: ViewOptions) => {
       const port = opts.port === undefined ? DEFAULT_VIEW_PORT : parseIntOption(opts.port, '--port');
       if (port < 0 || port > 65535) throw new UsageError(`--port must be in 0..65535, got ${port}`);
@@ -72,11 +75,24 @@ export function registerView(program: Command): void {
       let server;
       try {
         // The default port falls back to the next free one (up to 20 more); a port asked for is that port or an error.
-        server = await startViewServer({ target, appDir, checkpoint: opts.checkpoint ?? null, port, host: opts.host, portFallback: opts.port === undefined ? 20 : 0 });
+        server = await startViewServer({
+          target,
+          appDir,
+          checkpoint: opts.checkpoint ?? null,
+          port,
+          host: opts.host,
+          portFallback: opts.port === undefined ? 20 : 0,
+        });
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
-        if (code === 'EADDRINUSE') throw new UserError(opts.port === undefined ? `ports ${port}..${port + 20} are all in use (try --port 0)` : `port ${port} is already in use (try --port 0, or leave --port out)`);
-        if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') throw new UserError(`--host ${opts.host}: no such address on this machine`);
+        if (code === 'EADDRINUSE')
+          throw new UserError(
+            opts.port === undefined
+              ? `ports ${port}..${port + 20} are all in use (try --port 0)`
+              : `port ${port} is already in use (try --port 0, or leave --port out)`,
+          );
+        if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN')
+          throw new UserError(`--host ${opts.host}: no such address on this machine`);
         if (code === 'EACCES') throw new UserError(`port ${port}: permission denied (use a port above 1023)`);
         throw e;
       }

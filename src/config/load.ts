@@ -51,7 +51,8 @@ function parseFile(file: string, where: string, kind: ConfigKind): Record<string
   } catch (e) {
     throw new UserError(`${where}: invalid JSON (${(e as Error).message})`);
   }
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new UserError(`${where}: ${/^[aeiou]/.test(kind.label) ? 'an' : 'a'} ${kind.label} must be a JSON object`);
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+    throw new UserError(`${where}: ${/^[aeiou]/.test(kind.label) ? 'an' : 'a'} ${kind.label} must be a JSON object`);
   return raw as Record<string, unknown>;
 }
 
@@ -86,7 +87,8 @@ function fileLink(kind: ConfigKind, file: string, where: string): Link {
 /** The parent a link's `extends` names: a preset of the kind, else a file relative to the link's own folder. */
 function parentOf(kind: ConfigKind, link: Link, dir: string | null): { link: Link; dir: string | null; id: string } {
   const ext = link.raw.extends;
-  if (typeof ext !== 'string' || ext.trim() === '') throw new UserError(`${link.where}: extends: must be a preset name or a file path, got ${JSON.stringify(ext)}`);
+  if (typeof ext !== 'string' || ext.trim() === '')
+    throw new UserError(`${link.where}: extends: must be a preset name or a file path, got ${JSON.stringify(ext)}`);
   const preset = presetLink(kind, ext);
   if (preset) return { link: preset, dir: null, id: `preset:${findPreset(kind.presets!, ext)!.name}` };
   const presets = kind.presets ? `a ${kind.label} preset (${presetList(kind.presets)})` : null;
@@ -120,9 +122,12 @@ export function resolveConfig(spec: string, kind: ConfigKind, opts: { flag?: str
   }
   const chain: Link[] = [first];
   const seen = [id];
-  for (let link = first; link.raw.extends !== undefined; ) {
+  for (let link = first; link.raw.extends !== undefined;) {
     const parent = parentOf(kind, link, dir);
-    if (seen.includes(parent.id)) throw new UserError(`${link.where}: extends: '${String(link.raw.extends)}' is already in the chain (${[...chain.map((l) => l.where), parent.link.where].join(' -> ')})`);
+    if (seen.includes(parent.id))
+      throw new UserError(
+        `${link.where}: extends: '${String(link.raw.extends)}' is already in the chain (${[...chain.map((l) => l.where), parent.link.where].join(' -> ')})`,
+      );
     seen.push(parent.id);
     chain.push(parent.link);
     link = parent.link;

@@ -30,15 +30,27 @@ export class KdTree {
       const h = stack.pop()!;
       const l = stack.pop()!;
       if (h - l <= LEAF) continue;
-      let mn0 = Infinity, mn1 = Infinity, mn2 = Infinity, mx0 = -Infinity, mx1 = -Infinity, mx2 = -Infinity;
+      let mn0 = Infinity,
+        mn1 = Infinity,
+        mn2 = Infinity,
+        mx0 = -Infinity,
+        mx1 = -Infinity,
+        mx2 = -Infinity;
       for (let k = l; k < h; k++) {
         const j = 3 * idx[k]!;
-        const x = P[j]!, y = P[j + 1]!, z = P[j + 2]!;
-        if (x < mn0) mn0 = x; if (x > mx0) mx0 = x;
-        if (y < mn1) mn1 = y; if (y > mx1) mx1 = y;
-        if (z < mn2) mn2 = z; if (z > mx2) mx2 = z;
+        const x = P[j]!,
+          y = P[j + 1]!,
+          z = P[j + 2]!;
+        if (x < mn0) mn0 = x;
+        if (x > mx0) mx0 = x;
+        if (y < mn1) mn1 = y;
+        if (y > mx1) mx1 = y;
+        if (z < mn2) mn2 = z;
+        if (z > mx2) mx2 = z;
       }
-      const ex = mx0 - mn0, ey = mx1 - mn1, ez = mx2 - mn2;
+      const ex = mx0 - mn0,
+        ey = mx1 - mn1,
+        ez = mx2 - mn2;
       const ax = ex >= ey && ex >= ez ? 0 : ey >= ez ? 1 : 2;
       const mid = (l + h) >> 1;
       this.select(l, h - 1, mid, ax);
@@ -54,15 +66,21 @@ export class KdTree {
     const val = (i: number): number => P[3 * idx[i]! + ax]!;
     while (hi > lo) {
       const m = (lo + hi) >> 1;
-      const a = val(lo), b = val(m), c = val(hi);
+      const a = val(lo),
+        b = val(m),
+        c = val(hi);
       const pivot = a < b ? (b < c ? b : a < c ? c : a) : a < c ? a : b < c ? c : b;
-      let i = lo, j = hi;
+      let i = lo,
+        j = hi;
       while (i <= j) {
         while (val(i) < pivot) i++;
         while (val(j) > pivot) j--;
         if (i <= j) {
-          const t = idx[i]!; idx[i] = idx[j]!; idx[j] = t;
-          i++; j--;
+          const t = idx[i]!;
+          idx[i] = idx[j]!;
+          idx[j] = t;
+          i++;
+          j--;
         }
       }
       if (k <= j) hi = j;
@@ -86,9 +104,12 @@ export class KdTree {
         while (c > 0) {
           const p = (c - 1) >> 1;
           if (dist2[p]! >= d) break;
-          dist2[c] = dist2[p]!; out[c] = out[p]!; c = p;
+          dist2[c] = dist2[p]!;
+          out[c] = out[p]!;
+          c = p;
         }
-        dist2[c] = d; out[c] = i;
+        dist2[c] = d;
+        out[c] = i;
       } else if (d < dist2[0]!) {
         let c = 0;
         for (;;) {
@@ -97,16 +118,21 @@ export class KdTree {
           const r = l + 1;
           const m = r < count && dist2[r]! > dist2[l]! ? r : l;
           if (dist2[m]! <= d) break;
-          dist2[c] = dist2[m]!; out[c] = out[m]!; c = m;
+          dist2[c] = dist2[m]!;
+          out[c] = out[m]!;
+          c = m;
         }
-        dist2[c] = d; out[c] = i;
+        dist2[c] = d;
+        out[c] = i;
       }
     };
     const visit = (lo: number, hi: number): void => {
       if (hi - lo <= LEAF) {
         for (let s = lo; s < hi; s++) {
           const j = idx[s]!;
-          const dx = P[3 * j]! - x, dy = P[3 * j + 1]! - y, dz = P[3 * j + 2]! - z;
+          const dx = P[3 * j]! - x,
+            dy = P[3 * j + 1]! - y,
+            dz = P[3 * j + 2]! - z;
           push(j, dx * dx + dy * dy + dz * dz);
         }
         return;
@@ -114,7 +140,9 @@ export class KdTree {
       const mid = (lo + hi) >> 1;
       const j = idx[mid]!;
       const ax = this.axis[mid]!;
-      const dx = P[3 * j]! - x, dy = P[3 * j + 1]! - y, dz = P[3 * j + 2]! - z;
+      const dx = P[3 * j]! - x,
+        dy = P[3 * j + 1]! - y,
+        dz = P[3 * j + 2]! - z;
       push(j, dx * dx + dy * dy + dz * dz);
       const diff = (ax === 0 ? x : ax === 1 ? y : z) - P[3 * j + ax]!;
       if (diff < 0) {
@@ -128,10 +156,16 @@ export class KdTree {
     if (this.index.length > 0 && k > 0) visit(0, this.index.length);
     // Heap order -> ascending distance (insertion sort: k is small).
     for (let a = 1; a < count; a++) {
-      const d = dist2[a]!, o = out[a]!;
+      const d = dist2[a]!,
+        o = out[a]!;
       let b = a - 1;
-      while (b >= 0 && dist2[b]! > d) { dist2[b + 1] = dist2[b]!; out[b + 1] = out[b]!; b--; }
-      dist2[b + 1] = d; out[b + 1] = o;
+      while (b >= 0 && dist2[b]! > d) {
+        dist2[b + 1] = dist2[b]!;
+        out[b + 1] = out[b]!;
+        b--;
+      }
+      dist2[b + 1] = d;
+      out[b + 1] = o;
     }
     return count;
   }

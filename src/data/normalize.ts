@@ -31,25 +31,36 @@ export function boundingSphere(points: Float32Array): { center: [number, number,
   const n = points.length / 3;
   if (n === 0) return { center: [0, 0, 0], radius: 0 };
   const far = (from: number): number => {
-    let best = from, bd = -1;
+    let best = from,
+      bd = -1;
     for (let i = 0; i < n; i++) {
-      const d = (points[3 * i]! - points[3 * from]!) ** 2 + (points[3 * i + 1]! - points[3 * from + 1]!) ** 2 + (points[3 * i + 2]! - points[3 * from + 2]!) ** 2;
-      if (d > bd) { bd = d; best = i; }
+      const d =
+        (points[3 * i]! - points[3 * from]!) ** 2 + (points[3 * i + 1]! - points[3 * from + 1]!) ** 2 + (points[3 * i + 2]! - points[3 * from + 2]!) ** 2;
+      if (d > bd) {
+        bd = d;
+        best = i;
+      }
     }
     return best;
   };
   const y = far(0);
   const z = far(y);
-  let cx = (points[3 * y]! + points[3 * z]!) / 2, cy = (points[3 * y + 1]! + points[3 * z + 1]!) / 2, cz = (points[3 * y + 2]! + points[3 * z + 2]!) / 2;
+  let cx = (points[3 * y]! + points[3 * z]!) / 2,
+    cy = (points[3 * y + 1]! + points[3 * z + 1]!) / 2,
+    cz = (points[3 * y + 2]! + points[3 * z + 2]!) / 2;
   let r = Math.hypot(points[3 * y]! - cx, points[3 * y + 1]! - cy, points[3 * y + 2]! - cz);
   for (let pass = 0; pass < 2; pass++) {
     for (let i = 0; i < n; i++) {
-      const dx = points[3 * i]! - cx, dy = points[3 * i + 1]! - cy, dz = points[3 * i + 2]! - cz;
+      const dx = points[3 * i]! - cx,
+        dy = points[3 * i + 1]! - cy,
+        dz = points[3 * i + 2]! - cz;
       const d = Math.hypot(dx, dy, dz);
       if (d > r) {
         const nr = (r + d) / 2;
         const t = (nr - r) / d;
-        cx += dx * t; cy += dy * t; cz += dz * t;
+        cx += dx * t;
+        cy += dy * t;
+        cz += dz * t;
         r = nr;
       }
     }

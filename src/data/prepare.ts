@@ -41,7 +41,8 @@ export interface ClusterParams {
 }
 
 export async function planPrepare(source: string, cfg: PretrainConfig): Promise<PreparePlan> {
-  if (/^synth(:\d+)?$/.test(source)) throw new UserError(`--data ${source}: the synthetic shapes are generated in memory and need no preparation; give a data folder`);
+  if (/^synth(:\d+)?$/.test(source))
+    throw new UserError(`--data ${source}: the synthetic shapes are generated in memory and need no preparation; give a data folder`);
   const ds = await openDataSource(source);
   if (!ds.source) throw new UserError(`--data ${source}: this dataset cannot be prepared in parts`);
   const spec = shapeCacheSpec(cfg.data.points, cfg.seed, cfg.data.upAxis);
@@ -85,13 +86,24 @@ export async function preparedBytes(ds: Dataset, item: DatasetItem, spec: Prepro
 /** Locally: the preprocessing cache and the cluster ids, each over worker threads (the shared mechanisms). */
 export async function prepareLocal(plan: PreparePlan, opts: { workers?: number; quiet?: boolean } = {}): Promise<{ computed: number; reused: number }> {
   const bar = createProgress(`preprocessing ${plan.ds.name}`, plan.items.length, { quiet: opts.quiet, unit: 'shapes' });
-  const pre = await preprocessDataset(plan.ds, plan.spec, { cacheDir: plan.cacheDir, items: plan.items, workers: opts.workers, onProgress: (d) => bar.update(d) });
+  const pre = await preprocessDataset(plan.ds, plan.spec, {
+    cacheDir: plan.cacheDir,
+    items: plan.items,
+    workers: opts.workers,
+    onProgress: (d) => bar.update(d),
+  });
   bar.stop();
   const clouds = [];
   for (const it of plan.train) clouds.push(normalizeCloud(await pre.load(it), plan.clusters.normalize, plan.clusters.scale));
   const kbar = createProgress('k-means clusters', clouds.length, { quiet: opts.quiet, unit: 'shapes' });
   const key = collectionKey(plan.ds.name, pre.key, plan.clusters.normalize, plan.clusters.scale);
-  await shapeClusters(clouds, plan.clusters.k, { key, cacheDir: plan.cacheDir, seed: plan.clusters.seed, workers: opts.workers, onProgress: (d) => kbar.update(d) });
+  await shapeClusters(clouds, plan.clusters.k, {
+    key,
+    cacheDir: plan.cacheDir,
+    seed: plan.clusters.seed,
+    workers: opts.workers,
+    onProgress: (d) => kbar.update(d),
+  });
   kbar.stop();
   return { computed: pre.computed, reused: pre.reused };
 }

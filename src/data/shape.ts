@@ -19,8 +19,17 @@ export type { Shape, ShapeFormat } from './formats/check.ts';
 export const MAX_FILE_BYTES = 1 << 30;
 
 const EXTENSIONS: Record<string, ShapeFormat> = {
-  '.ply': 'ply', '.off': 'off', '.obj': 'obj', '.pcd': 'pcd', '.points': 'points',
-  '.xyz': 'xyz', '.txt': 'xyz', '.pts': 'xyz', '.asc': 'xyz', '.csv': 'xyz', '.xyzn': 'xyz',
+  '.ply': 'ply',
+  '.off': 'off',
+  '.obj': 'obj',
+  '.pcd': 'pcd',
+  '.points': 'points',
+  '.xyz': 'xyz',
+  '.txt': 'xyz',
+  '.pts': 'xyz',
+  '.asc': 'xyz',
+  '.csv': 'xyz',
+  '.xyzn': 'xyz',
 };
 
 export function formatFromExtension(file: string): ShapeFormat | null {
@@ -38,7 +47,12 @@ export function sniffFormat(bytes: Uint8Array): ShapeFormat | null {
 }
 
 const PARSERS: Record<ShapeFormat, (bytes: Uint8Array, file: string) => Shape> = {
-  ply: parsePly, off: parseOff, obj: parseObj, pcd: parsePcd, points: parsePoints, xyz: parseXyz,
+  ply: parsePly,
+  off: parseOff,
+  obj: parseObj,
+  pcd: parsePcd,
+  points: parsePoints,
+  xyz: parseXyz,
 };
 
 /** Parse bytes already in memory; the content wins over the extension when it clearly names a format. */

@@ -6,14 +6,42 @@ import { UserError } from '../util/errors.ts';
  * PARTS_PER_CATEGORY and PART_OFFSETS are O-CNN's `seg_num` and `dis`.
  */
 export const SHAPENET_PART_CATEGORIES = [
-  'Airplane', 'Bag', 'Cap', 'Car', 'Chair', 'Earphone', 'Guitar', 'Knife',
-  'Lamp', 'Laptop', 'Motorbike', 'Mug', 'Pistol', 'Rocket', 'Skateboard', 'Table',
+  'Airplane',
+  'Bag',
+  'Cap',
+  'Car',
+  'Chair',
+  'Earphone',
+  'Guitar',
+  'Knife',
+  'Lamp',
+  'Laptop',
+  'Motorbike',
+  'Mug',
+  'Pistol',
+  'Rocket',
+  'Skateboard',
+  'Table',
 ] as const;
 export type ShapeNetPartCategory = (typeof SHAPENET_PART_CATEGORIES)[number];
 
 export const SHAPENET_PART_SYNSETS: readonly string[] = [
-  '02691156', '02773838', '02954340', '02958343', '03001627', '03261776', '03467517', '03624134',
-  '03636649', '03642806', '03790512', '03797390', '03948459', '04099429', '04225987', '04379243',
+  '02691156',
+  '02773838',
+  '02954340',
+  '02958343',
+  '03001627',
+  '03261776',
+  '03467517',
+  '03624134',
+  '03636649',
+  '03642806',
+  '03790512',
+  '03797390',
+  '03948459',
+  '04099429',
+  '04225987',
+  '04379243',
 ];
 
 export const PARTS_PER_CATEGORY: readonly number[] = [4, 2, 2, 4, 4, 3, 3, 2, 4, 2, 6, 2, 3, 3, 3, 3];
@@ -42,7 +70,9 @@ export function categoryOfPart(globalId: number): number {
 export function globalToLocal(globalId: number, category: number): number {
   const local = globalId - PART_OFFSETS[category]!;
   if (local < 0 || local >= PARTS_PER_CATEGORY[category]!) {
-    throw new UserError(`part id ${globalId} does not belong to ${SHAPENET_PART_CATEGORIES[category]} (parts ${PART_OFFSETS[category]}..${PART_OFFSETS[category]! + PARTS_PER_CATEGORY[category]! - 1})`);
+    throw new UserError(
+      `part id ${globalId} does not belong to ${SHAPENET_PART_CATEGORIES[category]} (parts ${PART_OFFSETS[category]}..${PART_OFFSETS[category]! + PARTS_PER_CATEGORY[category]! - 1})`,
+    );
   }
   return local;
 }

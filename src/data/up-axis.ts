@@ -25,12 +25,18 @@ export function signedUpAxis(up: UpAxis): '+x' | '+y' | '+z' | '-x' | '-y' | '-z
  */
 export function upRotation(up: UpAxis): Float64Array {
   switch (signedUpAxis(up)) {
-    case '+y': return new Float64Array([1, 0, 0, 0, 1, 0, 0, 0, 1]);
-    case '+z': return new Float64Array([0, 1, 0, 0, 0, 1, 1, 0, 0]);
-    case '+x': return new Float64Array([0, 0, 1, 1, 0, 0, 0, 1, 0]);
-    case '-y': return new Float64Array([1, 0, 0, 0, -1, 0, 0, 0, -1]);
-    case '-z': return new Float64Array([0, 1, 0, 0, 0, -1, -1, 0, 0]);
-    case '-x': return new Float64Array([0, 0, 1, -1, 0, 0, 0, -1, 0]);
+    case '+y':
+      return new Float64Array([1, 0, 0, 0, 1, 0, 0, 0, 1]);
+    case '+z':
+      return new Float64Array([0, 1, 0, 0, 0, 1, 1, 0, 0]);
+    case '+x':
+      return new Float64Array([0, 0, 1, 1, 0, 0, 0, 1, 0]);
+    case '-y':
+      return new Float64Array([1, 0, 0, 0, -1, 0, 0, 0, -1]);
+    case '-z':
+      return new Float64Array([0, 1, 0, 0, 0, -1, -1, 0, 0]);
+    case '-x':
+      return new Float64Array([0, 0, 1, -1, 0, 0, 0, -1, 0]);
   }
 }
 
@@ -39,7 +45,9 @@ function apply(src: Float32Array, m: Float64Array, transpose: boolean): Float32A
   // entries are 0 / ±1, so the products are exact: the rotation and its inverse round-trip bit for bit
   const at = (r: number, c: number): number => (transpose ? m[3 * c + r]! : m[3 * r + c]!);
   for (let i = 0; i < src.length; i += 3) {
-    const x = src[i]!, y = src[i + 1]!, z = src[i + 2]!;
+    const x = src[i]!,
+      y = src[i + 1]!,
+      z = src[i + 2]!;
     out[i] = at(0, 0) * x + at(0, 1) * y + at(0, 2) * z;
     out[i + 1] = at(1, 0) * x + at(1, 1) * y + at(1, 2) * z;
     out[i + 2] = at(2, 0) * x + at(2, 1) * y + at(2, 2) * z;

@@ -34,15 +34,26 @@ function pointFile(out: string, backbone: string, ratio: number, seed: number, s
 
 export async function runBudgetCurve(cfg: FewshotConfig, opts: BudgetCurveOptions): Promise<CurvePoint[]> {
   if (!cfg.budgetCurve) throw new UserError(`${cfg.name}: the config has no 'budgetCurve' section ({ "steps": [...] })`);
-  if (cfg.task !== 'classification' || !cfg.finetune) throw new UserError(`${cfg.name}: the budget curve probes classification fine-tuning: it needs task 'classification' and a 'finetune' section`);
-  for (const b of opts.only?.backbones ?? []) if (!(b in cfg.backbones)) throw new UserError(`backbone '${b}' is not in the config (${Object.keys(cfg.backbones).join(', ')})`);
-  for (const r of opts.only?.ratios ?? []) if (!cfg.ratios.some((x) => Math.abs(x - r) < 1e-9)) throw new UserError(`ratio ${r} is not in the config's ratios (${cfg.ratios.join(', ')})`);
-  for (const sd of opts.only?.seeds ?? []) if (!cfg.seeds.includes(sd)) throw new UserError(`seed ${sd} is not in the config's seeds (${cfg.seeds.join(', ')})`);
+  if (cfg.task !== 'classification' || !cfg.finetune)
+    throw new UserError(`${cfg.name}: the budget curve probes classification fine-tuning: it needs task 'classification' and a 'finetune' section`);
+  for (const b of opts.only?.backbones ?? [])
+    if (!(b in cfg.backbones)) throw new UserError(`backbone '${b}' is not in the config (${Object.keys(cfg.backbones).join(', ')})`);
+  for (const r of opts.only?.ratios ?? [])
+    if (!cfg.ratios.some((x) => Math.abs(x - r) < 1e-9)) throw new UserError(`ratio ${r} is not in the config's ratios (${cfg.ratios.join(', ')})`);
+  for (const sd of opts.only?.seeds ?? [])
+    if (!cfg.seeds.includes(sd)) throw new UserError(`seed ${sd} is not in the config's seeds (${cfg.seeds.join(', ')})`);
   await initBackend();
   const out = path.resolve(opts.out);
   const quiet = opts.quiet ?? false;
   await writeFileAtomic(path.join(out, 'config.json'), `${JSON.stringify(cfg, null, 2)}\n`);
-  const shapes = await loadShapes(cfg.data.source, { split: 'all', points: cfg.data.points, synthPerClass: cfg.data.synthPerClass, upAxis: cfg.data.upAxis, normalize: 'sphere', quiet });
+  const shapes = await loadShapes(cfg.data.source, {
+    split: 'all',
+    points: cfg.data.points,
+    synthPerClass: cfg.data.synthPerClass,
+    upAxis: cfg.data.upAxis,
+    normalize: 'sphere',
+    quiet,
+  });
   const { train, test } = splitIndices(shapes);
   const data = { clouds: shapes.clouds, labels: shapes.items.map((it) => it.label), classes: shapes.classes.length };
   const h = cfg.finetune;
@@ -62,7 +73,10 @@ export async function runBudgetCurve(cfg: FewshotConfig, opts: BudgetCurveOption
           const r = await finetuneCell(cfg, h, data, bb, subset, test, ratio, seed, steps, `budget ${name} r=${ratio} s=${seed} n=${steps}`, quiet);
           const p: CurvePoint = { protocol: 'finetune', backbone: name, ratio, seed, budget: steps, ...r };
           await writeFileAtomic(file, `${JSON.stringify(p, null, 2)}\n`);
-          if (!quiet) process.stderr.write(`budget ${name} ratio ${ratio} seed ${seed} ${steps} steps: OA ${(100 * r.oa!).toFixed(2)} % (${r.trainShapes} shapes, ${r.seconds.toFixed(0)} s)\n`);
+          if (!quiet)
+            process.stderr.write(
+              `budget ${name} ratio ${ratio} seed ${seed} ${steps} steps: OA ${(100 * r.oa!).toFixed(2)} % (${r.trainShapes} shapes, ${r.seconds.toFixed(0)} s)\n`,
+            );
         }
       }
     }
@@ -100,14 +114,25 @@ export async function writeBudgetCurveReport(cfg: FewshotConfig, out: string): P
   for (const [k, ps] of groups) {
     const [b, r, sd] = k.split('|') as [string, string, string];
     const name = `${backboneLabel(cfg, b)}, ${(100 * Number(r)).toFixed(0)} %, seed ${sd}`;
-    lines.push(`| ${name} | ${budgets.map((n) => {
-      const p = ps.find((x) => x.budget === n);
-      return p ? `${(100 * p.oa!).toFixed(1)} (${p.seconds.toFixed(0)} s)` : '–';
-    }).join(' | ')} |`);
+    lines.push(
+      `| ${name} | ${budgets
+        .map((n) => {
+          const p = ps.find((x) => x.budget === n);
+          return p ? `${(100 * p.oa!).toFixed(1)} (${p.seconds.toFixed(0)} s)` : '–';
+        })
+        .join(' | ')} |`,
+    );
     series.push({ name, points: ps.map((p) => ({ x: p.budget, y: 100 * p.oa! })) });
   }
-  await writeFileAtomic(path.join(out, 'curve.json'), `${JSON.stringify({ name: cfg.name, data: cfg.data.source, finetune: cfg.finetune, points }, null, 2)}\n`);
+  await writeFileAtomic(
+    path.join(out, 'curve.json'),
+    `${JSON.stringify({ name: cfg.name, data: cfg.data.source, finetune: cfg.finetune, points }, null, 2)}\n`,
+  );
   await writeFileAtomic(path.join(out, 'curve.md'), `${lines.join('\n')}\n`);
-  if (series.length) await writeFileAtomic(path.join(out, 'curve.svg'), lineChart(series, { title: `${cfg.name}: accuracy vs fine-tune steps`, xLabel: 'fine-tune steps (log)', yLabel: 'overall accuracy (%)', logX: true }));
+  if (series.length)
+    await writeFileAtomic(
+      path.join(out, 'curve.svg'),
+      lineChart(series, { title: `${cfg.name}: accuracy vs fine-tune steps`, xLabel: 'fine-tune steps (log)', yLabel: 'overall accuracy (%)', logX: true }),
+    );
   return points;
 }

@@ -42,7 +42,10 @@ export function readCell(file: string): CellResult | null {
 }
 
 /** Mean and std over seeds of one metric, per (protocol, backbone, ratio). */
-export function summarizeCells(cells: readonly CellResult[], metric: keyof CellResult): Record<string, Record<string, Record<string, { mean: number; std: number; seeds: number }>>> {
+export function summarizeCells(
+  cells: readonly CellResult[],
+  metric: keyof CellResult,
+): Record<string, Record<string, Record<string, { mean: number; std: number; seeds: number }>>> {
   const out: Record<string, Record<string, Record<string, { mean: number; std: number; seeds: number }>>> = {};
   const groups = new Map<string, number[]>();
   for (const c of cells) {

@@ -30,7 +30,12 @@ function evalSpec(cfg: { depth: number; fullDepth: number }): SampleSpec {
 }
 
 /** fc1 features (inference mode, no augmentation) of the shapes `indices`: [indices.length x fc1]. */
-export async function extractFc1(model: Classifier, data: ClassifyData, indices: readonly number[], opts: { batchSize?: number; workers?: number; quiet?: boolean; label?: string } = {}): Promise<Float32Array> {
+export async function extractFc1(
+  model: Classifier,
+  data: ClassifyData,
+  indices: readonly number[],
+  opts: { batchSize?: number; workers?: number; quiet?: boolean; label?: string } = {},
+): Promise<Float32Array> {
   const pool = new WorkerPool({ workers: opts.workers ?? 1 });
   const progress = createProgress(opts.label ?? 'features', indices.length, { quiet: opts.quiet, unit: 'shapes' });
   try {
@@ -52,7 +57,12 @@ export async function extractFc1(model: Classifier, data: ClassifyData, indices:
  * batch run from 0. Statistics of layers the fc1 path does not use (the point head) are left as they were.
  * Returns the number of batches averaged.
  */
-export async function calibrateBatchNorm(net: Backbone, clouds: readonly PointCloud[], indices: readonly number[], o: { batchSize?: number; workers?: number } = {}): Promise<number> {
+export async function calibrateBatchNorm(
+  net: Backbone,
+  clouds: readonly PointCloud[],
+  indices: readonly number[],
+  o: { batchSize?: number; workers?: number } = {},
+): Promise<number> {
   const cfg = net.config;
   const size = Math.max(1, Math.min(o.batchSize ?? 16, indices.length));
   let batches = chunks(indices, size).filter((b) => b.length === size);
@@ -82,12 +92,14 @@ export async function calibrateBatchNorm(net: Backbone, clouds: readonly PointCl
         setAll(0);
         forward();
         // 1 - m = running(from 1) - running(from 0); layers off the fc1 path keep 1 and 0: m = 0
-        momentum = await Promise.all(stats.map(async (v, i) => {
-          const d = tf.tidy(() => tf.mean(tf.sub(fromOne[i]!, v)));
-          const one = (await d.data())[0]!;
-          d.dispose();
-          return 1 - one;
-        }));
+        momentum = await Promise.all(
+          stats.map(async (v, i) => {
+            const d = tf.tidy(() => tf.mean(tf.sub(fromOne[i]!, v)));
+            const one = (await d.data())[0]!;
+            d.dispose();
+            return 1 - one;
+          }),
+        );
         tf.dispose(fromOne);
       } else {
         setAll(0);
@@ -130,17 +142,30 @@ export interface LinearProbeOptions {
 }
 
 /** A dense layer + bias fitted on fixed features (the reference linear classifier: SGD with momentum). */
-export async function fitLinearProbe(train: { x: Float32Array; y: ArrayLike<number> }, dim: number, classes: number, o: LinearProbeOptions): Promise<{ weights: Float32Array; bias: Float32Array }> {
+export async function fitLinearProbe(
+  train: { x: Float32Array; y: ArrayLike<number> },
+  dim: number,
+  classes: number,
+  o: LinearProbeOptions,
+): Promise<{ weights: Float32Array; bias: Float32Array }> {
   const n = train.y.length;
   // in a tidy, so the zeros the variables start from are disposed (they stayed alive, 2 tensors per probe)
   const w = tf.tidy(() => tf.variable(tf.zeros([dim, classes])));
   const b = tf.tidy(() => tf.variable(tf.zeros([classes])));
-  const vars = new Map<string, tf.Variable>([['w', w], ['b', b]]);
+  const vars = new Map<string, tf.Variable>([
+    ['w', w],
+    ['b', b],
+  ]);
   const opt = new SgdMomentum(o.momentum, o.weightDecay);
   const xAll = tf.tensor2d(train.x, [n, dim]);
   const yAll = tf.tensor1d(Int32Array.from(train.y), 'int32');
   const milestones = o.decayAt.map((f) => Math.round(f * o.steps));
-  const batches = trainingBatches(Array.from({ length: n }, (_, i) => i), o.batchSize, o.steps, o.seed);
+  const batches = trainingBatches(
+    Array.from({ length: n }, (_, i) => i),
+    o.batchSize,
+    o.steps,
+    o.seed,
+  );
   for (let s = 0; s < batches.length; s++) {
     const idx = tf.tensor1d(Int32Array.from(batches[s]!), 'int32');
     const { value, grads } = tf.variableGrads(() => {
@@ -221,7 +246,13 @@ export function classifierSelection(mode: 'full' | 'head', model: { type?: strin
 }
 
 /** Fine-tune a Classifier on the backbone `cfg` names (any registered type; without `type`, MID HRNet). */
-export async function finetuneClassifier(cfg: BackboneSpec, data: ClassifyData, trainIdx: readonly number[], testIdx: readonly number[], o: FinetuneOptions): Promise<FinetuneResult> {
+export async function finetuneClassifier(
+  cfg: BackboneSpec,
+  data: ClassifyData,
+  trainIdx: readonly number[],
+  testIdx: readonly number[],
+  o: FinetuneOptions,
+): Promise<FinetuneResult> {
   const t0 = performance.now();
   const model = new Classifier(buildBackbone(cfg, `${o.seed}/finetune`), data.classes);
   if (o.init !== 'scratch') await loadPretrained(model.net, o.init.checkpoint, ['cls/']);
@@ -234,14 +265,24 @@ export async function finetuneClassifier(cfg: BackboneSpec, data: ClassifyData, 
       model.head.bias!.assign(tf.tensor1d(lp.bias));
     });
   }
-  const { steps, finalLoss, evaluation: pred } = await trainDownstream(
+  const {
+    steps,
+    finalLoss,
+    evaluation: pred,
+  } = await trainDownstream(
     model.net,
     classifierSelection(o.mode, model.net),
     data.clouds,
     trainIdx,
     { ...o, pretrained: o.init !== 'scratch', label: o.label ?? 'finetune' },
     (b, x) => {
-      const y = tf.oneHot(tf.tensor1d(Int32Array.from(b.indices, (i) => data.labels[i]!), 'int32'), data.classes);
+      const y = tf.oneHot(
+        tf.tensor1d(
+          Int32Array.from(b.indices, (i) => data.labels[i]!),
+          'int32',
+        ),
+        data.classes,
+      );
       // training mode in both modes: in head-only mode the frozen backbone's batch norms still adapt their
       // running statistics (the reference's UPDATE_OPS), only its weights get no step
       return tf.losses.softmaxCrossEntropy(y, model.logits(x, b.octree, { training: true })) as tf.Scalar;
@@ -260,8 +301,18 @@ export async function finetuneClassifier(cfg: BackboneSpec, data: ClassifyData, 
   );
   const truth = testIdx.map((i) => data.labels[i]!);
   if (o.saveDir) {
-    await saveCheckpoint(o.saveDir, { meta: { kind: 'classify', model: cfg, classes: data.classes, mode: o.mode, trainShapes: trainIdx.length, steps }, groups: { model: model.net.params.variables } });
+    await saveCheckpoint(o.saveDir, {
+      meta: { kind: 'classify', model: cfg, classes: data.classes, mode: o.mode, trainShapes: trainIdx.length, steps },
+      groups: { model: model.net.params.variables },
+    });
   }
   model.dispose();
-  return { oa: overallAccuracy(pred, truth), macc: meanClassAccuracy(pred, truth, data.classes), confusion: confusionMatrix(pred, truth, data.classes), steps, seconds: (performance.now() - t0) / 1000, finalLoss };
+  return {
+    oa: overallAccuracy(pred, truth),
+    macc: meanClassAccuracy(pred, truth, data.classes),
+    confusion: confusionMatrix(pred, truth, data.classes),
+    steps,
+    seconds: (performance.now() - t0) / 1000,
+    finalLoss,
+  };
 }

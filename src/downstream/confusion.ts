@@ -34,8 +34,13 @@ export function confusionSvg(m: readonly (readonly number[])[], classes: readonl
       const f = total > 0 ? v / total : 0;
       // diagonal in blue, confusions in red, shaded by the fraction of the true class
       const rgb = i === j ? [Math.round(255 - 200 * f), Math.round(255 - 140 * f), 255] : [255, Math.round(255 - 200 * f), Math.round(255 - 200 * f)];
-      parts.push(`<rect x="${label + j * cell}" y="${top + i * cell}" width="${cell}" height="${cell}" fill="rgb(${rgb.join(',')})" stroke="#ddd"><title>${esc(classes[i]!)} → ${esc(classes[j]!)}: ${v}</title></rect>`);
-      if (v > 0 && cell >= 18) parts.push(`<text x="${label + j * cell + cell / 2}" y="${top + i * cell + cell / 2 + 4}" text-anchor="middle" fill="${f > 0.6 ? 'white' : 'black'}">${v}</text>`);
+      parts.push(
+        `<rect x="${label + j * cell}" y="${top + i * cell}" width="${cell}" height="${cell}" fill="rgb(${rgb.join(',')})" stroke="#ddd"><title>${esc(classes[i]!)} → ${esc(classes[j]!)}: ${v}</title></rect>`,
+      );
+      if (v > 0 && cell >= 18)
+        parts.push(
+          `<text x="${label + j * cell + cell / 2}" y="${top + i * cell + cell / 2 + 4}" text-anchor="middle" fill="${f > 0.6 ? 'white' : 'black'}">${v}</text>`,
+        );
     });
   });
   parts.push('</svg>');

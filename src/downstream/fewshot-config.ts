@@ -14,24 +14,24 @@ import { DataSchema, OptimSchema, RqSchema } from '../config/schemas.ts';
  * config that the runner pretrains first (resumable), so one config file reproduces a whole table.
  */
 const Hyper = OptimSchema.extend({
-    /** Steps at ratio 1; a cell trains max(minSteps, round(baseSteps * ratio * multiplier(ratio))) steps. */
-    baseSteps: z.number().int().positive(),
-    minSteps: z.number().int().positive(),
-    /** Reference multipliers m per ratio (e.g. {"0.01": 4}); ratios not listed use 1. */
-    multipliers: z.record(z.string(), z.number().positive()),
-    decayAt: z.array(z.number().min(0).max(1)),
-    backboneLrScale: z.number().min(0),
-    /**
-     * Ratios below this train the head only, a pretrained backbone's batch norms still updating their
-     * statistics (reference: 0.1 for classification fine-tuning, none for segmentation).
-     */
-    headOnlyBelow: z.number().min(0).max(1),
-    /**
-     * Fine-tuning: the new classifier starts from a linear probe (the config's 'linear' recipe on the
-     * training subset's features) instead of random weights ("LP-FT"); default 'random' (the reference).
-     */
-    headInit: z.enum(['random', 'linear-probe']).optional(),
-  });
+  /** Steps at ratio 1; a cell trains max(minSteps, round(baseSteps * ratio * multiplier(ratio))) steps. */
+  baseSteps: z.number().int().positive(),
+  minSteps: z.number().int().positive(),
+  /** Reference multipliers m per ratio (e.g. {"0.01": 4}); ratios not listed use 1. */
+  multipliers: z.record(z.string(), z.number().positive()),
+  decayAt: z.array(z.number().min(0).max(1)),
+  backboneLrScale: z.number().min(0),
+  /**
+   * Ratios below this train the head only, a pretrained backbone's batch norms still updating their
+   * statistics (reference: 0.1 for classification fine-tuning, none for segmentation).
+   */
+  headOnlyBelow: z.number().min(0).max(1),
+  /**
+   * Fine-tuning: the new classifier starts from a linear probe (the config's 'linear' recipe on the
+   * training subset's features) instead of random weights ("LP-FT"); default 'random' (the reference).
+   */
+  headInit: z.enum(['random', 'linear-probe']).optional(),
+});
 
 const Protocol = z.enum(['linear', 'finetune', '2fc']);
 /** A backbone runs only these of the grid's protocols (default: all of them). */
@@ -108,13 +108,11 @@ const PresetName = z.enum(SHORT_NAMES as [string, ...string[]]);
  * A preset name or an HRNet config object. Checked by whichever form the value has, so a bad name still reads
  * "must be one of paper, cpu, tiny" (a zod union would only say that no form matched).
  */
-const FewshotModel = z
-  .custom<string | z.infer<typeof HRNetSchema>>()
-  .superRefine((v, ctx) => {
-    if (typeof v === 'string' && findPreset('model', v)) return;
-    const r = (v !== null && typeof v === 'object' ? HRNetSchema : PresetName).safeParse(v);
-    if (!r.success) for (const issue of r.error.issues) ctx.addIssue(issue as z.IssueData);
-  });
+const FewshotModel = z.custom<string | z.infer<typeof HRNetSchema>>().superRefine((v, ctx) => {
+  if (typeof v === 'string' && findPreset('model', v)) return;
+  const r = (v !== null && typeof v === 'object' ? HRNetSchema : PresetName).safeParse(v);
+  if (!r.success) for (const issue of r.error.issues) ctx.addIssue(issue as z.IssueData);
+});
 
 /** The HRNet config a grid's `model` names. */
 export function fewshotModel(model: FewshotConfig['model']): HRNetConfig {
@@ -146,7 +144,10 @@ export const FewshotConfigSchema = z
      * A budget probe (`rq3d budget-curve`): the fine-tune cells of the grid at each of these step counts
      * (each its own run, its schedule scaled to it), to read off where accuracy stops climbing.
      */
-    budgetCurve: z.object({ steps: z.array(z.number().int().positive()).min(1) }).strict().optional(),
+    budgetCurve: z
+      .object({ steps: z.array(z.number().int().positive()).min(1) })
+      .strict()
+      .optional(),
     /** The pre-registered claim and its decision rule (the report writes the verdict). */
     claim: Claim.optional(),
     /** This grid's key in `<results>/summary.json` (default: its name). */
@@ -235,20 +236,25 @@ export function checkFewshotConfig(c: FewshotConfig, where: string, file?: strin
     const need = p === 'linear' ? (onlyScratch ? null : 'linear') : c.task === 'segmentation' ? 'segment' : 'finetune';
     if (need && !c[need]) throw new UserError(`${where}: protocol '${p}' needs a '${need}' section`);
   }
-  if (c.finetune?.headInit === 'linear-probe' && !c.linear) throw new UserError(`${where}: finetune.headInit 'linear-probe' needs a 'linear' section (its recipe fits the initial head)`);
+  if (c.finetune?.headInit === 'linear-probe' && !c.linear)
+    throw new UserError(`${where}: finetune.headInit 'linear-probe' needs a 'linear' section (its recipe fits the initial head)`);
   if (c.task === 'classification' && c.protocols.includes('2fc')) throw new UserError(`${where}: protocol '2fc' is for segmentation`);
   if (c.task === 'segmentation' && c.protocols.includes('linear')) throw new UserError(`${where}: protocol 'linear' is for classification (use '2fc')`);
   for (const [name, b] of Object.entries(c.backbones)) {
-    for (const p of ('from' in b ? [] : (b.protocols ?? []))) {
-      if (!c.protocols.includes(p)) throw new UserError(`${where}: backbones.${name}.protocols: '${p}' is not one of the grid's protocols (${c.protocols.join(', ')})`);
+    for (const p of 'from' in b ? [] : (b.protocols ?? [])) {
+      if (!c.protocols.includes(p))
+        throw new UserError(`${where}: backbones.${name}.protocols: '${p}' is not one of the grid's protocols (${c.protocols.join(', ')})`);
     }
   }
   if (c.claim) {
     for (const k of ['treatment', 'control'] as const) {
-      if (!(c.claim[k] in c.backbones)) throw new UserError(`${where}: claim.${k}: '${c.claim[k]}' is not a backbone of the grid (${Object.keys(c.backbones).join(', ')})`);
+      if (!(c.claim[k] in c.backbones))
+        throw new UserError(`${where}: claim.${k}: '${c.claim[k]}' is not a backbone of the grid (${Object.keys(c.backbones).join(', ')})`);
     }
-    for (const p of c.claim.protocols) if (!c.protocols.includes(p)) throw new UserError(`${where}: claim.protocols: '${p}' is not one of the grid's protocols`);
-    for (const r of c.claim.ratios) if (!c.ratios.some((x) => Math.abs(x - r) < 1e-9)) throw new UserError(`${where}: claim.ratios: ${r} is not one of the grid's ratios`);
+    for (const p of c.claim.protocols)
+      if (!c.protocols.includes(p)) throw new UserError(`${where}: claim.protocols: '${p}' is not one of the grid's protocols`);
+    for (const r of c.claim.ratios)
+      if (!c.ratios.some((x) => Math.abs(x - r) < 1e-9)) throw new UserError(`${where}: claim.ratios: ${r} is not one of the grid's ratios`);
   }
   if (file === undefined) return c;
   // relative checkpoint / config paths are relative to the config file
@@ -267,11 +273,44 @@ export function checkFewshotConfig(c: FewshotConfig, where: string, file?: strin
  */
 export const DEFAULT_HYPER: Record<'linear' | 'finetune' | 'segment', HyperParams> = {
   // reference: lr 1.0, momentum 0.9, wd 5e-7, batch 32, 300k·r·m iterations, decays at 2/3 and 1
-  linear: { lr: 1.0, momentum: 0.9, weightDecay: 5e-7, batchSize: 32, baseSteps: 3000, minSteps: 300, multipliers: { '0.01': 4, '0.02': 4, '0.05': 2, '0.10': 2 }, decayAt: [2 / 3], backboneLrScale: 1, headOnlyBelow: 0 },
+  linear: {
+    lr: 1.0,
+    momentum: 0.9,
+    weightDecay: 5e-7,
+    batchSize: 32,
+    baseSteps: 3000,
+    minSteps: 300,
+    multipliers: { '0.01': 4, '0.02': 4, '0.05': 2, '0.10': 2 },
+    decayAt: [2 / 3],
+    backboneLrScale: 1,
+    headOnlyBelow: 0,
+  },
   // reference: lr 0.1, backbone (fc1 conv included) x0.1, wd 5e-4, batch 32, 100k·r·m iterations, decays at
   // 0.4, 0.6 and 0.8 (step sizes 40k·r·m, 20k·r·m, the last repeated); cls_header only below 10 %
-  finetune: { lr: 0.1, momentum: 0.9, weightDecay: 5e-4, batchSize: 32, baseSteps: 300, minSteps: 40, multipliers: { '0.01': 4, '0.02': 4, '0.05': 2 }, decayAt: [0.4, 0.6, 0.8], backboneLrScale: 0.1, headOnlyBelow: 0.1 },
+  finetune: {
+    lr: 0.1,
+    momentum: 0.9,
+    weightDecay: 5e-4,
+    batchSize: 32,
+    baseSteps: 300,
+    minSteps: 40,
+    multipliers: { '0.01': 4, '0.02': 4, '0.05': 2 },
+    decayAt: [0.4, 0.6, 0.8],
+    backboneLrScale: 0.1,
+    headOnlyBelow: 0.1,
+  },
   // reference: lr 0.1, backbone x0.1 (seg_header x1), wd 5e-4, batch 32, decays at 50 % and 75 %; x2 steps
   // below 10 %; no head-only switch (the paper's lin / ft are the protocols 2fc / finetune)
-  segment: { lr: 0.1, momentum: 0.9, weightDecay: 5e-4, batchSize: 16, baseSteps: 200, minSteps: 40, multipliers: { '0.01': 2, '0.02': 2, '0.05': 2 }, decayAt: [0.5, 0.75], backboneLrScale: 0.1, headOnlyBelow: 0 },
+  segment: {
+    lr: 0.1,
+    momentum: 0.9,
+    weightDecay: 5e-4,
+    batchSize: 16,
+    baseSteps: 200,
+    minSteps: 40,
+    multipliers: { '0.01': 2, '0.02': 2, '0.05': 2 },
+    decayAt: [0.5, 0.75],
+    backboneLrScale: 0.1,
+    headOnlyBelow: 0,
+  },
 };

@@ -84,23 +84,35 @@ export async function resolveBackbone(name: string, spec: BackboneSpec, cfg: Few
 }
 
 /** The part of a grid the filters select (checked before anything is written; unknown names are errors). */
-export function selectGrid(cfg: FewshotConfig, only: FewshotOptions['only']): { part: FewshotConfig; backbones: Array<[string, BackboneSpec]>; protocols: string[] } {
+export function selectGrid(
+  cfg: FewshotConfig,
+  only: FewshotOptions['only'],
+): { part: FewshotConfig; backbones: Array<[string, BackboneSpec]>; protocols: string[] } {
   const part = gridPart(cfg, only);
-  for (const b of only?.backbones ?? []) if (!(b in cfg.backbones)) throw new UserError(`backbone '${b}' is not in the config (${Object.keys(cfg.backbones).join(', ')})`);
-  for (const p of only?.protocols ?? []) if (!(cfg.protocols as string[]).includes(p)) throw new UserError(`protocol '${p}' is not in the config (${cfg.protocols.join(', ')})`);
+  for (const b of only?.backbones ?? [])
+    if (!(b in cfg.backbones)) throw new UserError(`backbone '${b}' is not in the config (${Object.keys(cfg.backbones).join(', ')})`);
+  for (const p of only?.protocols ?? [])
+    if (!(cfg.protocols as string[]).includes(p)) throw new UserError(`protocol '${p}' is not in the config (${cfg.protocols.join(', ')})`);
   const scratch = Object.entries(cfg.backbones).find(([, b]) => 'from' in b && b.from === 'scratch');
   if (scratch && cfg.task === 'classification' && !cfg.finetune) {
-    throw new UserError(`backbone '${scratch[0]}' (scratch) is the whole network trained from random init with the fine-tune recipe: the config needs a 'finetune' section`);
+    throw new UserError(
+      `backbone '${scratch[0]}' (scratch) is the whole network trained from random init with the fine-tune recipe: the config needs a 'finetune' section`,
+    );
   }
   const random = Object.entries(cfg.backbones).find(([, b]) => 'from' in b && b.from === 'random');
-  if (random && cfg.task === 'segmentation') throw new UserError(`backbone '${random[0]}' (random frozen) is a classification linear probe; segmentation has no such protocol here`);
+  if (random && cfg.task === 'segmentation')
+    throw new UserError(`backbone '${random[0]}' (random frozen) is a classification linear probe; segmentation has no such protocol here`);
   const backbones = Object.entries(cfg.backbones).filter(([n]) => !only?.backbones || only.backbones.includes(n));
   const protocols = cfg.protocols.filter((p) => !only?.protocols || only.protocols.includes(p));
   return { part, backbones, protocols };
 }
 
 /** Every cell of the selected part of a grid with its resolved-config hash and its result file, if current. */
-export function listGridCells(cfg: FewshotConfig, out: string, only: FewshotOptions['only']): Array<{ cell: CellCoords; hash: string; result: CellResult | null }> {
+export function listGridCells(
+  cfg: FewshotConfig,
+  out: string,
+  only: FewshotOptions['only'],
+): Array<{ cell: CellCoords; hash: string; result: CellResult | null }> {
   const { part, backbones, protocols } = selectGrid(cfg, only);
   const list: Array<{ cell: CellCoords; hash: string; result: CellResult | null }> = [];
   for (const [backbone, spec] of backbones) {
@@ -177,14 +189,18 @@ function checkSplits(shapes: ShapeCollection, cfg: FewshotConfig): void {
   const { train, test } = splitIndices(shapes);
   const src = cfg.data.source;
   if (test.length === 0) {
-    const hint = /^synth(:\d+)?$/.test(src) ? ' (synth puts every 5th shape of a category in the test split: use synth:5 or more)' : ' (a dataset needs its test split: test/ folders or a test list)';
+    const hint = /^synth(:\d+)?$/.test(src)
+      ? ' (synth puts every 5th shape of a category in the test split: use synth:5 or more)'
+      : ' (a dataset needs its test split: test/ folders or a test list)';
     throw new UserError(`${src}: the test split is empty (0 of ${shapes.items.length} shapes)${hint}`);
   }
   if (train.length === 0) throw new UserError(`${src}: the training split is empty (0 of ${shapes.items.length} shapes); the few-shot protocols train on it`);
   if (cfg.task === 'classification') {
     const present = new Set(train.map((i) => shapes.items[i]!.label));
     if (shapes.classes.length < 2 || present.size < 2) {
-      throw new UserError(`${src}: classification needs at least 2 classes with training shapes, found ${present.size} (${[...present].map((c) => shapes.classes[c]).join(', ')})`);
+      throw new UserError(
+        `${src}: classification needs at least 2 classes with training shapes, found ${present.size} (${[...present].map((c) => shapes.classes[c]).join(', ')})`,
+      );
     }
   }
 }
@@ -229,29 +245,58 @@ async function runClassification(
   // scratch trains end to end with the fine-tune recipe whatever the protocol (the paper's Scratch row)
   const h = protocol === 'linear' && bb.kind !== 'scratch' ? cfg.linear! : cfg.finetune!;
   let feats: { train: Float32Array; test: Float32Array; dim: number } | null = null;
-  return forEachCell(cfg, protocol, backbone, out, quiet, hashOf, async (cell) => {
-    const { ratio, seed } = cell;
-    const subset = ratioSubset(shapes, train, ratio, 'per-class');
-    const t0 = performance.now();
-    let r: CellResult;
-    const shared = bb.kind === 'scratch' ? sharedScratchCell(cfg, out, cell, hashOf) : null;
-    if (shared) return shared;
-    if (protocol === 'linear' && bb.kind !== 'scratch') {
-      feats ??= await linearFeatures(bb, data, train, test, backbone, out, quiet);
-      const pos = new Map(train.map((i, k) => [i, k]));
-      const dim = feats.dim;
-      const x = new Float32Array(subset.length * dim);
-      subset.forEach((i, k) => x.set(feats!.train.subarray(pos.get(i)! * dim, (pos.get(i)! + 1) * dim), k * dim));
-      const steps = stepsFor(h, ratio);
-      const m = await trainLinearProbe({ x, y: subset.map((i) => labels[i]!) }, { x: feats.test, y: test.map((i) => labels[i]!) }, dim, data.classes, {
-        lr: h.lr, momentum: h.momentum, weightDecay: h.weightDecay, batchSize: h.batchSize, steps, decayAt: h.decayAt, seed,
-      });
-      r = { ...cell, trainShapes: subset.length, steps, seconds: (performance.now() - t0) / 1000, recipe: bb.kind === 'random' ? RECIPES.random : RECIPES.linear, oa: m.oa, macc: m.macc, confusion: m.confusion, classes: shapes.classes };
-    } else {
-      r = { ...cell, ...(await finetuneCell(cfg, h, data, bb, subset, test, ratio, seed, stepsFor(h, ratio), `finetune ${backbone} r=${ratio} s=${seed}`, quiet)), classes: shapes.classes };
-    }
-    return r;
-  }, acceptFor(bb));
+  return forEachCell(
+    cfg,
+    protocol,
+    backbone,
+    out,
+    quiet,
+    hashOf,
+    async (cell) => {
+      const { ratio, seed } = cell;
+      const subset = ratioSubset(shapes, train, ratio, 'per-class');
+      const t0 = performance.now();
+      let r: CellResult;
+      const shared = bb.kind === 'scratch' ? sharedScratchCell(cfg, out, cell, hashOf) : null;
+      if (shared) return shared;
+      if (protocol === 'linear' && bb.kind !== 'scratch') {
+        feats ??= await linearFeatures(bb, data, train, test, backbone, out, quiet);
+        const pos = new Map(train.map((i, k) => [i, k]));
+        const dim = feats.dim;
+        const x = new Float32Array(subset.length * dim);
+        subset.forEach((i, k) => x.set(feats!.train.subarray(pos.get(i)! * dim, (pos.get(i)! + 1) * dim), k * dim));
+        const steps = stepsFor(h, ratio);
+        const m = await trainLinearProbe({ x, y: subset.map((i) => labels[i]!) }, { x: feats.test, y: test.map((i) => labels[i]!) }, dim, data.classes, {
+          lr: h.lr,
+          momentum: h.momentum,
+          weightDecay: h.weightDecay,
+          batchSize: h.batchSize,
+          steps,
+          decayAt: h.decayAt,
+          seed,
+        });
+        r = {
+          ...cell,
+          trainShapes: subset.length,
+          steps,
+          seconds: (performance.now() - t0) / 1000,
+          recipe: bb.kind === 'random' ? RECIPES.random : RECIPES.linear,
+          oa: m.oa,
+          macc: m.macc,
+          confusion: m.confusion,
+          classes: shapes.classes,
+        };
+      } else {
+        r = {
+          ...cell,
+          ...(await finetuneCell(cfg, h, data, bb, subset, test, ratio, seed, stepsFor(h, ratio), `finetune ${backbone} r=${ratio} s=${seed}`, quiet)),
+          classes: shapes.classes,
+        };
+      }
+      return r;
+    },
+    acceptFor(bb),
+  );
 }
 
 /** Stored cells a backbone may reuse: a scratch cell must hold the end-to-end result, not an old probe's. */
@@ -276,11 +321,29 @@ export async function finetuneCell(
   const mode = finetuneMode(bb, ratio, h);
   const m = await finetuneClassifier(bb.model, data, subset, test, {
     init: bb.checkpoint ? { checkpoint: bb.checkpoint } : 'scratch',
-    mode, steps, lr: h.lr, backboneLrScale: h.backboneLrScale, momentum: h.momentum, weightDecay: h.weightDecay,
+    mode,
+    steps,
+    lr: h.lr,
+    backboneLrScale: h.backboneLrScale,
+    momentum: h.momentum,
+    weightDecay: h.weightDecay,
     headInit: h.headInit === 'linear-probe' ? linearRecipe(cfg.linear!, ratio, seed) : undefined,
-    batchSize: h.batchSize, decayAt: h.decayAt, seed, workers: cfg.workers, quiet, label,
+    batchSize: h.batchSize,
+    decayAt: h.decayAt,
+    seed,
+    workers: cfg.workers,
+    quiet,
+    label,
   });
-  return { trainShapes: subset.length, steps: m.steps, seconds: m.seconds, recipe: bb.kind === 'scratch' ? RECIPES.scratch : RECIPES[mode], oa: m.oa, macc: m.macc, confusion: m.confusion };
+  return {
+    trainShapes: subset.length,
+    steps: m.steps,
+    seconds: m.seconds,
+    recipe: bb.kind === 'scratch' ? RECIPES.scratch : RECIPES[mode],
+    oa: m.oa,
+    macc: m.macc,
+    confusion: m.confusion,
+  };
 }
 
 /**
@@ -336,7 +399,10 @@ async function linearFeatures(
   if (bb.checkpoint) await loadPretrained(model.net, bb.checkpoint, ['cls/']);
   if (bb.kind === 'random') {
     const batches = await calibrateBatchNorm(model.net, data.clouds, train);
-    if (!quiet) process.stderr.write(`backbone ${backbone}: batch-norm statistics of the random network computed on ${train.length} training shapes (${batches} batches)\n`);
+    if (!quiet)
+      process.stderr.write(
+        `backbone ${backbone}: batch-norm statistics of the random network computed on ${train.length} training shapes (${batches} batches)\n`,
+      );
   }
   const all = await extractFc1(model, data, [...train, ...test], { quiet, label: `features ${backbone}` });
   model.dispose();
@@ -363,53 +429,86 @@ async function runSegmentation(
     ? cfg.categories.map((cat) => {
         const c = shapes.classes.findIndex((n) => n.toLowerCase() === cat.toLowerCase());
         if (c < 0) throw new UserError(`category '${cat}' is not in ${shapes.name} (${shapes.classes.join(', ')})`);
-        if (!inSplit(c, train) || !inSplit(c, test)) throw new UserError(`category '${cat}' of ${shapes.name} needs training and test shapes (has ${train.filter((i) => shapes.items[i]!.label === c).length} / ${test.filter((i) => shapes.items[i]!.label === c).length})`);
+        if (!inSplit(c, train) || !inSplit(c, test))
+          throw new UserError(
+            `category '${cat}' of ${shapes.name} needs training and test shapes (has ${train.filter((i) => shapes.items[i]!.label === c).length} / ${test.filter((i) => shapes.items[i]!.label === c).length})`,
+          );
         return shapes.classes[c]!;
       })
     : shapes.classes.filter((_, c) => inSplit(c, train) && inSplit(c, test));
   if (cats.length === 0) throw new UserError(`${shapes.name}: no category has both training and test shapes`);
-  return forEachCell(cfg, protocol, backbone, out, quiet, hashOf, async (cell) => {
-    const { ratio, seed } = cell;
-    const t0 = performance.now();
-    const shared = bb.kind === 'scratch' ? sharedScratchCell(cfg, out, cell, hashOf) : null;
-    if (shared) return shared;
-    // scratch: the whole network from random init in either protocol; a pretrained backbone fine-tuned below
-    // headOnlyBelow trains the head only (the reference has no such switch for segmentation: default 0)
-    const mode: '2fc' | 'finetune' = bb.kind === 'scratch' ? 'finetune' : protocol === 'finetune' && ratio < h.headOnlyBelow ? '2fc' : protocol;
-    const saveModels = ratio === cfg.ratios[cfg.ratios.length - 1] && seed === cfg.seeds[cfg.seeds.length - 1];
-    const byCat: Record<string, number[]> = {};
-    const byCatPn: Record<string, number[]> = {};
-    let trainShapes = 0;
-    let steps = 0;
-    for (const cat of cats) {
-      const c = shapes.classes.indexOf(cat);
-      const tr = ratioSubset(shapes, train.filter((i) => shapes.items[i]!.label === c), ratio, 'first');
-      const te = test.filter((i) => shapes.items[i]!.label === c);
-      const parts = shapes.parts?.[cat]?.length ?? 1 + Math.max(...te.concat(tr).map((i) => Math.max(...shapes.clouds[i]!.labels!)));
-      const r = await segmentCategory(bb.model, shapes.clouds, parts, tr, te, {
-        init: bb.checkpoint ? { checkpoint: bb.checkpoint } : 'scratch',
-        mode, steps: stepsFor(h, ratio), lr: h.lr, backboneLrScale: h.backboneLrScale, momentum: h.momentum,
-        weightDecay: h.weightDecay, batchSize: h.batchSize, decayAt: h.decayAt, seed, workers: cfg.workers, quiet,
-        label: `${protocol} ${backbone} ${cat} r=${ratio} s=${seed}`,
-        // the models of the last cell of the grid are kept for the viewer (rq3d view --checkpoint <out>/models/...)
-        saveDir: saveModels ? path.join(out, 'models', protocol, backbone, cat) : undefined,
-        category: cat,
-        partNames: shapes.parts?.[cat],
-      });
-      byCat[cat] = r.ious;
-      byCatPn[cat] = r.iousPointNet;
-      trainShapes += tr.length;
-      steps += r.steps;
-    }
-    const a = aggregateIoU(byCat);
-    const b = aggregateIoU(byCatPn);
-    const res: CellResult = {
-      ...cell, trainShapes, steps, seconds: (performance.now() - t0) / 1000,
-      recipe: bb.kind === 'scratch' ? RECIPES.scratch : mode === '2fc' ? RECIPES.seg2fc : RECIPES.segFinetune,
-      cmiou: a.cmiou, imiou: a.imiou, cmiouPointNet: b.cmiou, imiouPointNet: b.imiou, perCategory: a.perCategory,
-    };
-    return res;
-  }, acceptFor(bb));
+  return forEachCell(
+    cfg,
+    protocol,
+    backbone,
+    out,
+    quiet,
+    hashOf,
+    async (cell) => {
+      const { ratio, seed } = cell;
+      const t0 = performance.now();
+      const shared = bb.kind === 'scratch' ? sharedScratchCell(cfg, out, cell, hashOf) : null;
+      if (shared) return shared;
+      // scratch: the whole network from random init in either protocol; a pretrained backbone fine-tuned below
+      // headOnlyBelow trains the head only (the reference has no such switch for segmentation: default 0)
+      const mode: '2fc' | 'finetune' = bb.kind === 'scratch' ? 'finetune' : protocol === 'finetune' && ratio < h.headOnlyBelow ? '2fc' : protocol;
+      const saveModels = ratio === cfg.ratios[cfg.ratios.length - 1] && seed === cfg.seeds[cfg.seeds.length - 1];
+      const byCat: Record<string, number[]> = {};
+      const byCatPn: Record<string, number[]> = {};
+      let trainShapes = 0;
+      let steps = 0;
+      for (const cat of cats) {
+        const c = shapes.classes.indexOf(cat);
+        const tr = ratioSubset(
+          shapes,
+          train.filter((i) => shapes.items[i]!.label === c),
+          ratio,
+          'first',
+        );
+        const te = test.filter((i) => shapes.items[i]!.label === c);
+        const parts = shapes.parts?.[cat]?.length ?? 1 + Math.max(...te.concat(tr).map((i) => Math.max(...shapes.clouds[i]!.labels!)));
+        const r = await segmentCategory(bb.model, shapes.clouds, parts, tr, te, {
+          init: bb.checkpoint ? { checkpoint: bb.checkpoint } : 'scratch',
+          mode,
+          steps: stepsFor(h, ratio),
+          lr: h.lr,
+          backboneLrScale: h.backboneLrScale,
+          momentum: h.momentum,
+          weightDecay: h.weightDecay,
+          batchSize: h.batchSize,
+          decayAt: h.decayAt,
+          seed,
+          workers: cfg.workers,
+          quiet,
+          label: `${protocol} ${backbone} ${cat} r=${ratio} s=${seed}`,
+          // the models of the last cell of the grid are kept for the viewer (rq3d view --checkpoint <out>/models/...)
+          saveDir: saveModels ? path.join(out, 'models', protocol, backbone, cat) : undefined,
+          category: cat,
+          partNames: shapes.parts?.[cat],
+        });
+        byCat[cat] = r.ious;
+        byCatPn[cat] = r.iousPointNet;
+        trainShapes += tr.length;
+        steps += r.steps;
+      }
+      const a = aggregateIoU(byCat);
+      const b = aggregateIoU(byCatPn);
+      const res: CellResult = {
+        ...cell,
+        trainShapes,
+        steps,
+        seconds: (performance.now() - t0) / 1000,
+        recipe: bb.kind === 'scratch' ? RECIPES.scratch : mode === '2fc' ? RECIPES.seg2fc : RECIPES.segFinetune,
+        cmiou: a.cmiou,
+        imiou: a.imiou,
+        cmiouPointNet: b.cmiou,
+        imiouPointNet: b.imiou,
+        perCategory: a.perCategory,
+      };
+      return res;
+    },
+    acceptFor(bb),
+  );
 }
 
 /**

@@ -35,7 +35,10 @@ export async function updateHeadline(cfg: FewshotConfig, gridOut: string): Promi
   } else {
     const c = summarizeCells(cells, 'cmiou');
     const i = summarizeCells(cells, 'imiou');
-    for (const [protocol, name] of [['2fc', 'linear'], ['finetune', 'finetune']] as const) {
+    for (const [protocol, name] of [
+      ['2fc', 'linear'],
+      ['finetune', 'finetune'],
+    ] as const) {
       if (!c[protocol]) continue;
       const byBackbone: Record<string, Record<string, { cmiou: number; imiou: number; seeds: number }>> = {};
       for (const [b, byRatio] of Object.entries(c[protocol]!)) {

@@ -18,7 +18,10 @@ import type { Backbone } from '../models/backbone.ts';
  */
 export class Classifier<B extends Backbone = Backbone> {
   readonly head: Linear;
-  constructor(readonly net: B, classes: number) {
+  constructor(
+    readonly net: B,
+    classes: number,
+  ) {
     this.head = new Linear(net.params.scope('cls/fc'), net.globalChannels, classes);
   }
   fc1(x: tf.Tensor2D, octree: Octree, ctx: ForwardContext): tf.Tensor2D {
@@ -41,7 +44,10 @@ export class MidClassifier extends Classifier<MidHRNet> {
 
 export class Segmenter<B extends Backbone = Backbone> {
   readonly head: Linear;
-  constructor(readonly net: B, parts: number) {
+  constructor(
+    readonly net: B,
+    parts: number,
+  ) {
     this.head = new Linear(net.params.scope('seg/fc'), net.pointChannels, parts);
   }
   /** Logits at the given points ((x, y, z, shape) in [-1, 1]). */

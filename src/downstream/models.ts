@@ -11,7 +11,8 @@ export { Classifier, MidClassifier, MidSegmenter, Segmenter } from './heads.ts';
  */
 export async function checkpointModelConfig(dir: string): Promise<BackboneSpec> {
   const m = (await readCheckpointMeta(dir)).model as BackboneSpec | undefined;
-  if (!m || typeof m !== 'object' || typeof m.depth !== 'number') throw new UserError(`${dir}: checkpoint has no model config (is it a pretraining checkpoint?)`);
+  if (!m || typeof m !== 'object' || typeof m.depth !== 'number')
+    throw new UserError(`${dir}: checkpoint has no model config (is it a pretraining checkpoint?)`);
   return validateBackboneSpec(m, dir);
 }
 

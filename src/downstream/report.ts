@@ -43,11 +43,23 @@ export async function writeFewshotReport(cfg: FewshotConfig, out: string, failed
   const second = seg ? (summary.imiou as ReturnType<typeof summarizeCells>) : null;
   const pct = (v: { mean: number; std: number; seeds: number } | undefined): string =>
     v ? `${(100 * v.mean).toFixed(1)}${v.seeds > 1 ? ` ± ${(100 * v.std).toFixed(1)}` : ''}` : '–';
-  const lines: string[] = [`# ${cfg.name}`, '', `${seg ? 'C.mIoU / I.mIoU' : 'Overall accuracy'} (%) on the test split of \`${cfg.data.source}\`, mean ± std over the seeds run.`, ''];
+  const lines: string[] = [
+    `# ${cfg.name}`,
+    '',
+    `${seg ? 'C.mIoU / I.mIoU' : 'Overall accuracy'} (%) on the test split of \`${cfg.data.source}\`, mean ± std over the seeds run.`,
+    '',
+  ];
   if (cfg.notes) lines.push(cfg.notes, '');
   for (const protocol of Object.keys(main)) {
     const seeds = [...new Set(cells.filter((c) => c.protocol === protocol).map((c) => c.seed))].sort((a, b) => a - b);
-    lines.push(`## ${protocol}`, '', `Seeds: ${seeds.join(', ')}.`, '', `| backbone | ${cfg.ratios.map((r) => `${(100 * r).toFixed(0)} %`).join(' | ')} |`, `|---|${cfg.ratios.map(() => '---').join('|')}|`);
+    lines.push(
+      `## ${protocol}`,
+      '',
+      `Seeds: ${seeds.join(', ')}.`,
+      '',
+      `| backbone | ${cfg.ratios.map((r) => `${(100 * r).toFixed(0)} %`).join(' | ')} |`,
+      `|---|${cfg.ratios.map(() => '---').join('|')}|`,
+    );
     for (const backbone of Object.keys(main[protocol]!)) {
       const row = cfg.ratios.map((r) => {
         const a = main[protocol]![backbone]![r.toFixed(2)];
@@ -82,10 +94,22 @@ export async function writeFewshotReport(cfg: FewshotConfig, out: string, failed
 function claimLines(c: ClaimResult): string[] {
   const pct = (v: number | null, d = 1): string => (v === null ? '–' : `${(100 * v).toFixed(d)} %`);
   const mark = (b: boolean | null): string => (b === null ? 'pending' : b ? 'go' : 'NO-GO');
-  const lines = ['## Claim', '', `${c.statement}`, '', `Decision rule (in the config before the grid ran): ${c.rule}.`, '', `**Verdict: ${c.verdict}** — ${c.reason}.`, ''];
+  const lines = [
+    '## Claim',
+    '',
+    `${c.statement}`,
+    '',
+    `Decision rule (in the config before the grid ran): ${c.rule}.`,
+    '',
+    `**Verdict: ${c.verdict}** — ${c.reason}.`,
+    '',
+  ];
   const arms = Object.entries(c.arms);
   if (arms.length > 0) {
-    lines.push('| arm | pretraining seeds | epochs | shape-instance acc (chance) | kNN: random init → epochs | linear, all labels |', '|---|---|---|---|---|---|');
+    lines.push(
+      '| arm | pretraining seeds | epochs | shape-instance acc (chance) | kNN: random init → epochs | linear, all labels |',
+      '|---|---|---|---|---|---|',
+    );
     for (const [name, a] of arms) {
       const knn = a.knn.map((k) => `${k.epoch}: ${pct(k.top1)}`).join(', ');
       lines.push(
@@ -106,7 +130,8 @@ async function writeEpochCurves(cfg: FewshotConfig, out: string, summary: Record
   const main = (seg ? summary.cmiou : summary.oa) as ReturnType<typeof summarizeCells>;
   const byArm = new Map<string, Array<{ backbone: string; epoch: number }>>();
   for (const [name, spec] of Object.entries(cfg.backbones)) {
-    if ('checkpoint' in spec && spec.arm !== undefined && spec.epoch !== undefined) byArm.set(spec.arm, [...(byArm.get(spec.arm) ?? []), { backbone: name, epoch: spec.epoch }]);
+    if ('checkpoint' in spec && spec.arm !== undefined && spec.epoch !== undefined)
+      byArm.set(spec.arm, [...(byArm.get(spec.arm) ?? []), { backbone: name, epoch: spec.epoch }]);
   }
   if (byArm.size === 0) return;
   // the arm's own pretrain backbone is its last point (its final checkpoint)
@@ -128,7 +153,14 @@ async function writeEpochCurves(cfg: FewshotConfig, out: string, summary: Record
     }
   }
   if (series.length === 0) return;
-  await writeFileAtomic(path.join(out, 'epochs.svg'), lineChart(series, { title: `${cfg.name}: accuracy vs pretraining epochs`, xLabel: 'pretraining epochs', yLabel: seg ? 'C.mIoU (%)' : 'overall accuracy (%)' }));
+  await writeFileAtomic(
+    path.join(out, 'epochs.svg'),
+    lineChart(series, {
+      title: `${cfg.name}: accuracy vs pretraining epochs`,
+      xLabel: 'pretraining epochs',
+      yLabel: seg ? 'C.mIoU (%)' : 'overall accuracy (%)',
+    }),
+  );
   lines.push('Accuracy against pretraining epochs per arm: `epochs.svg`.', '');
 }
 
@@ -143,7 +175,12 @@ async function perClassSection(cfg: FewshotConfig, cells: CellResult[], protocol
   const mine = cells.filter((c) => c.protocol === protocol && c.confusion && c.classes);
   if (mine.length === 0) return [];
   const classes = mine[0]!.classes!;
-  const lines = [`### ${protocol}: per-class accuracy (%)`, '', `| backbone | ratio | ${classes.join(' | ')} |`, `|---|---|${classes.map(() => '---:').join('|')}|`];
+  const lines = [
+    `### ${protocol}: per-class accuracy (%)`,
+    '',
+    `| backbone | ratio | ${classes.join(' | ')} |`,
+    `|---|---|${classes.map(() => '---:').join('|')}|`,
+  ];
   const perClass: Record<string, Record<string, Array<number | null>>> = {};
   const confusions: Record<string, { ratio: number; seeds: number; matrix: number[][] }> = {};
   const backbones = [...new Set(mine.map((c) => c.backbone))];
@@ -156,7 +193,7 @@ async function perClassSection(cfg: FewshotConfig, cells: CellResult[], protocol
         const v = accs.map((a) => a[k]).filter((x): x is number => x !== null);
         return v.length ? mean(v) : null;
       });
-      ((perClass[b] ??= {})[r.toFixed(2)] = row);
+      (perClass[b] ??= {})[r.toFixed(2)] = row;
       lines.push(`| ${b} | ${(100 * r).toFixed(0)} % | ${row.map(pct1).join(' | ')} |`);
     }
   }
@@ -167,8 +204,16 @@ async function perClassSection(cfg: FewshotConfig, cells: CellResult[], protocol
     const m = sumConfusions(at.map((c) => c.confusion!));
     confusions[b] = { ratio, seeds: at.length, matrix: m };
     const file = `confusion-${protocol}-${b}.svg`;
-    await writeFileAtomic(path.join(out, file), confusionSvg(m, classes, `${cfg.name}: ${protocol} ${b}, ${(100 * ratio).toFixed(0)} % labels, ${at.length} seed${at.length === 1 ? '' : 's'}`));
-    lines.push(`### ${protocol}: confusion matrix of ${b} at ${(100 * ratio).toFixed(0)} % labels (test shapes, summed over ${at.length} seed${at.length === 1 ? '' : 's'}; [${file}](${file}))`, '', ...confusionTable(m, classes), '');
+    await writeFileAtomic(
+      path.join(out, file),
+      confusionSvg(m, classes, `${cfg.name}: ${protocol} ${b}, ${(100 * ratio).toFixed(0)} % labels, ${at.length} seed${at.length === 1 ? '' : 's'}`),
+    );
+    lines.push(
+      `### ${protocol}: confusion matrix of ${b} at ${(100 * ratio).toFixed(0)} % labels (test shapes, summed over ${at.length} seed${at.length === 1 ? '' : 's'}; [${file}](${file}))`,
+      '',
+      ...confusionTable(m, classes),
+      '',
+    );
   }
   ((summary.perClass ??= {}) as Record<string, unknown>)[protocol] = { classes, accuracy: perClass };
   ((summary.confusion ??= {}) as Record<string, unknown>)[protocol] = { classes, ...confusions };
@@ -191,7 +236,7 @@ function perCategorySection(cfg: FewshotConfig, cells: CellResult[], protocol: s
         const v = at.map((c) => c.perCategory![cat]).filter((x): x is number => typeof x === 'number');
         if (v.length) row[cat] = mean(v);
       }
-      ((table[b] ??= {})[r.toFixed(2)] = row);
+      (table[b] ??= {})[r.toFixed(2)] = row;
       lines.push(`| ${b} | ${(100 * r).toFixed(0)} % | ${cats.map((c) => pct1(row[c])).join(' | ')} |`);
     }
   }

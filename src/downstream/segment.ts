@@ -77,7 +77,14 @@ export function segmenterSelection(mode: '2fc' | 'finetune', model: { type?: str
 }
 
 /** Part segmentation of one category with a Segmenter on the backbone `cfg` names (any registered type; without `type`, MID HRNet). */
-export async function segmentCategory(cfg: BackboneSpec, clouds: readonly PointCloud[], parts: number, trainIdx: readonly number[], testIdx: readonly number[], o: SegOptions): Promise<SegResult> {
+export async function segmentCategory(
+  cfg: BackboneSpec,
+  clouds: readonly PointCloud[],
+  parts: number,
+  trainIdx: readonly number[],
+  testIdx: readonly number[],
+  o: SegOptions,
+): Promise<SegResult> {
   const t0 = performance.now();
   const model = new Segmenter(buildBackbone(cfg, `${o.seed}/segment`), parts);
   if (o.init !== 'scratch') await loadPretrained(model.net, o.init.checkpoint, ['seg/']);
@@ -92,7 +99,13 @@ export async function segmentCategory(cfg: BackboneSpec, clouds: readonly PointC
     (b, x) => {
       const { pts, labels } = batchPoints(b);
       const keep = Int32Array.from(labels.keys()).filter((i) => labels[i]! >= 0);
-      const y = tf.oneHot(tf.tensor1d(Int32Array.from(keep, (i) => labels[i]!), 'int32'), parts);
+      const y = tf.oneHot(
+        tf.tensor1d(
+          Int32Array.from(keep, (i) => labels[i]!),
+          'int32',
+        ),
+        parts,
+      );
       // 2fc: the frozen backbone's batch norms still run in training mode, as in the reference.
       // octGather, not tf.gather: the latter's gradient (UnsortedSegmentSum) does not exist on wasm.
       return tf.losses.softmaxCrossEntropy(y, octGather(model.logits(x, b.octree, pts, { training: true }), tf.tensor1d(keep, 'int32'))) as tf.Scalar;
@@ -121,7 +134,18 @@ export async function segmentCategory(cfg: BackboneSpec, clouds: readonly PointC
   );
   if (o.saveDir) {
     await saveCheckpoint(o.saveDir, {
-      meta: { kind: 'segment', category: o.category ?? null, parts, partNames: o.partNames ?? null, model: cfg, features: 'ND', normalize: 'sphere', scale: 0.95, trainShapes: trainIdx.length, mIoU: ious.reduce((a, b) => a + b, 0) / Math.max(1, ious.length) },
+      meta: {
+        kind: 'segment',
+        category: o.category ?? null,
+        parts,
+        partNames: o.partNames ?? null,
+        model: cfg,
+        features: 'ND',
+        normalize: 'sphere',
+        scale: 0.95,
+        trainShapes: trainIdx.length,
+        mIoU: ious.reduce((a, b) => a + b, 0) / Math.max(1, ious.length),
+      },
       groups: { model: model.net.params.variables },
     });
   }

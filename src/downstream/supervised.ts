@@ -52,15 +52,20 @@ interface Net {
   forward(x: tf.Tensor2D, octree: Octree, ctx: ForwardContext): tf.Tensor2D;
 }
 
-export async function trainSupervised(shapes: ShapeCollection, o: SupervisedOptions): Promise<{ oa: number; macc: number; bestOa: number; seconds: number; epochs: number }> {
+export async function trainSupervised(
+  shapes: ShapeCollection,
+  o: SupervisedOptions,
+): Promise<{ oa: number; macc: number; bestOa: number; seconds: number; epochs: number }> {
   const t0 = performance.now();
   const classes = shapes.classes.length;
-  const net: Net = o.model === 'resnet'
-    ? new OctreeResNet(4, classes, o.depth, { resblocks: o.resblocks, seed: o.seed, widthScale: o.widthScale })
-    : new OctreeLeNet(4, classes, o.depth, o.seed);
+  const net: Net =
+    o.model === 'resnet'
+      ? new OctreeResNet(4, classes, o.depth, { resblocks: o.resblocks, seed: o.seed, widthScale: o.widthScale })
+      : new OctreeLeNet(4, classes, o.depth, o.seed);
   const trainIdx = shapes.items.flatMap((it, i) => (it.split === 'train' ? [i] : []));
   const testIdx = shapes.items.flatMap((it, i) => (it.split === 'test' ? [i] : []));
-  if (trainIdx.length === 0 || testIdx.length === 0) throw new UserError(`${shapes.key}: the supervised baseline needs a train and a test split (found ${trainIdx.length} / ${testIdx.length} shapes)`);
+  if (trainIdx.length === 0 || testIdx.length === 0)
+    throw new UserError(`${shapes.key}: the supervised baseline needs a train and a test split (found ${trainIdx.length} / ${testIdx.length} shapes)`);
   const labels = shapes.items.map((it) => it.label);
   const stepsPerEpoch = Math.max(1, Math.floor(trainIdx.length / o.batchSize));
   const total = stepsPerEpoch * o.epochs;
@@ -99,7 +104,9 @@ export async function trainSupervised(shapes: ShapeCollection, o: SupervisedOpti
             model: net.params.variables,
             restore: (ck) => {
               if (ck.meta.kind !== 'supervised' || ck.meta.model !== o.model || ck.meta.depth !== o.depth || ck.meta.totalSteps !== total) {
-                throw new UserError(`${ckptDir}: this checkpoint is from another supervised run (model, depth or length differ); use another --out or drop --resume`);
+                throw new UserError(
+                  `${ckptDir}: this checkpoint is from another supervised run (model, depth or length differ); use another --out or drop --resume`,
+                );
               }
               bestOa = Number(ck.meta.bestOa);
               last = ck.meta.last as { oa: number; macc: number };
@@ -117,7 +124,10 @@ export async function trainSupervised(shapes: ShapeCollection, o: SupervisedOpti
       name: 'supervised-config',
       async beforeTrain() {
         const used = backendInfo();
-        await writeFileAtomic(path.join(o.out, 'config.json'), `${JSON.stringify({ kind: 'supervised', ...(config ?? { data: shapes.key, ...recorded }), ...(used ? { backend: backendRecord(used) } : {}) }, null, 2)}\n`);
+        await writeFileAtomic(
+          path.join(o.out, 'config.json'),
+          `${JSON.stringify({ kind: 'supervised', ...(config ?? { data: shapes.key, ...recorded }), ...(used ? { backend: backendRecord(used) } : {}) }, null, 2)}\n`,
+        );
       },
     },
     evaluationHook({ epochs: true, end: 'if-none' }, async ({ pool }) => {
@@ -141,7 +151,10 @@ export async function trainSupervised(shapes: ShapeCollection, o: SupervisedOpti
       async afterEpoch({ state }) {
         bestOa = Math.max(bestOa, last.oa);
         if (!o.quiet) process.stderr.write(`epoch ${state.epoch + 1}: test OA ${(100 * last.oa).toFixed(2)} %, mAcc ${(100 * last.macc).toFixed(2)} %\n`);
-        await writeFileAtomic(path.join(o.out, 'accuracy.svg'), accuracyChart(path.join(o.out, 'metrics.jsonl'), `supervised ${o.model} d${o.depth} on ${shapes.name}`));
+        await writeFileAtomic(
+          path.join(o.out, 'accuracy.svg'),
+          accuracyChart(path.join(o.out, 'metrics.jsonl'), `supervised ${o.model} d${o.depth} on ${shapes.name}`),
+        );
       },
     },
     progressHook(`supervised ${o.model}`, { quiet: o.quiet, showStart: true, fields: ({ state }) => ({ loss: epochLoss.sum / epochLoss.n, lr: state.lr }) }),
@@ -150,7 +163,19 @@ export async function trainSupervised(shapes: ShapeCollection, o: SupervisedOpti
       dir: ckptDir,
       every: 'epoch',
       model: net.params.variables,
-      meta: (st) => ({ kind: 'supervised', model: o.model, depth: o.depth, classes: shapes.classes, epoch: st.epoch + 1, step: st.step, totalSteps: total, oa: last.oa, last, bestOa, seconds: seconds() }),
+      meta: (st) => ({
+        kind: 'supervised',
+        model: o.model,
+        depth: o.depth,
+        classes: shapes.classes,
+        epoch: st.epoch + 1,
+        step: st.step,
+        totalSteps: total,
+        oa: last.oa,
+        last,
+        bestOa,
+        seconds: seconds(),
+      }),
     }),
   ];
   try {
@@ -159,7 +184,15 @@ export async function trainSupervised(shapes: ShapeCollection, o: SupervisedOpti
       task: {
         inputs: (b) => [
           tf.tensor2d(b.features.data, [b.octree.nnum[o.depth]!, b.features.channels]),
-          tf.tidy(() => tf.oneHot(tf.tensor1d(Int32Array.from(b.indices, (i) => labels[i]!), 'int32'), classes)),
+          tf.tidy(() =>
+            tf.oneHot(
+              tf.tensor1d(
+                Int32Array.from(b.indices, (i) => labels[i]!),
+                'int32',
+              ),
+              classes,
+            ),
+          ),
         ],
         loss: (b, st, [x, y]) =>
           tf.losses.softmaxCrossEntropy(y!, net.forward(x as tf.Tensor2D, b.octree, { training: true, dropoutSeed: o.seed * 1000003 + st.step })) as tf.Scalar,
@@ -177,10 +210,24 @@ export async function trainSupervised(shapes: ShapeCollection, o: SupervisedOpti
   }
   const cm = confusion as number[][] | null;
   const perClass = cm ? Object.fromEntries(perClassAccuracy(cm).map((a, c) => [shapes.classes[c]!, a])) : null;
-  const result = { oa: last.oa, macc: last.macc, bestOa, seconds: seconds(), epochs: o.epochs, model: o.model, depth: o.depth, perClass, confusion: cm, classes: shapes.classes };
+  const result = {
+    oa: last.oa,
+    macc: last.macc,
+    bestOa,
+    seconds: seconds(),
+    epochs: o.epochs,
+    model: o.model,
+    depth: o.depth,
+    perClass,
+    confusion: cm,
+    classes: shapes.classes,
+  };
   await writeFileAtomic(path.join(o.out, 'result.json'), `${JSON.stringify(result, null, 2)}\n`);
   if (cm) {
-    await writeFileAtomic(path.join(o.out, 'confusion.svg'), confusionSvg(cm, shapes.classes, `supervised ${o.model} d${o.depth} on ${shapes.name}: test confusion`));
+    await writeFileAtomic(
+      path.join(o.out, 'confusion.svg'),
+      confusionSvg(cm, shapes.classes, `supervised ${o.model} d${o.depth} on ${shapes.name}: test confusion`),
+    );
     await writeFileAtomic(path.join(o.out, 'confusion.md'), `${confusionTable(cm, shapes.classes).join('\n')}\n`);
   }
   return { ...last, bestOa, seconds: result.seconds, epochs: o.epochs };
@@ -188,7 +235,12 @@ export async function trainSupervised(shapes: ShapeCollection, o: SupervisedOpti
 
 /** Test OA and mAcc (%) per epoch from the run's metrics log. */
 export function accuracyChart(metricsFile: string, title: string): string {
-  const rows = fs.readFileSync(metricsFile, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { epoch: number; testOa: number; testMacc: number });
+  const rows = fs
+    .readFileSync(metricsFile, 'utf8')
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { epoch: number; testOa: number; testMacc: number });
   return lineChart(
     [
       { name: 'test OA', points: rows.map((r) => ({ x: r.epoch, y: 100 * r.testOa })) },

@@ -60,7 +60,11 @@ export function lrFactors(trainable: Iterable<string>, sel: TrainSelection, r: {
 
 /** The lr of (0-based) step `step` of a downstream run: x0.1 after each `decayAt` fraction of `steps`. */
 export function downstreamLr(r: { lr: number; steps: number; decayAt: readonly number[] }, step: number): number {
-  return stepLr(r.lr, r.decayAt.map((f) => Math.round(f * r.steps)), step);
+  return stepLr(
+    r.lr,
+    r.decayAt.map((f) => Math.round(f * r.steps)),
+    step,
+  );
 }
 
 /**

@@ -79,11 +79,17 @@ export function armFigures(cfg: FewshotConfig, name: string, out: string, cells:
     init = null;
   }
   const knn = rows.filter((r) => typeof r.knnTop1 === 'number').map((r) => ({ epoch: r.epochsDone, top1: r.knnTop1! }));
-  const linear = summarizeCells(cells.filter((c) => c.backbone === name), 'oa').linear?.[name]?.['1.00'];
+  const linear = summarizeCells(
+    cells.filter((c) => c.backbone === name),
+    'oa',
+  ).linear?.[name]?.['1.00'];
   const planned = pc.optim.epochs;
   const finished = last !== undefined && last.epochsDone >= planned;
   const go = cfg.claim?.go;
-  const instance = go && finished && last.epochShapeAcc !== undefined && last.shapeChance !== undefined ? last.epochShapeAcc >= go.instanceOverChance * last.shapeChance : null;
+  const instance =
+    go && finished && last.epochShapeAcc !== undefined && last.shapeChance !== undefined
+      ? last.epochShapeAcc >= go.instanceOverChance * last.shapeChance
+      : null;
   let knnRising: boolean | null = null;
   if (go && finished && knn.length > 0 && typeof init?.knnTop1 === 'number') {
     const quarter = knn.find((k) => k.epoch >= Math.ceil(planned / 4)) ?? knn[0]!;
@@ -140,12 +146,21 @@ export function claimVerdict(cfg: FewshotConfig, out: string, cells: readonly Ce
   const fails: string[] = [];
   const pending: string[] = [];
   for (const [name, a] of Object.entries(arms)) {
-    if (a.go.instance === false) fails.push(`${name}: shape-instance accuracy ${(100 * a.instanceAcc!).toFixed(2)} % < ${c.go.instanceOverChance}x chance (${(100 * a.instanceChance!).toFixed(3)} %)`);
-    if (a.go.knnRising === false) fails.push(`${name}: kNN monitor not rising (random init ${(100 * a.knnInit!).toFixed(1)} %, epochs ${a.knn.map((k) => `${k.epoch}: ${(100 * k.top1).toFixed(1)}`).join(', ')})`);
-    if (a.go.linear === false) fails.push(`${name}: linear accuracy with all labels ${(100 * a.linearFull!).toFixed(1)} % < ${(100 * c.go.linearFull).toFixed(0)} %`);
+    if (a.go.instance === false)
+      fails.push(
+        `${name}: shape-instance accuracy ${(100 * a.instanceAcc!).toFixed(2)} % < ${c.go.instanceOverChance}x chance (${(100 * a.instanceChance!).toFixed(3)} %)`,
+      );
+    if (a.go.knnRising === false)
+      fails.push(
+        `${name}: kNN monitor not rising (random init ${(100 * a.knnInit!).toFixed(1)} %, epochs ${a.knn.map((k) => `${k.epoch}: ${(100 * k.top1).toFixed(1)}`).join(', ')})`,
+      );
+    if (a.go.linear === false)
+      fails.push(`${name}: linear accuracy with all labels ${(100 * a.linearFull!).toFixed(1)} % < ${(100 * c.go.linearFull).toFixed(0)} %`);
     if (a.go.instance === null || a.go.knnRising === null || a.go.linear === null) pending.push(name);
   }
-  const diffs = Object.entries(differences).flatMap(([p, byR]) => Object.entries(byR).map(([r, d]) => `${p} ${+(100 * Number(r)).toFixed(2)} %: ${(100 * d.diff).toFixed(1)}`));
+  const diffs = Object.entries(differences).flatMap(([p, byR]) =>
+    Object.entries(byR).map(([r, d]) => `${p} ${+(100 * Number(r)).toFixed(2)} %: ${(100 * d.diff).toFixed(1)}`),
+  );
   let verdict: Verdict;
   let reason: string;
   if (fails.length > 0) {

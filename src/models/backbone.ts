@@ -180,6 +180,9 @@ export function buildBackbone<C extends BackboneSpec>(spec: C, seed: number | st
 /** A named preset of a registered type, with its `type` field set. */
 export function backbonePreset(type: string, name: string): BackboneSpec {
   const p = entryOf(type, 'backbonePreset').presets?.[name];
-  if (!p) throw new UserError(`backbone '${type}' has no preset '${name}' (presets: ${Object.keys(entryOf(type, 'backbonePreset').presets ?? {}).join(', ') || 'none'})`);
+  if (!p)
+    throw new UserError(
+      `backbone '${type}' has no preset '${name}' (presets: ${Object.keys(entryOf(type, 'backbonePreset').presets ?? {}).join(', ') || 'none'})`,
+    );
   return { ...structuredClone(p), type };
 }

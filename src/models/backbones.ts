@@ -34,7 +34,12 @@ export {
  * The two pretraining projections of a new backbone, under the names MID HRNet uses (`shape_head/fc2`,
  * `point_head/fc2`): a backbone's constructor calls this after creating its own layers.
  */
-export function projectionHeads(params: Params, globalChannels: number, pointChannels: number, spec: { projection: number; pointOut: number }): { shape: Linear; point: Linear } {
+export function projectionHeads(
+  params: Params,
+  globalChannels: number,
+  pointChannels: number,
+  spec: { projection: number; pointOut: number },
+): { shape: Linear; point: Linear } {
   return {
     shape: new Linear(params.scope('shape_head/fc2'), globalChannels, spec.projection),
     point: new Linear(params.scope('point_head/fc2'), pointChannels, spec.pointOut),
@@ -52,8 +57,10 @@ registerBackbone<HRNetConfig>('mid-hrnet', {
   validate: (cfg, where) => {
     const c = cfg as Partial<Record<keyof HRNetConfig, unknown>>;
     const int = (v: unknown): boolean => typeof v === 'number' && Number.isInteger(v) && v > 0;
-    if (!Array.isArray(c.channels) || c.channels.length !== 3 || !c.channels.every(int)) throw new UserError(`${where}: model.channels must be three positive integers (a MID HRNet config)`);
-    for (const k of ['frontChannels', 'resblocks', 'fc1', 'pointHidden'] as const) if (!int(c[k])) throw new UserError(`${where}: model.${k} must be a positive integer (a MID HRNet config)`);
+    if (!Array.isArray(c.channels) || c.channels.length !== 3 || !c.channels.every(int))
+      throw new UserError(`${where}: model.channels must be three positive integers (a MID HRNet config)`);
+    for (const k of ['frontChannels', 'resblocks', 'fc1', 'pointHidden'] as const)
+      if (!int(c[k])) throw new UserError(`${where}: model.${k} must be a positive integer (a MID HRNet config)`);
     return cfg as unknown as HRNetConfig;
   },
   presets: HRNET_PRESETS,

@@ -16,7 +16,12 @@ export class BatchNorm {
   readonly beta: tf.Variable;
   readonly runningMean: tf.Variable;
   readonly runningVar: tf.Variable;
-  constructor(scope: Scope, readonly channels: number, readonly momentum = 0.1, readonly eps = 1e-5) {
+  constructor(
+    scope: Scope,
+    readonly channels: number,
+    readonly momentum = 0.1,
+    readonly eps = 1e-5,
+  ) {
     const p = scope.params;
     this.gamma = p.constant(scope.name('gamma'), [channels], 1, true);
     this.beta = p.constant(scope.name('beta'), [channels], 0, true);
@@ -51,7 +56,14 @@ export class BatchNorm {
 export class OctreeConv {
   readonly weights: tf.Variable;
   readonly K: number;
-  constructor(scope: Scope, readonly cin: number, readonly cout: number, readonly kernel: Kernel = '333', readonly stride: 1 | 2 = 1, readonly nempty = false) {
+  constructor(
+    scope: Scope,
+    readonly cin: number,
+    readonly cout: number,
+    readonly kernel: Kernel = '333',
+    readonly stride: 1 | 2 = 1,
+    readonly nempty = false,
+  ) {
     this.K = kernelSize(kernel);
     this.weights = scope.params.xavier(scope.name('weights'), [this.K * cin, cout], this.K * cin, this.K * cout);
   }
@@ -64,7 +76,15 @@ export class OctreeConv {
 export class OctreeConvBn {
   readonly conv: OctreeConv;
   readonly bn: BatchNorm;
-  constructor(scope: Scope, cin: number, cout: number, kernel: Kernel = '333', stride: 1 | 2 = 1, nempty = false, readonly relu = false) {
+  constructor(
+    scope: Scope,
+    cin: number,
+    cout: number,
+    kernel: Kernel = '333',
+    stride: 1 | 2 = 1,
+    nempty = false,
+    readonly relu = false,
+  ) {
     this.conv = new OctreeConv(scope.scope('conv'), cin, cout, kernel, stride, nempty);
     this.bn = new BatchNorm(scope.scope('bn'), cout);
   }
@@ -83,7 +103,12 @@ export function convBnRelu(scope: Scope, cin: number, cout: number, kernel: Kern
 export class Conv1x1Bn {
   readonly weights: tf.Variable;
   readonly bn: BatchNorm;
-  constructor(scope: Scope, cin: number, cout: number, readonly relu: boolean) {
+  constructor(
+    scope: Scope,
+    cin: number,
+    cout: number,
+    readonly relu: boolean,
+  ) {
     this.weights = scope.params.xavier(scope.scope('conv').name('weights'), [cin, cout], cin, cout);
     this.bn = new BatchNorm(scope.scope('bn'), cout);
   }
@@ -98,7 +123,12 @@ export class Conv1x1Bn {
 export class Linear {
   readonly weights: tf.Variable;
   readonly bias: tf.Variable | null;
-  constructor(scope: Scope, readonly cin: number, readonly cout: number, useBias = true) {
+  constructor(
+    scope: Scope,
+    readonly cin: number,
+    readonly cout: number,
+    useBias = true,
+  ) {
     this.weights = scope.params.xavier(scope.name('weights'), [cin, cout], cin, cout);
     this.bias = useBias ? scope.params.constant(scope.name('bias'), [cout], 0, true) : null;
   }

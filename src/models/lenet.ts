@@ -16,7 +16,12 @@ export class OctreeLeNet {
   private readonly fc2: Linear;
   readonly stages: number;
 
-  constructor(readonly inChannels: number, readonly classes: number, readonly depth: number, seed: number | string = 0) {
+  constructor(
+    readonly inChannels: number,
+    readonly classes: number,
+    readonly depth: number,
+    seed: number | string = 0,
+  ) {
     this.params = new Params(seed);
     this.stages = depth - 2;
     const ch = [inChannels, ...Array.from({ length: this.stages }, (_, i) => 2 ** Math.max(i + 7 - this.stages, 2))];

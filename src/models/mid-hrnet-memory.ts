@@ -49,7 +49,6 @@ function floatsPerRow(cfg: HRNetConfig): { front: number; branch: [number, numbe
 export function midHrnetStepHeapBytes(cfg: HRNetConfig, nnum: ArrayLike<number>, nnumNempty: ArrayLike<number>): number {
   const D = cfg.depth;
   const w = floatsPerRow(cfg);
-  const floats =
-    w.front * nnum[D]! + w.branch[0] * nnum[D - 1]! + w.branch[1] * nnum[D - 2]! + w.branch[2] * nnum[D - 3]! + w.pointRow * nnumNempty[D]!;
+  const floats = w.front * nnum[D]! + w.branch[0] * nnum[D - 1]! + w.branch[1] * nnum[D - 2]! + w.branch[2] * nnum[D - 3]! + w.pointRow * nnumNempty[D]!;
   return BASE_BYTES + HEAP_PER_COUNTED_BYTE * 4 * floats;
 }

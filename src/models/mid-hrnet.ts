@@ -31,7 +31,11 @@ interface FuseEdge {
 
 class Transition {
   readonly edges: FuseEdge[] = [];
-  constructor(scope: Scope, readonly nIn: number, channels: readonly number[]) {
+  constructor(
+    scope: Scope,
+    readonly nIn: number,
+    channels: readonly number[],
+  ) {
     for (let to = 0; to <= nIn; to++) {
       for (let from = 0; from < nIn; from++) {
         const conv = from === to ? null : new Conv1x1Bn(scope.scope(`from${from}_to${to}`), channels[from]!, channels[to]!, false);
@@ -45,12 +49,14 @@ class Transition {
     for (let to = 0; to <= this.nIn; to++) {
       outs.push(
         tf.tidy(() => {
-          const terms = this.edges.filter((e) => e.to === to).map((e) => {
-            const x = xs[e.from]!;
-            if (e.from === to) return x;
-            if (e.from < to) return e.conv!.apply(poolLevels(x, octree, depths[e.from]!, to - e.from), ctx);
-            return upsampleLevels(e.conv!.apply(x, ctx), octree, depths[e.from]!, e.from - to);
-          });
+          const terms = this.edges
+            .filter((e) => e.to === to)
+            .map((e) => {
+              const x = xs[e.from]!;
+              if (e.from === to) return x;
+              if (e.from < to) return e.conv!.apply(poolLevels(x, octree, depths[e.from]!, to - e.from), ctx);
+              return upsampleLevels(e.conv!.apply(x, ctx), octree, depths[e.from]!, e.from - to);
+            });
           // pairwise adds, not addN (its gradient is a copy of dy per term), the last one fused with the ReLU
           if (terms.length === 1) return tf.relu(terms[0]!) as tf.Tensor2D;
           const head = terms.slice(0, -1).reduce((a, b) => tf.add(a, b) as tf.Tensor2D);

@@ -64,7 +64,10 @@ export class Params {
 }
 
 export class Scope {
-  constructor(readonly params: Params, readonly prefix: string) {}
+  constructor(
+    readonly params: Params,
+    readonly prefix: string,
+  ) {}
   name(n: string): string {
     return this.prefix ? `${this.prefix}/${n}` : n;
   }

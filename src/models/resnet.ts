@@ -18,14 +18,22 @@ export class OctreeResNet {
   readonly stages: number;
   readonly channels: number[];
 
-  constructor(readonly inChannels: number, readonly classes: number, readonly depth: number, opts: { resblocks?: number; seed?: number | string; widthScale?: number } = {}) {
+  constructor(
+    readonly inChannels: number,
+    readonly classes: number,
+    readonly depth: number,
+    opts: { resblocks?: number; seed?: number | string; widthScale?: number } = {},
+  ) {
     this.params = new Params(opts.seed ?? 0);
     this.stages = depth - 2;
     const scale = opts.widthScale ?? 1;
     this.channels = Array.from({ length: this.stages }, (_, i) => Math.max(4, Math.round(2 ** Math.max(i + 9 - this.stages, 2) * scale)));
     const root = this.params.scope('');
     this.conv1 = convBnRelu(root.scope('conv1'), inChannels, this.channels[0]!);
-    this.blocks = Array.from({ length: this.stages - 1 }, (_, i) => new ResBlocks(root.scope(`resblocks${i}`), this.channels[i]!, this.channels[i + 1]!, opts.resblocks ?? 2, 4));
+    this.blocks = Array.from(
+      { length: this.stages - 1 },
+      (_, i) => new ResBlocks(root.scope(`resblocks${i}`), this.channels[i]!, this.channels[i + 1]!, opts.resblocks ?? 2, 4),
+    );
     this.fc1 = new FcBnRelu(root.scope('header/fc1'), this.channels[this.stages - 1]!, 512);
     this.fc2 = new Linear(root.scope('header/fc2'), 512, classes);
   }

@@ -19,7 +19,13 @@ export class OctreeSegNet {
   private readonly out: Linear;
   readonly channels: number[];
 
-  constructor(readonly inChannels: number, readonly parts: number, readonly depth: number, readonly stages = 3, opts: { seed?: number | string; interp?: 'linear' | 'nearest' } = {}) {
+  constructor(
+    readonly inChannels: number,
+    readonly parts: number,
+    readonly depth: number,
+    readonly stages = 3,
+    opts: { seed?: number | string; interp?: 'linear' | 'nearest' } = {},
+  ) {
     this.params = new Params(opts.seed ?? 0);
     this.interp = opts.interp ?? 'linear';
     const root = this.params.scope('');

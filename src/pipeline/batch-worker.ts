@@ -30,7 +30,12 @@ port.on('message', (req: WorkerRequest) => {
     port.postMessage(reply, transfer);
   } catch (e) {
     const err = e instanceof Error ? e : new Error(String(e));
-    const reply: WorkerReply = { id: req.id, ok: false, message: err.name === 'SampleError' || err.name === 'Error' ? err.message : `${err.name}: ${err.message}`, stack: err.stack ?? '' };
+    const reply: WorkerReply = {
+      id: req.id,
+      ok: false,
+      message: err.name === 'SampleError' || err.name === 'Error' ? err.message : `${err.name}: ${err.message}`,
+      stack: err.stack ?? '',
+    };
     port.postMessage(reply);
   }
 });

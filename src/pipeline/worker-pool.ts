@@ -33,7 +33,10 @@ export interface PrepareOptions {
 
 /** An error thrown while a worker built a batch; the message is the worker's. */
 export class PipelineWorkerError extends Error {
-  constructor(message: string, readonly workerStack = '') {
+  constructor(
+    message: string,
+    readonly workerStack = '',
+  ) {
     super(message);
     this.name = 'PipelineWorkerError';
   }

@@ -39,7 +39,8 @@ export async function fetchCheckpoint(redis: Redis, digest: string, root: string
   }
   const key = BLOB_PREFIX + digest;
   const parts = await redis.hmgetBuffer(key, ...FILES);
-  if (parts.some((p) => p === null)) throw new Error(`checkpoint ${digest.slice(0, 12)} is not in Redis (${key}); the submitter uploads it again when it re-submits`);
+  if (parts.some((p) => p === null))
+    throw new Error(`checkpoint ${digest.slice(0, 12)} is not in Redis (${key}); the submitter uploads it again when it re-submits`);
   // weights first, the manifest last: a folder with model.json is complete
   await writeFileAtomic(path.join(dir, 'weights.bin'), parts[1]!);
   await writeFileAtomic(path.join(dir, 'model.json'), parts[0]!);

@@ -32,9 +32,16 @@ export async function runCellJob(data: CellJobData, redis: () => Redis): Promise
   const root = path.join(cacheDir(), 'queue');
   // random init keeps its kind: 'scratch' trains end to end, 'random' is the frozen BN-calibrated probe
   const orig = cfg.backbones[cell.backbone];
-  const spec: BackboneSpec = data.checkpoint ? { checkpoint: await fetchCheckpoint(redis(), data.checkpoint, path.join(root, 'checkpoints')) } : orig && 'from' in orig ? orig : { from: 'scratch' };
+  const spec: BackboneSpec = data.checkpoint
+    ? { checkpoint: await fetchCheckpoint(redis(), data.checkpoint, path.join(root, 'checkpoints')) }
+    : orig && 'from' in orig
+      ? orig
+      : { from: 'scratch' };
   const local: FewshotConfig = { ...cfg, backbones: { [cell.backbone]: spec } };
-  const key = createHash('sha256').update(stableJson({ task: cfg.task, data: cfg.data, model: cfg.model, backbone: cell.backbone, checkpoint: data.checkpoint })).digest('hex').slice(0, 16);
+  const key = createHash('sha256')
+    .update(stableJson({ task: cfg.task, data: cfg.data, model: cfg.model, backbone: cell.backbone, checkpoint: data.checkpoint }))
+    .digest('hex')
+    .slice(0, 16);
   const [r] = await computeGridCells(local, {
     out: path.join(root, 'work', key),
     quiet: true,

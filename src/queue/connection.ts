@@ -31,7 +31,8 @@ export function checkQueueUrl(url: string, flag: string): URL {
   } catch {
     throw new UserError(`${flag} '${url}' is not a URL: give redis://[:PASSWORD@]HOST:PORT[/DB] (or rediss:// for TLS)`);
   }
-  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new UserError(`${flag} ${redactUrl(url)}: the scheme must be redis:// or rediss:// (TLS), not ${u.protocol}//`);
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:')
+    throw new UserError(`${flag} ${redactUrl(url)}: the scheme must be redis:// or rediss:// (TLS), not ${u.protocol}//`);
   if (!u.hostname) throw new UserError(`${flag} ${redactUrl(url)}: no host (give redis://HOST:PORT)`);
   const db = u.pathname.replace(/^\//, '');
   if (db !== '' && !/^\d+$/.test(db)) throw new UserError(`${flag} ${redactUrl(url)}: the path must be a database number (redis://HOST:PORT/0), not '/${db}'`);

@@ -39,9 +39,19 @@ export async function prepareQueued(plan: PreparePlan, opts: QueuedPrepareOption
     const items = plan.items.slice(s, s + opts.shardSize);
     const need = items.some((it) => missing.items.has(it.id)) || (missing.clusters && items.some((it) => trainIndex.has(it.id)));
     if (!need) continue;
-    shards.push({ kind: 'shard', source: plan.source, spec: plan.spec, clusters: plan.clusters, items: items.map((item) => ({ item, trainIndex: trainIndex.get(item.id) ?? null })) });
+    shards.push({
+      kind: 'shard',
+      source: plan.source,
+      spec: plan.spec,
+      clusters: plan.clusters,
+      items: items.map((item) => ({ item, trainIndex: trainIndex.get(item.id) ?? null })),
+    });
   }
-  const idOf = (d: ShardJobData): string => `shard.${createHash('sha256').update(stableJson({ source: d.source, spec: d.spec, clusters: d.clusters, items: d.items })).digest('hex').slice(0, 24)}`;
+  const idOf = (d: ShardJobData): string =>
+    `shard.${createHash('sha256')
+      .update(stableJson({ source: d.source, spec: d.spec, clusters: d.clusters, items: d.items }))
+      .digest('hex')
+      .slice(0, 24)}`;
   const connection = queueConnection(opts.queue);
   const queue = new Queue(QUEUE_NAME, { connection });
   queue.on('error', () => undefined);
@@ -68,7 +78,8 @@ export async function prepareQueued(plan: PreparePlan, opts: QueuedPrepareOption
           continue;
         }
         const state = await job.getState();
-        if (state === 'failed') throw new UserError(`shard ${job.id} (${d.items[0]!.item.id} …) failed after ${job.attemptsMade} attempts: ${job.failedReason}`);
+        if (state === 'failed')
+          throw new UserError(`shard ${job.id} (${d.items[0]!.item.id} …) failed after ${job.attemptsMade} attempts: ${job.failedReason}`);
         if (state !== 'completed' || !job.returnvalue) {
           if (state === 'active') running++;
           still.push(d);
@@ -89,7 +100,8 @@ export async function prepareQueued(plan: PreparePlan, opts: QueuedPrepareOption
         await job.remove();
         done++;
       }
-      if (lost > 0 && !opts.quiet) process.stderr.write(`Redis no longer had ${lost} unfinished shards (restarted without persistence?): submitted them again\n`);
+      if (lost > 0 && !opts.quiet)
+        process.stderr.write(`Redis no longer had ${lost} unfinished shards (restarted without persistence?): submitted them again\n`);
       open = still;
       bar.update(done, { running, queued: open.length - running });
       if (open.length > 0) await new Promise((r) => setTimeout(r, opts.pollMs ?? 1000));
@@ -101,7 +113,8 @@ export async function prepareQueued(plan: PreparePlan, opts: QueuedPrepareOption
   }
   if (missing.clusters) {
     const missingLabels = labels.findIndex((l) => l === null);
-    if (missingLabels >= 0) throw new Error(`no cluster ids came back for training shape ${plan.train[missingLabels]!.id} (seed ${clusterSeed(plan.clusters.seed, missingLabels)})`);
+    if (missingLabels >= 0)
+      throw new Error(`no cluster ids came back for training shape ${plan.train[missingLabels]!.id} (seed ${clusterSeed(plan.clusters.seed, missingLabels)})`);
     await writeClusters(plan.clustersFile, labels as Int32Array[]);
   }
   return { computed, reused: plan.items.length - computed, shards: shards.length };

@@ -45,7 +45,10 @@ export async function shapeClusters(
 
 /** The cache file of the cluster ids of `n` shapes of the collection `key`. */
 export function clustersFile(cacheDir: string, key: string, k: number, seed: number, n: number): string {
-  const hash = createHash('sha256').update(JSON.stringify({ v: 1, key, k, seed, n })).digest('hex').slice(0, 16);
+  const hash = createHash('sha256')
+    .update(JSON.stringify({ v: 1, key, k, seed, n }))
+    .digest('hex')
+    .slice(0, 16);
   return path.join(cacheDir, `clusters-${hash}.bin`);
 }
 
@@ -79,7 +82,13 @@ function inThread(clouds: readonly PointCloud[], k: number, seedOf: (i: number) 
 }
 
 /** The same k-means, shape by shape, spread over worker threads (same seeds, so the same result). */
-async function inWorkers(clouds: readonly PointCloud[], k: number, seedOf: (i: number) => number, n: number, onProgress?: (d: number, t: number) => void): Promise<Int32Array[]> {
+async function inWorkers(
+  clouds: readonly PointCloud[],
+  k: number,
+  seedOf: (i: number) => number,
+  n: number,
+  onProgress?: (d: number, t: number) => void,
+): Promise<Int32Array[]> {
   const boot = new URL('../data/datasets/worker-boot.mjs', import.meta.url);
   const entry = new URL('./clusters-worker.ts', import.meta.url).href;
   const out: Int32Array[] = new Array(clouds.length);

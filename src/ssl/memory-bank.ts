@@ -9,7 +9,12 @@ import { Rng } from '../util/rng.ts';
  */
 export class MemoryBank {
   readonly data: Float32Array;
-  constructor(readonly rows: number, readonly dim: number, seed: number | string, data?: Float32Array) {
+  constructor(
+    readonly rows: number,
+    readonly dim: number,
+    seed: number | string,
+    data?: Float32Array,
+  ) {
     if (data) {
       if (data.length !== rows * dim) throw new RangeError(`memory bank data has ${data.length} values, expected ${rows} x ${dim}`);
       this.data = data;

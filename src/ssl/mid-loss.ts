@@ -71,7 +71,14 @@ export function midLosses(
   return tf.tidy(() => {
     // shape level: every shape against the whole bank (one segment of shapeBank.rows prototypes)
     const f = l2Normalize(fc2);
-    const shape = segmentSoftmaxCrossEntropy(f, tf.tensor2d(shapeBank.data, [shapeBank.rows, shapeBank.dim]), new Int32Array(B), targets.ids, shapeBank.rows, 1 / temperature);
+    const shape = segmentSoftmaxCrossEntropy(
+      f,
+      tf.tensor2d(shapeBank.data, [shapeBank.rows, shapeBank.dim]),
+      new Int32Array(B),
+      targets.ids,
+      shapeBank.rows,
+      1 / temperature,
+    );
     // point level: each labelled node against its own shape's K prototypes, all shapes in one op
     const g = l2Normalize(octGather(pointOut, tf.tensor1d(rows, 'int32')));
     const point = segmentSoftmaxCrossEntropy(g, tf.tensor2d(bankRows, [B * K, dim]), seg, labels, K, 1 / temperature);
@@ -83,7 +90,10 @@ export function midLosses(
 /** Fraction of rows whose argmax equals the target (reads back: a training step uses predictionAccuracy). */
 export function accuracy(logits: tf.Tensor2D, targets: ArrayLike<number>): number {
   if (logits.shape[0] === 0) return 0;
-  return predictionAccuracy(tf.tidy(() => tf.argMax(logits, 1).dataSync()), targets);
+  return predictionAccuracy(
+    tf.tidy(() => tf.argMax(logits, 1).dataSync()),
+    targets,
+  );
 }
 
 /** Fraction of predictions (argmax rows, already read back) equal to the target. */

@@ -81,7 +81,14 @@ export function encodeCheckpoint(parts: CheckpointParts): EncodedCheckpoint {
     arrays[name] = { file, length: arr.length };
   }
   return {
-    json: { format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, generatedBy: 'rq3d', meta: parts.meta, weightsManifest: [{ paths: [WEIGHTS_FILE], weights: entries }], arrays },
+    json: {
+      format: CHECKPOINT_FORMAT,
+      version: CHECKPOINT_VERSION,
+      generatedBy: 'rq3d',
+      meta: parts.meta,
+      weightsManifest: [{ paths: [WEIGHTS_FILE], weights: entries }],
+      arrays,
+    },
     files,
   };
 }
@@ -156,7 +163,12 @@ export function decodeArray(bytes: ArrayBuffer | Uint8Array, length: number, fil
 export const joinPath = (dir: string, file: string): string => (dir ? `${dir.replace(/\/+$/, '')}/${file}` : file);
 
 /** Assign tensors to a model's variables by name; every variable must be there with its shape. */
-export function assignByName(vars: ReadonlyMap<string, tf.Variable>, tensors: ReadonlyMap<string, tf.Tensor>, where: string, skip?: (name: string) => boolean): number {
+export function assignByName(
+  vars: ReadonlyMap<string, tf.Variable>,
+  tensors: ReadonlyMap<string, tf.Tensor>,
+  where: string,
+  skip?: (name: string) => boolean,
+): number {
   let n = 0;
   for (const [name, v] of vars) {
     if (skip?.(name)) continue;
@@ -182,7 +194,8 @@ export interface SegmentMeta {
 }
 
 export function segmentMeta(meta: Record<string, unknown>, where: string): SegmentMeta {
-  if (meta.kind !== 'segment') throw new UserError(`${where}: a '${String(meta.kind ?? 'pretraining')}' checkpoint, not a segmentation model (rq3d segment / rq3d fewshot save those)`);
+  if (meta.kind !== 'segment')
+    throw new UserError(`${where}: a '${String(meta.kind ?? 'pretraining')}' checkpoint, not a segmentation model (rq3d segment / rq3d fewshot save those)`);
   const model = meta.model;
   if (!isBackboneConfig(model)) throw new UserError(`${where}: meta.model is not a backbone config`);
   const parts = meta.parts;
@@ -231,7 +244,17 @@ export function isBackboneConfig(m: unknown): m is BackboneSpec {
  */
 export function describeCheckpointModel(rel: readonly string[], text: string | null, readError?: string): CheckpointModel {
   const m = rel.length >= 4 && rel[rel.length - 4] === 'models' ? rel.slice(-3) : null;
-  const out: CheckpointModel = { dir: rel.join('/'), category: m ? m[2]! : null, protocol: m ? m[0]! : '', backbone: m ? m[1]! : '', parts: 0, partNames: null, error: null, kind: null, features: false };
+  const out: CheckpointModel = {
+    dir: rel.join('/'),
+    category: m ? m[2]! : null,
+    protocol: m ? m[0]! : '',
+    backbone: m ? m[1]! : '',
+    parts: 0,
+    partNames: null,
+    error: null,
+    kind: null,
+    features: false,
+  };
   if (text === null) {
     out.error = `model.json unreadable (${readError ?? 'no file'})`;
     return out;

@@ -3,7 +3,16 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../util/errors.ts';
 import { fsyncDir, writeFileDurable } from '../util/atomic.ts';
-import { assignByName, checkpointFiles, decodeArray, decodeWeights, encodeCheckpoint, MANIFEST_FILE, parseCheckpointJson, type CheckpointJson } from './checkpoint-format.ts';
+import {
+  assignByName,
+  checkpointFiles,
+  decodeArray,
+  decodeWeights,
+  encodeCheckpoint,
+  MANIFEST_FILE,
+  parseCheckpointJson,
+  type CheckpointJson,
+} from './checkpoint-format.ts';
 
 /**
  * Checkpoints on disk, in the format of ./checkpoint-format.ts (shared with the server and the viewer).
@@ -30,7 +39,12 @@ export async function saveCheckpoint(dir: string, content: CheckpointContent): P
   // asynchronous reads: a device backend (webgpu) has no synchronous read-back in Node
   const groups: Record<string, Array<[string, { shape: number[]; data: Float32Array }]>> = {};
   for (const [group, tensors] of Object.entries(content.groups)) {
-    groups[group] = await Promise.all([...tensors].map(async ([name, t]): Promise<[string, { shape: number[]; data: Float32Array }]> => [name, { shape: t.shape, data: (await t.data()) as Float32Array }]));
+    groups[group] = await Promise.all(
+      [...tensors].map(async ([name, t]): Promise<[string, { shape: number[]; data: Float32Array }]> => [
+        name,
+        { shape: t.shape, data: (await t.data()) as Float32Array },
+      ]),
+    );
   }
   const enc = encodeCheckpoint({ meta: content.meta, groups, arrays: content.arrays });
   const parent = path.dirname(dir);
@@ -70,7 +84,11 @@ async function readManifest(dir: string): Promise<CheckpointJson> {
     text = await fs.readFile(file, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new UserError(code === 'ENOENT' ? `${dir}: no checkpoint here (no ${MANIFEST_FILE}); give a folder written by rq3d pretrain (RUN/checkpoint)` : `${file}: cannot read checkpoint (${(e as Error).message})`);
+    throw new UserError(
+      code === 'ENOENT'
+        ? `${dir}: no checkpoint here (no ${MANIFEST_FILE}); give a folder written by rq3d pretrain (RUN/checkpoint)`
+        : `${file}: cannot read checkpoint (${(e as Error).message})`,
+    );
   }
   return parseCheckpointJson(text, file);
 }
@@ -87,8 +105,12 @@ async function completeManifest(dir: string, arrays: boolean): Promise<Checkpoin
     if (!arrays && !weightFiles.has(f.file)) continue;
     const file = path.join(dir, f.file);
     const st = await fs.stat(file).catch(() => null);
-    if (!st) throw new UserError(`${file}: missing, the checkpoint is incomplete (copied in part?); give a complete checkpoint folder (model.json with all its .bin files)`);
-    if (st.size !== f.bytes) throw new UserError(`${file}: truncated or from another run (${st.size} bytes where the manifest needs ${f.bytes}); give a complete checkpoint`);
+    if (!st)
+      throw new UserError(
+        `${file}: missing, the checkpoint is incomplete (copied in part?); give a complete checkpoint folder (model.json with all its .bin files)`,
+      );
+    if (st.size !== f.bytes)
+      throw new UserError(`${file}: truncated or from another run (${st.size} bytes where the manifest needs ${f.bytes}); give a complete checkpoint`);
   }
   return json;
 }
@@ -165,7 +187,11 @@ export async function loadCheckpoint(dir: string, opts: { arrays?: boolean } = {
  * Assign loaded tensors to variables by name. `skip` names variables to leave as they are (e.g. the head
  * replaced for fine-tuning). Missing or mis-shaped tensors are errors naming the variable.
  */
-export function assignVariables(vars: ReadonlyMap<string, tf.Variable>, tensors: ReadonlyMap<string, tf.Tensor>, opts: { skip?: (name: string) => boolean; source?: string } = {}): number {
+export function assignVariables(
+  vars: ReadonlyMap<string, tf.Variable>,
+  tensors: ReadonlyMap<string, tf.Tensor>,
+  opts: { skip?: (name: string) => boolean; source?: string } = {},
+): number {
   return assignByName(vars, tensors, opts.source ?? 'checkpoint', opts.skip);
 }
 

@@ -68,14 +68,14 @@ export const PretrainConfigSchema = z
     bankMomentum: z.number().min(0).max(1),
     lossWeights: z.tuple([z.number(), z.number()]),
     optim: OptimSchema.extend({
-        epochs: z.number().int().positive(),
-        /**
-         * Fractions of the run (optim.epochs) after which the lr is multiplied by 0.1; the reference decays at
-         * 50 % and 75 % (iterations 400k and 600k of 800k; the RQ paper's epochs 200 and 300 of 400). Fractions,
-         * not epochs, so that changing `epochs` (--epochs, a grid's backbone spec) keeps the schedule's shape.
-         */
-        decayAt: z.array(z.number().gt(0).max(1)),
-      }),
+      epochs: z.number().int().positive(),
+      /**
+       * Fractions of the run (optim.epochs) after which the lr is multiplied by 0.1; the reference decays at
+       * 50 % and 75 % (iterations 400k and 600k of 800k; the RQ paper's epochs 200 and 300 of 400). Fractions,
+       * not epochs, so that changing `epochs` (--epochs, a grid's backbone spec) keeps the schedule's shape.
+       */
+      decayAt: z.array(z.number().gt(0).max(1)),
+    }),
     seed: z.number().int(),
     checkpointEvery: z.number().int().positive(),
     /**
@@ -136,7 +136,10 @@ export function expandModelPreset(raw: Record<string, unknown>, where: string): 
  * had before presets were files ('paper', 'cpu', 'quick', 'tiny'): the name is part of a pretraining recipe's
  * hash, so grid cells computed with the old names stay current.
  */
-export const PRETRAIN_PRESETS: Record<string, MidPretrainConfig> = presetRecord('pretrain', (p) => validatePretrainConfig(resolveConfig(p.name, PRETRAIN_KIND).raw, `preset ${p.name}`) as MidPretrainConfig);
+export const PRETRAIN_PRESETS: Record<string, MidPretrainConfig> = presetRecord(
+  'pretrain',
+  (p) => validatePretrainConfig(resolveConfig(p.name, PRETRAIN_KIND).raw, `preset ${p.name}`) as MidPretrainConfig,
+);
 
 /** A preset name, or a JSON file `{ "extends": "mid-modelnet10-cpu", ...overrides }` (or a complete config). */
 export function resolvePretrainConfig(spec: string): PretrainConfig {

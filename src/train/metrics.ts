@@ -35,6 +35,9 @@ export class MetricsLog {
 
   static async read(file: string): Promise<Array<Record<string, number>>> {
     const text = await fs.readFile(file, 'utf8');
-    return text.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as Record<string, number>);
+    return text
+      .split('\n')
+      .filter((l) => l.trim())
+      .map((l) => JSON.parse(l) as Record<string, number>);
   }
 }

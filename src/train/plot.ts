@@ -65,7 +65,9 @@ export function lineChart(series: Series[], o: ChartOptions): string {
   const sx = (x: number): number => m.l + ((fx(x) - x0) / (x1 - x0)) * (W - m.l - m.r);
   const sy = (y: number): number => H - m.b - ((y - y0) / (y1 - y0)) * (H - m.t - m.b);
   const parts: string[] = [];
-  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif" font-size="12">`);
+  parts.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif" font-size="12">`,
+  );
   parts.push(`<rect width="${W}" height="${H}" fill="white"/>`);
   parts.push(`<text x="${W / 2 - m.r / 2}" y="20" text-anchor="middle" font-size="14" font-weight="bold">${esc(o.title)}</text>`);
   for (const t of niceTicks(y0, y1)) {
@@ -84,7 +86,10 @@ export function lineChart(series: Series[], o: ChartOptions): string {
     const c = s.color ?? PALETTE[i % PALETTE.length]!;
     const sorted = [...s.points].sort((a, b) => a.x - b.x);
     const dash = s.dashed ? ' stroke-dasharray="6 4"' : '';
-    if (sorted.length > 1) parts.push(`<polyline fill="none" stroke="${c}" stroke-width="2"${dash} points="${sorted.map((p) => `${sx(p.x).toFixed(1)},${sy(p.y).toFixed(1)}`).join(' ')}"/>`);
+    if (sorted.length > 1)
+      parts.push(
+        `<polyline fill="none" stroke="${c}" stroke-width="2"${dash} points="${sorted.map((p) => `${sx(p.x).toFixed(1)},${sy(p.y).toFixed(1)}`).join(' ')}"/>`,
+      );
     if (sorted.length <= 60 && !s.dashed) {
       for (const p of sorted) {
         if (p.err) parts.push(`<line x1="${sx(p.x)}" x2="${sx(p.x)}" y1="${sy(p.y - p.err)}" y2="${sy(p.y + p.err)}" stroke="${c}"/>`);

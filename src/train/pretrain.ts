@@ -143,13 +143,17 @@ function checkStepFitsWasm(cfg: PretrainConfig, shapes: ShapeCollection, B: numb
   // the estimate is the backbone's registry hook (stepHeapBytes); a type without one runs unchecked, and says so
   const model = cfg.model;
   if (!hasStepHeapEstimate(model)) {
-    if (!quiet) process.stderr.write(`pretrain: backbone ${backboneType(model)} has no wasm heap estimate (stepHeapBytes in its registry entry), so batch ${B} is not checked against the wasm32 heap limit\n`);
+    if (!quiet)
+      process.stderr.write(
+        `pretrain: backbone ${backboneType(model)} has no wasm heap estimate (stepHeapBytes in its registry entry), so batch ${B} is not checked against the wasm32 heap limit\n`,
+      );
     return;
   }
   const spec = sampleSpecOf(cfg);
   const first = epochBatches(shapes.clouds.length, B, cfg.seed, 0)[0] ?? [];
   const D = cfg.model.depth;
-  const nnum = new Array<number>(D + 1).fill(0), nnumNempty = new Array<number>(D + 1).fill(0);
+  const nnum = new Array<number>(D + 1).fill(0),
+    nnumNempty = new Array<number>(D + 1).fill(0);
   for (const i of first) {
     const o = prepareSample(shapes.clouds[i]!, spec, sampleSeed(cfg.seed, 0, i)).octree;
     for (let d = 0; d <= D; d++) {
@@ -183,7 +187,16 @@ export async function pretrain(cfg: PretrainConfig, opts: PretrainOptions): Prom
   const ckptDir = path.join(out, 'checkpoint');
   const shapes =
     opts.shapes ??
-    (await loadShapes(cfg.data.source, { split: 'train', normalize: cfg.data.normalize, points: cfg.data.points, synthPerClass: cfg.data.synthPerClass, seed: cfg.seed, quiet: opts.quiet, upAxis: cfg.data.upAxis, skipMissing: cfg.data.skipMissing }));
+    (await loadShapes(cfg.data.source, {
+      split: 'train',
+      normalize: cfg.data.normalize,
+      points: cfg.data.points,
+      synthPerClass: cfg.data.synthPerClass,
+      seed: cfg.seed,
+      quiet: opts.quiet,
+      upAxis: cfg.data.upAxis,
+      skipMissing: cfg.data.skipMissing,
+    }));
   const N = shapes.clouds.length;
   const B = Math.min(cfg.optim.batchSize, N);
   if (N < 2) throw new UserError(`pretraining needs at least 2 shapes, ${shapes.name} has ${N}`);
@@ -191,7 +204,12 @@ export async function pretrain(cfg: PretrainConfig, opts: PretrainOptions): Prom
 
   // canonical clouds carry their k-means cluster ids as per-point labels
   const clusterBar = createProgress('k-means clusters', N, { quiet: opts.quiet, unit: 'shapes' });
-  const clusterIds = await shapeClusters(shapes.clouds, cfg.clusters, { key: shapes.key, cacheDir: cacheDir(), seed: cfg.seed, onProgress: (d) => clusterBar.update(d) });
+  const clusterIds = await shapeClusters(shapes.clouds, cfg.clusters, {
+    key: shapes.key,
+    cacheDir: cacheDir(),
+    seed: cfg.seed,
+    onProgress: (d) => clusterBar.update(d),
+  });
   clusterBar.stop();
   const clouds = shapes.clouds.map((c, i) => ({ ...c, labels: clusterIds[i]! }));
 
@@ -204,7 +222,10 @@ export async function pretrain(cfg: PretrainConfig, opts: PretrainOptions): Prom
         `${N} shapes, batch ${B}, ${cfg.rq ? `RQ n=${cfg.rq.bins} (${cfg.rq.variant})` : 'no RQ'}, backend ${backend.name} (${backend.threads} thread${backend.threads === 1 ? '' : 's'})\n`,
     );
   }
-  if (backend.adapter?.software) process.stderr.write(`warning: training on a software GPU adapter (${adapterLine(backend.adapter)}): correct but slow; for speed use a hardware GPU or --backend wasm\n`);
+  if (backend.adapter?.software)
+    process.stderr.write(
+      `warning: training on a software GPU adapter (${adapterLine(backend.adapter)}): correct but slow; for speed use a hardware GPU or --backend wasm\n`,
+    );
   const shapeBank = new MemoryBank(N, cfg.model.projection, `${cfg.seed}/shape-bank`);
   const pointBank = new MemoryBank(N * cfg.clusters, cfg.model.pointOut, `${cfg.seed}/point-bank`);
 
@@ -220,10 +241,18 @@ export async function pretrain(cfg: PretrainConfig, opts: PretrainOptions): Prom
   const monitorLabels = shapes.items.map((it) => it.label);
   const monitorOn = Boolean(knn && hasClassLabels);
   const monitor = (pool: WorkerPool | null): ReturnType<typeof knnMonitor> => {
-    if (!knn || !pool) throw new Error('the kNN monitor runs only when configured, in the trainer\'s pool');
+    if (!knn || !pool) throw new Error("the kNN monitor runs only when configured, in the trainer's pool");
     return knnMonitor(model, shapes.clouds, monitorLabels, { k: knn.k, holdout: knn.holdout, seed: cfg.seed, pool, batchSize: B });
   };
-  const meta = (s: TrainState): Record<string, unknown> & { step: number } => ({ kind: 'pretrain', step: s.step, epoch: Math.floor(s.step / stepsPerEpoch), stepsPerEpoch, model: cfg.model, config: cfg, backend: backend.name });
+  const meta = (s: TrainState): Record<string, unknown> & { step: number } => ({
+    kind: 'pretrain',
+    step: s.step,
+    epoch: Math.floor(s.step / stepsPerEpoch),
+    stepsPerEpoch,
+    model: cfg.model,
+    config: cfg,
+    backend: backend.name,
+  });
 
   // the step loss: MID-Net's two instance-discrimination losses against the memory banks; the banks are
   // updated from the step's one (asynchronous) read-back, before the next step
@@ -245,7 +274,10 @@ export async function pretrain(cfg: PretrainConfig, opts: PretrainOptions): Prom
       const l = midLosses(fc2, pointOut, targets!, shapeBank, pointBank, cfg.temperature);
       labelled = l.labelled;
       const [ws, wp] = cfg.lossWeights;
-      return { loss: tf.add(tf.mul(l.shapeLoss, ws), tf.mul(l.pointLoss, wp)) as tf.Scalar, keep: [l.f, l.g, l.shapeLogits, l.pointLogits, l.shapeLoss, l.pointLoss] };
+      return {
+        loss: tf.add(tf.mul(l.shapeLoss, ws), tf.mul(l.pointLoss, wp)) as tf.Scalar,
+        keep: [l.f, l.g, l.shapeLogits, l.pointLogits, l.shapeLoss, l.pointLoss],
+      };
     },
     async read(value, kept, batch, s) {
       const t = targets!;
@@ -255,7 +287,9 @@ export async function pretrain(cfg: PretrainConfig, opts: PretrainOptions): Prom
       for (let i = 0; i < labelled.length; i++) pointTargets[i] = t.nodeLabels[labelled[i]!]!;
       // the step's one read-back, asynchronous: losses, predictions and the bank features together
       const preds = [tf.argMax(shapeLogits, 1), tf.argMax(pointLogits, 1)];
-      const [lossV, shapeLossV, pointLossV, shapePred, pointPred, fV, gV] = await Promise.all([value, shapeLoss, pointLoss, ...preds, f, g].map((x) => x.data()));
+      const [lossV, shapeLossV, pointLossV, shapePred, pointPred, fV, gV] = await Promise.all(
+        [value, shapeLoss, pointLoss, ...preds, f, g].map((x) => x.data()),
+      );
       tf.dispose(preds);
       const m: StepMetrics = {
         step: s.step + 1,
@@ -313,7 +347,10 @@ export async function pretrain(cfg: PretrainConfig, opts: PretrainOptions): Prom
     async beforeTrain({ state, pool }) {
       if (!monitorOn || state.step !== 0) return;
       const r = await monitor(pool);
-      await writeFileAtomic(path.join(out, 'monitor-init.json'), `${JSON.stringify({ step: 0, epochsDone: 0, knnTop1: r.top1, knnChance: r.chance, knnK: r.k, knnQueries: r.queries, monitorSeconds: r.seconds }, null, 2)}\n`);
+      await writeFileAtomic(
+        path.join(out, 'monitor-init.json'),
+        `${JSON.stringify({ step: 0, epochsDone: 0, knnTop1: r.top1, knnChance: r.chance, knnK: r.k, knnQueries: r.queries, monitorSeconds: r.seconds }, null, 2)}\n`,
+      );
     },
   };
   const knnEval = evaluationHook({ epochs: monitorOn, end: 'never' }, ({ pool }) => monitor(pool));
@@ -368,7 +405,12 @@ export async function pretrain(cfg: PretrainConfig, opts: PretrainOptions): Prom
     runState,
     ...(opts.watchdog === false
       ? []
-      : [watchdogHook((min, s) => `rq3d pretrain: no step finished for ${min} min after step ${s.step}; the process looks stuck and is stopped. Resume with: RQ3D_THREADS=1 rq3d pretrain ... --out ${opts.out} --resume`)]),
+      : [
+          watchdogHook(
+            (min, s) =>
+              `rq3d pretrain: no step finished for ${min} min after step ${s.step}; the process looks stuck and is stopped. Resume with: RQ3D_THREADS=1 rq3d pretrain ... --out ${opts.out} --resume`,
+          ),
+        ]),
     checkpointHook({
       dir: ckptDir,
       every: cfg.checkpointEvery,
@@ -376,7 +418,20 @@ export async function pretrain(cfg: PretrainConfig, opts: PretrainOptions): Prom
       meta,
       arrays: () => ({ shape_bank: shapeBank.data, point_bank: pointBank.data }),
       saveWhenIdle: true,
-      keep: { epochs: cfg.keepEpochs, dir: (done) => path.join(out, `checkpoint-e${done}`), meta: (s) => ({ kind: 'pretrain', kept: true, step: s.step, epoch: s.step / stepsPerEpoch, stepsPerEpoch, model: cfg.model, config: cfg, backend: backend.name }) },
+      keep: {
+        epochs: cfg.keepEpochs,
+        dir: (done) => path.join(out, `checkpoint-e${done}`),
+        meta: (s) => ({
+          kind: 'pretrain',
+          kept: true,
+          step: s.step,
+          epoch: s.step / stepsPerEpoch,
+          stepsPerEpoch,
+          model: cfg.model,
+          config: cfg,
+          backend: backend.name,
+        }),
+      },
     }),
   ];
   const run = await train<PipelineBatch, StepMetrics>({
@@ -461,7 +516,11 @@ export async function writePretrainPlots(out: string): Promise<void> {
     { name: 'cluster chance', points: per('pointChance'), color: '#d62728', dashed: true },
   ];
   if (knnRows.length) {
-    series.push({ name: `kNN top-1 (k = ${knnRows[0]!.knnK}, ${knnRows[0]!.knnQueries} held-out; epoch 0 = random init)`, points: per('knnTop1'), color: '#2ca02c' });
+    series.push({
+      name: `kNN top-1 (k = ${knnRows[0]!.knnK}, ${knnRows[0]!.knnQueries} held-out; epoch 0 = random init)`,
+      points: per('knnTop1'),
+      color: '#2ca02c',
+    });
     series.push({ name: 'kNN chance (majority class)', points: per('knnChance'), color: '#2ca02c', dashed: true });
   }
   await writeFileAtomic(

@@ -9,7 +9,11 @@ export interface Progress {
   stop(): void;
 }
 
-export function createProgress(label: string, total: number, opts: { quiet?: boolean; every?: number; stream?: NodeJS.WriteStream; unit?: string } = {}): Progress {
+export function createProgress(
+  label: string,
+  total: number,
+  opts: { quiet?: boolean; every?: number; stream?: NodeJS.WriteStream; unit?: string } = {},
+): Progress {
   const stream = opts.stream ?? process.stderr;
   if (opts.quiet) return { update: () => undefined, stop: () => undefined };
   const unit = opts.unit ?? 'steps';
@@ -22,8 +26,10 @@ export function createProgress(label: string, total: number, opts: { quiet?: boo
     let started = false;
     return {
       update(done, fields = {}) {
-        const rate = ((done / Math.max(1e-3, (Date.now() - t0) / 1000))).toFixed(2);
-        const info = Object.entries(fields).map(([k, v]) => `${k} ${typeof v === 'number' ? fmt(v) : v}`).join(' ');
+        const rate = (done / Math.max(1e-3, (Date.now() - t0) / 1000)).toFixed(2);
+        const info = Object.entries(fields)
+          .map(([k, v]) => `${k} ${typeof v === 'number' ? fmt(v) : v}`)
+          .join(' ');
         if (!started) {
           bar.start(total, done, { rate, info });
           started = true;
@@ -44,7 +50,9 @@ export function createProgress(label: string, total: number, opts: { quiet?: boo
       const secs = (Date.now() - t0) / 1000;
       const rate = done / Math.max(1e-3, secs);
       const eta = rate > 0 ? (total - done) / rate : 0;
-      const info = Object.entries(fields).map(([k, v]) => `${k}=${typeof v === 'number' ? fmt(v) : v}`).join(' ');
+      const info = Object.entries(fields)
+        .map(([k, v]) => `${k}=${typeof v === 'number' ? fmt(v) : v}`)
+        .join(' ');
       stream.write(`${label} ${done}/${total} ${unit} ${rate.toFixed(2)}/s eta ${eta.toFixed(0)}s ${info}\n`);
     },
     stop: () => undefined,

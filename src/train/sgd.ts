@@ -7,7 +7,10 @@ import * as tf from '@tensorflow/tfjs';
  */
 export class SgdMomentum {
   readonly velocity = new Map<string, tf.Variable>();
-  constructor(public momentum = 0.9, public weightDecay = 0) {}
+  constructor(
+    public momentum = 0.9,
+    public weightDecay = 0,
+  ) {}
 
   /**
    * Creates the zero velocity of every variable of `vars` now, not at the first update (the same values).
@@ -16,7 +19,12 @@ export class SgdMomentum {
    * its second step on with lazy velocities, 545 MiB with velocities made before the first step.
    */
   init(vars: ReadonlyMap<string, tf.Variable>): void {
-    for (const [name, w] of vars) if (!this.velocity.has(name)) this.velocity.set(name, tf.tidy(() => tf.variable(tf.zerosLike(w), false)));
+    for (const [name, w] of vars)
+      if (!this.velocity.has(name))
+        this.velocity.set(
+          name,
+          tf.tidy(() => tf.variable(tf.zerosLike(w), false)),
+        );
   }
 
   /**

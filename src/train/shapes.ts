@@ -94,7 +94,11 @@ export async function loadShapes(source: string, opts: LoadShapesOptions = {}): 
   const ds = await openDataSource(source);
   const items = withoutMissing(source === 'modelnet10' ? defaultModelNet10() : path.resolve(source), keep(ds.items), opts);
   const progress = createProgress(`preprocessing ${ds.name}`, items.length, { quiet: opts.quiet, unit: 'shapes' });
-  const pre = await preprocessDataset(ds, shapeCacheSpec(opts.points, opts.seed ?? 0, opts.upAxis), { cacheDir: cacheDir(), items, onProgress: (d) => progress.update(d) });
+  const pre = await preprocessDataset(ds, shapeCacheSpec(opts.points, opts.seed ?? 0, opts.upAxis), {
+    cacheDir: cacheDir(),
+    items,
+    onProgress: (d) => progress.update(d),
+  });
   progress.stop();
   const clouds: PointCloud[] = [];
   for (const it of items) clouds.push(normalizeCloud(await pre.load(it), normalize, scale));
@@ -136,7 +140,10 @@ export function collectionKey(dataset: string, cacheKey: string, normalize: stri
 function withoutMissing<T extends DatasetItem>(dir: string, items: T[], opts: LoadShapesOptions): T[] {
   const missing = items.filter((it) => it.file !== undefined && !fs.existsSync(it.file));
   if (missing.length === 0) return items;
-  const names = missing.slice(0, 3).map((it) => path.relative(dir, it.file!)).join(', ');
+  const names = missing
+    .slice(0, 3)
+    .map((it) => path.relative(dir, it.file!))
+    .join(', ');
   const what = `${missing.length} of ${items.length} shapes listed by ${dir} have no file (${names}${missing.length > 3 ? ', ...' : ''})`;
   if (!opts.skipMissing) throw new UserError(`${what}; restore them, or pass --skip-missing to run without them`);
   if (!opts.quiet) process.stderr.write(`rq3d: ${what}; skipped (--skip-missing)\n`);

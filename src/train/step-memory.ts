@@ -38,7 +38,11 @@ export interface BatchFit {
  * batch, or its first shapes): per-shape means scaled to `batch`.
  */
 export function checkBatchFits(
-  cfg: BackboneSpec, sampleNnum: ArrayLike<number>, sampleNnumNempty: ArrayLike<number>, sampleShapes: number, batch: number,
+  cfg: BackboneSpec,
+  sampleNnum: ArrayLike<number>,
+  sampleNnumNempty: ArrayLike<number>,
+  sampleShapes: number,
+  batch: number,
   limitBytes = WASM32_HEAP_LIMIT_BYTES,
 ): BatchFit {
   const scaled = (a: ArrayLike<number>, b: number): number[] => Array.from(a, (v) => (v / sampleShapes) * b);

@@ -133,7 +133,9 @@ export function claimRunFolder(dirIn: string, opts: RunFolderOptions = {}): RunF
     } else if ((opts.resume || opts.implicitResume) && !differs) {
       resumed = true;
     } else if (differs) {
-      throw new UsageError(`${flag} ${dirIn}: the folder holds a run with another config (its config.json); run it with the same settings to continue it, add --force to replace it, or choose another ${flag}`);
+      throw new UsageError(
+        `${flag} ${dirIn}: the folder holds a run with another config (its config.json); run it with the same settings to continue it, add --force to replace it, or choose another ${flag}`,
+      );
     } else {
       throw new UsageError(`${flag} ${dirIn}: the folder holds a run; add --resume to continue it, --force to replace it, or choose another ${flag}`);
     }
@@ -146,7 +148,9 @@ export function claimRunFolder(dirIn: string, opts: RunFolderOptions = {}): RunF
       try {
         fs.mkdirSync(dir, { recursive: true });
       } catch (e) {
-        throw new UsageError(`${flag} ${dirIn}: cannot create the folder (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); choose another ${flag}`);
+        throw new UsageError(
+          `${flag} ${dirIn}: cannot create the folder (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); choose another ${flag}`,
+        );
       }
       created = top;
     }

@@ -30,7 +30,10 @@ export async function viewerSourceHash(): Promise<string> {
       if (e.isDirectory()) {
         if (e.name !== 'dist' && e.name !== 'node_modules' && !e.name.startsWith('.')) await walk(full);
       } else if (e.isFile() && SOURCE_EXT.has(path.extname(e.name))) {
-        h.update(path.relative(REPO_ROOT, full)).update('\0').update(await fs.readFile(full)).update('\0');
+        h.update(path.relative(REPO_ROOT, full))
+          .update('\0')
+          .update(await fs.readFile(full))
+          .update('\0');
       }
     }
   };

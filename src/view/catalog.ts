@@ -33,7 +33,10 @@ async function looksLikePointList(file: string): Promise<boolean> {
     fh = await fs.open(file, 'r');
     const buf = Buffer.alloc(512);
     const { bytesRead } = await fh.read(buf, 0, 512, 0);
-    const lines = buf.subarray(0, bytesRead).toString('latin1').split(/\r\n|\n|\r/);
+    const lines = buf
+      .subarray(0, bytesRead)
+      .toString('latin1')
+      .split(/\r\n|\n|\r/);
     for (const raw of lines) {
       const line = raw.trim();
       if (line === '' || line.startsWith('#') || line.startsWith('//')) continue;

@@ -7,9 +7,7 @@ import * as path from 'node:path';
  * so `..`, `%2e%2e`, `.`, backslashes and NUL never reach the file system. The result's real path (symlinks
  * resolved) must still be the root or lie under it: a symlink pointing out of the root is refused too.
  */
-export type Resolved =
-  | { ok: true; file: string }
-  | { ok: false; status: 403 | 404; reason: string };
+export type Resolved = { ok: true; file: string } | { ok: false; status: 403 | 404; reason: string };
 
 export function splitRequestPath(raw: string): string[] | null {
   const segs: string[] = [];

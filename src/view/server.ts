@@ -139,9 +139,8 @@ export async function startViewServer(opts: ViewServerOptions): Promise<ViewServ
     kind: target.isFile ? 'file' : 'dir',
     name: path.basename(target.root),
     file: target.isFile ? path.basename(target.root) : null,
-    checkpoint: ckpt && !ckpt.isFile
-      ? { name: path.basename(ckpt.root), files: await listFiles(ckpt.root), models: await listCheckpointModels(ckpt.root) }
-      : null,
+    checkpoint:
+      ckpt && !ckpt.isFile ? { name: path.basename(ckpt.root), files: await listFiles(ckpt.root), models: await listCheckpointModels(ckpt.root) } : null,
   };
   let catalog: Promise<{ items: CatalogItem[]; truncated: boolean }> | null = null;
   const bindHost = opts.host ?? '127.0.0.1';
@@ -150,7 +149,11 @@ export async function startViewServer(opts: ViewServerOptions): Promise<ViewServ
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'method not allowed');
     // Refuse other host names, so a web page cannot reach this server through DNS rebinding.
     if (!isAllowedHost(req.headers.host, bindHost)) {
-      return send(res, 403, `forbidden host ${JSON.stringify(req.headers.host ?? '')}: open the viewer as http://localhost:PORT/ or http://127.0.0.1:PORT/ (or start rq3d view with --host NAME)`);
+      return send(
+        res,
+        403,
+        `forbidden host ${JSON.stringify(req.headers.host ?? '')}: open the viewer as http://localhost:PORT/ or http://127.0.0.1:PORT/ (or start rq3d view with --host NAME)`,
+      );
     }
     const raw = (req.url ?? '/').split(/[?#]/)[0]!;
     if (!raw.startsWith('/')) return send(res, 400, 'bad request');

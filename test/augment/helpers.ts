@@ -9,9 +9,13 @@ export function randomCloud(rng: Rng, n: number, s = 0.9): PointCloud {
   const features = new Float32Array(2 * n);
   for (let i = 0; i < n; i++) {
     for (let a = 0; a < 3; a++) points[3 * i + a] = rng.range(-s, s);
-    let x = rng.normal(), y = rng.normal(), z = rng.normal();
+    let x = rng.normal(),
+      y = rng.normal(),
+      z = rng.normal();
     const l = Math.hypot(x, y, z) || 1;
-    x /= l; y /= l; z /= l;
+    x /= l;
+    y /= l;
+    z /= l;
     normals.set([x, y, z], 3 * i);
     labels[i] = rng.int(0, 9);
     features[2 * i] = rng.uniform();

@@ -19,8 +19,14 @@ describe('MID-Net base transform', () => {
       expect(p.steps[1]).toBeLessThanOrEqual(179);
       expect(p.angles[1]).toBeCloseTo((p.steps[1] * Math.PI) / 180, 12);
       ks.add(p.steps[1]);
-      for (const s of p.scale) { expect(s).toBeGreaterThanOrEqual(0.75); expect(s).toBeLessThan(1.25); }
-      for (const t of p.translation) { expect(t).toBeGreaterThanOrEqual(-0.5); expect(t).toBeLessThan(0.5); }
+      for (const s of p.scale) {
+        expect(s).toBeGreaterThanOrEqual(0.75);
+        expect(s).toBeLessThan(1.25);
+      }
+      for (const t of p.translation) {
+        expect(t).toBeGreaterThanOrEqual(-0.5);
+        expect(t).toBeLessThan(0.5);
+      }
       if (p.scale[0] !== p.scale[1]) anisotropic++;
     }
     expect(ks.has(-180)).toBe(true);
@@ -37,14 +43,22 @@ describe('MID-Net base transform', () => {
       ks.add(p.steps[1]);
       expect(p.scale[0]).toBe(p.scale[1]);
       expect(p.scale[0]).toBe(p.scale[2]);
-      for (const t of p.translation) { expect(t).toBeGreaterThanOrEqual(-0.25); expect(t).toBeLessThan(0.25); }
+      for (const t of p.translation) {
+        expect(t).toBeGreaterThanOrEqual(-0.25);
+        expect(t).toBeLessThan(0.25);
+      }
     }
     expect([...ks].sort((a, b) => a - b)).toEqual([-5, -4, -3, -2, -1, 0, 1, 2, 3, 4]);
   });
 
   it('applies rotate -> translate -> scale (translation is scaled) and transforms normals by R then 1/s', () => {
     const pc = makePointCloud(new Float32Array([0.1, 0.2, 0.3]), { normals: new Float32Array([1, 0, 0]) });
-    const params = { angles: [0, Math.PI / 2, 0] as [number, number, number], steps: [0, 90, 0] as [number, number, number], translation: [0.1, 0, -0.1] as [number, number, number], scale: [2, 1, 0.5] as [number, number, number] };
+    const params = {
+      angles: [0, Math.PI / 2, 0] as [number, number, number],
+      steps: [0, 90, 0] as [number, number, number],
+      translation: [0.1, 0, -0.1] as [number, number, number],
+      scale: [2, 1, 0.5] as [number, number, number],
+    };
     const out = applyMidParams(pc, params);
     // Ry(90): (x,y,z) -> (z, y, -x) = (0.3, 0.2, -0.1); +t = (0.4, 0.2, -0.2); *s = (0.8, 0.2, -0.1)
     expect(out.points[0]).toBeCloseTo(0.8, 6);
@@ -79,7 +93,10 @@ describe('ocnn-pytorch transform', () => {
       const p = drawOcnnParams(rng, { ...OCNN_DEFAULTS, angle: [0, 0, 5], interval: [1, 1, 1], flip: [0.5, 0, 0] });
       expect(p.angles[0]).toBe(0);
       ks.add(Math.round((p.angles[2] * 180) / Math.PI));
-      for (const t of p.translation) { expect(t).toBeGreaterThanOrEqual(-0.25); expect(t).toBeLessThan(0.25); }
+      for (const t of p.translation) {
+        expect(t).toBeGreaterThanOrEqual(-0.25);
+        expect(t).toBeLessThan(0.25);
+      }
       expect(p.flip[1]).toBe(false);
     }
     expect([...ks].sort((a, b) => a - b)).toEqual([-5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5]);

@@ -14,19 +14,25 @@ const mn10 = path.resolve(repoRoot, '../shared/data/modelnet10');
 describe('RQ on real ModelNet10 shapes', () => {
   it.skipIf(!existsSync(mn10))('MID base transform + RQ(30) keeps ≤30 values per axis and removes octree leaves', async () => {
     const rng = new Rng(2);
-    let before = 0, after = 0;
+    let before = 0,
+      after = 0;
     for (const cls of ['chair', 'monitor', 'toilet']) {
       const dir = path.join(mn10, cls, 'train');
       for (const f of readdirSync(dir).sort().slice(0, 3)) {
         const raw = await loadPointCloud(path.join(dir, f));
         // bounding-sphere normalization, inline (centroid of the bbox + max distance: a sphere containing all points)
         const c = [0, 1, 2].map((a) => {
-          let lo = Infinity, hi = -Infinity;
-          for (let i = a; i < raw.points.length; i += 3) { lo = Math.min(lo, raw.points[i]!); hi = Math.max(hi, raw.points[i]!); }
+          let lo = Infinity,
+            hi = -Infinity;
+          for (let i = a; i < raw.points.length; i += 3) {
+            lo = Math.min(lo, raw.points[i]!);
+            hi = Math.max(hi, raw.points[i]!);
+          }
           return (lo + hi) / 2;
         });
         let r = 0;
-        for (let i = 0; i < raw.points.length; i += 3) r = Math.max(r, Math.hypot(raw.points[i]! - c[0]!, raw.points[i + 1]! - c[1]!, raw.points[i + 2]! - c[2]!));
+        for (let i = 0; i < raw.points.length; i += 3)
+          r = Math.max(r, Math.hypot(raw.points[i]! - c[0]!, raw.points[i + 1]! - c[1]!, raw.points[i + 2]! - c[2]!));
         for (let i = 0; i < raw.points.length; i++) raw.points[i] = (raw.points[i]! - c[i % 3]!) / r;
         const pc = midTransform(raw, rng).cloud;
         const q = randomizedQuantize(pc, rng, { bins: 30 });

@@ -53,7 +53,9 @@ describe('scale', () => {
 
   it('keeps normals of a sheared plane perpendicular to it', () => {
     // plane x + y = 0 has normal (1,1,0)/sqrt2; after scaling by (2,1,1) the plane is x/2 + y = 0.
-    const pc = makePointCloud(new Float32Array([1, -1, 0, -2, 2, 5]), { normals: new Float32Array([Math.SQRT1_2, Math.SQRT1_2, 0, Math.SQRT1_2, Math.SQRT1_2, 0]) });
+    const pc = makePointCloud(new Float32Array([1, -1, 0, -2, 2, 5]), {
+      normals: new Float32Array([Math.SQRT1_2, Math.SQRT1_2, 0, Math.SQRT1_2, Math.SQRT1_2, 0]),
+    });
     const out = scale(pc, [2, 1, 1]);
     const d = [out.points[3]! - out.points[0]!, out.points[4]! - out.points[1]!, out.points[5]! - out.points[2]!];
     const n = out.normals!;

@@ -19,7 +19,8 @@ function rq3d(...args: string[]): { code: number | null; stdout: string; stderr:
 
 /** Non-empty cells at a depth, counted directly: distinct floor((p+1)·2^(depth−1)) triples. */
 function cellCount(pc: PointCloud, depth: number): number {
-  const half = 2 ** (depth - 1), res = 2 ** depth;
+  const half = 2 ** (depth - 1),
+    res = 2 ** depth;
   const s = new Set<number>();
   for (let i = 0; i < pc.points.length; i += 3) {
     const c = [0, 1, 2].map((a) => Math.min(res - 1, Math.floor(Math.fround(pc.points[i + a]! + 1) * half)));
@@ -46,13 +47,19 @@ describe('rq3d quantize (end to end)', () => {
       const s = JSON.parse(a.stdout);
       expect(Object.keys(s)).toEqual(expect.arrayContaining(['points', 'distinct', 'leavesBefore', 'leavesAfter']));
       expect(s.points).toBe(3000);
-      for (const d of s.distinct) { expect(d).toBeLessThanOrEqual(30); expect(d).toBeGreaterThan(10); }
+      for (const d of s.distinct) {
+        expect(d).toBeLessThanOrEqual(30);
+        expect(d).toBeGreaterThan(10);
+      }
       expect(s.leavesAfter).toBeLessThan(s.leavesBefore);
       const out = parseShape(readFileSync(q), q).cloud!;
       expect(out.points.length).toBe(9000);
       expect(out.labels).toEqual(pc.labels);
       expect(out.normals).toEqual(pc.normals);
-      for (const v of out.points) { expect(v).toBeGreaterThanOrEqual(-1); expect(v).toBeLessThan(1); }
+      for (const v of out.points) {
+        expect(v).toBeGreaterThanOrEqual(-1);
+        expect(v).toBeLessThan(1);
+      }
       expect(cellCount(out, 6)).toBe(s.leavesAfter);
 
       const id = path.join(dir, 'id.ply');
@@ -99,7 +106,8 @@ describe('rq3d quantize (end to end)', () => {
       // same bounding box as the input, up to the quantization (values stay inside each axis' range)
       for (let a = 0; a < 3; a++) {
         const ax = (p: Float32Array): number[] => Array.from(p).filter((_, i) => i % 3 === a);
-        const lo = Math.min(...ax(pc.points)), hi = Math.max(...ax(pc.points));
+        const lo = Math.min(...ax(pc.points)),
+          hi = Math.max(...ax(pc.points));
         const qa = ax(out.points);
         expect(Math.min(...qa)).toBeGreaterThanOrEqual(lo - 1e-3);
         expect(Math.max(...qa)).toBeLessThanOrEqual(hi + 1e-3);

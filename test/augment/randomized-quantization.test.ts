@@ -57,10 +57,14 @@ describe('randomized quantization (property tests)', () => {
           for (let i = a; i < pc.points.length && !bad; i += 3) {
             const x = pc.points[i]!;
             // the bin of x by the module's definition: L_k <= x < Rc_k (Rc = right ends with hi+1)
-            let k = -1, matches = 0;
+            let k = -1,
+              matches = 0;
             for (let j = 0; j < n; j++) {
               const rc = j === n - 1 ? q.hi + 1 : q.right[j]!;
-              if (q.left[j]! <= x && x < rc) { k = j; matches++; }
+              if (q.left[j]! <= x && x < rc) {
+                k = j;
+                matches++;
+              }
             }
             const y = r.cloud.points[i]!;
             if (matches !== 1) bad = `x=${x} matches ${matches} bins`;
@@ -116,12 +120,17 @@ describe('randomized quantization (property tests)', () => {
 
   it('uniform-middle equals classical uniform quantization', () => {
     const n = 30;
-    let compared = 0, mismatched = 0;
+    let compared = 0,
+      mismatched = 0;
     for (const pc of cases) {
       const r = randomizedQuantize(pc, new Rng(0), rqVariantOptions('uniform-middle', { bins: n }));
       for (let a = 0; a < 3; a++) {
-        let lo = Infinity, hi = -Infinity;
-        for (let i = a; i < pc.points.length; i += 3) { lo = Math.min(lo, pc.points[i]!); hi = Math.max(hi, pc.points[i]!); }
+        let lo = Infinity,
+          hi = -Infinity;
+        for (let i = a; i < pc.points.length; i += 3) {
+          lo = Math.min(lo, pc.points[i]!);
+          hi = Math.max(hi, pc.points[i]!);
+        }
         const w = (hi - lo) / n;
         for (let i = a; i < pc.points.length; i += 3) {
           const x = pc.points[i]!;

@@ -8,7 +8,9 @@ describe('initBackend fallback', () => {
   // silent fallback to wasm; `auto` still falls back, with every step in the reason)
   it('rejects a requested backend that is not available with one line naming it, then auto falls back to wasm', async () => {
     await expect(initBackend({ backend: 'no-such-backend', threads: 1 })).rejects.toThrow(UserError);
-    await expect(initBackend({ backend: 'no-such-backend', threads: 1 })).rejects.toThrow(/^--backend no-such-backend: backend cannot start: .*'no-such-backend'/);
+    await expect(initBackend({ backend: 'no-such-backend', threads: 1 })).rejects.toThrow(
+      /^--backend no-such-backend: backend cannot start: .*'no-such-backend'/,
+    );
     const info = await initBackend({ backend: 'auto', threads: 1 });
     expect(info.name).toBe('wasm');
     expect(info.reason).toMatch(/not installed/);

@@ -25,7 +25,8 @@ describe('initBackend wasm', () => {
 
   it('computes a multithreaded matMul equal to the cpu backend', async () => {
     await initBackend();
-    const a = tf.randomUniform([300, 200], -1, 1, 'float32', 1), b = tf.randomUniform([200, 150], -1, 1, 'float32', 2);
+    const a = tf.randomUniform([300, 200], -1, 1, 'float32', 1),
+      b = tf.randomUniform([200, 150], -1, 1, 'float32', 2);
     const wasm = tf.matMul(a, b).dataSync();
     await tf.setBackend('cpu');
     const cpu = tf.matMul(a, b).dataSync();

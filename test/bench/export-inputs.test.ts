@@ -29,22 +29,41 @@ function readClouds(file: string): Array<{ points: Float32Array; normals: Float3
 describe('rq3d bench --export-inputs DIR', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rq3d-export-'));
   const help = spawnSync(process.execPath, [path.join(repoRoot, 'bin/rq3d.js'), 'bench', '--help'], { cwd: repoRoot, encoding: 'utf8' });
-  const run = spawnSync(process.execPath, [path.join(repoRoot, 'bin/rq3d.js'), 'bench', '--export-inputs', dir], { cwd: repoRoot, encoding: 'utf8', timeout: 120_000 });
+  const run = spawnSync(process.execPath, [path.join(repoRoot, 'bin/rq3d.js'), 'bench', '--export-inputs', dir], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
 
   it('is listed by bench --help and writes the files the peer harness reads, and nothing half-written', () => {
     expect(help.stdout).toContain('--export-inputs');
     expect(run.status, run.stderr).toBe(0);
-    expect(fs.readdirSync(dir).sort()).toEqual(['manifest.json', 'plain.bin', 'rq30.bin', 'table_1000.bin', 'table_100000.bin', 'table_20000.bin', 'table_5000.bin']);
+    expect(fs.readdirSync(dir).sort()).toEqual([
+      'manifest.json',
+      'plain.bin',
+      'rq30.bin',
+      'table_1000.bin',
+      'table_100000.bin',
+      'table_20000.bin',
+      'table_5000.bin',
+    ]);
   });
 
-  it('clouds: the bench\'s 32 inputs exactly, after RQ n=30 in rq30.bin', () => {
+  it("clouds: the bench's 32 inputs exactly, after RQ n=30 in rq30.bin", () => {
     const plain = readClouds(path.join(dir, 'plain.bin'));
     const rq = readClouds(path.join(dir, 'rq30.bin'));
     expect(plain).toHaveLength(32);
     expect(rq).toHaveLength(32);
     const shapes = syntheticShapes(32, 1, 3000);
     for (const i of [0, 17, 31]) {
-      const spec = { depth: 6, fullDepth: 2, transform: 'none' as const, rq: { bins: 30, variant: 'random-random' as const, p: 1 }, features: 'ND' as const, nempty: false };
+      const spec = {
+        depth: 6,
+        fullDepth: 2,
+        transform: 'none' as const,
+        rq: { bins: 30, variant: 'random-random' as const, p: 1 },
+        features: 'ND' as const,
+        nempty: false,
+      };
       const expected = prepareSample(shapes[i]!, spec, sampleSeed(1, 0, i)).points;
       expect(rq[i]!.points).toEqual(expected.points);
       expect(rq[i]!.normals).toEqual(expected.normals);

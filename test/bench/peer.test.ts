@@ -52,7 +52,11 @@ describe('peer figures', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rq3d-peer-'));
     const file = path.join(dir, 'bad.json');
     fs.writeFileSync(file, '{"what": 1}');
-    const r = spawnSync(process.execPath, [path.join(repoRoot, 'bin/rq3d.js'), 'bench', '--peer', file, '--quick'], { cwd: repoRoot, encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(process.execPath, [path.join(repoRoot, 'bin/rq3d.js'), 'bench', '--peer', file, '--quick'], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     expect(r.status).toBe(1);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toContain(`--peer ${file}: not a side-by-side result`);

@@ -44,13 +44,26 @@ describe('rq3d convert', () => {
   });
 
   it('keeps the input frame by default and records center and scale when it normalizes', async () => {
-    const a = await cli('convert', path.join(fixtures, 'cube.off'), path.join(dir, 'n.ply'), '--sample', '100', '--normalize', 'bbox', '--scale', '0.5', '--json');
+    const a = await cli(
+      'convert',
+      path.join(fixtures, 'cube.off'),
+      path.join(dir, 'n.ply'),
+      '--sample',
+      '100',
+      '--normalize',
+      'bbox',
+      '--scale',
+      '0.5',
+      '--json',
+    );
     expect(a.code, a.stderr).toBe(0);
     const s = JSON.parse(a.stdout);
     expect(s.center).toHaveLength(3);
     expect(s.scale).toBeGreaterThan(0);
     const text = fs.readFileSync(path.join(dir, 'n.ply'));
-    expect(text.subarray(0, text.indexOf('end_header')).toString('latin1')).toMatch(/comment rq3d convert cube\.off; frame normalized: normalize bbox center \S+ \S+ \S+ scale \S+/);
+    expect(text.subarray(0, text.indexOf('end_header')).toString('latin1')).toMatch(
+      /comment rq3d convert cube\.off; frame normalized: normalize bbox center \S+ \S+ \S+ scale \S+/,
+    );
     const b = JSON.parse((await cli('convert', path.join(fixtures, 'cube.off'), path.join(dir, 'i.ply'), '--sample', '100', '--json')).stdout);
     expect(b.normalize).toBe('none');
     expect(b.center).toBeUndefined();

@@ -36,7 +36,9 @@ const rows = (item: (typeof synth.items)[number], sep: string, labelOffset?: num
   const pc = synth.loadSync(item);
   const out: string[] = [];
   for (let i = 0; i < pc.points.length / 3; i++) {
-    const v = [pc.points[3 * i]!, pc.points[3 * i + 1]!, pc.points[3 * i + 2]!, pc.normals![3 * i]!, pc.normals![3 * i + 1]!, pc.normals![3 * i + 2]!].map((x) => x.toFixed(6));
+    const v = [pc.points[3 * i]!, pc.points[3 * i + 1]!, pc.points[3 * i + 2]!, pc.normals![3 * i]!, pc.normals![3 * i + 1]!, pc.normals![3 * i + 2]!].map(
+      (x) => x.toFixed(6),
+    );
     if (labelOffset !== undefined) v.push((labelOffset + pc.labels![i]!).toFixed(6));
     out.push(v.join(sep));
   }
@@ -49,18 +51,55 @@ const testCount = synth.items.filter((i) => i.split === 'test').length;
 describe('rq3d linear / finetune on a ModelNet40 download (modelnet40_normal_resampled)', () => {
   const root = path.join(dir, 'modelnet40_normal_resampled');
   write(path.join(root, 'modelnet40_shape_names.txt'), 'airplane\nchair\n');
-  write(path.join(root, 'modelnet40_train.txt'), synth.items.filter((i) => i.split === 'train').map((i) => i.id).join('\n') + '\n');
-  write(path.join(root, 'modelnet40_test.txt'), synth.items.filter((i) => i.split === 'test').map((i) => i.id).join('\n') + '\n');
+  write(
+    path.join(root, 'modelnet40_train.txt'),
+    synth.items
+      .filter((i) => i.split === 'train')
+      .map((i) => i.id)
+      .join('\n') + '\n',
+  );
+  write(
+    path.join(root, 'modelnet40_test.txt'),
+    synth.items
+      .filter((i) => i.split === 'test')
+      .map((i) => i.id)
+      .join('\n') + '\n',
+  );
   for (const item of synth.items) write(path.join(root, item.category, `${item.id}.txt`), rows(item, ','));
 
   for (const cmd of ['linear', 'finetune'] as const) {
     it(`rq3d ${cmd} --from scratch trains every ratio and scores the whole test split`, () => {
       const out = path.join(dir, `out-${cmd}`);
-      const r = rq3d(cmd, '--from', 'scratch', '--model', 'tiny', '--data', root, '--points', '384', '--ratios', '0.5,1', '--base-steps', '6', '--min-steps', '3', '--workers', '0', '--out', out, '--quiet', '--json');
+      const r = rq3d(
+        cmd,
+        '--from',
+        'scratch',
+        '--model',
+        'tiny',
+        '--data',
+        root,
+        '--points',
+        '384',
+        '--ratios',
+        '0.5,1',
+        '--base-steps',
+        '6',
+        '--min-steps',
+        '3',
+        '--workers',
+        '0',
+        '--out',
+        out,
+        '--quiet',
+        '--json',
+      );
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
       const res = JSON.parse(r.stdout) as { cells: { protocol: string; ratio: number; trainShapes: number; steps: number; oa: number }[] };
-      expect(res.cells.map((c) => [c.protocol, c.ratio])).toEqual([[cmd, 0.5], [cmd, 1]]);
+      expect(res.cells.map((c) => [c.protocol, c.ratio])).toEqual([
+        [cmd, 0.5],
+        [cmd, 1],
+      ]);
       // per-class subsets: ceil(n_c * 0.5) of each class, then all
       expect(res.cells.map((c) => c.trainShapes)).toEqual([perClassTrain.reduce((s, n) => s + Math.ceil(n * 0.5), 0), trainCount]);
       expect(res.cells.map((c) => c.steps)).toEqual([3, 6]);
@@ -94,10 +133,42 @@ describe('rq3d segment on a ShapeNet Part download (v0_normal)', () => {
 
   it('trains one model per category on local part ids and reports both IoU conventions', () => {
     const out = path.join(dir, 'out-segment');
-    const r = rq3d('segment', '--from', 'scratch', '--model', 'tiny', '--mode', 'finetune', '--data', root, '--ratios', '1', '--base-steps', '3', '--min-steps', '3', '--workers', '0', '--out', out, '--quiet', '--json');
+    const r = rq3d(
+      'segment',
+      '--from',
+      'scratch',
+      '--model',
+      'tiny',
+      '--mode',
+      'finetune',
+      '--data',
+      root,
+      '--ratios',
+      '1',
+      '--base-steps',
+      '3',
+      '--min-steps',
+      '3',
+      '--workers',
+      '0',
+      '--out',
+      out,
+      '--quiet',
+      '--json',
+    );
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    const res = JSON.parse(r.stdout) as { cells: { protocol: string; trainShapes: number; cmiou: number; imiou: number; cmiouPointNet: number; imiouPointNet: number; perCategory: Record<string, number> }[] };
+    const res = JSON.parse(r.stdout) as {
+      cells: {
+        protocol: string;
+        trainShapes: number;
+        cmiou: number;
+        imiou: number;
+        cmiouPointNet: number;
+        imiouPointNet: number;
+        perCategory: Record<string, number>;
+      }[];
+    };
     expect(res.cells).toHaveLength(1);
     const c = res.cells[0]!;
     expect(c.protocol).toBe('finetune');

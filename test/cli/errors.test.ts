@@ -112,7 +112,11 @@ describe('rq3d errors: the cases of issue 16', () => {
   });
 
   it('--batch-size 0 does not hang (a hang is killed after 90 s and fails); --epochs 0 and --max-steps -1 are errors, not untrained checkpoints', async () => {
-    for (const [flag, value, text] of [['--batch-size', '0', /--batch-size: must be greater than 0, got 0/], ['--epochs', '0', /--epochs: must be greater than 0/], ['--max-steps', '-1', /--max-steps: must be at least 1/]] as const) {
+    for (const [flag, value, text] of [
+      ['--batch-size', '0', /--batch-size: must be greater than 0, got 0/],
+      ['--epochs', '0', /--epochs: must be greater than 0/],
+      ['--max-steps', '-1', /--max-steps: must be at least 1/],
+    ] as const) {
       const out = path.join(dir, `pt-${flag.slice(2)}`);
       const r = await rq3d(['pretrain', '--config', 'tiny', '--out', out, flag, value]);
       expectOneLine(r, 2, text);

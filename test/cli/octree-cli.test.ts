@@ -25,8 +25,13 @@ type Encoding = 'ascii' | 'binary_little_endian' | 'binary_big_endian';
 
 function writePly(name: string, rows: number[][], encoding: Encoding): string {
   const header = [
-    'ply', `format ${encoding} 1.0`, 'comment rq3d octree CLI test', `element vertex ${rows.length}`,
-    ...['x', 'y', 'z', 'nx', 'ny', 'nz'].map((p) => `property float ${p}`), 'end_header', '',
+    'ply',
+    `format ${encoding} 1.0`,
+    'comment rq3d octree CLI test',
+    `element vertex ${rows.length}`,
+    ...['x', 'y', 'z', 'nx', 'ny', 'nz'].map((p) => `property float ${p}`),
+    'end_header',
+    '',
   ].join('\n');
   let body: Buffer;
   if (encoding === 'ascii') {
@@ -53,7 +58,11 @@ describe('rq3d octree (end to end)', () => {
       fullDepth: 1,
       nnum: [1, 8, 16, 16, 16, 16],
       nnumNempty: [1, 2, 2, 2, 2, 3],
-      leaves: [[0, 0, 0], [16, 16, 0], [17, 17, 0]],
+      leaves: [
+        [0, 0, 0],
+        [16, 16, 0],
+        [17, 17, 0],
+      ],
     });
   });
 
@@ -88,6 +97,10 @@ describe('rq3d octree (end to end)', () => {
     expect([ascii.code, le.code, be.code]).toEqual([0, 0, 0]);
     expect(JSON.parse(le.stdout)).toEqual(JSON.parse(ascii.stdout));
     expect(JSON.parse(be.stdout)).toEqual(JSON.parse(ascii.stdout));
-    expect(JSON.parse(be.stdout).leaves).toEqual([[0, 0, 0], [16, 16, 0], [17, 17, 0]]);
+    expect(JSON.parse(be.stdout).leaves).toEqual([
+      [0, 0, 0],
+      [16, 16, 0],
+      [17, 17, 0],
+    ]);
   });
 });

@@ -48,7 +48,9 @@ function tallBoxCloud(n: number, seed: number) {
   const points = new Float32Array(3 * n);
   const normals = new Float32Array(3 * n);
   for (let i = 0; i < n; i++) {
-    const face = i % 6, axis = face >> 1, side = face & 1;
+    const face = i % 6,
+      axis = face >> 1,
+      side = face & 1;
     const ext = [0.4, 0.5, 1.6];
     for (let a = 0; a < 3; a++) points[3 * i + a] = a === axis ? (side ? ext[a]! : 0) : rng.range(0, ext[a]!);
     points[3 * i] += 3; // off-centre, so the normalization moves it
@@ -58,7 +60,7 @@ function tallBoxCloud(n: number, seed: number) {
 }
 
 describe('rq3d sample', () => {
-  it('--json on a fixture: RQ bounds the distinct values, the clip only drops points, the PLY is the octree\'s cloud', () => {
+  it("--json on a fixture: RQ bounds the distinct values, the clip only drops points, the PLY is the octree's cloud", () => {
     const out = path.join(dir, 'norm.ply');
     const r = rq3d('sample', CHAIR, '--stage', 'pretrain', '--rq-bins', '30', '--seed', '3', '--depth', '5', '--frame', 'normalized', '--out', out, '--json');
     expect(r.code, r.stderr).toBe(0);
@@ -87,7 +89,7 @@ describe('rq3d sample', () => {
     expect(Math.min(...plain.distinct)).toBeGreaterThan(30);
   });
 
-  it('--frame input maps the cloud back to the file\'s frame: without augmentation it has the file\'s bbox', () => {
+  it("--frame input maps the cloud back to the file's frame: without augmentation it has the file's bbox", () => {
     const out = path.join(dir, 'input.ply');
     const r = rq3d('sample', CHAIR, '--stage', 'eval', '--no-rq', '--out', out, '--json');
     expect(r.code, r.stderr).toBe(0);

@@ -58,14 +58,33 @@ const grid = {
   protocols: ['finetune'],
   ratios: [1],
   seeds: [0],
-  finetune: { lr: 0.05, momentum: 0.9, weightDecay: 5e-4, batchSize: 8, baseSteps: 2, minSteps: 2, multipliers: {}, decayAt: [0.5], backboneLrScale: 0.1, headOnlyBelow: 0 },
+  finetune: {
+    lr: 0.05,
+    momentum: 0.9,
+    weightDecay: 5e-4,
+    batchSize: 8,
+    baseSteps: 2,
+    minSteps: 2,
+    multipliers: {},
+    decayAt: [0.5],
+    backboneLrScale: 0.1,
+    headOnlyBelow: 0,
+  },
   workers: 0,
 };
 
 describe('presets are JSON files', () => {
   it('resolve to the recipes they replaced, under their names and their old short names', () => {
-    const before = JSON.parse(fs.readFileSync(path.join(repo, 'test/fixtures/config/presets-before.json'), 'utf8')) as { pretrain: Record<string, unknown>; hrnet: Record<string, unknown> };
-    for (const [alias, name] of [['paper', 'mid-shapenet-paper'], ['cpu', 'mid-modelnet10-cpu'], ['quick', 'mid-synth-quick'], ['tiny', 'mid-synth-tiny']] as const) {
+    const before = JSON.parse(fs.readFileSync(path.join(repo, 'test/fixtures/config/presets-before.json'), 'utf8')) as {
+      pretrain: Record<string, unknown>;
+      hrnet: Record<string, unknown>;
+    };
+    for (const [alias, name] of [
+      ['paper', 'mid-shapenet-paper'],
+      ['cpu', 'mid-modelnet10-cpu'],
+      ['quick', 'mid-synth-quick'],
+      ['tiny', 'mid-synth-tiny'],
+    ] as const) {
       expect(findPreset('pretrain', alias)!.name).toBe(name);
       expect(PRETRAIN_PRESETS[alias]).toBe(PRETRAIN_PRESETS[name]);
       expect(JSON.parse(JSON.stringify(PRETRAIN_PRESETS[name]))).toEqual(before.pretrain[alias]);
@@ -84,7 +103,10 @@ describe('presets are JSON files', () => {
 
   it('each registered preset is the content of its file under experiments/presets, and every file there is registered', () => {
     for (const p of PRESETS) expect(p.json, p.file).toEqual(JSON.parse(fs.readFileSync(path.join(repo, p.file), 'utf8')));
-    const files = fs.readdirSync(path.join(repo, 'experiments/presets'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.json')).map((f) => `experiments/presets/${f}`);
+    const files = fs
+      .readdirSync(path.join(repo, 'experiments/presets'), { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => `experiments/presets/${f}`);
     expect(files.sort()).toEqual(PRESETS.map((p) => p.file).sort());
   });
 
@@ -105,14 +127,18 @@ describe('presets are JSON files', () => {
     const f = write('pt/model-by-name.json', { extends: 'mid-synth-tiny', model: 'hrnet-cpu' });
     expect(resolvePretrainConfig(f).model).toEqual(HRNET_PRESETS.cpu);
     const bad = write('pt/model-bad.json', { extends: 'tiny', model: 'huge' });
-    expect(() => resolvePretrainConfig(bad)).toThrow(/model-bad\.json: model: 'huge' is not a model preset \(hrnet-paper \(paper\), hrnet-cpu \(cpu\), hrnet-tiny \(tiny\)\)$/);
+    expect(() => resolvePretrainConfig(bad)).toThrow(
+      /model-bad\.json: model: 'huge' is not a model preset \(hrnet-paper \(paper\), hrnet-cpu \(cpu\), hrnet-tiny \(tiny\)\)$/,
+    );
   });
 
   it('are found relative to the package, from any working folder (presets, the main job)', async () => {
     const run = promisify(execFile);
     const bin = path.join(repo, 'bin/rq3d.js');
     const env = { ...process.env, RQ3D_BACKEND: 'cpu' };
-    const pt = await run('node', [bin, 'pretrain', '--config', 'mid-synth-tiny', '--set', 'clusters=0', '--out', 'x'], { cwd: dir, env }).catch((e: { code: number; stderr: string }) => e);
+    const pt = await run('node', [bin, 'pretrain', '--config', 'mid-synth-tiny', '--set', 'clusters=0', '--out', 'x'], { cwd: dir, env }).catch(
+      (e: { code: number; stderr: string }) => e,
+    );
     expect(pt.stderr).toBe('rq3d: --set clusters: must be at least 1, got 0\n');
     const main = await run('node', [bin, 'main', '--set', 'ratios=[2]'], { cwd: dir, env }).catch((e: { code: number; stderr: string }) => e);
     expect(main.stderr).toBe('rq3d: --set ratios: each value must be at most 1, got 2\n');
@@ -126,7 +152,13 @@ describe('extends, the same for every kind', () => {
     const child = write('pt/sub/child.json', { extends: '../parent.json', optim: { lr: 0.2 } });
     const c = resolvePretrainConfig(child);
     expect([c.clusters, c.optim.epochs, c.optim.lr, c.optim.batchSize]).toEqual([8, 3, 0.2, PRETRAIN_PRESETS.tiny!.optim.batchSize]);
-    expect(resolveConfig(child, PRETRAIN_KIND).chain).toEqual([child, path.relative(process.cwd(), parent), 'preset tiny', 'preset mid-synth-quick', 'preset mid-modelnet10-cpu']);
+    expect(resolveConfig(child, PRETRAIN_KIND).chain).toEqual([
+      child,
+      path.relative(process.cwd(), parent),
+      'preset tiny',
+      'preset mid-synth-quick',
+      'preset mid-modelnet10-cpu',
+    ]);
     const badChild = write('pt/sub/bad-child.json', { extends: '../parent.json', optim: { lr: -1 } });
     expect(() => resolvePretrainConfig(badChild)).toThrow(new RegExp(`^${badChild}: optim\\.lr: must be greater than 0, got -1$`));
     const unknown = write('pt/sub/unknown.json', { extends: '../parent.json', optim: { epochz: 3 } });
@@ -138,7 +170,11 @@ describe('extends, the same for every kind', () => {
 
   it('messages for a bad extends: one line naming the file', () => {
     const missing = write('ext/missing.json', { extends: 'nope.json' });
-    expect(() => resolvePretrainConfig(missing)).toThrow(new RegExp(`^${missing}: extends: 'nope\\.json' is neither a pretraining config preset \\(.*mid-synth-tiny \\(tiny\\)\\) nor a file \\(looked for ${path.join(dir, 'ext/nope.json')}\\)$`));
+    expect(() => resolvePretrainConfig(missing)).toThrow(
+      new RegExp(
+        `^${missing}: extends: 'nope\\.json' is neither a pretraining config preset \\(.*mid-synth-tiny \\(tiny\\)\\) nor a file \\(looked for ${path.join(dir, 'ext/nope.json')}\\)$`,
+      ),
+    );
     const a = write('ext/a.json', { extends: 'b.json' });
     write('ext/b.json', { extends: 'a.json' });
     expect(() => loadFewshotConfig(a)).toThrow(/ext\/b\.json: extends: 'a\.json' is already in the chain \(.*a\.json -> .*b\.json -> .*a\.json\)$/);
@@ -164,7 +200,12 @@ describe('extends, the same for every kind', () => {
     expect(loadFewshotConfig(probe).budgetCurve).toEqual({ steps: [1, 2] });
     expect(loadFewshotConfig(parent).budgetCurve).toBeUndefined();
     const longer = loadFewshotConfig(path.join(repo, 'experiments/probes/cpu-modelnet10-longer-finetune.json'));
-    expect([longer.finetune!.baseSteps, longer.finetune!.lr, longer.linear!.baseSteps, longer.backbones.mid]).toEqual([4000, 0.1, 3000, { pretrain: 'cpu', rq: false, out: path.join(repo, 'runs/cpu-modelnet10/mid') }]);
+    expect([longer.finetune!.baseSteps, longer.finetune!.lr, longer.linear!.baseSteps, longer.backbones.mid]).toEqual([
+      4000,
+      0.1,
+      3000,
+      { pretrain: 'cpu', rq: false, out: path.join(repo, 'runs/cpu-modelnet10/mid') },
+    ]);
     const bad = write('probe/bad.json', { extends: 'grid.json', budgetCurve: { steps: [0] } });
     expect(() => loadFewshotConfig(bad)).toThrow(new RegExp(`^${bad}: budgetCurve\\.steps\\.0: must be greater than 0, got 0$`));
   });

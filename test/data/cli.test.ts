@@ -17,7 +17,12 @@ describe('rq3d info / convert (end to end)', () => {
     const a = rq3d('info', fixture('cube.off'), '--json');
     expect(a.code).toBe(0);
     expect(JSON.parse(a.stdout)).toEqual({
-      format: 'off', points: 8, hasNormals: false, hasLabels: false, labels: null, faces: 12,
+      format: 'off',
+      points: 8,
+      hasNormals: false,
+      hasLabels: false,
+      labels: null,
+      faces: 12,
       bbox: { min: [0, 0, 0], max: [1, 1, 1] },
     });
     const b = JSON.parse(rq3d('info', fixture('cloud-labels.ply'), '--json').stdout);

@@ -11,8 +11,15 @@ import { encodePly } from '../../src/data/formats/ply.ts';
 import { Rng } from '../../src/util/rng.ts';
 import { UserError } from '../../src/util/errors.ts';
 import {
-  PART_OFFSETS, PARTS_PER_CATEGORY, SHAPENET_PART_CATEGORIES, SHAPENET_PART_SYNSETS, categoryOfPart, globalToLocal, localToGlobal,
-  OCNN_TEST_COUNTS, OCNN_TRAINVAL_COUNTS,
+  PART_OFFSETS,
+  PARTS_PER_CATEGORY,
+  SHAPENET_PART_CATEGORIES,
+  SHAPENET_PART_SYNSETS,
+  categoryOfPart,
+  globalToLocal,
+  localToGlobal,
+  OCNN_TEST_COUNTS,
+  OCNN_TRAINVAL_COUNTS,
 } from '../../src/data/shapenet-parts.ts';
 import { fixture, sharedData } from './helpers.ts';
 
@@ -42,7 +49,10 @@ function write(file: string, data: string | Uint8Array): void {
 function makePcdTree(root: string, counts: Record<string, [number, number]>): void {
   let s = 0;
   for (const [cls, [ntr, nte]] of Object.entries(counts)) {
-    for (const [split, n] of [['train', ntr], ['test', nte]] as const) {
+    for (const [split, n] of [
+      ['train', ntr],
+      ['test', nte],
+    ] as const) {
       // Written in reverse so that listing order is not creation order.
       for (let i = n; i >= 1; i--) write(path.join(root, cls, split, `${cls}_${String(i).padStart(4, '0')}.pcd`), encodePcd(cloud(64, s++), 'binary'));
     }
@@ -103,16 +113,27 @@ describe('ModelNet folder trees', () => {
     expect(sofa).toEqual(['sofa/train/sofa_0001', 'sofa/train/sofa_0002', 'sofa/train/sofa_0003']);
     const pc = await ds.load(ds.items[0]!);
     expect(pc.points.length).toBe(3 * 64);
-    const sub = subsetByRatio(ds.items.filter((i) => i.split === 'train'), 0.5, 'per-class');
-    expect(sub.map((i) => i.id)).toEqual(['bed/train/bed_0001', 'chair/train/chair_0001', 'chair/train/chair_0002', 'sofa/train/sofa_0001', 'sofa/train/sofa_0002']);
+    const sub = subsetByRatio(
+      ds.items.filter((i) => i.split === 'train'),
+      0.5,
+      'per-class',
+    );
+    expect(sub.map((i) => i.id)).toEqual([
+      'bed/train/bed_0001',
+      'chair/train/chair_0001',
+      'chair/train/chair_0002',
+      'sofa/train/sofa_0001',
+      'sofa/train/sofa_0002',
+    ]);
   });
 
   it('OFF tree: meshes are sampled reproducibly per item', async () => {
     const root = path.join(tmp, 'mn-off');
-    for (const cls of ['cube', 'box']) for (const split of ['train', 'test']) {
-      mkdirSync(path.join(root, cls, split), { recursive: true });
-      copyFileSync(fixture('cube.off'), path.join(root, cls, split, `${cls}_0001.off`));
-    }
+    for (const cls of ['cube', 'box'])
+      for (const split of ['train', 'test']) {
+        mkdirSync(path.join(root, cls, split), { recursive: true });
+        copyFileSync(fixture('cube.off'), path.join(root, cls, split, `${cls}_0001.off`));
+      }
     const ds = await modelNetTree(root);
     expect(ds.classes).toEqual(['box', 'cube']);
     const a = await ds.load(ds.items[0]!, { sample: 200 });
@@ -133,7 +154,9 @@ describe('ModelNet folder trees', () => {
     write(path.join(base, 'filelist/m40_test.txt'), 'bed/test/bed_0100.ply 1\n');
     const ds = await modelNetTree(root);
     expect(ds.items.map((i) => [i.id, i.label, i.split])).toEqual([
-      ['bed/train/bed_0002', 1, 'train'], ['airplane/train/airplane_0001', 0, 'train'], ['bed/test/bed_0100', 1, 'test'],
+      ['bed/train/bed_0002', 1, 'train'],
+      ['airplane/train/airplane_0001', 0, 'train'],
+      ['bed/test/bed_0100', 1, 'test'],
     ]);
     expect((await ds.load(ds.items[2]!)).normals).not.toBeNull();
   });
@@ -151,7 +174,18 @@ describe('ModelNet folder trees', () => {
     expect(train).toHaveLength(3991);
     expect(ds.items.filter((i) => i.split === 'test')).toHaveLength(908);
     const perClass = ds.classes.map((_, c) => [train.filter((i) => i.label === c).length, ds.items.filter((i) => i.label === c && i.split === 'test').length]);
-    expect(perClass).toEqual([[106, 50], [515, 100], [889, 100], [200, 86], [200, 86], [465, 100], [200, 86], [680, 100], [392, 100], [344, 100]]);
+    expect(perClass).toEqual([
+      [106, 50],
+      [515, 100],
+      [889, 100],
+      [200, 86],
+      [200, 86],
+      [465, 100],
+      [200, 86],
+      [680, 100],
+      [392, 100],
+      [344, 100],
+    ]);
     // Few-shot subsets: sum over classes of ceil(n_c * r).
     expect(subsetByRatio(train, 0.01, 'per-class')).toHaveLength(perClass.reduce((s, [n]) => s + Math.ceil(n! * 0.01), 0));
     expect(subsetByRatio(train, 0.01, 'per-class')[0]!.id).toBe('bathtub/train/bathtub_0001');
@@ -173,7 +207,9 @@ describe('modelnet40_normal_resampled', () => {
     const ds = await modelNetResampled(root);
     expect(ds.classes).toEqual(['airplane', 'night_stand']);
     expect(ds.items.map((i) => [i.id, i.label, i.split])).toEqual([
-      ['night_stand_0001', 1, 'train'], ['airplane_0001', 0, 'train'], ['airplane_0627', 0, 'test'],
+      ['night_stand_0001', 1, 'train'],
+      ['airplane_0001', 0, 'train'],
+      ['airplane_0627', 0, 'test'],
     ]);
     const pc = await ds.load(ds.items[0]!);
     expect(Array.from(pc.normals!)).toEqual([0, 0, 1, 0, 1, 0]);
@@ -199,7 +235,12 @@ describe('modelnet40_ply_hdf5_2048', () => {
     write(path.join(root, 'train_files.txt'), 'data/modelnet40_ply_hdf5_2048/ply_data_train0.h5\n');
     write(path.join(root, 'test_files.txt'), 'data/modelnet40_ply_hdf5_2048/ply_data_test0.h5\n');
     const ds = await modelNetH5(root);
-    expect(ds.items.map((i) => [i.label, i.split])).toEqual([[2, 'train'], [0, 'train'], [1, 'train'], [1, 'test']]);
+    expect(ds.items.map((i) => [i.label, i.split])).toEqual([
+      [2, 'train'],
+      [0, 'train'],
+      [1, 'train'],
+      [1, 'test'],
+    ]);
     const pc = await ds.load(ds.items[1]!);
     expect(pc.points.length).toBe(P * 3);
     expect(pc.points[0]).toBeCloseTo((P * 3) / 1000, 6);
@@ -221,22 +262,41 @@ describe('ShapeNet Part', () => {
   it('v0_normal layout: splits (train = train + val), global and local labels', async () => {
     const root = path.join(tmp, 'shapenetcore_partanno_segmentation_benchmark_v0_normal');
     splits(root);
-    for (const [syn, id, lab] of [[air, 'a1', 3], [air, 'a2', 0], [table, 't1', 48], [table, 't2', 49]] as const) {
+    for (const [syn, id, lab] of [
+      [air, 'a1', 3],
+      [air, 'a2', 0],
+      [table, 't1', 48],
+      [table, 't2', 49],
+    ] as const) {
       write(path.join(root, syn, `${id}.txt`), `0.1 0.2 0.3 0 0 1 ${lab}.000000\n0.3 0.2 0.1 0 1 0 ${lab}.000000\n`);
     }
     const ds = await shapeNetPart(root);
     expect(ds.items.map((i) => [i.id, i.label, i.split])).toEqual([
-      [`${table}/t1`, 15, 'train'], [`${air}/a2`, 0, 'train'], [`${air}/a1`, 0, 'train'], [`${table}/t2`, 15, 'test'],
+      [`${table}/t1`, 15, 'train'],
+      [`${air}/a2`, 0, 'train'],
+      [`${air}/a1`, 0, 'train'],
+      [`${table}/t2`, 15, 'test'],
     ]);
     expect(Array.from((await ds.load(ds.items[0]!)).labels!)).toEqual([48, 48]);
     const local = await shapeNetPart(root, 'local');
     expect(Array.from((await local.load(local.items[0]!)).labels!)).toEqual([1, 1]);
-    expect(subsetByRatio(ds.items.filter((i) => i.split === 'train'), 0.5, 'first').map((i) => i.id)).toEqual([`${table}/t1`, `${air}/a2`]);
+    expect(
+      subsetByRatio(
+        ds.items.filter((i) => i.split === 'train'),
+        0.5,
+        'first',
+      ).map((i) => i.id),
+    ).toEqual([`${table}/t1`, `${air}/a2`]);
   });
   it('v0 layout: .pts + 1-based local .seg', async () => {
     const root = path.join(tmp, 'shapenetcore_partanno_segmentation_benchmark_v0');
     splits(root);
-    for (const [syn, id] of [[air, 'a1'], [air, 'a2'], [table, 't1'], [table, 't2']] as const) {
+    for (const [syn, id] of [
+      [air, 'a1'],
+      [air, 'a2'],
+      [table, 't1'],
+      [table, 't2'],
+    ] as const) {
       write(path.join(root, syn, 'points', `${id}.pts`), '0.1 0.2 0.3\n0.3 0.2 0.1\n0 0 0\n');
       write(path.join(root, syn, 'points_label', `${id}.seg`), '1\n3\n2\n');
     }
@@ -291,7 +351,11 @@ describe('preprocessing cache', () => {
     makePcdTree(root, { a: [2, 0] });
     writeFileSync(path.join(root, 'a/train/a_0002.pcd'), 'VERSION 0.7\nFIELDS x y z\nPOINTS 5\nDATA ascii\n1 2 3\n');
     const ds = await modelNetTree(root);
-    await expect(preprocessDataset(ds, { normalize: 'bbox', normals: 'keep' }, { cacheDir: path.join(tmp, 'cache-bad'), workers: 1 })).rejects.toThrow(/a_0002\.pcd.*5 points/);
-    await expect(preprocessDataset(ds, { normalize: 'bbox', normals: 'keep' }, { cacheDir: path.join(tmp, 'cache-bad2'), workers: 1 })).rejects.toBeInstanceOf(UserError);
+    await expect(preprocessDataset(ds, { normalize: 'bbox', normals: 'keep' }, { cacheDir: path.join(tmp, 'cache-bad'), workers: 1 })).rejects.toThrow(
+      /a_0002\.pcd.*5 points/,
+    );
+    await expect(preprocessDataset(ds, { normalize: 'bbox', normals: 'keep' }, { cacheDir: path.join(tmp, 'cache-bad2'), workers: 1 })).rejects.toBeInstanceOf(
+      UserError,
+    );
   });
 });

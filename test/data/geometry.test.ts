@@ -12,9 +12,13 @@ import { fixture } from './helpers.ts';
 function spherePoints(n: number, rng: Rng): Float32Array {
   const p = new Float32Array(3 * n);
   for (let i = 0; i < n; i++) {
-    const x = rng.normal(), y = rng.normal(), z = rng.normal();
+    const x = rng.normal(),
+      y = rng.normal(),
+      z = rng.normal();
     const l = Math.hypot(x, y, z);
-    p[3 * i] = x / l; p[3 * i + 1] = y / l; p[3 * i + 2] = z / l;
+    p[3 * i] = x / l;
+    p[3 * i + 1] = y / l;
+    p[3 * i + 2] = z / l;
   }
   return p;
 }
@@ -35,13 +39,20 @@ function within(normals: Float32Array, truth: Float32Array, deg: number, unsigne
 function torus(n: number, R: number, r: number, rng: Rng): { points: Float32Array; truth: Float32Array } {
   const points = new Float32Array(3 * n);
   const truth = new Float32Array(3 * n);
-  for (let i = 0; i < n; ) {
-    const u = rng.range(0, 2 * Math.PI), v = rng.range(0, 2 * Math.PI);
+  for (let i = 0; i < n;) {
+    const u = rng.range(0, 2 * Math.PI),
+      v = rng.range(0, 2 * Math.PI);
     // Rejection keeps the sampling uniform in area (density ~ R + r cos v).
     if (rng.uniform() * (R + r) > R + r * Math.cos(v)) continue;
-    const nx = Math.cos(v) * Math.cos(u), ny = Math.cos(v) * Math.sin(u), nz = Math.sin(v);
-    points[3 * i] = (R + r * Math.cos(v)) * Math.cos(u); points[3 * i + 1] = (R + r * Math.cos(v)) * Math.sin(u); points[3 * i + 2] = r * Math.sin(v);
-    truth[3 * i] = nx; truth[3 * i + 1] = ny; truth[3 * i + 2] = nz;
+    const nx = Math.cos(v) * Math.cos(u),
+      ny = Math.cos(v) * Math.sin(u),
+      nz = Math.sin(v);
+    points[3 * i] = (R + r * Math.cos(v)) * Math.cos(u);
+    points[3 * i + 1] = (R + r * Math.cos(v)) * Math.sin(u);
+    points[3 * i + 2] = r * Math.sin(v);
+    truth[3 * i] = nx;
+    truth[3 * i + 1] = ny;
+    truth[3 * i + 2] = nz;
     i++;
   }
   return { points, truth };
@@ -57,7 +68,9 @@ describe('kd-tree', () => {
     const out = new Int32Array(k);
     const d2 = new Float64Array(k);
     for (let q = 0; q < 100; q++) {
-      const x = rng.range(-1.2, 1.2), y = rng.range(-1.2, 1.2), z = rng.range(-1, 5);
+      const x = rng.range(-1.2, 1.2),
+        y = rng.range(-1.2, 1.2),
+        z = rng.range(-1, 5);
       expect(tree.knn(x, y, z, k, out, d2)).toBe(k);
       const all = Array.from({ length: n }, (_, i) => (pts[3 * i]! - x) ** 2 + (pts[3 * i + 1]! - y) ** 2 + (pts[3 * i + 2]! - z) ** 2).sort((a, b) => a - b);
       for (let j = 0; j < k; j++) expect(d2[j]).toBeCloseTo(all[j]!, 10);
@@ -68,7 +81,8 @@ describe('kd-tree', () => {
 describe('normal estimation', () => {
   it('smallestEigenvector matches a known diagonalisation', () => {
     // A = R diag(5, 2, 0.1) R^T for a rotation R; the answer is R's third column.
-    const c = Math.cos(0.7), s = Math.sin(0.7);
+    const c = Math.cos(0.7),
+      s = Math.sin(0.7);
     const R = [c, -s, 0, s, c, 0, 0, 0, 1];
     const d = [5, 2, 0.1];
     const A = new Float64Array(9);
@@ -102,8 +116,11 @@ describe('normal estimation', () => {
     const t = new Float32Array(3 * n);
     for (let i = 0; i < n; i++) {
       const a = rng.range(0, 2 * Math.PI);
-      p[3 * i] = Math.cos(a); p[3 * i + 1] = Math.sin(a); p[3 * i + 2] = rng.range(-2, 2);
-      t[3 * i] = Math.cos(a); t[3 * i + 1] = Math.sin(a);
+      p[3 * i] = Math.cos(a);
+      p[3 * i + 1] = Math.sin(a);
+      p[3 * i + 2] = rng.range(-2, 2);
+      t[3 * i] = Math.cos(a);
+      t[3 * i + 1] = Math.sin(a);
     }
     expect(within(estimateNormals(p, { orient: 'centroid' }), t, 5)).toBeGreaterThanOrEqual(0.95);
   });
@@ -130,7 +147,8 @@ describe('mesh sampling', () => {
     let small = 0;
     let bad = 0;
     for (let i = 0; i < 20000; i++) {
-      const x = pc.points[3 * i]!, y = pc.points[3 * i + 1]!;
+      const x = pc.points[3 * i]!,
+        y = pc.points[3 * i + 1]!;
       if (pc.points[3 * i + 2] !== 0) bad++;
       if (x >= 0) {
         small++;

@@ -6,19 +6,76 @@ export const fixtures = path.join(repoRoot, 'test/fixtures/data');
 export const fixture = (name: string): string => path.join(fixtures, name);
 export const sharedData = path.resolve(repoRoot, '../shared/data');
 
-type T = 'char' | 'uchar' | 'short' | 'ushort' | 'int' | 'uint' | 'float' | 'double' | 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'float32' | 'float64';
-const SIZE: Record<string, number> = { char: 1, uchar: 1, int8: 1, uint8: 1, short: 2, ushort: 2, int16: 2, uint16: 2, int: 4, uint: 4, int32: 4, uint32: 4, float: 4, float32: 4, double: 8, float64: 8 };
+type T =
+  | 'char'
+  | 'uchar'
+  | 'short'
+  | 'ushort'
+  | 'int'
+  | 'uint'
+  | 'float'
+  | 'double'
+  | 'int8'
+  | 'uint8'
+  | 'int16'
+  | 'uint16'
+  | 'int32'
+  | 'uint32'
+  | 'float32'
+  | 'float64';
+const SIZE: Record<string, number> = {
+  char: 1,
+  uchar: 1,
+  int8: 1,
+  uint8: 1,
+  short: 2,
+  ushort: 2,
+  int16: 2,
+  uint16: 2,
+  int: 4,
+  uint: 4,
+  int32: 4,
+  uint32: 4,
+  float: 4,
+  float32: 4,
+  double: 8,
+  float64: 8,
+};
 
 function put(view: DataView, off: number, type: T, v: number, little: boolean): number {
   switch (type) {
-    case 'char': case 'int8': view.setInt8(off, v); break;
-    case 'uchar': case 'uint8': view.setUint8(off, v); break;
-    case 'short': case 'int16': view.setInt16(off, v, little); break;
-    case 'ushort': case 'uint16': view.setUint16(off, v, little); break;
-    case 'int': case 'int32': view.setInt32(off, v, little); break;
-    case 'uint': case 'uint32': view.setUint32(off, v, little); break;
-    case 'float': case 'float32': view.setFloat32(off, v, little); break;
-    case 'double': case 'float64': view.setFloat64(off, v, little); break;
+    case 'char':
+    case 'int8':
+      view.setInt8(off, v);
+      break;
+    case 'uchar':
+    case 'uint8':
+      view.setUint8(off, v);
+      break;
+    case 'short':
+    case 'int16':
+      view.setInt16(off, v, little);
+      break;
+    case 'ushort':
+    case 'uint16':
+      view.setUint16(off, v, little);
+      break;
+    case 'int':
+    case 'int32':
+      view.setInt32(off, v, little);
+      break;
+    case 'uint':
+    case 'uint32':
+      view.setUint32(off, v, little);
+      break;
+    case 'float':
+    case 'float32':
+      view.setFloat32(off, v, little);
+      break;
+    case 'double':
+    case 'float64':
+      view.setFloat64(off, v, little);
+      break;
   }
   return SIZE[type]!;
 }

@@ -35,9 +35,15 @@ describe('PLY', () => {
         {
           name: 'vertex',
           props: [
-            { name: 'z', type: 'double' }, { name: 'junk', type: 'ushort' }, { name: 'x', type: 'short' },
-            { name: 'y', type: 'float32' }, { name: 'nx', type: 'char' }, { name: 'ny', type: 'uint8' },
-            { name: 'nz', type: 'float64' }, { name: 'class', type: 'uint' }, { name: 'tags', list: ['uchar', 'int'] },
+            { name: 'z', type: 'double' },
+            { name: 'junk', type: 'ushort' },
+            { name: 'x', type: 'short' },
+            { name: 'y', type: 'float32' },
+            { name: 'nx', type: 'char' },
+            { name: 'ny', type: 'uint8' },
+            { name: 'nz', type: 'float64' },
+            { name: 'class', type: 'uint' },
+            { name: 'tags', list: ['uchar', 'int'] },
           ],
           rows: [
             [1.5, 9, -2, 0.25, 0, 1, 0, 4, [1, 2]],
@@ -59,8 +65,16 @@ describe('PLY', () => {
     const bytes = binaryPly(true, [
       {
         name: 'vertex',
-        props: [{ name: 'x', type: 'int8' }, { name: 'y', type: 'int16' }, { name: 'z', type: 'int32' }, { name: 'segment', type: 'uint16' }],
-        rows: [[1, 2, 3, 10], [-1, -2, -3, 11]],
+        props: [
+          { name: 'x', type: 'int8' },
+          { name: 'y', type: 'int16' },
+          { name: 'z', type: 'int32' },
+          { name: 'segment', type: 'uint16' },
+        ],
+        rows: [
+          [1, 2, 3, 10],
+          [-1, -2, -3, 11],
+        ],
       },
     ]);
     const c = parsePly(bytes, 'x.ply').cloud!;
@@ -91,7 +105,18 @@ describe('PLY', () => {
 
   it('rejects a big-endian file declared little-endian', () => {
     const bytes = binaryPly(false, [
-      { name: 'vertex', props: [{ name: 'x', type: 'float' }, { name: 'y', type: 'float' }, { name: 'z', type: 'float' }], rows: [[0.5, 1, 2], [3, 4, 5.25]] },
+      {
+        name: 'vertex',
+        props: [
+          { name: 'x', type: 'float' },
+          { name: 'y', type: 'float' },
+          { name: 'z', type: 'float' },
+        ],
+        rows: [
+          [0.5, 1, 2],
+          [3, 4, 5.25],
+        ],
+      },
     ]);
     const text = Buffer.from(bytes).toString('latin1').replace('binary_big_endian', 'binary_little_endian');
     expect(() => parsePly(Buffer.from(text, 'latin1'), 'be.ply')).toThrow(/be\.ply.*byte order/);
@@ -159,7 +184,10 @@ describe('PCD', () => {
     const head = 'VERSION .7\nFIELDS x y z hist label\nSIZE 8 8 8 2 1\nTYPE F F F I U\nCOUNT 1 1 1 3 1\nWIDTH 2\nHEIGHT 1\nPOINTS 2\nDATA binary\n';
     const rec = 8 * 3 + 2 * 3 + 1;
     const body = new DataView(new ArrayBuffer(2 * rec));
-    [[1.25, -2, 3], [4, 5, -6.5]].forEach((p, i) => {
+    [
+      [1.25, -2, 3],
+      [4, 5, -6.5],
+    ].forEach((p, i) => {
       p.forEach((v, a) => body.setFloat64(i * rec + 8 * a, v, true));
       body.setInt16(i * rec + 24, -7, true);
       body.setUint8(i * rec + 30, 200 + i);
@@ -273,7 +301,13 @@ describe('file writers', () => {
     const { writePly, writePoints } = await import('../../src/data/write.ts');
     const dir = mkdtempSync(path.join(os.tmpdir(), 'rq3d-write-'));
     try {
-      const pc = { points: Float32Array.from([1, 2, 3]), normals: Float32Array.from([0, 0, 1]), labels: Int32Array.from([4]), features: null, featureChannels: 0 };
+      const pc = {
+        points: Float32Array.from([1, 2, 3]),
+        normals: Float32Array.from([0, 0, 1]),
+        labels: Int32Array.from([4]),
+        features: null,
+        featureChannels: 0,
+      };
       await writePly(path.join(dir, 'a.ply'), pc, { ascii: true });
       await writePoints(path.join(dir, 'a.points'), pc);
       for (const f of ['a.ply', 'a.points']) {

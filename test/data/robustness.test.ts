@@ -25,11 +25,37 @@ function sampleCloud(n: number, seed: number) {
 }
 
 const plyMesh = binaryPly(true, [
-  { name: 'vertex', props: [{ name: 'x', type: 'float' }, { name: 'y', type: 'float' }, { name: 'z', type: 'float' }, { name: 'label', type: 'uchar' }], rows: [[0, 0, 0, 1], [1, 0, 0, 2], [0, 1, 0, 1], [0, 0, 1, 0]] },
+  {
+    name: 'vertex',
+    props: [
+      { name: 'x', type: 'float' },
+      { name: 'y', type: 'float' },
+      { name: 'z', type: 'float' },
+      { name: 'label', type: 'uchar' },
+    ],
+    rows: [
+      [0, 0, 0, 1],
+      [1, 0, 0, 2],
+      [0, 1, 0, 1],
+      [0, 0, 1, 0],
+    ],
+  },
   { name: 'face', props: [{ name: 'vertex_indices', list: ['uchar', 'int'] }], rows: [[[0, 1, 2]], [[0, 1, 2, 3]]] },
 ]);
 const plyMeshBE = binaryPly(false, [
-  { name: 'vertex', props: [{ name: 'z', type: 'double' }, { name: 'x', type: 'short' }, { name: 'y', type: 'float' }], rows: [[0.5, 1, 2], [1.5, 3, 4], [2.5, 5, 6]] },
+  {
+    name: 'vertex',
+    props: [
+      { name: 'z', type: 'double' },
+      { name: 'x', type: 'short' },
+      { name: 'y', type: 'float' },
+    ],
+    rows: [
+      [0.5, 1, 2],
+      [1.5, 3, 4],
+      [2.5, 5, 6],
+    ],
+  },
   { name: 'face', props: [{ name: 'vertex_indices', list: ['ushort', 'uint'] }], rows: [[[0, 1, 2]]] },
 ]);
 
@@ -76,7 +102,35 @@ function assertWellFormed(s: Shape): void {
   }
 }
 
-const TOKENS = ['nan', 'NaN', 'inf', '-Infinity', '1e308', '1e39', '-1', '0', '999999999999', '1000000000000', 'abc', '\n', '\r\n', ' ', '#', ',', '/', '//', '-0', '1e-45', '0x10', '4294967295', '3 0 1 2', 'end_header\n', 'DATA binary\n', '\u00ff\u00fe', '\0'];
+const TOKENS = [
+  'nan',
+  'NaN',
+  'inf',
+  '-Infinity',
+  '1e308',
+  '1e39',
+  '-1',
+  '0',
+  '999999999999',
+  '1000000000000',
+  'abc',
+  '\n',
+  '\r\n',
+  ' ',
+  '#',
+  ',',
+  '/',
+  '//',
+  '-0',
+  '1e-45',
+  '0x10',
+  '4294967295',
+  '3 0 1 2',
+  'end_header\n',
+  'DATA binary\n',
+  '\u00ff\u00fe',
+  '\0',
+];
 
 function mutate(src: Uint8Array, rng: Rng): Uint8Array {
   let b = Buffer.from(src);
@@ -157,23 +211,85 @@ describe('robustness', () => {
   const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
   const cases: [string, string, Uint8Array, RegExp][] = [
     ['empty file', 'e.ply', new Uint8Array(0), /e\.ply: file is empty/],
-    ['PLY 10^12 vertices (ascii)', 'h.ply', enc('ply\nformat ascii 1.0\nelement vertex 1000000000000\nproperty float x\nproperty float y\nproperty float z\nend_header\n0 0 0\n'), /h\.ply: header declares 1000000000000 rows/],
-    ['PLY 10^12 vertices (binary)', 'h.ply', enc('ply\nformat binary_little_endian 1.0\nelement vertex 1000000000000\nproperty float x\nproperty float y\nproperty float z\nend_header\n'), /h\.ply: header declares at least 12000000000000 bytes/],
+    [
+      'PLY 10^12 vertices (ascii)',
+      'h.ply',
+      enc('ply\nformat ascii 1.0\nelement vertex 1000000000000\nproperty float x\nproperty float y\nproperty float z\nend_header\n0 0 0\n'),
+      /h\.ply: header declares 1000000000000 rows/,
+    ],
+    [
+      'PLY 10^12 vertices (binary)',
+      'h.ply',
+      enc('ply\nformat binary_little_endian 1.0\nelement vertex 1000000000000\nproperty float x\nproperty float y\nproperty float z\nend_header\n'),
+      /h\.ply: header declares at least 12000000000000 bytes/,
+    ],
     ['PLY truncated binary', 't.ply', plyMesh.subarray(0, plyMesh.length - 5), /t\.ply: (file is truncated|header declares)/],
-    ['PLY count larger than the data', 'c.ply', enc('ply\nformat ascii 1.0\nelement vertex 3\nproperty float x\nproperty float y\nproperty float z\nend_header\n0 0 0\n1 1 1\n'), /c\.ply/],
-    ['PLY non-numeric token', 'n.ply', enc('ply\nformat ascii 1.0\nelement vertex 2\nproperty float x\nproperty float y\nproperty float z\nend_header\n0 0 0\n1 x 1\n'), /n\.ply:9: "x" is not a number/],
-    ['PLY NaN coordinate', 'nan.ply', enc('ply\nformat ascii 1.0\nelement vertex 1\nproperty float x\nproperty float y\nproperty float z\nend_header\n0 NaN 0\n'), /nan\.ply:8: .*not finite/],
+    [
+      'PLY count larger than the data',
+      'c.ply',
+      enc('ply\nformat ascii 1.0\nelement vertex 3\nproperty float x\nproperty float y\nproperty float z\nend_header\n0 0 0\n1 1 1\n'),
+      /c\.ply/,
+    ],
+    [
+      'PLY non-numeric token',
+      'n.ply',
+      enc('ply\nformat ascii 1.0\nelement vertex 2\nproperty float x\nproperty float y\nproperty float z\nend_header\n0 0 0\n1 x 1\n'),
+      /n\.ply:9: "x" is not a number/,
+    ],
+    [
+      'PLY NaN coordinate',
+      'nan.ply',
+      enc('ply\nformat ascii 1.0\nelement vertex 1\nproperty float x\nproperty float y\nproperty float z\nend_header\n0 NaN 0\n'),
+      /nan\.ply:8: .*not finite/,
+    ],
     ['OFF 10^12 vertices', 'h.off', enc('OFF\n1000000000000 0 0\n0 0 0\n'), /h\.off:2: header declares 1000000000000 vertices/],
     ['OFF truncated faces', 't.off', enc('OFF\n3 2 0\n0 0 0\n1 0 0\n0 1 0\n3 0 1 2\n'), /t\.off.*(header declares|file ends)/],
     ['OFF Inf coordinate', 'i.off', enc('OFF\n1 0 0\n0 Infinity 0\n'), /i\.off:3: .*not finite/],
     ['OBJ non-numeric', 'x.obj', enc('v 0 0 0\nv 1 zero 0\n'), /x\.obj:2: "zero" is not a number/],
-    ['PCD 10^12 points (binary)', 'h.pcd', enc('VERSION 0.7\nFIELDS x y z\nSIZE 4 4 4\nTYPE F F F\nCOUNT 1 1 1\nWIDTH 1000000000000\nHEIGHT 1\nPOINTS 1000000000000\nDATA binary\n'), /h\.pcd: header declares 1000000000000 points/],
-    ['PCD compressed size lie', 'z.pcd', (() => { const b = Buffer.from(encodePcd(sampleCloud(5, 1), 'binary_compressed')); const i = b.indexOf('DATA binary_compressed\n') + 23; b.writeUInt32LE(0xfffffff0, i); return new Uint8Array(b); })(), /z\.pcd: compressed size/],
+    [
+      'PCD 10^12 points (binary)',
+      'h.pcd',
+      enc('VERSION 0.7\nFIELDS x y z\nSIZE 4 4 4\nTYPE F F F\nCOUNT 1 1 1\nWIDTH 1000000000000\nHEIGHT 1\nPOINTS 1000000000000\nDATA binary\n'),
+      /h\.pcd: header declares 1000000000000 points/,
+    ],
+    [
+      'PCD compressed size lie',
+      'z.pcd',
+      (() => {
+        const b = Buffer.from(encodePcd(sampleCloud(5, 1), 'binary_compressed'));
+        const i = b.indexOf('DATA binary_compressed\n') + 23;
+        b.writeUInt32LE(0xfffffff0, i);
+        return new Uint8Array(b);
+      })(),
+      /z\.pcd: compressed size/,
+    ],
     ['xyz NaN', 'p.xyz', enc('1 2 3\nnan 1 1\n'), /p\.xyz:2: coordinate is not finite/],
     ['.points truncated', 't.points', encodePoints(sampleCloud(10, 1)).subarray(0, 200), /t\.points: points block .* lies outside/],
-    ['.points 10^9 points', 'h.points', (() => { const b = Buffer.from(encodePoints(sampleCloud(2, 1))); b.writeInt32LE(1e9, 16); return new Uint8Array(b); })(), /h\.points: .* lies outside/],
-    ['PLY binary read with the wrong byte order', 'w.ply', (() => { const b = Buffer.from(encodePly(sampleCloud(20, 5))); return new Uint8Array(Buffer.from(b.toString('latin1').replace('binary_little_endian', 'binary_big_endian'), 'latin1')); })(), /w\.ply: .*(byte order|not finite)/],
-    ['.points NaN', 'nan.points', encodePoints({ ...sampleCloud(3, 1), points: Float32Array.from([0, 0, 0, NaN, 0, 0, 1, 1, 1]) }), /nan\.points: coordinate of point 1 is not finite/],
+    [
+      '.points 10^9 points',
+      'h.points',
+      (() => {
+        const b = Buffer.from(encodePoints(sampleCloud(2, 1)));
+        b.writeInt32LE(1e9, 16);
+        return new Uint8Array(b);
+      })(),
+      /h\.points: .* lies outside/,
+    ],
+    [
+      'PLY binary read with the wrong byte order',
+      'w.ply',
+      (() => {
+        const b = Buffer.from(encodePly(sampleCloud(20, 5)));
+        return new Uint8Array(Buffer.from(b.toString('latin1').replace('binary_little_endian', 'binary_big_endian'), 'latin1'));
+      })(),
+      /w\.ply: .*(byte order|not finite)/,
+    ],
+    [
+      '.points NaN',
+      'nan.points',
+      encodePoints({ ...sampleCloud(3, 1), points: Float32Array.from([0, 0, 0, NaN, 0, 0, 1, 1, 1]) }),
+      /nan\.points: coordinate of point 1 is not finite/,
+    ],
   ];
   for (const [what, name, bytes, re] of cases) {
     it(`${what}: UserError naming the file`, () => {

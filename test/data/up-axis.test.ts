@@ -109,7 +109,28 @@ describe('up axis', () => {
     expect(msg).toMatch(/^cfg\.json: data\.upAxis: /);
     expect(msg.split('\n')).toHaveLength(1);
     const file = path.join(tmp, 'grid.json');
-    const grid = { name: 'g', task: 'classification', data: { source: 'synth', upAxis: 'w' }, model: 'tiny', backbones: { s: { from: 'scratch' } }, protocols: ['linear'], ratios: [1], seeds: [0], linear: { lr: 1, momentum: 0.9, weightDecay: 0, batchSize: 4, baseSteps: 2, minSteps: 1, multipliers: {}, decayAt: [], backboneLrScale: 1, headOnlyBelow: 0 } };
+    const grid = {
+      name: 'g',
+      task: 'classification',
+      data: { source: 'synth', upAxis: 'w' },
+      model: 'tiny',
+      backbones: { s: { from: 'scratch' } },
+      protocols: ['linear'],
+      ratios: [1],
+      seeds: [0],
+      linear: {
+        lr: 1,
+        momentum: 0.9,
+        weightDecay: 0,
+        batchSize: 4,
+        baseSteps: 2,
+        minSteps: 1,
+        multipliers: {},
+        decayAt: [],
+        backboneLrScale: 1,
+        headOnlyBelow: 0,
+      },
+    };
     writeFileSync(file, JSON.stringify(grid));
     expect(() => loadFewshotConfig(file)).toThrow(/grid\.json: data\.upAxis: /);
     writeFileSync(file, JSON.stringify({ ...grid, data: { source: 'synth', upAxis: '-x' } }));
@@ -121,9 +142,16 @@ describe('up axis', () => {
     expect(r.code).toBe(0);
     const s = JSON.parse(r.stdout);
     expect(s).toMatchObject({
-      layout: 'modelnet-tree', name: 'modelnet2', classes: ['bed', 'chair'], splits: { train: 4, test: 2 },
-      pointsPerShape: { min: 8, median: 8, max: 8, measured: 6, meshes: 6 }, normals: 'none', upAxis: 'z', upAxisFrom: 'reader',
-      missing: [], missingCount: 0,
+      layout: 'modelnet-tree',
+      name: 'modelnet2',
+      classes: ['bed', 'chair'],
+      splits: { train: 4, test: 2 },
+      pointsPerShape: { min: 8, median: 8, max: 8, measured: 6, meshes: 6 },
+      normals: 'none',
+      upAxis: 'z',
+      upAxisFrom: 'reader',
+      missing: [],
+      missingCount: 0,
     });
     expect(JSON.parse(rq3d('info', TREE, '--json', '--up-axis', 'y').stdout)).toMatchObject({ upAxis: 'y', upAxisFrom: 'override' });
     const text = rq3d('info', TREE);

@@ -14,12 +14,23 @@ describe('fine-tune budget curve', () => {
     await tf.setBackend('cpu');
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'rq3d-curve-'));
     const cfg = FewshotConfigSchema.parse({
-      name: 'curve', task: 'classification', data: { source: 'synth:3', points: 256 }, model: 'tiny',
-      backbones: { scratch: { from: 'scratch' } }, protocols: ['finetune'], ratios: [0.5, 1], seeds: [0],
-      finetune: { ...DEFAULT_HYPER.finetune, batchSize: 8 }, budgetCurve: { steps: [1, 3] }, workers: 0,
+      name: 'curve',
+      task: 'classification',
+      data: { source: 'synth:3', points: 256 },
+      model: 'tiny',
+      backbones: { scratch: { from: 'scratch' } },
+      protocols: ['finetune'],
+      ratios: [0.5, 1],
+      seeds: [0],
+      finetune: { ...DEFAULT_HYPER.finetune, batchSize: 8 },
+      budgetCurve: { steps: [1, 3] },
+      workers: 0,
     });
     const pts = await runBudgetCurve(cfg, { out, quiet: true, only: { ratios: [1] } });
-    expect(pts.map((p) => [p.ratio, p.budget, p.steps])).toEqual([[1, 1, 1], [1, 3, 3]]);
+    expect(pts.map((p) => [p.ratio, p.budget, p.steps])).toEqual([
+      [1, 1, 1],
+      [1, 3, 3],
+    ]);
     expect(pts.every((p) => p.oa! >= 0 && p.oa! <= 1 && p.recipe!.startsWith('whole network from random init'))).toBe(true);
     expect(fs.readFileSync(path.join(out, 'curve.md'), 'utf8')).toContain('| scratch (end to end from random init), 100 %, seed 0 |');
     expect(fs.existsSync(path.join(out, 'curve.svg'))).toBe(true);

@@ -75,7 +75,18 @@ describe('fine-tuning and segmentation (tiny network, a few steps)', async () =>
   it('fine-tunes a classifier from scratch and reports accuracy on the test split', async () => {
     const before = tf.memory().numTensors;
     const r = await finetuneClassifier(tiny, { clouds: shapes.clouds, labels: shapes.items.map((i) => i.label), classes: shapes.classes.length }, train, test, {
-      init: 'scratch', mode: 'full', steps: 3, lr: 0.05, backboneLrScale: 0.1, momentum: 0.9, weightDecay: 5e-4, batchSize: 8, decayAt: [], seed: 0, workers: 0, quiet: true,
+      init: 'scratch',
+      mode: 'full',
+      steps: 3,
+      lr: 0.05,
+      backboneLrScale: 0.1,
+      momentum: 0.9,
+      weightDecay: 5e-4,
+      batchSize: 8,
+      decayAt: [],
+      seed: 0,
+      workers: 0,
+      quiet: true,
     });
     expect(r.steps).toBe(3);
     expect(r.oa).toBeGreaterThanOrEqual(0);
@@ -94,13 +105,31 @@ describe('fine-tuning and segmentation (tiny network, a few steps)', async () =>
     const lp = { lr: 20, momentum: 0.9, weightDecay: 5e-7, batchSize: 8, steps: 300, decayAt: [2 / 3], seed: 5 };
     // no fine-tuning steps: the test accuracy is the linear probe's on the same network's fc1 features
     const r = await finetuneClassifier(tiny, data, train, test, {
-      init: 'scratch', mode: 'full', steps: 0, lr: 0.05, backboneLrScale: 1, momentum: 0.9, weightDecay: 5e-4, batchSize: 8, decayAt: [], seed: 0, workers: 0, quiet: true, headInit: lp,
+      init: 'scratch',
+      mode: 'full',
+      steps: 0,
+      lr: 0.05,
+      backboneLrScale: 1,
+      momentum: 0.9,
+      weightDecay: 5e-4,
+      batchSize: 8,
+      decayAt: [],
+      seed: 0,
+      workers: 0,
+      quiet: true,
+      headInit: lp,
     });
     const model = new MidClassifier(tiny, data.classes, '0/finetune');
     const fx = await extractFc1(model, data, [...train, ...test], { quiet: true, workers: 0 });
     model.dispose();
     const dim = tiny.fc1;
-    const probe = await trainLinearProbe({ x: fx.subarray(0, train.length * dim), y: train.map((i) => data.labels[i]!) }, { x: fx.subarray(train.length * dim), y: test.map((i) => data.labels[i]!) }, dim, data.classes, lp);
+    const probe = await trainLinearProbe(
+      { x: fx.subarray(0, train.length * dim), y: train.map((i) => data.labels[i]!) },
+      { x: fx.subarray(train.length * dim), y: test.map((i) => data.labels[i]!) },
+      dim,
+      data.classes,
+      lp,
+    );
     expect(r.steps).toBe(0);
     expect(r.oa).toBe(probe.oa);
     expect(r.oa).toBeGreaterThan(1 / data.classes);
@@ -113,8 +142,21 @@ describe('fine-tuning and segmentation (tiny network, a few steps)', async () =>
     const dir = tmp();
     const before = tf.memory().numTensors;
     const r = await segmentCategory(tiny, shapes.clouds, shapes.parts!.chair!.length, tr, te, {
-      init: 'scratch', mode: 'finetune', steps: 2, lr: 0.05, backboneLrScale: 0.1, momentum: 0.9, weightDecay: 5e-4, batchSize: 4, decayAt: [], seed: 0, workers: 0, quiet: true,
-      saveDir: dir, category: 'chair', partNames: shapes.parts!.chair,
+      init: 'scratch',
+      mode: 'finetune',
+      steps: 2,
+      lr: 0.05,
+      backboneLrScale: 0.1,
+      momentum: 0.9,
+      weightDecay: 5e-4,
+      batchSize: 4,
+      decayAt: [],
+      seed: 0,
+      workers: 0,
+      quiet: true,
+      saveDir: dir,
+      category: 'chair',
+      partNames: shapes.parts!.chair,
     });
     expect(tf.memory().numTensors).toBe(before);
     expect(r.ious.length).toBe(te.length);
@@ -129,9 +171,17 @@ describe('fine-tuning and segmentation (tiny network, a few steps)', async () =>
     const out = path.join(tmp(), 'results', 'test-grid');
     // synth:5, not synth:3: synth:3 has no test split, which the grid used to score as OA 0 % (now an error, issue 16)
     const cfg = FewshotConfigSchema.parse({
-      name: 'test-grid', task: 'classification', data: { source: 'synth:5', points: 384 }, model: 'tiny',
-      backbones: { scratch: { from: 'scratch' } }, protocols: ['linear'], ratios: [0.5, 1], seeds: [0, 1],
-      linear: { ...DEFAULT_HYPER.linear, baseSteps: 20, minSteps: 5 }, finetune: { ...DEFAULT_HYPER.finetune, baseSteps: 4, minSteps: 2 }, workers: 0,
+      name: 'test-grid',
+      task: 'classification',
+      data: { source: 'synth:5', points: 384 },
+      model: 'tiny',
+      backbones: { scratch: { from: 'scratch' } },
+      protocols: ['linear'],
+      ratios: [0.5, 1],
+      seeds: [0, 1],
+      linear: { ...DEFAULT_HYPER.linear, baseSteps: 20, minSteps: 5 },
+      finetune: { ...DEFAULT_HYPER.finetune, baseSteps: 4, minSteps: 2 },
+      workers: 0,
     });
     cfg.model = 'tiny';
     // a part of the grid (seed 1 only): its cells are computed, the saved config stays the whole grid's
@@ -145,10 +195,15 @@ describe('fine-tuning and segmentation (tiny network, a few steps)', async () =>
     expect(cells.length).toBe(4);
     expect(fs.existsSync(path.join(out, 'table.md'))).toBe(true);
     expect(fs.existsSync(path.join(out, 'linear.svg'))).toBe(true);
-    const summary = JSON.parse(fs.readFileSync(path.join(out, 'summary.json'), 'utf8')) as { oa: Record<string, Record<string, Record<string, { seeds: number }>>> };
+    const summary = JSON.parse(fs.readFileSync(path.join(out, 'summary.json'), 'utf8')) as {
+      oa: Record<string, Record<string, Record<string, { seeds: number }>>>;
+    };
     expect(summary.oa.linear!.scratch!['1.00']!.seeds).toBe(2);
     // the results folder's headline summary carries the grid under its name
-    const headline = JSON.parse(fs.readFileSync(path.join(out, '..', 'summary.json'), 'utf8')) as Record<string, { linear: Record<string, Record<string, { mean: number }>> }>;
+    const headline = JSON.parse(fs.readFileSync(path.join(out, '..', 'summary.json'), 'utf8')) as Record<
+      string,
+      { linear: Record<string, Record<string, { mean: number }>> }
+    >;
     expect(headline['test-grid']!.linear.scratch!['0.50']!.mean).toBeGreaterThanOrEqual(0);
     // a finished cell is not recomputed: tamper with one and check it survives a re-run
     const f = path.join(out, 'cells', 'linear', 'scratch', 'r1.00-s0.json');

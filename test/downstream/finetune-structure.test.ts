@@ -100,7 +100,20 @@ describe('fine-tuning runs with that structure (tiny network, synthetic shapes)'
   const net = new MidHRNet(tiny, 'pretrained');
   await saveCheckpoint(pre, { meta: { kind: 'pretrain', model: tiny }, groups: { model: net.params.variables } });
   net.dispose();
-  const base: FinetuneOptions = { init: { checkpoint: pre }, mode: 'full', steps: 2, lr: 0.05, backboneLrScale: 0.1, momentum: 0.9, weightDecay: 5e-4, batchSize: 6, decayAt: [0.4, 0.6, 0.8], seed: 0, workers: 0, quiet: true };
+  const base: FinetuneOptions = {
+    init: { checkpoint: pre },
+    mode: 'full',
+    steps: 2,
+    lr: 0.05,
+    backboneLrScale: 0.1,
+    momentum: 0.9,
+    weightDecay: 5e-4,
+    batchSize: 6,
+    decayAt: [0.4, 0.6, 0.8],
+    seed: 0,
+    workers: 0,
+    quiet: true,
+  };
   const weights = async (dir: string): Promise<Map<string, Float32Array>> => {
     const ck = await loadCheckpoint(dir);
     const m = new Map([...ck.groups.get('model')!].map(([n, t]) => [n, t.dataSync() as Float32Array]));
@@ -204,9 +217,17 @@ describe('fine-tuning runs with that structure (tiny network, synthetic shapes)'
     const out = path.join(tmp(), 'results', 'g');
     const cfg = FewshotConfigSchema.parse({
       // synth:5, not synth:3: synth:3 has no test split (an error since issue 16)
-      name: 'g', task: 'classification', data: { source: 'synth:5', points: 256 }, model: 'tiny',
-      backbones: { scratch: { from: 'scratch' }, rand: { from: 'random' } }, protocols: ['linear', 'finetune'], ratios: [1], seeds: [0],
-      linear: { ...DEFAULT_HYPER.linear, baseSteps: 10, minSteps: 5 }, finetune: { ...DEFAULT_HYPER.finetune, baseSteps: 3, minSteps: 2 }, workers: 0,
+      name: 'g',
+      task: 'classification',
+      data: { source: 'synth:5', points: 256 },
+      model: 'tiny',
+      backbones: { scratch: { from: 'scratch' }, rand: { from: 'random' } },
+      protocols: ['linear', 'finetune'],
+      ratios: [1],
+      seeds: [0],
+      linear: { ...DEFAULT_HYPER.linear, baseSteps: 10, minSteps: 5 },
+      finetune: { ...DEFAULT_HYPER.finetune, baseSteps: 3, minSteps: 2 },
+      workers: 0,
     });
     await runFewshot(cfg, { out, quiet: true });
     const cells = readCells(out);

@@ -23,9 +23,18 @@ function writeCells(out: string, cells: CellResult[]): void {
 describe('confusion matrix and per-class accuracy', () => {
   it('counts m[truth][pred] and reads per-class accuracy off its rows', () => {
     const m = confusionMatrix([0, 1, 1, 2, 0], [0, 1, 2, 2, 1], 3);
-    expect(m).toEqual([[1, 0, 0], [1, 1, 0], [0, 1, 1]]);
+    expect(m).toEqual([
+      [1, 0, 0],
+      [1, 1, 0],
+      [0, 1, 1],
+    ]);
     expect(perClassAccuracy(m)).toEqual([1, 0.5, 0.5]);
-    expect(perClassAccuracy([[0, 0], [1, 1]])).toEqual([null, 0.5]);
+    expect(
+      perClassAccuracy([
+        [0, 0],
+        [1, 1],
+      ]),
+    ).toEqual([null, 0.5]);
     expect(sumConfusions([m, m])[2]).toEqual([0, 2, 2]);
     const svg = confusionSvg(m, ['a<b', 'c', 'd'], 'title & co');
     expect(svg).toMatch(/^<svg /);
@@ -38,13 +47,50 @@ describe('confusion matrix and per-class accuracy', () => {
 describe('few-shot report', () => {
   it('classification: per-class table, confusion table and SVG per backbone, in summary.json too', async () => {
     const out = path.join(root, 'cls');
-    const cfg = FewshotConfigSchema.parse({ name: 'g', task: 'classification', data: { source: 'synth' }, model: 'tiny', backbones: { a: { from: 'scratch' } }, protocols: ['linear'], ratios: [0.5, 1], seeds: [0, 1], linear: DEFAULT_HYPER.linear });
+    const cfg = FewshotConfigSchema.parse({
+      name: 'g',
+      task: 'classification',
+      data: { source: 'synth' },
+      model: 'tiny',
+      backbones: { a: { from: 'scratch' } },
+      protocols: ['linear'],
+      ratios: [0.5, 1],
+      seeds: [0, 1],
+      linear: DEFAULT_HYPER.linear,
+    });
     const classes = ['chair', 'mug'];
     const base = { protocol: 'linear', backbone: 'a', trainShapes: 1, steps: 1, seconds: 0, macc: 0, classes };
     writeCells(out, [
-      { ...base, ratio: 0.5, seed: 0, oa: 0.5, confusion: [[1, 1], [1, 1]] },
-      { ...base, ratio: 1, seed: 0, oa: 0.75, confusion: [[2, 0], [1, 1]] },
-      { ...base, ratio: 1, seed: 1, oa: 1, confusion: [[2, 0], [0, 2]] },
+      {
+        ...base,
+        ratio: 0.5,
+        seed: 0,
+        oa: 0.5,
+        confusion: [
+          [1, 1],
+          [1, 1],
+        ],
+      },
+      {
+        ...base,
+        ratio: 1,
+        seed: 0,
+        oa: 0.75,
+        confusion: [
+          [2, 0],
+          [1, 1],
+        ],
+      },
+      {
+        ...base,
+        ratio: 1,
+        seed: 1,
+        oa: 1,
+        confusion: [
+          [2, 0],
+          [0, 2],
+        ],
+      },
     ]);
     await writeFewshotReport(cfg, out);
     const md = fs.readFileSync(path.join(out, 'table.md'), 'utf8');
@@ -56,15 +102,42 @@ describe('few-shot report', () => {
     expect(md).toContain('| mug | 1 | 3 | 75.0 % |');
     expect(fs.readFileSync(path.join(out, 'confusion-linear-a.svg'), 'utf8')).toMatch(/^<svg /);
     const s = JSON.parse(fs.readFileSync(path.join(out, 'summary.json'), 'utf8'));
-    expect(s.confusion.linear.a.matrix).toEqual([[4, 0], [1, 3]]);
+    expect(s.confusion.linear.a.matrix).toEqual([
+      [4, 0],
+      [1, 3],
+    ]);
     expect(s.perClass.linear.accuracy.a['1.00']).toEqual([1, 0.75]);
   });
 
   it('segmentation: per-category IoU table and summary', async () => {
     const out = path.join(root, 'seg');
-    const cfg = FewshotConfigSchema.parse({ name: 's', task: 'segmentation', data: { source: 'synth' }, model: 'tiny', backbones: { a: { from: 'scratch' } }, protocols: ['2fc'], ratios: [1], seeds: [0, 1], segment: DEFAULT_HYPER.segment });
-    const base = { protocol: '2fc', backbone: 'a', ratio: 1, trainShapes: 1, steps: 1, seconds: 0, cmiou: 0.5, imiou: 0.5, cmiouPointNet: 0.5, imiouPointNet: 0.5 };
-    writeCells(out, [{ ...base, seed: 0, perCategory: { mug: 0.8, chair: 0.4 } }, { ...base, seed: 1, perCategory: { mug: 0.6, chair: 0.2 } }]);
+    const cfg = FewshotConfigSchema.parse({
+      name: 's',
+      task: 'segmentation',
+      data: { source: 'synth' },
+      model: 'tiny',
+      backbones: { a: { from: 'scratch' } },
+      protocols: ['2fc'],
+      ratios: [1],
+      seeds: [0, 1],
+      segment: DEFAULT_HYPER.segment,
+    });
+    const base = {
+      protocol: '2fc',
+      backbone: 'a',
+      ratio: 1,
+      trainShapes: 1,
+      steps: 1,
+      seconds: 0,
+      cmiou: 0.5,
+      imiou: 0.5,
+      cmiouPointNet: 0.5,
+      imiouPointNet: 0.5,
+    };
+    writeCells(out, [
+      { ...base, seed: 0, perCategory: { mug: 0.8, chair: 0.4 } },
+      { ...base, seed: 1, perCategory: { mug: 0.6, chair: 0.2 } },
+    ]);
     await writeFewshotReport(cfg, out);
     const md = fs.readFileSync(path.join(out, 'table.md'), 'utf8');
     expect(md).toContain('### 2fc: per-category IoU (%)');

@@ -30,7 +30,19 @@ describe('training batches by epoch', () => {
 describe('rq3d supervised', async () => {
   const shapes = await loadShapes('synth:5', { points: 256, quiet: true, scale: 0.95 });
   const opts = (out: string): SupervisedOptions => ({
-    model: 'lenet', depth: 4, fullDepth: 2, epochs: 2, batchSize: 8, lr: 0.05, weightDecay: 5e-4, resblocks: 1, widthScale: 1, seed: 3, workers: 0, out, quiet: true,
+    model: 'lenet',
+    depth: 4,
+    fullDepth: 2,
+    epochs: 2,
+    batchSize: 8,
+    lr: 0.05,
+    weightDecay: 5e-4,
+    resblocks: 1,
+    widthScale: 1,
+    seed: 3,
+    workers: 0,
+    out,
+    quiet: true,
   });
   const weights = async (dir: string): Promise<Map<string, Float32Array>> => {
     const ck = await loadCheckpoint(path.join(dir, 'checkpoint'));
@@ -46,7 +58,11 @@ describe('rq3d supervised', async () => {
     expect(tf.memory().numTensors).toBe(before);
     expect(r.epochs).toBe(2);
     expect(r.oa).toBeGreaterThanOrEqual(0);
-    const lines = fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { epoch: number; testOa: number });
+    const lines = fs
+      .readFileSync(path.join(out, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { epoch: number; testOa: number });
     expect(lines.map((l) => l.epoch)).toEqual([1, 2]);
     expect(JSON.parse(fs.readFileSync(path.join(out, 'result.json'), 'utf8')).oa).toBe(r.oa);
     expect(fs.readFileSync(path.join(out, 'accuracy.svg'), 'utf8')).toMatch(/<svg[\s\S]*test OA[\s\S]*<\/svg>/);
@@ -74,7 +90,8 @@ describe('rq3d supervised', async () => {
     const b = await trainSupervised(shapes, { ...opts(crashed), resume: true });
     expect(b.oa).toBe(a.oa);
     expect(b.bestOa).toBe(a.bestOa);
-    const wa = await weights(straight), wb = await weights(crashed);
+    const wa = await weights(straight),
+      wb = await weights(crashed);
     for (const [n, v] of wa) expect(wb.get(n)).toEqual(v);
     expect(fs.readFileSync(path.join(crashed, 'metrics.jsonl'), 'utf8').trim().split('\n')).toHaveLength(2);
   });

@@ -23,10 +23,28 @@ function tmp(): string {
 }
 
 function writeConfig(dir: string, extra: Record<string, unknown> = {}): FewshotConfig {
-  const hyper = { lr: 0.1, momentum: 0.9, weightDecay: 5e-4, batchSize: 4, baseSteps: 10, minSteps: 2, multipliers: {}, decayAt: [0.5], backboneLrScale: 0.1, headOnlyBelow: 0.1 };
+  const hyper = {
+    lr: 0.1,
+    momentum: 0.9,
+    weightDecay: 5e-4,
+    batchSize: 4,
+    baseSteps: 10,
+    minSteps: 2,
+    multipliers: {},
+    decayAt: [0.5],
+    backboneLrScale: 0.1,
+    headOnlyBelow: 0.1,
+  };
   const cfg = {
     name: 'pilot-test',
-    claim: { statement: 'RQ helps', treatment: 'rq', control: 'mid', protocols: ['linear', 'finetune'], ratios: [0.01], go: { instanceOverChance: 10, knnRise: 0.01, linearFull: 0.8 } },
+    claim: {
+      statement: 'RQ helps',
+      treatment: 'rq',
+      control: 'mid',
+      protocols: ['linear', 'finetune'],
+      ratios: [0.01],
+      go: { instanceOverChance: 10, knnRise: 0.01, linearFull: 0.8 },
+    },
     task: 'classification',
     data: { source: 'synth:4' },
     model: 'tiny',
@@ -55,7 +73,17 @@ function writeArm(dir: string, o: { epochs: number; instance: number; knn: numbe
   const rows = [];
   for (let e = 1; e <= o.epochs; e++) {
     rows.push({ step: e * 10 - 1, loss: 1 });
-    rows.push({ step: e * 10 - 1, epochsDone: e, epochShapeAcc: o.instance, epochPointAcc: 0.2, shapeChance: 0.01, pointChance: 0.1, knnTop1: o.knn[e - 1], knnChance: 0.25, tensors: 10 });
+    rows.push({
+      step: e * 10 - 1,
+      epochsDone: e,
+      epochShapeAcc: o.instance,
+      epochPointAcc: 0.2,
+      shapeChance: 0.01,
+      pointChance: 0.1,
+      knnTop1: o.knn[e - 1],
+      knnChance: 0.25,
+      tensors: 10,
+    });
   }
   fs.writeFileSync(path.join(dir, 'metrics.jsonl'), rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
 }
@@ -67,7 +95,9 @@ function writeCell(out: string, c: Partial<CellResult> & { protocol: string; bac
 }
 
 function writeAllCells(out: string, oa: (backbone: string, protocol: string, ratio: number, seed: number) => number): void {
-  for (const b of ['scratch', 'mid', 'rq']) for (const p of ['linear', 'finetune']) for (const r of [0.01, 1]) for (const s of [0, 1]) writeCell(out, { protocol: p, backbone: b, ratio: r, seed: s, oa: oa(b, p, r, s) });
+  for (const b of ['scratch', 'mid', 'rq'])
+    for (const p of ['linear', 'finetune'])
+      for (const r of [0.01, 1]) for (const s of [0, 1]) writeCell(out, { protocol: p, backbone: b, ratio: r, seed: s, oa: oa(b, p, r, s) });
 }
 
 describe('claim verdict', () => {
@@ -139,8 +169,30 @@ describe('claim verdict', () => {
 describe('claim and backbone protocols in the config', () => {
   it('refuses a claim whose arms or ratios are not in the grid, naming the field', () => {
     const dir = tmp();
-    expect(() => writeConfig(dir, { claim: { statement: 's', treatment: 'nope', control: 'mid', protocols: ['linear'], ratios: [0.01], go: { instanceOverChance: 10, knnRise: 0, linearFull: 0.8 } } })).toThrow(/claim.treatment: 'nope' is not a backbone/);
-    expect(() => writeConfig(dir, { claim: { statement: 's', treatment: 'rq', control: 'mid', protocols: ['linear'], ratios: [0.5], go: { instanceOverChance: 10, knnRise: 0, linearFull: 0.8 } } })).toThrow(/claim.ratios: 0.5 is not one of the grid's ratios/);
+    expect(() =>
+      writeConfig(dir, {
+        claim: {
+          statement: 's',
+          treatment: 'nope',
+          control: 'mid',
+          protocols: ['linear'],
+          ratios: [0.01],
+          go: { instanceOverChance: 10, knnRise: 0, linearFull: 0.8 },
+        },
+      }),
+    ).toThrow(/claim.treatment: 'nope' is not a backbone/);
+    expect(() =>
+      writeConfig(dir, {
+        claim: {
+          statement: 's',
+          treatment: 'rq',
+          control: 'mid',
+          protocols: ['linear'],
+          ratios: [0.5],
+          go: { instanceOverChance: 10, knnRise: 0, linearFull: 0.8 },
+        },
+      }),
+    ).toThrow(/claim.ratios: 0.5 is not one of the grid's ratios/);
   });
 
   it('runs a backbone only in its own protocols; a random frozen network only in the linear one', () => {

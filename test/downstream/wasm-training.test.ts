@@ -39,7 +39,12 @@ describe('downstream training on wasm', async () => {
 
   it('fine-tunes a classifier', async () => {
     const before = tf.memory().numTensors;
-    const r = await finetuneClassifier(tiny, { clouds: shapes.clouds, labels: shapes.items.map((i) => i.label), classes: shapes.classes.length }, train, test, { ...common, init: 'scratch', mode: 'full', batchSize: 8 });
+    const r = await finetuneClassifier(tiny, { clouds: shapes.clouds, labels: shapes.items.map((i) => i.label), classes: shapes.classes.length }, train, test, {
+      ...common,
+      init: 'scratch',
+      mode: 'full',
+      batchSize: 8,
+    });
     expect(r.steps).toBe(2);
     expect(Number.isFinite(r.finalLoss)).toBe(true);
     expect(tf.memory().numTensors).toBe(before);

@@ -14,7 +14,8 @@ describe('sphere-shell neighbour tables', () => {
     expect(t.idx.length).toBe(3000 * 27);
     expect(t.emptyFraction).toBeGreaterThan(0.3);
     expect(t.emptyFraction).toBeLessThan(0.5);
-    let badCentre = 0, asymmetric = 0;
+    let badCentre = 0,
+      asymmetric = 0;
     for (let i = 0; i < t.n; i++) {
       if (t.idx[i * 27 + 13] !== i) badCentre++; // the centre is the voxel itself
       for (let k = 0; k < 27; k++) {
@@ -30,7 +31,8 @@ describe('sphere-shell neighbour tables', () => {
 describe('conv-layer benchmark', () => {
   it('its variants compute the same layer and gradients', () => {
     const t = sphereShellTable(400);
-    const cin = 16, cout = 5; // 16: 'fused' takes dX through the mirrored table
+    const cin = 16,
+      cout = 5; // 16: 'fused' takes dX through the mirrored table
     const x = tf.randomUniform([t.n, cin], -1, 1, 'float32', 1) as tf.Tensor2D;
     const w = tf.randomUniform([27 * cin, cout], -1, 1, 'float32', 2) as tf.Tensor2D;
     const outs = CONV_VARIANTS.map((v) => {

@@ -20,11 +20,19 @@ beforeAll(async () => {
 
 function results(): Float32Array[] {
   const rng = new Rng('other-backend');
-  const rows = 30, c = 4, k = 27, n = 12, cout = 5;
+  const rows = 30,
+    c = 4,
+    k = 27,
+    n = 12,
+    cout = 5;
   const idxv = randomIndex(rng, n * k, rows);
-  const xv = randomRows(rng, rows, c), wv = randomRows(rng, k * c, cout), rv = randomRows(rng, n, cout);
+  const xv = randomRows(rng, rows, c),
+    wv = randomRows(rng, k * c, cout),
+    rv = randomRows(rng, n, cout);
   return tf.tidy(() => {
-    const idx = tf.tensor1d(idxv, 'int32'), x = tf.tensor2d(xv, [rows, c]), w = tf.tensor2d(wv, [k * c, cout]);
+    const idx = tf.tensor1d(idxv, 'int32'),
+      x = tf.tensor2d(xv, [rows, c]),
+      w = tf.tensor2d(wv, [k * c, cout]);
     const r = tf.tensor2d(rv, [n, cout]);
     const composed = (a: tf.Tensor, b: tf.Tensor): tf.Tensor =>
       tf.sum(tf.mul(tf.tanh(matMulNN(tf.reshape(octGather(a as tf.Tensor2D, idx), [n, k * c]), b as tf.Tensor2D)), r));
@@ -32,8 +40,13 @@ function results(): Float32Array[] {
     const scatter = (y: tf.Tensor): tf.Tensor => tf.sum(tf.square(octScatterAdd(y as tf.Tensor2D, idx, rows)));
     const y = tf.tensor2d(randomRows(rng, n * k, c), [n * k, c]);
     return [
-      octGather(x, idx), octScatterAdd(y, idx, rows), octGatherT(x, idx, k), gatherMatMul(x, idx, w),
-      ...tf.grads(composed)([x, w]), ...tf.grads(fused)([x, w]), tf.grad(scatter)(y),
+      octGather(x, idx),
+      octScatterAdd(y, idx, rows),
+      octGatherT(x, idx, k),
+      gatherMatMul(x, idx, w),
+      ...tf.grads(composed)([x, w]),
+      ...tf.grads(fused)([x, w]),
+      tf.grad(scatter)(y),
     ].map((t) => t.dataSync() as Float32Array);
   });
 }

@@ -66,12 +66,19 @@ function fillIdx(h: Heap, rng: Rng, m: number, rows: number): number {
 /** Runs every splittable kernel with `a` and `b` on the same inputs; returns pairs of outputs to compare. */
 function runBoth(h: Heap, a: HeapKernels, b: HeapKernels, c: number): Array<[Float32Array | Int32Array, Float32Array | Int32Array]> {
   const rng = new Rng(`split-${c}`);
-  const rows = 1100, n = 1001, kk = 27, m = n * kk; // n odd and not a multiple of 4
-  const src = fill(h, rng, rows * c), idx = fillIdx(h, rng, m, rows);
-  const p = 2049, x = fill(h, rng, 8 * p * c), dy = fill(h, rng, p * c);
+  const rows = 1100,
+    n = 1001,
+    kk = 27,
+    m = n * kk; // n odd and not a multiple of 4
+  const src = fill(h, rng, rows * c),
+    idx = fillIdx(h, rng, m, rows);
+  const p = 2049,
+    x = fill(h, rng, 8 * p * c),
+    dy = fill(h, rng, p * c);
   const outs: Array<[number, number, number, 'f' | 'i']> = [];
   const pair = (floats: number, kind: 'f' | 'i', run: (k: HeapKernels, o: number) => void): void => {
-    const o1 = h.alloc(floats), o2 = h.alloc(floats);
+    const o1 = h.alloc(floats),
+      o2 = h.alloc(floats);
     run(a, o1);
     run(b, o2);
     outs.push([o1, o2, floats, kind]);
@@ -80,19 +87,26 @@ function runBoth(h: Heap, a: HeapKernels, b: HeapKernels, c: number): Array<[Flo
   pair(m * c, 'f', (k, o) => k.gatherT(src, idx, n, kk, o, c, n));
   const arg = h.alloc(p * c);
   pair(p * c, 'f', (k, o) => k.siblingMax(x, p, c, o, arg));
-  pair(p * c, 'i', (k, o) => { k.siblingMax(x, p, c, h.alloc(p * c), o); });
+  pair(p * c, 'i', (k, o) => {
+    k.siblingMax(x, p, c, h.alloc(p * c), o);
+  });
   a.siblingMax(x, p, c, h.alloc(p * c), arg);
   pair(8 * p * c, 'f', (k, o) => k.siblingMaxGrad(dy, arg, p, c, o));
   // the MID losses' segment products: n rows of c floats against their segment's K = 20 prototypes
-  const segs = 5, K = 20;
-  const protos = fill(h, rng, segs * K * c), coef = fill(h, rng, n * K);
+  const segs = 5,
+    K = 20;
+  const protos = fill(h, rng, segs * K * c),
+    coef = fill(h, rng, n * K);
   const seg = h.alloc(n);
   for (let i = 0; i < n; i++) h.i32()[(seg >> 2) + i] = Math.floor(rng.uniform() * segs);
   pair(n * K, 'f', (k, o) => k.segmentDot(src, n, c, protos, seg, K, o));
   pair(n * c, 'f', (k, o) => k.segmentAxpy(coef, n, K, protos, seg, c, o));
   // the weighted gather (a CSR table of 0..8 entries per output row, rows of src) and the ReLU sum and
   // gradient over the m·c floats of the gathers' outputs (a NaN, a -0 and exact zeros among them)
-  const wr = 20001, offsets = h.alloc(wr + 1), ent = h.alloc(8 * wr), wts = fill(h, rng, 8 * wr);
+  const wr = 20001,
+    offsets = h.alloc(wr + 1),
+    ent = h.alloc(8 * wr),
+    wts = fill(h, rng, 8 * wr);
   {
     const iv = h.i32();
     let e = 0;
@@ -104,7 +118,8 @@ function runBoth(h: Heap, a: HeapKernels, b: HeapKernels, c: number): Array<[Flo
     iv[(offsets >> 2) + wr] = e;
   }
   pair(wr * c, 'f', (k, o) => k.weightedRows(src, offsets, ent, wts, wr, c, o));
-  const ga = h.alloc(m * c), gb = outs[1]![0];
+  const ga = h.alloc(m * c),
+    gb = outs[1]![0];
   h.f32().copyWithin(ga >> 2, outs[0]![0] >> 2, (outs[0]![0] >> 2) + m * c);
   h.f32()[(ga >> 2) + 3] = NaN;
   h.f32()[(ga >> 2) + 5] = -0;
@@ -119,13 +134,22 @@ function runBoth(h: Heap, a: HeapKernels, b: HeapKernels, c: number): Array<[Flo
 
 /** The kernels with the two-thread split switched on or off around each call. */
 function toggled(k: HeapKernels, on: boolean): HeapKernels {
-  const wrap = <A extends unknown[]>(f: (...a: A) => unknown) => (...a: A): void => {
-    setRowSplitting(on);
-    f(...a);
-  };
+  const wrap =
+    <A extends unknown[]>(f: (...a: A) => unknown) =>
+    (...a: A): void => {
+      setRowSplitting(on);
+      f(...a);
+    };
   return {
-    ...k, gather: wrap(k.gather), gatherT: wrap(k.gatherT), siblingMax: wrap(k.siblingMax), siblingMaxGrad: wrap(k.siblingMaxGrad),
-    segmentDot: wrap(k.segmentDot), segmentAxpy: wrap(k.segmentAxpy), weightedRows: wrap(k.weightedRows), addRelu: wrap(k.addRelu),
+    ...k,
+    gather: wrap(k.gather),
+    gatherT: wrap(k.gatherT),
+    siblingMax: wrap(k.siblingMax),
+    siblingMaxGrad: wrap(k.siblingMaxGrad),
+    segmentDot: wrap(k.segmentDot),
+    segmentAxpy: wrap(k.segmentAxpy),
+    weightedRows: wrap(k.weightedRows),
+    addRelu: wrap(k.addRelu),
     reluGrad: wrap(k.reluGrad),
   };
 }
@@ -140,18 +164,23 @@ describe('row loops split over two threads', () => {
     const helper = inlineHelper(h.k);
     const split = splitKernels(h.k, helper);
     for (const [one, two] of runBoth(h, h.k, split, c)) expect(Buffer.from(two.buffer).equals(Buffer.from(one.buffer))).toBe(true);
-    expect(new Set(helper.jobs)).toEqual(new Set(['gather', 'gatherT', 'siblingMax', 'siblingMaxGrad', 'segmentDot', 'segmentAxpy', 'weightedRows', 'addRelu', 'reluGrad']));
+    expect(new Set(helper.jobs)).toEqual(
+      new Set(['gather', 'gatherT', 'siblingMax', 'siblingMaxGrad', 'segmentDot', 'segmentAxpy', 'weightedRows', 'addRelu', 'reluGrad']),
+    );
   });
 
   it('leaves small jobs on the calling thread, and an unavailable helper alone', () => {
     const h = plainHeap(40);
     const helper = inlineHelper(h.k);
     const split = splitKernels(h.k, helper);
-    const c = 4, m = (MIN_SPLIT_FLOATS >> 2) - 1;
+    const c = 4,
+      m = (MIN_SPLIT_FLOATS >> 2) - 1;
     split.gather(h.alloc(c), h.alloc(m), 0, h.alloc(m * c), c);
     expect(helper.jobs).toEqual([]);
     const off = splitKernels(h.k, { ...helper, available: () => false });
-    const rows = 2, idx = h.alloc(m + 1), src = h.alloc(rows * c);
+    const rows = 2,
+      idx = h.alloc(m + 1),
+      src = h.alloc(rows * c);
     off.gather(src, idx, m + 1, h.alloc((m + 1) * c), c);
     expect(helper.jobs).toEqual([]);
   });
@@ -159,14 +188,15 @@ describe('row loops split over two threads', () => {
   it('reports a failed helper job as an error after the own half ran', () => {
     const h = plainHeap(40);
     const split = splitKernels(h.k, inlineHelper(h.k, true));
-    const c = 4, m = MIN_SPLIT_FLOATS / c;
+    const c = 4,
+      m = MIN_SPLIT_FLOATS / c;
     expect(() => split.gather(h.alloc(c), h.alloc(m), m, h.alloc(m * c), c)).toThrow('helper failed');
   });
 
   it('the real helper thread on the threaded backend gives the one-thread results bit for bit', () => {
     const b = tf.backend() as unknown as { wasm: WasmModuleLike };
     const k = heapKernels(b.wasm)!;
-    const mem = (b.wasm.wasmMemory)!;
+    const mem = b.wasm.wasmMemory!;
     expect(mem.buffer).toBeInstanceOf(SharedArrayBuffer);
     // Work inside a tensor's buffer of the backend's own heap (the helper only sees that memory).
     const scratch = tf.zeros([40_000_000]);

@@ -52,7 +52,9 @@ describe('backbone registry', () => {
 
   it("a checkpoint's meta.model that is not a whole MID HRNet config is one line naming the field (the viewer builds from it)", () => {
     const { channels: _c, ...noChannels } = cfg;
-    expect(() => buildBackbone(noChannels as unknown as HRNetConfig, 0, 'x/model.json')).toThrow(/^x\/model.json: model.channels must be three positive integers \(a MID HRNet config\)$/);
+    expect(() => buildBackbone(noChannels as unknown as HRNetConfig, 0, 'x/model.json')).toThrow(
+      /^x\/model.json: model.channels must be three positive integers \(a MID HRNet config\)$/,
+    );
     expect(() => buildBackbone({ ...cfg, fc1: 0 }, 0, 'x/model.json')).toThrow(/^x\/model.json: model.fc1 must be a positive integer/);
   });
 });

@@ -72,7 +72,11 @@ describe('supervised baselines', () => {
     for (const net of [new OctreeLeNet(4, 10, 5, 0), new OctreeResNet(4, 10, 5, { resblocks: 1, widthScale: 0.125 })]) {
       const opt = tf.train.sgd(0.01);
       const step = (i: number): number => {
-        const loss = opt.minimize(() => tf.losses.softmaxCrossEntropy(labels, net.forward(x, oct, { training: true, dropoutSeed: i })) as tf.Scalar, true, net.params.trainableVariables());
+        const loss = opt.minimize(
+          () => tf.losses.softmaxCrossEntropy(labels, net.forward(x, oct, { training: true, dropoutSeed: i })) as tf.Scalar,
+          true,
+          net.params.trainableVariables(),
+        );
         const v = loss!.dataSync()[0]!;
         loss!.dispose();
         return v;
@@ -100,10 +104,20 @@ describe('SegNet', () => {
     const pts = leafPointsWithBatch(oct);
     const n = pts.length / 4;
     const net = new OctreeSegNet(4, 3, 5, 3, { seed: 1 });
-    const y = tf.oneHot(tf.tensor1d(Int32Array.from({ length: n }, (_, i) => i % 3), 'int32'), 3);
+    const y = tf.oneHot(
+      tf.tensor1d(
+        Int32Array.from({ length: n }, (_, i) => i % 3),
+        'int32',
+      ),
+      3,
+    );
     const opt = tf.train.sgd(0.01);
     const step = (i: number): void => {
-      opt.minimize(() => tf.losses.softmaxCrossEntropy(y, net.forward(x, oct, pts, { training: true, dropoutSeed: i })) as tf.Scalar, false, net.params.trainableVariables());
+      opt.minimize(
+        () => tf.losses.softmaxCrossEntropy(y, net.forward(x, oct, pts, { training: true, dropoutSeed: i })) as tf.Scalar,
+        false,
+        net.params.trainableVariables(),
+      );
     };
     step(0);
     const before = tf.memory().numTensors;

@@ -5,7 +5,15 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Octree } from '../../octree/octree.ts';
 import { concatColumns, octreeDepad, octreeGlobalPool, octreeInterp, octreeMaxPool, octreeUpsample } from '../../octree/ops/index.ts';
-import { buildBackbone, projectionHeads, registerBackbone, unregisterBackbone, type Backbone, type BackboneFeatures, type BackboneSpec } from '../../src/models/backbones.ts';
+import {
+  buildBackbone,
+  projectionHeads,
+  registerBackbone,
+  unregisterBackbone,
+  type Backbone,
+  type BackboneFeatures,
+  type BackboneSpec,
+} from '../../src/models/backbones.ts';
 import { Conv1x1Bn, convBnRelu, type Linear, type OctreeConvBn } from '../../src/models/layers.ts';
 import { Params, type ForwardContext } from '../../src/models/params.ts';
 import { checkpointModelConfig, Classifier, loadPretrained, Segmenter } from '../../src/downstream/models.ts';
@@ -52,7 +60,10 @@ class ToyConv implements Backbone<ToySpec> {
   private readonly conv2: OctreeConvBn;
   private readonly pointFc: Conv1x1Bn;
 
-  constructor(readonly config: ToySpec, seed: number | string) {
+  constructor(
+    readonly config: ToySpec,
+    seed: number | string,
+  ) {
     this.params = new Params(seed);
     const w = config.width;
     this.conv1 = convBnRelu(this.params.scope('conv1'), config.inChannels, w);
@@ -140,9 +151,15 @@ describe('a registered toy backbone', () => {
     const c = validatePretrainConfig({ ...structuredClone(PRETRAIN_PRESETS.tiny!), model: toy }, 'toy.json');
     expect(c.model).toEqual(toy);
     // the common fields are still checked by the schema
-    expect(() => validatePretrainConfig({ ...structuredClone(PRETRAIN_PRESETS.tiny!), model: { ...toy, projection: 0 } }, 'toy.json')).toThrow(/toy.json: model.projection/);
-    expect(() => validatePretrainConfig({ ...structuredClone(PRETRAIN_PRESETS.tiny!), model: { ...toy, width: 0 } }, 'toy.json')).toThrow(/^toy.json: model.width must be/);
-    expect(() => validatePretrainConfig({ ...structuredClone(PRETRAIN_PRESETS.tiny!), model: { ...toy, type: 'nope' } }, 'toy.json')).toThrow(/^toy.json: model.type 'nope' is not a registered backbone/);
+    expect(() => validatePretrainConfig({ ...structuredClone(PRETRAIN_PRESETS.tiny!), model: { ...toy, projection: 0 } }, 'toy.json')).toThrow(
+      /toy.json: model.projection/,
+    );
+    expect(() => validatePretrainConfig({ ...structuredClone(PRETRAIN_PRESETS.tiny!), model: { ...toy, width: 0 } }, 'toy.json')).toThrow(
+      /^toy.json: model.width must be/,
+    );
+    expect(() => validatePretrainConfig({ ...structuredClone(PRETRAIN_PRESETS.tiny!), model: { ...toy, type: 'nope' } }, 'toy.json')).toThrow(
+      /^toy.json: model.type 'nope' is not a registered backbone/,
+    );
     // a config file extending a preset: another type replaces the preset's model, 'mid-hrnet' merges into it
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rq3d-toy-config-'));
     fs.writeFileSync(path.join(dir, 'toy.json'), JSON.stringify({ extends: 'tiny', model: toy }));
@@ -153,7 +170,10 @@ describe('a registered toy backbone', () => {
 
   it('pretrains with the MID losses for two steps, then a linear probe runs on its global features; the segmentation head wraps it', async () => {
     const shapes = await loadShapes('synth:2', { split: 'train', points: 384, quiet: true });
-    const cfg = validatePretrainConfig({ ...structuredClone(PRETRAIN_PRESETS.tiny!), model: toy, optim: { ...PRETRAIN_PRESETS.tiny!.optim, epochs: 1 } }, 'toy');
+    const cfg = validatePretrainConfig(
+      { ...structuredClone(PRETRAIN_PRESETS.tiny!), model: toy, optim: { ...PRETRAIN_PRESETS.tiny!.optim, epochs: 1 } },
+      'toy',
+    );
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'rq3d-toy-'));
     const r = await pretrain(cfg, { out, quiet: true, shapes, maxSteps: 2, watchdog: false });
     expect(r.steps).toBe(2);
@@ -213,10 +233,12 @@ describe('a registered toy backbone', () => {
 });
 
 /** fetch for files under `root`, like the viewer's /checkpoint/ endpoint. */
-const diskFetch = (root: string) => async (file: string): Promise<ArrayBuffer> => {
-  const b = fs.readFileSync(path.join(root, ...file.split('/')));
-  return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength);
-};
+const diskFetch =
+  (root: string) =>
+  async (file: string): Promise<ArrayBuffer> => {
+    const b = fs.readFileSync(path.join(root, ...file.split('/')));
+    return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength);
+  };
 
 /** Every variable of a checkpoint's model group, by name. */
 async function weightsOf(dir: string): Promise<Map<string, Float32Array>> {
@@ -238,7 +260,10 @@ describe('the toy backbone through the downstream path (issue 12 item 2)', () =>
     await tf.setBackend('cpu');
     // pretrained as in the test above: two steps with the MID losses
     const shapes = await loadShapes('synth:2', { split: 'train', points: 256, quiet: true });
-    const cfg = validatePretrainConfig({ ...structuredClone(PRETRAIN_PRESETS.tiny!), model: toy, optim: { ...PRETRAIN_PRESETS.tiny!.optim, epochs: 1 } }, 'toy');
+    const cfg = validatePretrainConfig(
+      { ...structuredClone(PRETRAIN_PRESETS.tiny!), model: toy, optim: { ...PRETRAIN_PRESETS.tiny!.optim, epochs: 1 } },
+      'toy',
+    );
     checkpoint = (await pretrain(cfg, { out: tmp(), quiet: true, shapes, maxSteps: 2, watchdog: false })).checkpoint;
     init = await weightsOf(checkpoint);
   }, 120_000);
@@ -320,7 +345,13 @@ describe('the toy backbone through the downstream path (issue 12 item 2)', () =>
     const root = tmp();
     const before = tf.memory().numTensors;
     const r = await segmentCategory(toy, shapes.clouds, parts, idx.slice(0, 2), idx.slice(2), {
-      ...hyper, batchSize: 2, init: { checkpoint }, mode: '2fc', saveDir: path.join(root, 'chair'), category: 'chair', partNames: shapes.parts!.chair,
+      ...hyper,
+      batchSize: 2,
+      init: { checkpoint },
+      mode: '2fc',
+      saveDir: path.join(root, 'chair'),
+      category: 'chair',
+      partNames: shapes.parts!.chair,
     });
     expect(tf.memory().numTensors).toBe(before);
     expect(r.ious.length).toBe(1);
@@ -353,9 +384,17 @@ describe('the toy backbone through the downstream path (issue 12 item 2)', () =>
   it('a few-shot grid takes its checkpoint: linear-probe cells on its global features, fine-tune cells head only below 10 %, full from 10 %', async () => {
     const out = tmp();
     const cfg = FewshotConfigSchema.parse({
-      name: 'toy', task: 'classification', data: { source: 'synth:5', points: 256 }, model: 'tiny',
-      backbones: { toy: { checkpoint } }, protocols: ['linear', 'finetune'], ratios: [0.05, 1], seeds: [0],
-      linear: { ...DEFAULT_HYPER.linear, baseSteps: 10, minSteps: 5 }, finetune: { ...DEFAULT_HYPER.finetune, baseSteps: 2, minSteps: 1, batchSize: 8 }, workers: 0,
+      name: 'toy',
+      task: 'classification',
+      data: { source: 'synth:5', points: 256 },
+      model: 'tiny',
+      backbones: { toy: { checkpoint } },
+      protocols: ['linear', 'finetune'],
+      ratios: [0.05, 1],
+      seeds: [0],
+      linear: { ...DEFAULT_HYPER.linear, baseSteps: 10, minSteps: 5 },
+      finetune: { ...DEFAULT_HYPER.finetune, baseSteps: 2, minSteps: 1, batchSize: 8 },
+      workers: 0,
     });
     await runFewshot(cfg, { out, quiet: true });
     const cells = readCells(out);
@@ -375,13 +414,26 @@ describe('the toy backbone through the downstream path (issue 12 item 2)', () =>
   it('the wasm heap check is a registry hook: a type without one runs unchecked and says so; one with it is checked', async () => {
     expect(hasStepHeapEstimate(toy)).toBe(false);
     expect(hasStepHeapEstimate(HRNET_PRESETS.tiny)).toBe(true);
-    registerBackbone<ToySpec>('toy-heavy', { build: (c, seed) => new ToyConv(c, seed), stepHeapBytes: () => 8 * 2 ** 30, describeSize: (c) => `width ${c.width}` });
+    registerBackbone<ToySpec>('toy-heavy', {
+      build: (c, seed) => new ToyConv(c, seed),
+      stepHeapBytes: () => 8 * 2 ** 30,
+      describeSize: (c) => `width ${c.width}`,
+    });
     const shapes = await loadShapes('synth:2', { split: 'train', points: 256, quiet: true });
-    const cfg = (model: ToySpec) => validatePretrainConfig({ ...structuredClone(PRETRAIN_PRESETS.tiny!), model, optim: { ...PRETRAIN_PRESETS.tiny!.optim, epochs: 1, batchSize: 2 } }, 'toy');
+    const cfg = (model: ToySpec) =>
+      validatePretrainConfig({ ...structuredClone(PRETRAIN_PRESETS.tiny!), model, optim: { ...PRETRAIN_PRESETS.tiny!.optim, epochs: 1, batchSize: 2 } }, 'toy');
     const written: string[] = [];
     const spy = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => (written.push(String(s)), true));
     try {
-      await expect(pretrain(cfg({ ...toy, type: 'toy-heavy' } as unknown as ToySpec), { out: path.join(tmp(), 'run'), shapes, backend: 'wasm', maxSteps: 1, watchdog: false })).rejects.toThrow(
+      await expect(
+        pretrain(cfg({ ...toy, type: 'toy-heavy' } as unknown as ToySpec), {
+          out: path.join(tmp(), 'run'),
+          shapes,
+          backend: 'wasm',
+          maxSteps: 1,
+          watchdog: false,
+        }),
+      ).rejects.toThrow(
         /^pretrain: a step of batch 2 at depth 5 \(width 8\) needs about 8\.0 GiB of wasm heap, over the 4\.0 GiB wasm32 limit; not even one shape fits/,
       );
       const r = await pretrain(cfg(toy), { out: tmp(), shapes, backend: 'wasm', maxSteps: 1, watchdog: false });
@@ -391,7 +443,9 @@ describe('the toy backbone through the downstream path (issue 12 item 2)', () =>
       unregisterBackbone('toy-heavy');
       await tf.setBackend('cpu');
     }
-    expect(written.join('')).toContain('pretrain: backbone toy-conv has no wasm heap estimate (stepHeapBytes in its registry entry), so batch 2 is not checked against the wasm32 heap limit\n');
+    expect(written.join('')).toContain(
+      'pretrain: backbone toy-conv has no wasm heap estimate (stepHeapBytes in its registry entry), so batch 2 is not checked against the wasm32 heap limit\n',
+    );
     expect(written.join('')).toContain('backbone toy-conv depth 5: ');
   });
 });

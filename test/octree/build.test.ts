@@ -1,7 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import {
-  buildOctree, childSlot, getNeighbors, kernelSlots, keyToXyz, mergeOctrees, neighborTable, parentKey, searchKey,
-  xyzToKey, OctreeError, type Octree,
+  buildOctree,
+  childSlot,
+  getNeighbors,
+  kernelSlots,
+  keyToXyz,
+  mergeOctrees,
+  neighborTable,
+  parentKey,
+  searchKey,
+  xyzToKey,
+  OctreeError,
+  type Octree,
 } from '../../octree/index.ts';
 import { Rng } from '../../src/util/rng.ts';
 
@@ -148,10 +158,7 @@ describe('buildOctree', () => {
 describe('neighbour tables', () => {
   it('match brute force by cell coordinates, are symmetric, and slot 13 is the node itself', () => {
     const rng = new Rng(11);
-    const oct = mergeOctrees([
-      buildOctree(randomCloud(rng, 1500), { depth: 5, fullDepth: 2 }),
-      buildOctree(randomCloud(rng, 700), { depth: 5, fullDepth: 2 }),
-    ]);
+    const oct = mergeOctrees([buildOctree(randomCloud(rng, 1500), { depth: 5, fullDepth: 2 }), buildOctree(randomCloud(rng, 700), { depth: 5, fullDepth: 2 })]);
     for (let d = 1; d <= 5; d++) {
       const nb = neighborTable(oct, d);
       const cells = oct.cellCoords(d);

@@ -1,7 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import {
-  buildOctree, getNeighbors, inputFeature, keyToXyz, linearTable, mergeOctrees, nearestTable, neighborTable,
-  applyInterp, searchKeys, type Octree,
+  buildOctree,
+  getNeighbors,
+  inputFeature,
+  keyToXyz,
+  linearTable,
+  mergeOctrees,
+  nearestTable,
+  neighborTable,
+  applyInterp,
+  searchKeys,
+  type Octree,
 } from '../../octree/index.ts';
 import { hasGolden, loadGolden, splitKey, type GoldenField } from '../helpers/golden.ts';
 
@@ -44,10 +53,12 @@ function octreeFromGoldenKeys(g: Record<string, GoldenField>): Octree {
     s.nrm.push(feat[4 * c]!, feat[4 * c + 1]!, feat[4 * c + 2]!);
     perShape.set(batch, s);
   }
-  const octs = [...perShape.keys()].sort((a, b) => a - b).map((b) => {
-    const s = perShape.get(b)!;
-    return buildOctree({ points: Float32Array.from(s.pts), normals: Float32Array.from(s.nrm) }, { depth, fullDepth });
-  });
+  const octs = [...perShape.keys()]
+    .sort((a, b) => a - b)
+    .map((b) => {
+      const s = perShape.get(b)!;
+      return buildOctree({ points: Float32Array.from(s.pts), normals: Float32Array.from(s.nrm) }, { depth, fullDepth });
+    });
   return mergeOctrees(octs);
 }
 
@@ -57,10 +68,7 @@ describe.skipIf(!hasGolden)('ocnn golden data', () => {
       const g = loadGolden(name);
       const depth = g.depth!.data[0]!;
       const fullDepth = g.full_depth!.data[0]!;
-      const oct = buildOctree(
-        { points: Float32Array.from(g.points!.data), normals: Float32Array.from(g.normals!.data) },
-        { depth, fullDepth },
-      );
+      const oct = buildOctree({ points: Float32Array.from(g.points!.data), normals: Float32Array.from(g.normals!.data) }, { depth, fullDepth });
       expect(oct.nnum).toEqual(g.nnum!.data);
       expect(oct.nnumNempty).toEqual(g.nnum_nempty!.data);
       expect(concat(oct.keys)).toEqual(g.key!.data);

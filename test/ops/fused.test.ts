@@ -2,7 +2,13 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend.ts';
 import {
-  BATCH_NORM_RUNNING, batchNormRunningReference, fusedBatchNorm, kernelRegistered, siblingArgMax, siblingMax, updateBatchNormRunning,
+  BATCH_NORM_RUNNING,
+  batchNormRunningReference,
+  fusedBatchNorm,
+  kernelRegistered,
+  siblingArgMax,
+  siblingMax,
+  updateBatchNormRunning,
 } from '../../octree/ops/index.ts';
 import { Rng } from '../../src/util/rng.ts';
 import { maxAbsDiff, randn } from './helpers.ts';
@@ -36,8 +42,10 @@ describe.each(['cpu', 'wasm'])('fused ops on %s', (backend) => {
       expect(maxAbsDiff(y1, y2)).toBeLessThan(1e-5);
       const m = tf.moments(x, 0);
       expect(Math.max(...Array.from(stats!.mean).map((v, i) => Math.abs(v - m.mean.dataSync()[i]!)))).toBeLessThan(1e-5);
-      const f1 = (a: tf.Tensor, c: tf.Tensor, d: tf.Tensor): tf.Tensor => tf.sum(tf.mul(fusedBatchNorm(a as tf.Tensor2D, c as tf.Tensor1D, d as tf.Tensor1D, { relu }), probe));
-      const f2 = (a: tf.Tensor, c: tf.Tensor, d: tf.Tensor): tf.Tensor => tf.sum(tf.mul(referenceBn(a as tf.Tensor2D, c as tf.Tensor1D, d as tf.Tensor1D, relu), probe));
+      const f1 = (a: tf.Tensor, c: tf.Tensor, d: tf.Tensor): tf.Tensor =>
+        tf.sum(tf.mul(fusedBatchNorm(a as tf.Tensor2D, c as tf.Tensor1D, d as tf.Tensor1D, { relu }), probe));
+      const f2 = (a: tf.Tensor, c: tf.Tensor, d: tf.Tensor): tf.Tensor =>
+        tf.sum(tf.mul(referenceBn(a as tf.Tensor2D, c as tf.Tensor1D, d as tf.Tensor1D, relu), probe));
       const g1 = tf.grads(f1)([x, g, b]);
       const g2 = tf.grads(f2)([x, g, b]);
       for (let i = 0; i < 3; i++) expect(maxAbsDiff(g1[i]!, g2[i]!)).toBeLessThan(1e-4);
@@ -49,17 +57,22 @@ describe.each(['cpu', 'wasm'])('fused ops on %s', (backend) => {
     expect(kernelRegistered(BATCH_NORM_RUNNING)).toBe(backend === 'wasm');
     const rng = new Rng(4);
     const x = randn(rng, [77, 9]);
-    const m0 = randn(rng, [1, 9]).dataSync() as Float32Array, v0 = Float32Array.from(randn(rng, [1, 9]).dataSync(), Math.abs);
+    const m0 = randn(rng, [1, 9]).dataSync() as Float32Array,
+      v0 = Float32Array.from(randn(rng, [1, 9]).dataSync(), Math.abs);
     // (created in a tidy, as Params does: the variable alone holds its data)
     const [mean, variance] = tf.tidy(() => [tf.variable(tf.tensor1d(m0)), tf.variable(tf.tensor1d(v0))]);
-    const g = tf.variable(tf.ones([9])) as tf.Variable<tf.Rank.R1>, b = tf.zeros([9]) as tf.Tensor1D;
+    const g = tf.variable(tf.ones([9])) as tf.Variable<tf.Rank.R1>,
+      b = tf.zeros([9]) as tf.Tensor1D;
     // the step's statistics as the batch norm kernel computes them
     let stats: tf.Tensor2D | null = null;
     fusedBatchNorm(x, g, b, { onStatsTensors: (s) => (stats = tf.keep(tf.stack([s.mean, s.variance, tf.zeros([9])]) as tf.Tensor2D)) }).dispose();
     const [rm, rv] = batchNormRunningReference(stats!, tf.tensor1d(m0), tf.tensor1d(v0), 0.1, 77 / 76);
     const ids = [mean.dataId, variance.dataId];
     const before = tf.memory().numTensors;
-    const { value, grads } = tf.variableGrads(() => tf.sum(fusedBatchNorm(x, g, b, { relu: true, running: { mean, variance, momentum: 0.1 } })) as tf.Scalar, [g]);
+    const { value, grads } = tf.variableGrads(
+      () => tf.sum(fusedBatchNorm(x, g, b, { relu: true, running: { mean, variance, momentum: 0.1 } })) as tf.Scalar,
+      [g],
+    );
     tf.dispose([value, ...Object.values(grads)]);
     expect(tf.memory().numTensors).toBe(before);
     expect(mean.dataSync()).toEqual(rm.dataSync());
@@ -90,7 +103,9 @@ describe.each(['cpu', 'wasm'])('fused ops on %s', (backend) => {
 
   it('keeps no tensors after a forward and backward pass', () => {
     const rng = new Rng(3);
-    const x = randn(rng, [64, 8]), g = tf.variable(tf.ones([8])) as tf.Variable<tf.Rank.R1>, b = tf.zeros([8]) as tf.Tensor1D;
+    const x = randn(rng, [64, 8]),
+      g = tf.variable(tf.ones([8])) as tf.Variable<tf.Rank.R1>,
+      b = tf.zeros([8]) as tf.Tensor1D;
     const before = tf.memory().numTensors;
     for (let step = 0; step < 3; step++) {
       const { value, grads } = tf.variableGrads(() => tf.sum(siblingMax(fusedBatchNorm(x, g, b, { relu: true }))) as tf.Scalar, [g]);
@@ -105,10 +120,13 @@ describe('fused ops on wasm: rq3d wasm kernels vs the JS loops on the same heap'
   it('give bit-identical values and gradients (batch norm with ReLU, sibling max)', async () => {
     await tf.setBackend('wasm');
     const rng = new Rng(4);
-    const x = randn(rng, [1000, 13]), probe = randn(rng, [125, 13]);
-    const g = tf.tensor1d(Array.from({ length: 13 }, (_, i) => 0.5 + i / 10)), b = tf.tensor1d(Array.from({ length: 13 }, (_, i) => (i - 6) / 10));
+    const x = randn(rng, [1000, 13]),
+      probe = randn(rng, [125, 13]);
+    const g = tf.tensor1d(Array.from({ length: 13 }, (_, i) => 0.5 + i / 10)),
+      b = tf.tensor1d(Array.from({ length: 13 }, (_, i) => (i - 6) / 10));
     const run = (): Float32Array[] => {
-      const f = (a: tf.Tensor, c: tf.Tensor, d: tf.Tensor): tf.Tensor => tf.sum(tf.mul(siblingMax(fusedBatchNorm(a as tf.Tensor2D, c as tf.Tensor1D, d as tf.Tensor1D, { relu: true })), probe));
+      const f = (a: tf.Tensor, c: tf.Tensor, d: tf.Tensor): tf.Tensor =>
+        tf.sum(tf.mul(siblingMax(fusedBatchNorm(a as tf.Tensor2D, c as tf.Tensor1D, d as tf.Tensor1D, { relu: true })), probe));
       const y = siblingMax(fusedBatchNorm(x, g, b, { relu: true }));
       return [y, ...tf.grads(f)([x, g, b])].map((t) => t.dataSync() as Float32Array);
     };

@@ -52,7 +52,11 @@ export function checkGradient(f: (x: tf.Tensor2D) => tf.Tensor, x: tf.Tensor2D, 
     return tf.tensor(v, y.shape);
   });
   const loss = (t: tf.Tensor2D): tf.Scalar => tf.sum(tf.mul(f(t), probe));
-  const analytic = tf.tidy(() => tf.grad(loss as (t: tf.Tensor) => tf.Tensor)(x).dataSync());
+  const analytic = tf.tidy(() =>
+    tf
+      .grad(loss as (t: tf.Tensor) => tf.Tensor)(x)
+      .dataSync(),
+  );
   const base = x.dataSync();
   let worst = 0;
   for (let s = 0; s < samples; s++) {

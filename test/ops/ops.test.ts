@@ -1,11 +1,21 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { getNeighbors, kernelSize, KERNELS, neighborTable, searchKey, buildOctree, inputFeature, type Kernel, type Octree } from '../../octree/index.ts';
 import {
-  getNeighbors, kernelSize, KERNELS, neighborTable, searchKey, buildOctree, inputFeature, type Kernel, type Octree,
-} from '../../octree/index.ts';
-import {
-  octreeAvgPool, octreeConv, octreeConvReference, octreeDeconv, octreeDepad, octreeGlobalPool, octreeGroupNorm,
-  octreeInterp, octreeMaxPool, octreeMaxPoolWithIndices, octreeMaxUnpool, octreePad, octreeUpsample, octreeInstanceNorm,
+  octreeAvgPool,
+  octreeConv,
+  octreeConvReference,
+  octreeDeconv,
+  octreeDepad,
+  octreeGlobalPool,
+  octreeGroupNorm,
+  octreeInterp,
+  octreeMaxPool,
+  octreeMaxPoolWithIndices,
+  octreeMaxUnpool,
+  octreePad,
+  octreeUpsample,
+  octreeInstanceNorm,
   leafPointsWithBatch,
 } from '../../octree/ops/index.ts';
 import { MIRROR_MIN_CIN } from '../../octree/ops/conv.ts';
@@ -62,26 +72,32 @@ describe('octree conv', () => {
     const rng = new Rng(3);
     const d = 4;
     // 16 input channels: stride-1 convs take dX through the mirrored table (MIRROR_MIN_CIN); 3: through dCol
-    for (const [kernel, stride, nempty] of combos) for (const cin of [3, MIRROR_MIN_CIN]) {
-      const K = kernelSize(kernel);
-      const x = randn(rng, [rowsOf(oct, d, nempty), cin]);
-      const w = randn(rng, [K * cin, 5]);
-      // tiny blocks force several row blocks
-      const opts = { kernel, stride, nempty, maxColumnElements: 64 * K * cin };
-      const f1 = (a: tf.Tensor2D, b: tf.Tensor2D): tf.Scalar => tf.sum(tf.square(octreeConv(a, oct, d, b, opts)));
-      const f2 = (a: tf.Tensor2D, b: tf.Tensor2D): tf.Scalar => tf.sum(tf.square(octreeConvReference(a, oct, d, b, opts)));
-      const y1 = octreeConv(x, oct, d, w, opts);
-      const y2 = octreeConvReference(x, oct, d, w, opts);
-      expect(y1.shape).toEqual([rowsOf(oct, stride === 2 ? d - 1 : d, nempty), 5]);
-      expect(maxAbsDiff(y1, y2)).toBeLessThan(1e-4);
-      const [gx1, gw1] = tf.grads(f1 as (...a: tf.Tensor[]) => tf.Tensor)([x, w]);
-      const [gx2, gw2] = tf.grads(f2 as (...a: tf.Tensor[]) => tf.Tensor)([x, w]);
-      // relative to the largest entry: gradients reach ~10^4 here, summed in a different order per block
-      const rel = (a: tf.Tensor, b: tf.Tensor): number => maxAbsDiff(a, b) / Math.max(1, tf.tidy(() => tf.max(tf.abs(b)).dataSync()[0]!));
-      expect(rel(gx1!, gx2!)).toBeLessThan(1e-6);
-      expect(rel(gw1!, gw2!)).toBeLessThan(1e-6);
-      tf.dispose([x, w, y1, y2, gx1!, gx2!, gw1!, gw2!]);
-    }
+    for (const [kernel, stride, nempty] of combos)
+      for (const cin of [3, MIRROR_MIN_CIN]) {
+        const K = kernelSize(kernel);
+        const x = randn(rng, [rowsOf(oct, d, nempty), cin]);
+        const w = randn(rng, [K * cin, 5]);
+        // tiny blocks force several row blocks
+        const opts = { kernel, stride, nempty, maxColumnElements: 64 * K * cin };
+        const f1 = (a: tf.Tensor2D, b: tf.Tensor2D): tf.Scalar => tf.sum(tf.square(octreeConv(a, oct, d, b, opts)));
+        const f2 = (a: tf.Tensor2D, b: tf.Tensor2D): tf.Scalar => tf.sum(tf.square(octreeConvReference(a, oct, d, b, opts)));
+        const y1 = octreeConv(x, oct, d, w, opts);
+        const y2 = octreeConvReference(x, oct, d, w, opts);
+        expect(y1.shape).toEqual([rowsOf(oct, stride === 2 ? d - 1 : d, nempty), 5]);
+        expect(maxAbsDiff(y1, y2)).toBeLessThan(1e-4);
+        const [gx1, gw1] = tf.grads(f1 as (...a: tf.Tensor[]) => tf.Tensor)([x, w]);
+        const [gx2, gw2] = tf.grads(f2 as (...a: tf.Tensor[]) => tf.Tensor)([x, w]);
+        // relative to the largest entry: gradients reach ~10^4 here, summed in a different order per block
+        const rel = (a: tf.Tensor, b: tf.Tensor): number =>
+          maxAbsDiff(a, b) /
+          Math.max(
+            1,
+            tf.tidy(() => tf.max(tf.abs(b)).dataSync()[0]!),
+          );
+        expect(rel(gx1!, gx2!)).toBeLessThan(1e-6);
+        expect(rel(gw1!, gw2!)).toBeLessThan(1e-6);
+        tf.dispose([x, w, y1, y2, gx1!, gx2!, gw1!, gw2!]);
+      }
   });
 
   it('has gradients that agree with finite differences', () => {
@@ -97,7 +113,13 @@ describe('octree conv', () => {
   it('deconv is the adjoint of conv (<conv x, y> = <x, deconv y>), stride 1 and 2, nempty or not', () => {
     const oct = smallBatch(4, 2, 6);
     const rng = new Rng(6);
-    for (const [kernel, stride, nempty] of [['333', 1, false], ['333', 1, true], ['222', 2, true], ['222', 2, false], ['333', 2, true]] as Array<[Kernel, 1 | 2, boolean]>) {
+    for (const [kernel, stride, nempty] of [
+      ['333', 1, false],
+      ['333', 1, true],
+      ['222', 2, true],
+      ['222', 2, false],
+      ['333', 2, true],
+    ] as Array<[Kernel, 1 | 2, boolean]>) {
       const K = kernelSize(kernel);
       const cin = 3;
       const cout = 4;
@@ -132,7 +154,7 @@ describe('pooling, padding, upsampling', () => {
     expect(maxAbsDiff(octreeDepad(p, oct, 4), x)).toBe(0);
   });
 
-  it('max pool equals the max over each parent\'s 8 children (brute force), and unpool puts values back at the argmax', () => {
+  it("max pool equals the max over each parent's 8 children (brute force), and unpool puts values back at the argmax", () => {
     const oct = smallBatch();
     const rng = new Rng(8);
     for (const nempty of [false, true]) {
@@ -263,8 +285,8 @@ describe('memory', () => {
     const oct = smallBatch();
     const feat = inputFeature(oct, { letters: 'ND', nempty: false });
     const x = tf.tensor2d(feat.data, [oct.nnum[4]!, 4]);
-    const w1 = tf.variable(tf.randomNormal([27 * 4, 8], 0, 0.1, "float32", 1)) as tf.Variable<tf.Rank.R2>;
-    const w2 = tf.variable(tf.randomNormal([8, 3], 0, 0.1, "float32", 2)) as tf.Variable<tf.Rank.R2>;
+    const w1 = tf.variable(tf.randomNormal([27 * 4, 8], 0, 0.1, 'float32', 1)) as tf.Variable<tf.Rank.R2>;
+    const w2 = tf.variable(tf.randomNormal([8, 3], 0, 0.1, 'float32', 2)) as tf.Variable<tf.Rank.R2>;
     const opt = tf.train.momentum(0.01, 0.9);
     const step = (): void => {
       const cost = opt.minimize(() => {

@@ -2,7 +2,12 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend.ts';
 import {
-  addRelu, concatColumns, l2Normalize, l2NormalizeReference, segmentSoftmaxCrossEntropy, segmentSoftmaxCrossEntropyReference,
+  addRelu,
+  concatColumns,
+  l2Normalize,
+  l2NormalizeReference,
+  segmentSoftmaxCrossEntropy,
+  segmentSoftmaxCrossEntropyReference,
 } from '../../octree/ops/index.ts';
 import { Rng } from '../../src/util/rng.ts';
 import { maxAbsDiff, randn } from './helpers.ts';
@@ -43,7 +48,9 @@ describe.each(['cpu', 'wasm'])('fused row ops on %s', (backend) => {
     const g2 = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(l2NormalizeReference(a as tf.Tensor2D), probe)))(x);
     // the zero row: y = x / eps is linear there, so dx = dy / eps (the composed ops give NaN: the norm's
     // gradient at 0 is 0 / 0)
-    const a = g1.dataSync(), b = g2.dataSync(), pv = probe.dataSync();
+    const a = g1.dataSync(),
+      b = g2.dataSync(),
+      pv = probe.dataSync();
     for (let i = 0; i < a.length; i++) {
       if (Math.floor(i / 7) === 5) expect(a[i]! / (pv[i]! / 1e-12)).toBeCloseTo(1, 5);
       else expect(Math.abs(a[i]! - b[i]!)).toBeLessThan(1e-5);
@@ -51,9 +58,14 @@ describe.each(['cpu', 'wasm'])('fused row ops on %s', (backend) => {
     tf.dispose([x, probe, g1, g2]);
   });
 
-  it.each([[64, 50], [6, 5], [13, 2]])('segmentSoftmaxCrossEntropy equals per-row gathered products + softmaxCrossEntropy (d=%i, k=%i)', (d, k) => {
+  it.each([
+    [64, 50],
+    [6, 5],
+    [13, 2],
+  ])('segmentSoftmaxCrossEntropy equals per-row gathered products + softmaxCrossEntropy (d=%i, k=%i)', (d, k) => {
     const rng = new Rng(`seg-${d}-${k}`);
-    const n = 157, s = 5;
+    const n = 157,
+      s = 5;
     const x = randn(rng, [n, d]);
     const protos = randn(rng, [s * k, d]);
     const { seg, label } = segments(rng, n, s, k);
@@ -66,10 +78,12 @@ describe.each(['cpu', 'wasm'])('fused row ops on %s', (backend) => {
     expect(Math.abs(a.loss.dataSync()[0]! - b.loss.dataSync()[0]!)).toBeLessThan(1e-5);
     // the gradient through the loss alone, and through the loss and a use of the logits
     for (const useLogits of [false, true]) {
-      const f = (ce: typeof segmentSoftmaxCrossEntropy) => (t: tf.Tensor): tf.Tensor => {
-        const r = ce(t as tf.Tensor2D, protos, seg, label, k, 2.5);
-        return useLogits ? tf.add(r.loss, tf.sum(tf.mul(r.logits, probe))) : tf.mul(r.loss, 3);
-      };
+      const f =
+        (ce: typeof segmentSoftmaxCrossEntropy) =>
+        (t: tf.Tensor): tf.Tensor => {
+          const r = ce(t as tf.Tensor2D, protos, seg, label, k, 2.5);
+          return useLogits ? tf.add(r.loss, tf.sum(tf.mul(r.logits, probe))) : tf.mul(r.loss, 3);
+        };
       const g1 = tf.grad(f(segmentSoftmaxCrossEntropy))(x);
       const g2 = tf.grad(f(segmentSoftmaxCrossEntropyReference))(x);
       expect(maxAbsDiff(g1, g2)).toBeLessThan(1e-4);
@@ -95,7 +109,10 @@ describe.each(['cpu', 'wasm'])('fused row ops on %s', (backend) => {
     const parts = [randn(rng, [33, 3]), randn(rng, [33, 8]), randn(rng, [33, 1])];
     const probe = randn(rng, [33, 12]);
     expect(concatColumns(parts).dataSync()).toEqual(tf.concat(parts, 1).dataSync());
-    const f = (cat: (xs: tf.Tensor2D[]) => tf.Tensor) => (...xs: tf.Tensor[]): tf.Tensor => tf.sum(tf.mul(cat(xs as tf.Tensor2D[]), probe));
+    const f =
+      (cat: (xs: tf.Tensor2D[]) => tf.Tensor) =>
+      (...xs: tf.Tensor[]): tf.Tensor =>
+        tf.sum(tf.mul(cat(xs as tf.Tensor2D[]), probe));
     const g1 = tf.grads(f(concatColumns))(parts);
     const g2 = tf.grads(f((xs) => tf.concat(xs, 1)))(parts);
     for (let i = 0; i < 3; i++) expect(g1[i]!.dataSync()).toEqual(g2[i]!.dataSync());
@@ -107,9 +124,14 @@ describe.each(['cpu', 'wasm'])('fused row ops on %s', (backend) => {
     const rng = new Rng(5);
     // equal values; a masked gradient is +0 where tfjs's dy · 0 gives -0
     const same = (x: tf.Tensor, y: tf.Tensor): void => expect(Array.from(x.dataSync(), (v) => v + 0)).toEqual(Array.from(y.dataSync(), (v) => v + 0));
-    const a = randn(rng, [37, 5]), b = randn(rng, [37, 5]), probe = randn(rng, [37, 5]);
+    const a = randn(rng, [37, 5]),
+      b = randn(rng, [37, 5]),
+      probe = randn(rng, [37, 5]);
     expect(addRelu(a, b).dataSync()).toEqual(tf.relu(tf.add(a, b)).dataSync());
-    const f = (op: (x: tf.Tensor2D, y: tf.Tensor2D) => tf.Tensor) => (x: tf.Tensor, y: tf.Tensor): tf.Tensor => tf.sum(tf.mul(op(x as tf.Tensor2D, y as tf.Tensor2D), probe));
+    const f =
+      (op: (x: tf.Tensor2D, y: tf.Tensor2D) => tf.Tensor) =>
+      (x: tf.Tensor, y: tf.Tensor): tf.Tensor =>
+        tf.sum(tf.mul(op(x as tf.Tensor2D, y as tf.Tensor2D), probe));
     const g1 = tf.grads(f(addRelu))([a, b]);
     const g2 = tf.grads(f((x, y) => tf.relu(tf.add(x, y))))([a, b]);
     for (let i = 0; i < 2; i++) same(g1[i]!, g2[i]!);
@@ -124,7 +146,8 @@ describe.each(['cpu', 'wasm'])('fused row ops on %s', (backend) => {
 
   it('keep no tensors after a forward and backward pass', () => {
     const rng = new Rng(3);
-    const x = randn(rng, [50, 8]), protos = randn(rng, [20, 8]);
+    const x = randn(rng, [50, 8]),
+      protos = randn(rng, [20, 8]);
     const { seg, label } = segments(rng, 50, 4, 5);
     const before = tf.memory().numTensors;
     for (let step = 0; step < 2; step++) {
@@ -142,7 +165,10 @@ describe('fused row ops on wasm: rq3d wasm kernels vs the JS loops on the same h
   it('give bit-identical values and gradients', async () => {
     await tf.setBackend('wasm');
     const rng = new Rng(4);
-    const x = randn(rng, [301, 66]), protos = randn(rng, [7 * 11, 66]), probe = randn(rng, [301, 11]), a = randn(rng, [301, 5]);
+    const x = randn(rng, [301, 66]),
+      protos = randn(rng, [7 * 11, 66]),
+      probe = randn(rng, [301, 11]),
+      a = randn(rng, [301, 5]);
     const { seg, label } = segments(rng, 301, 7, 11);
     const run = (): Float32Array[] => {
       const f = (t: tf.Tensor, u: tf.Tensor): tf.Tensor => {

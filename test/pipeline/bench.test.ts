@@ -24,7 +24,15 @@ describe('octree bench', () => {
     expect(d.nodes.plain.slice(0, 2)).toEqual([1, 8]);
     expect(d.nodes.rq30).toHaveLength(5);
     expect(d.batchRows.plain[4]! % 8).toBe(0);
-    for (const v of [d.buildMsPerShape, d.mergeNeighborsMs, d.batchMs.plain, d.batchMs.rq30, r.overlap.inline.wallMs, r.overlap.pooledMergeInWorker.wallMs, r.overlap.pooledMergeInMain.wallMs]) {
+    for (const v of [
+      d.buildMsPerShape,
+      d.mergeNeighborsMs,
+      d.batchMs.plain,
+      d.batchMs.rq30,
+      r.overlap.inline.wallMs,
+      r.overlap.pooledMergeInWorker.wallMs,
+      r.overlap.pooledMergeInMain.wallMs,
+    ]) {
       expect(v).toBeGreaterThan(0);
     }
     expect(Number.isFinite(r.overlap.overlapRatio)).toBe(true);

@@ -21,7 +21,9 @@ function slab(n: number, seed: number): PointCloud {
     points[3 * i] = rng.range(-1, 1);
     points[3 * i + 1] = rng.range(-0.15, 0.15);
     points[3 * i + 2] = rng.range(-0.6, 0.6);
-    const nx = rng.range(-1, 1), ny = rng.range(-1, 1), nz = rng.range(-1, 1);
+    const nx = rng.range(-1, 1),
+      ny = rng.range(-1, 1),
+      nz = rng.range(-1, 1);
     const len = Math.hypot(nx, ny, nz) || 1;
     normals.set([nx / len, ny / len, nz / len], 3 * i);
     labels[i] = i; // the point's index: shows which input point each output point came from
@@ -52,7 +54,8 @@ describe('sample order: base transform (clip included) -> RQ on the clipped poin
       expect(s.params.rq!.applied).toBe(true);
       expect(s.params.pointsKept).toBe(clipped.points.length / 3);
       for (let a = 0; a < 3; a++) {
-        let lo = Infinity, hi = -Infinity;
+        let lo = Infinity,
+          hi = -Infinity;
         for (let i = a; i < clipped.points.length; i += 3) {
           lo = Math.min(lo, clipped.points[i]!);
           hi = Math.max(hi, clipped.points[i]!);
@@ -61,7 +64,8 @@ describe('sample order: base transform (clip included) -> RQ on the clipped poin
         expect(s.params.rq!.hi[a], `seed ${seed} axis ${a}`).toBe(hi);
         expect(lo).toBeGreaterThan(-1);
         expect(hi).toBeLessThan(1);
-        let onFace = 0, outside = 0;
+        let onFace = 0,
+          outside = 0;
         for (let i = a; i < s.points.points.length; i += 3) {
           const v = s.points.points[i]!;
           if (v === BELOW_ONE || v === -1) onFace++;

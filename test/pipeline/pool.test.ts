@@ -58,7 +58,13 @@ describe('WorkerPool', () => {
   it('an error inside a worker rejects the batch with the worker message, and the pool keeps working', async () => {
     const p = pool(1);
     const empty: PointCloud = { points: new Float32Array(0), normals: new Float32Array(0), labels: null, features: null, featureChannels: 0 };
-    const bad = p.prepare([{ cloud: shapes[0]!, seed: 1 }, { cloud: empty, seed: 2 }], SPEC);
+    const bad = p.prepare(
+      [
+        { cloud: shapes[0]!, seed: 1 },
+        { cloud: empty, seed: 2 },
+      ],
+      SPEC,
+    );
     await expect(bad).rejects.toBeInstanceOf(PipelineWorkerError);
     await expect(bad).rejects.toThrow(/^shape 1 of the batch \(seed 2\): OctreeError: cannot build an octree from an empty point cloud$/);
     const inlineErr = pool(0).prepare([{ cloud: empty, seed: 2 }], SPEC);
@@ -83,7 +89,12 @@ describe('BatchPipeline', () => {
       loaded.push(i);
       return shapes[i]!;
     };
-    const batches = [[0, 1], [2, 3], [4, 5], [1, 0]];
+    const batches = [
+      [0, 1],
+      [2, 3],
+      [4, 5],
+      [1, 0],
+    ];
     const pipe = new BatchPipeline({ load, batches, spec: SPEC, pool: pool(1), seed: 42, epoch: 3, prefetch: 1 });
     const got: PipelineBatch[] = [];
     for await (const b of pipe) {
@@ -132,7 +143,7 @@ const shapes = syntheticShapes(3, 1, 300);
 const b = await pool.prepare(shapes.map((cloud, i) => ({ cloud, seed: i })),
   { depth: 4, fullDepth: 2, transform: 'midnet', rq: null, features: 'ND', nempty: false });
 console.log(JSON.stringify({ nnum: b.octree.nnum, channels: b.features.channels }));
-${close ? 'await pool.close();' : '// no close(): idle workers are unref\'d, so the process still exits'}
+${close ? 'await pool.close();' : "// no close(): idle workers are unref'd, so the process still exits"}
 `;
   const run = (cmd: string, args: string[]) => spawnSync(cmd, args, { cwd: repoRoot, encoding: 'utf8', timeout: 60_000 });
 
@@ -152,7 +163,10 @@ ${close ? 'await pool.close();' : '// no close(): idle workers are unref\'d, so 
     const ts = path.join(dir, 'pool-bin.mts');
     writeFileSync(ts, src(false));
     const boot = path.join(dir, 'boot.mjs');
-    writeFileSync(boot, `import { register } from ${JSON.stringify(path.join(repoRoot, 'node_modules/tsx/dist/esm/api/index.mjs'))};\nregister();\nawait import(${JSON.stringify(ts)});\n`);
+    writeFileSync(
+      boot,
+      `import { register } from ${JSON.stringify(path.join(repoRoot, 'node_modules/tsx/dist/esm/api/index.mjs'))};\nregister();\nawait import(${JSON.stringify(ts)});\n`,
+    );
     const r = run(process.execPath, [boot]);
     expect(r.error, 'the child hung or could not start').toBeUndefined();
     expect(r.stderr).toBe('');

@@ -67,7 +67,11 @@ afterAll(async () => {
 
 describe('rq3d fewshot --queue', () => {
   it('runs the smoke grid locally (the reference for the queued runs)', () => {
-    const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'rq3d.js'), 'fewshot', '--config', config, '--out', local, '--quiet'], { cwd: ROOT, env: { ...process.env, ...env }, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'rq3d.js'), 'fewshot', '--config', config, '--out', local, '--quiet'], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      encoding: 'utf8',
+    });
     expect(r.status, r.stderr).toBe(0);
     expect(cellFiles(local)).toHaveLength(8);
   });
@@ -158,7 +162,12 @@ describe('rq3d fewshot --queue', () => {
     expect(w.output.slice(from)).toContain('reconnected to Redis');
     // the restarted Redis had no data: the submitter put the unfinished cells in again
     expect(s.output, `${s.output}\n---\n${w.output}`).toMatch(/Redis no longer had \d unfinished cells .*: submitted them again/);
-    expect(cellFiles(out)).toEqual(['finetune/scratch/r0.10-s5.json', 'finetune/scratch/r0.10-s6.json', 'finetune/scratch/r1.00-s5.json', 'finetune/scratch/r1.00-s6.json']);
+    expect(cellFiles(out)).toEqual([
+      'finetune/scratch/r0.10-s5.json',
+      'finetune/scratch/r0.10-s6.json',
+      'finetune/scratch/r1.00-s5.json',
+      'finetune/scratch/r1.00-s6.json',
+    ]);
   });
 
   it('a cell that keeps failing ends as failed with its error after N attempts; the others finish; the report lists it', async () => {
@@ -190,8 +199,14 @@ describe('rq3d fewshot --queue', () => {
   it('user errors are one line naming --queue, within seconds', async () => {
     const closed = await freePort();
     const cases: Array<[string[], RegExp]> = [
-      [['fewshot', '--config', config, '--out', path.join(tmp, 'err'), '--queue', 'http://127.0.0.1:1'], /^rq3d: --queue http:\/\/127\.0\.0\.1:1\/?: the scheme must be redis:\/\/ or rediss:\/\//],
-      [['fewshot', '--config', config, '--out', path.join(tmp, 'err'), '--queue', `redis://127.0.0.1:${closed}`], /^rq3d: --queue redis:\/\/127\.0\.0\.1:\d+\/?: cannot reach Redis \(.*\); start redis-server/],
+      [
+        ['fewshot', '--config', config, '--out', path.join(tmp, 'err'), '--queue', 'http://127.0.0.1:1'],
+        /^rq3d: --queue http:\/\/127\.0\.0\.1:1\/?: the scheme must be redis:\/\/ or rediss:\/\//,
+      ],
+      [
+        ['fewshot', '--config', config, '--out', path.join(tmp, 'err'), '--queue', `redis://127.0.0.1:${closed}`],
+        /^rq3d: --queue redis:\/\/127\.0\.0\.1:\d+\/?: cannot reach Redis \(.*\); start redis-server/,
+      ],
       [['worker', '--queue', `redis://:secret@127.0.0.1:${closed}/0`], /^rq3d: --queue redis:\/\/:\*\*\*@127\.0\.0\.1:\d+\/0: cannot reach Redis/],
       [['prepare', '--data', tmp, '--queue', 'redis://127.0.0.1:6379/x'], /^rq3d: --queue .*: the path must be a database number/],
     ];
@@ -213,10 +228,16 @@ describe('rq3d prepare', () => {
     const data = path.join(tmp, 'data');
     const bin = path.join(ROOT, 'bin', 'rq3d.js');
     expect(spawnSync(process.execPath, [bin, 'synth', '--out', data, '--per-class', '5', '--points', '700'], { cwd: ROOT, encoding: 'utf8' }).status).toBe(0);
-    const threads = spawnSync(process.execPath, [bin, 'prepare', '--data', data, '--config', 'tiny', '--workers', '2', '--json'], { cwd: ROOT, env: { ...process.env, RQ3D_CACHE: path.join(tmp, 'prep-threads') }, encoding: 'utf8' });
+    const threads = spawnSync(process.execPath, [bin, 'prepare', '--data', data, '--config', 'tiny', '--workers', '2', '--json'], {
+      cwd: ROOT,
+      env: { ...process.env, RQ3D_CACHE: path.join(tmp, 'prep-threads') },
+      encoding: 'utf8',
+    });
     expect(threads.status, threads.stderr).toBe(0);
     if (!workers.some((w) => w.alive)) worker('wP');
-    const q = new Rq3d(['prepare', '--data', data, '--config', 'tiny', '--queue', server.url, '--shard-size', '7', '--json'], { RQ3D_CACHE: path.join(tmp, 'prep-queue') });
+    const q = new Rq3d(['prepare', '--data', data, '--config', 'tiny', '--queue', server.url, '--shard-size', '7', '--json'], {
+      RQ3D_CACHE: path.join(tmp, 'prep-queue'),
+    });
     expect(await q.exited, q.output).toBe(0);
     const a = readTree(path.join(tmp, 'prep-threads'));
     const b = readTree(path.join(tmp, 'prep-queue'));

@@ -13,7 +13,12 @@ beforeAll(async () => {
 describe('k-means', () => {
   it('finds well-separated clusters exactly and is deterministic', () => {
     const rng = new Rng(1);
-    const centers = [[0, 0, 0], [5, 0, 0], [0, 5, 0], [0, 0, 5]];
+    const centers = [
+      [0, 0, 0],
+      [5, 0, 0],
+      [0, 5, 0],
+      [0, 0, 5],
+    ];
     const pts = new Float32Array(3 * 400);
     for (let i = 0; i < 400; i++) for (let a = 0; a < 3; a++) pts[3 * i + a] = centers[i % 4]![a]! + 0.1 * rng.normal();
     const r = kmeans(pts, 4, { seed: 3 });
@@ -51,7 +56,10 @@ describe('MID losses', () => {
     const clusterIn = Array.from({ length: N * K }, () => Array.from({ length: dIn }, () => rng.normal()));
     const ws = tf.variable(tf.randomNormal([dIn, 8], 0, 0.3, 'float32', 1));
     const wp = tf.variable(tf.randomNormal([dIn, 6], 0, 0.3, 'float32', 2));
-    const vars = new Map([['ws', ws], ['wp', wp]]);
+    const vars = new Map([
+      ['ws', ws],
+      ['wp', wp],
+    ]);
     const opt = new SgdMomentum(0.9, 0);
     const shapeBank = new MemoryBank(N, 8, 1);
     const pointBank = new MemoryBank(N * K, 6, 2);
@@ -98,7 +106,9 @@ describe('MID losses', () => {
 
 /** The MID losses as they were composed before the fused ops: one matMul per shape, then concat + cross-entropy. */
 function midLossesComposed(fc2: tf.Tensor2D, pointOut: tf.Tensor2D, t: MidBatchTargets, shapeBank: MemoryBank, pointBank: MemoryBank, tau: number): tf.Scalar {
-  const B = t.ids.length, K = t.clusters, dim = pointOut.shape[1];
+  const B = t.ids.length,
+    K = t.clusters,
+    dim = pointOut.shape[1];
   const rows: number[] = [];
   const perShape = new Array<number>(B).fill(0);
   t.nodeLabels.forEach((l, i) => {
@@ -131,21 +141,30 @@ describe.each(['cpu', 'wasm'])('MID losses as fused ops on %s', (backend) => {
     const { initBackend } = await import('../../src/backend.ts');
     await initBackend({ backend, threads: 1 });
     const rng = new Rng(11);
-    const B = 4, K = 6, nodes = 90;
+    const B = 4,
+      K = 6,
+      nodes = 90;
     const shapeBank = new MemoryBank(10, 8, 1);
     const pointBank = new MemoryBank(10 * K, 5, 2);
     const nodeShape = Int32Array.from({ length: nodes }, (_, i) => Math.min(B - 1, Math.floor(i / 25)));
     const nodeLabels = Int32Array.from({ length: nodes }, () => (rng.uniform() < 0.2 ? -1 : rng.int(0, K - 1)));
     const targets: MidBatchTargets = { ids: Int32Array.from([7, 2, 9, 0]), nodeLabels, nodeShape, clusters: K };
-    const fc2 = tf.tensor2d(Array.from({ length: B * 8 }, () => rng.normal()), [B, 8]);
-    const pointOut = tf.tensor2d(Array.from({ length: nodes * 5 }, () => rng.normal()), [nodes, 5]);
+    const fc2 = tf.tensor2d(
+      Array.from({ length: B * 8 }, () => rng.normal()),
+      [B, 8],
+    );
+    const pointOut = tf.tensor2d(
+      Array.from({ length: nodes * 5 }, () => rng.normal()),
+      [nodes, 5],
+    );
     const fused = (a: tf.Tensor, b: tf.Tensor): tf.Tensor => midLosses(a as tf.Tensor2D, b as tf.Tensor2D, targets, shapeBank, pointBank, 0.1).loss;
     const composed = (a: tf.Tensor, b: tf.Tensor): tf.Tensor => midLossesComposed(a as tf.Tensor2D, b as tf.Tensor2D, targets, shapeBank, pointBank, 0.1);
     const va = tf.valueAndGrads(fused)([fc2, pointOut]);
     const vb = tf.valueAndGrads(composed)([fc2, pointOut]);
     expect(Math.abs(va.value.dataSync()[0]! - vb.value.dataSync()[0]!)).toBeLessThan(1e-4);
     for (let i = 0; i < 2; i++) {
-      const a = va.grads[i]!.dataSync(), b = vb.grads[i]!.dataSync();
+      const a = va.grads[i]!.dataSync(),
+        b = vb.grads[i]!.dataSync();
       for (let j = 0; j < a.length; j++) expect(Math.abs(a[j]! - b[j]!)).toBeLessThan(1e-4);
     }
     tf.dispose([fc2, pointOut, va.value, vb.value, ...va.grads, ...vb.grads]);

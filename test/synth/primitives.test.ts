@@ -5,10 +5,14 @@ import { Rng } from '../../src/util/rng.ts';
 /** Inside test of each solid (closed primitives only), in the primitive's local frame. */
 function inside(spec: PrimitiveSpec, x: number, y: number, z: number): boolean {
   switch (spec.kind) {
-    case 'box': return Math.abs(x) <= spec.size[0] / 2 && Math.abs(y) <= spec.size[1] / 2 && Math.abs(z) <= spec.size[2] / 2;
-    case 'sphere': return Math.hypot(x, y, z) <= spec.radius;
-    case 'ellipsoid': return (x / spec.radii[0]) ** 2 + (y / spec.radii[1]) ** 2 + (z / spec.radii[2]) ** 2 <= 1;
-    case 'cylinder': return Math.abs(y) <= spec.height / 2 && Math.hypot(x, z) <= spec.radius;
+    case 'box':
+      return Math.abs(x) <= spec.size[0] / 2 && Math.abs(y) <= spec.size[1] / 2 && Math.abs(z) <= spec.size[2] / 2;
+    case 'sphere':
+      return Math.hypot(x, y, z) <= spec.radius;
+    case 'ellipsoid':
+      return (x / spec.radii[0]) ** 2 + (y / spec.radii[1]) ** 2 + (z / spec.radii[2]) ** 2 <= 1;
+    case 'cylinder':
+      return Math.abs(y) <= spec.height / 2 && Math.hypot(x, z) <= spec.radius;
     case 'cone': {
       const t = (y + spec.height / 2) / spec.height;
       return t >= 0 && t <= 1 && Math.hypot(x, z) <= spec.radiusBottom + (spec.radiusTop - spec.radiusBottom) * t;
@@ -76,17 +80,26 @@ describe('surface primitives', () => {
     // box 1 x 2 x 4: faces normal to x have area 8 of 28 in total (both sides)
     const box = makeSampler({ kind: 'box', size: [1, 2, 4] });
     let onX = 0;
-    for (let i = 0; i < n; i++) { box.sample(rng, out); if (out[3] !== 0) onX++; }
+    for (let i = 0; i < n; i++) {
+      box.sample(rng, out);
+      if (out[3] !== 0) onX++;
+    }
     expect(onX / n).toBeCloseTo(16 / 28, 1);
     // frustum lateral surface r0 = 1 -> r1 = 0 (a cone): mean height fraction = ∫t(1-t)/∫(1-t) = 1/3
     const cone = makeSampler({ kind: 'cone', radiusBottom: 1, radiusTop: 0, height: 1, caps: 'none' });
     let sumT = 0;
-    for (let i = 0; i < n; i++) { cone.sample(rng, out); sumT += out[1]! + 0.5; }
+    for (let i = 0; i < n; i++) {
+      cone.sample(rng, out);
+      sumT += out[1]! + 0.5;
+    }
     expect(sumT / n).toBeCloseTo(1 / 3, 2);
     // torus R=1, r=0.5: the outer half (cos θ > 0) carries (π·R + 2r)/(π·R) / 2 of the area
     const torus = makeSampler({ kind: 'torus', major: 1, minor: 0.5 });
     let outer = 0;
-    for (let i = 0; i < n; i++) { torus.sample(rng, out); if (Math.hypot(out[0]!, out[2]!) > 1) outer++; }
+    for (let i = 0; i < n; i++) {
+      torus.sample(rng, out);
+      if (Math.hypot(out[0]!, out[2]!) > 1) outer++;
+    }
     expect(outer / n).toBeCloseTo((Math.PI + 1) / (2 * Math.PI), 2);
   });
 });

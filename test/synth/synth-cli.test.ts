@@ -13,8 +13,25 @@ describe('rq3d synth (end to end)', () => {
   it('writes the dataset as binary PLY with normals and labels, classes.txt and parts.json', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'rq3d-synth-'));
     try {
-      const r = spawnSync(process.execPath, [path.join(repoRoot, 'bin/rq3d.js'), 'synth', '--out', dir, '--per-class', '5',
-        '--points', '300', '--seed', '9', '--categories', 'mug,airplane', '--json'], { cwd: repoRoot, encoding: 'utf8' });
+      const r = spawnSync(
+        process.execPath,
+        [
+          path.join(repoRoot, 'bin/rq3d.js'),
+          'synth',
+          '--out',
+          dir,
+          '--per-class',
+          '5',
+          '--points',
+          '300',
+          '--seed',
+          '9',
+          '--categories',
+          'mug,airplane',
+          '--json',
+        ],
+        { cwd: repoRoot, encoding: 'utf8' },
+      );
       expect(r.status, r.stderr).toBe(0);
       expect(JSON.parse(r.stdout)).toMatchObject({ classes: ['mug', 'airplane'], train: 8, test: 2 });
       expect(readFileSync(path.join(dir, 'classes.txt'), 'utf8')).toBe('mug\nairplane\n');

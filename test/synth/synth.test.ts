@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { generateShape, globalPartId, partTable, synthDataset, SYNTH_CATEGORIES, SYNTH_PARTS, SYNTH_PART_OFFSETS, SYNTH_TOTAL_PARTS } from '../../src/data/synth/index.ts';
+import {
+  generateShape,
+  globalPartId,
+  partTable,
+  synthDataset,
+  SYNTH_CATEGORIES,
+  SYNTH_PARTS,
+  SYNTH_PART_OFFSETS,
+  SYNTH_TOTAL_PARTS,
+} from '../../src/data/synth/index.ts';
 import type { PointCloud } from '../../src/data/pointcloud.ts';
 import { Rng } from '../../src/util/rng.ts';
 
@@ -7,13 +16,18 @@ import { Rng } from '../../src/util/rng.ts';
 function descriptor(pc: PointCloud, rng: Rng): number[] {
   const n = pc.points.length / 3;
   const ext = [0, 1, 2].map((a) => {
-    let lo = Infinity, hi = -Infinity;
-    for (let i = a; i < pc.points.length; i += 3) { lo = Math.min(lo, pc.points[i]!); hi = Math.max(hi, pc.points[i]!); }
+    let lo = Infinity,
+      hi = -Infinity;
+    for (let i = a; i < pc.points.length; i += 3) {
+      lo = Math.min(lo, pc.points[i]!);
+      hi = Math.max(hi, pc.points[i]!);
+    }
     return hi - lo;
   });
   const hist = new Array(16).fill(0);
   for (let k = 0; k < 3000; k++) {
-    const i = rng.int(0, n - 1), j = rng.int(0, n - 1);
+    const i = rng.int(0, n - 1),
+      j = rng.int(0, n - 1);
     const d = Math.hypot(pc.points[3 * i]! - pc.points[3 * j]!, pc.points[3 * i + 1]! - pc.points[3 * j + 1]!, pc.points[3 * i + 2]! - pc.points[3 * j + 2]!);
     hist[Math.min(15, Math.floor((d / 3.2) * 16))] += 1 / 3000;
   }
@@ -59,7 +73,8 @@ describe('synthetic shapes', () => {
         expect(pc.points.length).toBe(3 * 2048);
         let bad = '';
         let maxAbs = 0;
-        const lo = [Infinity, Infinity, Infinity], hi = [-Infinity, -Infinity, -Infinity];
+        const lo = [Infinity, Infinity, Infinity],
+          hi = [-Infinity, -Infinity, -Infinity];
         for (let i = 0; i < 2048 && !bad; i++) {
           const n = pc.normals!;
           const len = Math.hypot(n[3 * i]!, n[3 * i + 1]!, n[3 * i + 2]!);
@@ -70,7 +85,8 @@ describe('synthetic shapes', () => {
           for (let a = 0; a < 3; a++) {
             const v = pc.points[3 * i + a]!;
             maxAbs = Math.max(maxAbs, Math.abs(v));
-            lo[a] = Math.min(lo[a]!, v); hi[a] = Math.max(hi[a]!, v);
+            lo[a] = Math.min(lo[a]!, v);
+            hi[a] = Math.max(hi[a]!, v);
           }
         }
         expect(bad, c).toBe('');
@@ -98,16 +114,21 @@ describe('synthetic shapes', () => {
     SYNTH_CATEGORIES.forEach((c, label) => {
       for (let s = 0; s < 16; s++) {
         const d = descriptor(generateShape(c, new Rng(label * 1000 + s), { points: 1024 }), rng);
-        if (s < 10) train[label]!.push(d); else test.push([label, d]);
+        if (s < 10) train[label]!.push(d);
+        else test.push([label, d]);
       }
     });
     const centroids = train.map((ds) => ds[0]!.map((_, k) => ds.reduce((s, d) => s + d[k]!, 0) / ds.length));
     let correct = 0;
     for (const [label, d] of test) {
-      let best = -1, bd = Infinity;
+      let best = -1,
+        bd = Infinity;
       centroids.forEach((c, j) => {
         const dist = c.reduce((s, v, k) => s + (v - d[k]!) ** 2, 0);
-        if (dist < bd) { bd = dist; best = j; }
+        if (dist < bd) {
+          bd = dist;
+          best = j;
+        }
       });
       if (best === label) correct++;
     }

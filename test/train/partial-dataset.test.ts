@@ -22,14 +22,17 @@ fs.writeFileSync(path.join(root, 'modelnet40_train.txt'), ids.train.join('\n') +
 fs.writeFileSync(path.join(root, 'modelnet40_test.txt'), ids.test.join('\n') + '\n');
 for (const id of [...ids.train, ...ids.test]) {
   const rows: string[] = [];
-  for (let i = 0; i < 64; i++) rows.push([Math.sin(i), Math.cos(i * 1.3), (i % 7) / 7, 0, 0, 1].map((v) => (id.startsWith('rod') ? v * 0.2 : v).toFixed(5)).join(','));
+  for (let i = 0; i < 64; i++)
+    rows.push([Math.sin(i), Math.cos(i * 1.3), (i % 7) / 7, 0, 0, 1].map((v) => (id.startsWith('rod') ? v * 0.2 : v).toFixed(5)).join(','));
   fs.writeFileSync(path.join(root, id.replace(/_\d+$/, ''), `${id}.txt`), rows.join('\n') + '\n');
 }
 fs.rmSync(path.join(root, 'rod', 'rod_0002.txt'));
 
 describe('partial datasets', () => {
   it('are an error naming the missing files by default', async () => {
-    await expect(loadShapes(root, { quiet: true })).rejects.toThrow(/1 of 6 shapes listed by .* have no file \(rod\/rod_0002\.txt\); restore them, or pass --skip-missing/);
+    await expect(loadShapes(root, { quiet: true })).rejects.toThrow(
+      /1 of 6 shapes listed by .* have no file \(rod\/rod_0002\.txt\); restore them, or pass --skip-missing/,
+    );
   });
   it('go on without them with skipMissing', async () => {
     const s = await loadShapes(root, { quiet: true, skipMissing: true });

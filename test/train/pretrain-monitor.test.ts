@@ -98,7 +98,10 @@ describe('pretraining with the per-epoch monitor and kept checkpoints', async ()
     const rows = await MetricsLog.read(path.join(a, 'metrics.jsonl'));
     const { steps, epochs } = splitMetricRows(rows);
     expect(steps.length).toBe(r.steps);
-    expect(epochs.map((e) => [e.epochsDone, e.step])).toEqual([[1, spe], [2, 2 * spe]]);
+    expect(epochs.map((e) => [e.epochsDone, e.step])).toEqual([
+      [1, spe],
+      [2, 2 * spe],
+    ]);
     for (const e of epochs) {
       for (const k of ['epochShapeAcc', 'epochPointAcc', 'knnTop1', 'knnChance']) {
         expect(e[k]).toBeGreaterThanOrEqual(0);

@@ -43,7 +43,11 @@ describe('MID-Net pretraining', async () => {
     const full = await pretrain(cfg, { out: a, quiet: true, shapes, maxSteps: 4 });
     expect(full.steps).toBe(4);
     expect(fs.existsSync(path.join(a, 'config.json'))).toBe(true);
-    const lines = fs.readFileSync(path.join(a, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { step: number; loss: number });
+    const lines = fs
+      .readFileSync(path.join(a, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { step: number; loss: number });
     expect(lines.map((l) => l.step)).toEqual([1, 2, 3, 4]);
     expect(lines.every((l) => Number.isFinite(l.loss))).toBe(true);
     expect(fs.existsSync(path.join(a, 'accuracy.svg'))).toBe(true);
@@ -58,7 +62,10 @@ describe('MID-Net pretraining', async () => {
     for (const [group, tensors] of ca.groups) {
       for (const [name, t] of tensors) {
         const u = cb.groups.get(group)!.get(name)!;
-        worst = Math.max(worst, tf.tidy(() => tf.max(tf.abs(tf.sub(t, u))).dataSync()[0]!));
+        worst = Math.max(
+          worst,
+          tf.tidy(() => tf.max(tf.abs(tf.sub(t, u))).dataSync()[0]!),
+        );
       }
     }
     expect(worst).toBe(0);
@@ -76,7 +83,11 @@ describe('MID-Net pretraining', async () => {
     const after2 = tf.memory().numTensors;
     const out = tmp();
     await pretrain(cfg, { out, quiet: true, shapes, maxSteps: 5 });
-    const counts = fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { tensors: number }).tensors);
+    const counts = fs
+      .readFileSync(path.join(out, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { tensors: number }).tensors);
     // after the first step (which creates the momentum buffers) the count is flat
     expect(new Set(counts.slice(1)).size).toBe(1);
     // and a run leaves nothing behind, whatever its length

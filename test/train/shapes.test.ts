@@ -9,9 +9,33 @@ process.env.RQ3D_CACHE ??= fs.mkdtempSync(path.join(os.tmpdir(), 'rq3d-cache-'))
 describe('loadShapes', () => {
   it('reads a ShapeNetCore-like folder of meshes (synset/model/model.obj), samples them and gives unit normals', async () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'rq3d-snc-'));
-    const cube = ['v -1 -1 -1', 'v 1 -1 -1', 'v 1 1 -1', 'v -1 1 -1', 'v -1 -1 1', 'v 1 -1 1', 'v 1 1 1', 'v -1 1 1',
-      'f 1 3 2', 'f 1 4 3', 'f 5 6 7', 'f 5 7 8', 'f 1 2 6', 'f 1 6 5', 'f 2 3 7', 'f 2 7 6', 'f 3 4 8', 'f 3 8 7', 'f 4 1 5', 'f 4 5 8'].join('\n');
-    for (const [syn, model] of [['02691156', 'a1'], ['02691156', 'a2'], ['03001627', 'c1']]) {
+    const cube = [
+      'v -1 -1 -1',
+      'v 1 -1 -1',
+      'v 1 1 -1',
+      'v -1 1 -1',
+      'v -1 -1 1',
+      'v 1 -1 1',
+      'v 1 1 1',
+      'v -1 1 1',
+      'f 1 3 2',
+      'f 1 4 3',
+      'f 5 6 7',
+      'f 5 7 8',
+      'f 1 2 6',
+      'f 1 6 5',
+      'f 2 3 7',
+      'f 2 7 6',
+      'f 3 4 8',
+      'f 3 8 7',
+      'f 4 1 5',
+      'f 4 5 8',
+    ].join('\n');
+    for (const [syn, model] of [
+      ['02691156', 'a1'],
+      ['02691156', 'a2'],
+      ['03001627', 'c1'],
+    ]) {
       fs.mkdirSync(path.join(root, syn, model), { recursive: true });
       fs.writeFileSync(path.join(root, syn, model, 'model.obj'), cube);
     }

@@ -36,11 +36,27 @@ const toyTask = (p: Params): StepTask<number> => ({
   loss: (k) => tf.sum(tf.square(tf.sub(p.variables.get('w')!, tf.tensor1d([k / 10, -k / 10])))) as tf.Scalar,
 });
 
-function options(p: Params, hooks: Array<TrainerHook<number>>, over: Partial<TrainerOptions<number, { loss: number }>> = {}): TrainerOptions<number, { loss: number }> {
-  return { params: p, include: (n) => n !== 'frozen', task: toyTask(p), source: source(3), totalSteps: 6, lr: (s) => (s < 3 ? 0.1 : 0.01), momentum: 0.9, weightDecay: 1e-3, hooks, ...over };
+function options(
+  p: Params,
+  hooks: Array<TrainerHook<number>>,
+  over: Partial<TrainerOptions<number, { loss: number }>> = {},
+): TrainerOptions<number, { loss: number }> {
+  return {
+    params: p,
+    include: (n) => n !== 'frozen',
+    task: toyTask(p),
+    source: source(3),
+    totalSteps: 6,
+    lr: (s) => (s < 3 ? 0.1 : 0.01),
+    momentum: 0.9,
+    weightDecay: 1e-3,
+    hooks,
+    ...over,
+  };
 }
 
-const values = async (p: Params): Promise<Map<string, number[]>> => new Map(await Promise.all([...p.variables].map(async ([n, v]): Promise<[string, number[]]> => [n, Array.from(await v.data())])));
+const values = async (p: Params): Promise<Map<string, number[]>> =>
+  new Map(await Promise.all([...p.variables].map(async ([n, v]): Promise<[string, number[]]> => [n, Array.from(await v.data())])));
 
 /** A hook that writes down every phase it sees. */
 function recorder(name: string, log: string[]): TrainerHook<number> {
@@ -142,7 +158,13 @@ describe('the trainer', () => {
     expect(fs.readFileSync(path.join(cut, 'metrics.jsonl'), 'utf8')).toBe(fs.readFileSync(path.join(straight, 'metrics.jsonl'), 'utf8'));
     const rows = (await MetricsLog.read(path.join(cut, 'metrics.jsonl'))).map((r) => [r.step, r.k]);
     // step 4 is batch 1 of epoch 1 (k = 3), step 5 the first of epoch 2 (k = 4)
-    expect(rows).toEqual([[1, 0], [2, 1], [3, 2], [4, 3], [5, 4]]);
+    expect(rows).toEqual([
+      [1, 0],
+      [2, 1],
+      [3, 2],
+      [4, 3],
+      [5, 4],
+    ]);
     a.dispose();
     b.dispose();
   });

@@ -14,7 +14,8 @@ describe('watchdog', () => {
       await w.stop();
       console.log('finished');
     `;
-    const run = (stuck: boolean) => spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script(stuck)], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 20000 });
+    const run = (stuck: boolean) =>
+      spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script(stuck)], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 20000 });
     const stuck = run(true);
     expect(stuck.signal).toBe('SIGKILL');
     expect(stuck.stderr).toContain('rq3d test: stuck');

@@ -14,8 +14,15 @@ export const REPO = path.resolve(import.meta.dirname, '../..');
 export const CHROMIUM: string | undefined = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
 
 export const CHROMIUM_ARGS: readonly string[] = [
-  '--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--disable-background-networking',
-  '--disable-component-update', '--no-first-run', '--disable-gpu-sandbox', '--disable-sync', '--disable-quic',
+  '--no-sandbox',
+  '--use-angle=swiftshader',
+  '--enable-unsafe-swiftshader',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--no-first-run',
+  '--disable-gpu-sandbox',
+  '--disable-sync',
+  '--disable-quic',
 ];
 
 export interface Viewer {
@@ -26,7 +33,10 @@ export interface Viewer {
 
 /** Run `rq3d view <args> --no-open --port 0` and wait for the URL it prints; rejects with its stderr if it exits first. */
 export async function startViewer(args: string[]): Promise<Viewer> {
-  const server = spawn(process.execPath, [path.join(REPO, 'bin/rq3d.js'), 'view', ...args, '--no-open', '--port', '0'], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+  const server = spawn(process.execPath, [path.join(REPO, 'bin/rq3d.js'), 'view', ...args, '--no-open', '--port', '0'], {
+    cwd: REPO,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   server.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const url = await new Promise<string>((resolve, reject) => {
@@ -76,10 +86,14 @@ export async function stopViewer(parts: { browser?: Browser | undefined; server?
 
 /** Wait until the viewer has settled (nothing loading, scheduled or predicting), then for one more drawn frame. */
 export async function settled(page: Page, timeoutMs = 20_000): Promise<void> {
-  await page.waitForFunction(() => {
-    const v = window.rq3dViewer;
-    return !!v && v.stats() !== null && !v.busy();
-  }, null, { timeout: timeoutMs });
+  await page.waitForFunction(
+    () => {
+      const v = window.rq3dViewer;
+      return !!v && v.stats() !== null && !v.busy();
+    },
+    null,
+    { timeout: timeoutMs },
+  );
   const n = await page.evaluate(() => window.rq3dViewer!.renders());
   await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
   await page.waitForFunction((k) => window.rq3dViewer!.renders() >= k, n, { timeout: 5_000 });

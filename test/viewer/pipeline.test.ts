@@ -1,7 +1,16 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { computeView, DEFAULT_POINT_BUDGET, distinctPerAxis, loadCloud, loadShape, normalizeMesh, parseLabelLines, prepareInput } from '../../viewer/src/pipeline.ts';
+import {
+  computeView,
+  DEFAULT_POINT_BUDGET,
+  distinctPerAxis,
+  loadCloud,
+  loadShape,
+  normalizeMesh,
+  parseLabelLines,
+  prepareInput,
+} from '../../viewer/src/pipeline.ts';
 import { decodeState, DEFAULT_STATE, encodeState } from '../../viewer/src/state.ts';
 import { latin1 } from '../../viewer/src/shims/buffer.ts';
 import { extname, basename } from '../../viewer/src/shims/path.ts';
@@ -46,7 +55,9 @@ describe('viewer pipeline (the CLI modules, run as the browser runs them)', () =
 
   it('is a function of the seed; the MID-Net transform keeps points in the box', () => {
     const pc = loadCloud(chair(), 'chair.ply');
-    const a = computeView(pc, q), b = computeView(pc, q), c = computeView(pc, { ...q, seed: 1 });
+    const a = computeView(pc, q),
+      b = computeView(pc, q),
+      c = computeView(pc, { ...q, seed: 1 });
     expect(a.quantized.points).toEqual(b.quantized.points);
     expect(a.quantized.points).not.toEqual(c.quantized.points);
     const m = computeView(pc, { ...q, mid: true });
@@ -56,7 +67,14 @@ describe('viewer pipeline (the CLI modules, run as the browser runs them)', () =
 
   it('the MID-Net view is the training sample of that seed (prepareSample), turned y-up first and shown back', () => {
     const pc = loadCloud(chair(), 'chair.ply');
-    const spec = { depth: 5, fullDepth: 2, transform: 'midnet' as const, rq: { bins: 30, variant: 'random-random' as const, p: 1 }, features: 'ND', nempty: false };
+    const spec = {
+      depth: 5,
+      fullDepth: 2,
+      transform: 'midnet' as const,
+      rq: { bins: 30, variant: 'random-random' as const, p: 1 },
+      features: 'ND',
+      nempty: false,
+    };
     for (const up of ['y', 'z'] as const) {
       const v = computeView(pc, { ...q, mid: true, seed: 7, up });
       const train = prepareSample(normalizeCloud(toYUp(pc, up), 'sphere'), spec, 7);
@@ -110,7 +128,21 @@ describe('viewer pipeline (the CLI modules, run as the browser runs them)', () =
 
 describe('viewer state, IoU, shims', () => {
   it('round-trips the URL state and falls back per field on bad values', () => {
-    const s = { ...DEFAULT_STATE, file: 'a b/c#.ply', bins: 7, seed: 42, variant: 'uniform-middle' as const, p: 0.5, mid: true, depth: 3, boxes: 'solid' as const, color: 'label' as const, cam: [1, 2, 3] as [number, number, number], category: 'chair', split: 'test' };
+    const s = {
+      ...DEFAULT_STATE,
+      file: 'a b/c#.ply',
+      bins: 7,
+      seed: 42,
+      variant: 'uniform-middle' as const,
+      p: 0.5,
+      mid: true,
+      depth: 3,
+      boxes: 'solid' as const,
+      color: 'label' as const,
+      cam: [1, 2, 3] as [number, number, number],
+      category: 'chair',
+      split: 'test',
+    };
     expect(decodeState(encodeState(s))).toEqual(s);
     const t = { ...s, budget: 12_345, layout: 'compare' as const, axes: false, surface: false, color: 'features' as const };
     expect(decodeState(encodeState(t))).toEqual(t);

@@ -38,13 +38,17 @@ const settled = (page: Page): Promise<void> => settledWithin(page, 60_000);
  * clear the shown one) at any moment, e.g. on the hash change of a navigation.
  */
 async function prediction(page: Page, ok: (p: PredictionSummary, arg: string) => boolean = () => true, arg = ''): Promise<PredictionSummary> {
-  const handle = await page.waitForFunction(([f, a]) => {
-    const p = window.rq3dViewer!.prediction();
-    // eslint-disable-next-line no-new-func
-    if (p !== null && (new Function('p', 'a', `return (${f})(p, a)`) as (p: unknown, a: string) => boolean)(p, a)) return { p };
-    const status = document.getElementById('prediction-status')!.textContent ?? '';
-    return /failed|unavailable/.test(status) ? { status } : false;
-  }, [ok.toString(), arg] as const, { timeout: 60_000 });
+  const handle = await page.waitForFunction(
+    ([f, a]) => {
+      const p = window.rq3dViewer!.prediction();
+      // eslint-disable-next-line no-new-func
+      if (p !== null && (new Function('p', 'a', `return (${f})(p, a)`) as (p: unknown, a: string) => boolean)(p, a)) return { p };
+      const status = document.getElementById('prediction-status')!.textContent ?? '';
+      return /failed|unavailable/.test(status) ? { status } : false;
+    },
+    [ok.toString(), arg] as const,
+    { timeout: 60_000 },
+  );
   const r = (await handle.jsonValue()) as { p?: PredictionSummary; status?: string };
   await handle.dispose();
   if (!r.p) throw new Error(`no prediction: ${r.status ?? ''}`);
@@ -76,18 +80,37 @@ describe.skipIf(!CHROMIUM)('viewer predictions in chromium', () => {
     await tf.setBackend('cpu');
     const shapes = await loadShapes('synth:3', { points: 512, scale: 0.95, quiet: true });
     const tiny = { ...HRNET_PRESETS.tiny, depth: 5, fullDepth: 2 };
-    for (const [cat, dir] of [['chair', CHAIR], ['table', TABLE]] as const) {
+    for (const [cat, dir] of [
+      ['chair', CHAIR],
+      ['table', TABLE],
+    ] as const) {
       const c = shapes.classes.indexOf(cat);
       const idx = shapes.items.map((it, i) => (it.label === c ? i : -1)).filter((i) => i >= 0);
       await segmentCategory(tiny, shapes.clouds, shapes.parts![cat]!.length, idx, [], {
-        init: 'scratch', mode: 'finetune', steps: 3, lr: 0.05, backboneLrScale: 0.1, momentum: 0.9, weightDecay: 5e-4, batchSize: 3,
-        decayAt: [], seed: 0, workers: 0, quiet: true, saveDir: path.join(ckpt, dir), category: cat, partNames: shapes.parts![cat],
+        init: 'scratch',
+        mode: 'finetune',
+        steps: 3,
+        lr: 0.05,
+        backboneLrScale: 0.1,
+        momentum: 0.9,
+        weightDecay: 5e-4,
+        batchSize: 3,
+        decayAt: [],
+        seed: 0,
+        workers: 0,
+        quiet: true,
+        saveDir: path.join(ckpt, dir),
+        category: cat,
+        partNames: shapes.parts![cat],
       });
     }
     parts = shapes.parts!.chair!.length;
     // A checkpoint that is not a segmentation model is listed but cannot be chosen.
     mkdirSync(path.join(ckpt, 'pretrain'));
-    writeFileSync(path.join(ckpt, 'pretrain', 'model.json'), JSON.stringify({ format: 'rq3d-checkpoint', version: 1, meta: { kind: 'pretrain' }, weightsManifest: [] }));
+    writeFileSync(
+      path.join(ckpt, 'pretrain', 'model.json'),
+      JSON.stringify({ format: 'rq3d-checkpoint', version: 1, meta: { kind: 'pretrain' }, weightsManifest: [] }),
+    );
 
     ({ server, url } = await startViewer([data, '--checkpoint', ckpt]));
     ({ browser, page, pageErrors } = await openPage({ width: 1000, height: 600 }));
@@ -99,7 +122,9 @@ describe.skipIf(!CHROMIUM)('viewer predictions in chromium', () => {
     await page.goto(`${url}#file=chair/test/chair_0000.ply&color=plain`);
     await settled(page);
     const plain = await canvasSignature(page);
-    const options = await page.locator('#model option').evaluateAll((os) => os.map((o) => ({ value: (o as HTMLOptionElement).value, disabled: (o as HTMLOptionElement).disabled })));
+    const options = await page
+      .locator('#model option')
+      .evaluateAll((os) => os.map((o) => ({ value: (o as HTMLOptionElement).value, disabled: (o as HTMLOptionElement).disabled })));
     expect(options).toEqual([
       { value: '', disabled: false },
       { value: CHAIR, disabled: false },

@@ -42,13 +42,17 @@ describe('import boundaries of the viewer and the library', () => {
 
   it('no module of the library imports from viewer/', () => {
     const files = (dir: string): string[] =>
-      fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : []));
-    const bad = ['src', 'octree'].flatMap((d) => files(path.join(ROOT, d))).filter((f) => {
-      for (const m of fs.readFileSync(f, 'utf8').matchAll(/^(?:import|export)[^'"]*?from\s+'(\.[^']+)'/gm)) {
-        if (path.relative(ROOT, path.resolve(path.dirname(f), m[1]!)).startsWith(`viewer${path.sep}`)) return true;
-      }
-      return false;
-    });
+      fs
+        .readdirSync(dir, { withFileTypes: true })
+        .flatMap((e) => (e.isDirectory() ? files(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : []));
+    const bad = ['src', 'octree']
+      .flatMap((d) => files(path.join(ROOT, d)))
+      .filter((f) => {
+        for (const m of fs.readFileSync(f, 'utf8').matchAll(/^(?:import|export)[^'"]*?from\s+'(\.[^']+)'/gm)) {
+          if (path.relative(ROOT, path.resolve(path.dirname(f), m[1]!)).startsWith(`viewer${path.sep}`)) return true;
+        }
+        return false;
+      });
     expect(bad.map((f) => path.relative(ROOT, f))).toEqual([]);
   });
 });

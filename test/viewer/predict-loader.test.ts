@@ -27,10 +27,12 @@ process.env.RQ3D_CACHE ??= fs.mkdtempSync(path.join(os.tmpdir(), 'rq3d-cache-'))
 const tiny = { ...HRNET_PRESETS.tiny, depth: 5, fullDepth: 2 };
 
 /** fetch for files under `root`, like the viewer's /checkpoint/ endpoint. */
-const diskFetch = (root: string) => async (file: string): Promise<ArrayBuffer> => {
-  const b = fs.readFileSync(path.join(root, ...file.split('/')));
-  return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength);
-};
+const diskFetch =
+  (root: string) =>
+  async (file: string): Promise<ArrayBuffer> => {
+    const b = fs.readFileSync(path.join(root, ...file.split('/')));
+    return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength);
+  };
 
 describe('browser checkpoint loader', () => {
   let root: string;
@@ -43,8 +45,21 @@ describe('browser checkpoint loader', () => {
     const c = shapes.classes.indexOf('chair');
     const idx = shapes.items.map((it, i) => (it.label === c ? i : -1)).filter((i) => i >= 0);
     await segmentCategory(tiny, shapes.clouds, shapes.parts!.chair!.length, idx.slice(0, 2), idx.slice(2), {
-      init: 'scratch', mode: 'finetune', steps: 3, lr: 0.05, backboneLrScale: 0.1, momentum: 0.9, weightDecay: 5e-4, batchSize: 2,
-      decayAt: [], seed: 0, workers: 0, quiet: true, saveDir: path.join(root, ckDir), category: 'chair', partNames: shapes.parts!.chair,
+      init: 'scratch',
+      mode: 'finetune',
+      steps: 3,
+      lr: 0.05,
+      backboneLrScale: 0.1,
+      momentum: 0.9,
+      weightDecay: 5e-4,
+      batchSize: 2,
+      decayAt: [],
+      seed: 0,
+      workers: 0,
+      quiet: true,
+      saveDir: path.join(root, ckDir),
+      category: 'chair',
+      partNames: shapes.parts!.chair,
     });
   }, 120_000);
 
@@ -77,7 +92,8 @@ describe('browser checkpoint loader', () => {
     const nodeLogits = tf.tidy(() => net.logits(tf.tensor2d(f.data, [sample.octree.nnum[5]!, f.channels]), sample.octree, pts, { training: false }));
 
     expect(browserLogits.shape).toEqual([512, s.meta.parts]);
-    const a = browserLogits.dataSync(), b = nodeLogits.dataSync();
+    const a = browserLogits.dataSync(),
+      b = nodeLogits.dataSync();
     let maxDiff = 0;
     for (let i = 0; i < a.length; i++) maxDiff = Math.max(maxDiff, Math.abs(a[i]! - b[i]!));
     expect(maxDiff).toBeLessThan(1e-5);
@@ -106,7 +122,11 @@ describe('browser checkpoint loader', () => {
     const net = new MidSegmenter(tiny, 4, 7);
     assignVariables(net.net.params.variables, ck.groups.get('model')!);
     disposeLoaded(ck);
-    const sample = prepareSample(normalizeCloud(raw, 'sphere', 0.95), { depth: 5, fullDepth: 2, transform: 'none', rq: null, features: 'ND', nempty: false }, 0);
+    const sample = prepareSample(
+      normalizeCloud(raw, 'sphere', 0.95),
+      { depth: 5, fullDepth: 2, transform: 'none', rq: null, features: 'ND', nempty: false },
+      0,
+    );
     const f = inputFeature(sample.octree, { letters: 'ND', nempty: false });
     const pts = new Float32Array(4 * 512);
     for (let i = 0; i < 512; i++) for (let k = 0; k < 3; k++) pts[4 * i + k] = sample.points.points[3 * i + k]!;
@@ -124,7 +144,10 @@ describe('browser checkpoint loader', () => {
   });
 
   it('refuses what is not a usable segmentation checkpoint, naming the file', async () => {
-    const json = JSON.parse(fs.readFileSync(path.join(root, ckDir, 'model.json'), 'utf8')) as { meta: Record<string, unknown>; weightsManifest: Array<{ weights: Array<{ name: string }> }> };
+    const json = JSON.parse(fs.readFileSync(path.join(root, ckDir, 'model.json'), 'utf8')) as {
+      meta: Record<string, unknown>;
+      weightsManifest: Array<{ weights: Array<{ name: string }> }>;
+    };
     expect(() => segmentMeta({ ...json.meta, kind: 'pretrain' }, 'x/model.json')).toThrow(/x\/model.json: a 'pretrain' checkpoint/);
     const bad = path.join(root, 'bad');
     fs.mkdirSync(bad);
@@ -138,7 +161,9 @@ describe('browser checkpoint loader', () => {
 
   it('the server lists one model folder, or the models/<protocol>/<backbone>/<category> folders of a results folder', async () => {
     const one = await listCheckpointModels(path.join(root, ckDir));
-    expect(one).toEqual([{ dir: '', category: 'chair', protocol: '', backbone: '', parts: 4, partNames: expect.any(Array), error: null, kind: 'segment', features: true }]);
+    expect(one).toEqual([
+      { dir: '', category: 'chair', protocol: '', backbone: '', parts: 4, partNames: expect.any(Array), error: null, kind: 'segment', features: true },
+    ]);
     fs.mkdirSync(path.join(root, 'pre'), { recursive: true });
     fs.writeFileSync(path.join(root, 'pre', 'model.json'), JSON.stringify({ format: 'rq3d-checkpoint', meta: { kind: 'pretrain' }, weightsManifest: [] }));
     const all = await listCheckpointModels(root);
@@ -147,12 +172,28 @@ describe('browser checkpoint loader', () => {
     // Without an HRNet config there are no features to show; with one, a pretraining checkpoint has them.
     expect(all.find((m) => m.dir === 'pre')).toMatchObject({ kind: 'pretrain', features: false });
     fs.mkdirSync(path.join(root, 'pre2'), { recursive: true });
-    fs.writeFileSync(path.join(root, 'pre2', 'model.json'), JSON.stringify({ format: 'rq3d-checkpoint', meta: { kind: 'pretrain', model: HRNET_PRESETS.tiny }, weightsManifest: [] }));
-    expect((await listCheckpointModels(root)).find((m) => m.dir === 'pre2')).toMatchObject({ kind: 'pretrain', features: true, error: expect.stringMatching(/not a segmentation model/) });
+    fs.writeFileSync(
+      path.join(root, 'pre2', 'model.json'),
+      JSON.stringify({ format: 'rq3d-checkpoint', meta: { kind: 'pretrain', model: HRNET_PRESETS.tiny }, weightsManifest: [] }),
+    );
+    expect((await listCheckpointModels(root)).find((m) => m.dir === 'pre2')).toMatchObject({
+      kind: 'pretrain',
+      features: true,
+      error: expect.stringMatching(/not a segmentation model/),
+    });
   });
 
   it('chooses the model to take features from: the chosen one, the class, else the first with a backbone', () => {
-    const m = (dir: string, category: string | null, features: boolean) => ({ dir, category, protocol: '', backbone: '', parts: 0, partNames: null, error: features ? 'not a segmentation model' : 'x', features });
+    const m = (dir: string, category: string | null, features: boolean) => ({
+      dir,
+      category,
+      protocol: '',
+      backbone: '',
+      parts: 0,
+      partNames: null,
+      error: features ? 'not a segmentation model' : 'x',
+      features,
+    });
     const models = [m('a', null, false), m('pre', null, true), m('seg/Lamp', 'Lamp', true)];
     expect(chooseFeatureModel(models, 'lamp', null)?.dir).toBe('seg/Lamp');
     expect(chooseFeatureModel(models, 'car', null)?.dir).toBe('pre');

@@ -23,12 +23,16 @@ const POINTS = 512;
 const CHAIR = 'models/finetune/scratch/chair';
 
 async function prediction(page: Page, backend: string): Promise<PredictionSummary> {
-  const handle = await page.waitForFunction((b) => {
-    const p = window.rq3dViewer!.prediction();
-    if (p !== null && p.backend === b) return { p };
-    const status = document.getElementById('prediction-status')!.textContent ?? '';
-    return /failed|unavailable/.test(status) ? { status } : false;
-  }, backend, { timeout: 240_000 });
+  const handle = await page.waitForFunction(
+    (b) => {
+      const p = window.rq3dViewer!.prediction();
+      if (p !== null && p.backend === b) return { p };
+      const status = document.getElementById('prediction-status')!.textContent ?? '';
+      return /failed|unavailable/.test(status) ? { status } : false;
+    },
+    backend,
+    { timeout: 240_000 },
+  );
   const r = (await handle.jsonValue()) as { p?: PredictionSummary; status?: string };
   await handle.dispose();
   if (!r.p) throw new Error(`no prediction: ${r.status ?? ''}`);
@@ -45,7 +49,8 @@ describe.skipIf(!CHROMIUM)('viewer predictions on webgpu in chromium', () => {
 
   beforeAll(async () => {
     tmp = mkdtempSync(path.join(os.tmpdir(), 'rq3d-predict-webgpu-'));
-    const data = path.join(tmp, 'data'), ckpt = path.join(tmp, 'run');
+    const data = path.join(tmp, 'data'),
+      ckpt = path.join(tmp, 'run');
     const ds = synthDataset({ perClass: 1, points: POINTS, categories: ['chair'] });
     for (const item of ds.items) {
       const f = path.join(data, item.category, 'test', `${item.id}.ply`);
@@ -57,8 +62,21 @@ describe.skipIf(!CHROMIUM)('viewer predictions on webgpu in chromium', () => {
     const c = shapes.classes.indexOf('chair');
     const idx = shapes.items.map((it, i) => (it.label === c ? i : -1)).filter((i) => i >= 0);
     await segmentCategory({ ...HRNET_PRESETS.tiny, depth: 5, fullDepth: 2 }, shapes.clouds, shapes.parts!.chair!.length, idx, [], {
-      init: 'scratch', mode: 'finetune', steps: 2, lr: 0.05, backboneLrScale: 0.1, momentum: 0.9, weightDecay: 5e-4, batchSize: 3,
-      decayAt: [], seed: 0, workers: 0, quiet: true, saveDir: path.join(ckpt, CHAIR), category: 'chair', partNames: shapes.parts!.chair,
+      init: 'scratch',
+      mode: 'finetune',
+      steps: 2,
+      lr: 0.05,
+      backboneLrScale: 0.1,
+      momentum: 0.9,
+      weightDecay: 5e-4,
+      batchSize: 3,
+      decayAt: [],
+      seed: 0,
+      workers: 0,
+      quiet: true,
+      saveDir: path.join(ckpt, CHAIR),
+      category: 'chair',
+      partNames: shapes.parts!.chair,
     });
     ({ server, url } = await startViewer([data, '--checkpoint', ckpt]));
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_ARGS, '--enable-unsafe-webgpu'] });

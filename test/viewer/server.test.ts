@@ -14,11 +14,14 @@ const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/data');
 /** A raw GET: the path goes on the wire exactly as written (fetch/URL would normalize `..` away). */
 function rawGet(port: number, rawPath: string, opts: { host?: string; method?: string } = {}): Promise<{ status: number; body: Buffer }> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path: rawPath, method: opts.method ?? 'GET', headers: { host: opts.host ?? `127.0.0.1:${port}` } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
-    });
+    const req = http.request(
+      { host: '127.0.0.1', port, path: rawPath, method: opts.method ?? 'GET', headers: { host: opts.host ?? `127.0.0.1:${port}` } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+      },
+    );
     req.on('error', reject);
     req.end();
   });
@@ -143,7 +146,11 @@ describe('rq3d view server', () => {
     const { items } = JSON.parse((await rawGet(server.port, '/api/shapes')).body.toString()) as Awaited<ReturnType<typeof listShapes>>;
     const byPath = Object.fromEntries(items.map((it) => [it.path, it]));
     expect(Object.keys(byPath).sort()).toEqual([
-      '02691156/points/abc.pts', 'chair/test/chair_0002.ply', 'chair/train/chair_0001.pcd', 'inside-link.pcd', 'table/train/table_0001.off',
+      '02691156/points/abc.pts',
+      'chair/test/chair_0002.ply',
+      'chair/train/chair_0001.pcd',
+      'inside-link.pcd',
+      'table/train/table_0001.off',
     ]);
     expect(byPath['chair/train/chair_0001.pcd']).toMatchObject({ category: 'chair', split: 'train', labels: null });
     expect(byPath['chair/test/chair_0002.ply']).toMatchObject({ category: 'chair', split: 'test' });
@@ -159,7 +166,10 @@ describe('shape catalog names', () => {
       writeFileSync(path.join(dir, rel), readFileSync(path.join(FIXTURES, 'points.xyz')));
     }
     const { items } = await listShapes(dir);
-    expect(items.map((it) => [it.path, it.category])).toEqual([['02691156/a1.txt', 'Airplane'], ['03001627/points/c1.pts', 'Chair']]);
+    expect(items.map((it) => [it.path, it.category])).toEqual([
+      ['02691156/a1.txt', 'Airplane'],
+      ['03001627/points/c1.pts', 'Chair'],
+    ]);
     const { itemLabel } = await import('../../viewer/src/dataset-browser.ts');
     expect(items.map(itemLabel)).toEqual(['Airplane · a1.txt', 'Chair · points/c1.pts']);
     expect(itemLabel({ path: 'chair/train/chair_0001.pcd', category: 'chair', split: 'train', labels: null })).toBe('chair/train/chair_0001.pcd');

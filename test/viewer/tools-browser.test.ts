@@ -22,19 +22,23 @@ const sigDiff = (a: number[], b: number[]): number => a.reduce((s, v, i) => s + 
 
 /** Pixels of view `k` of `n` that are strongly red (the error colour). */
 async function redPixels(page: Page, k: number, n: number): Promise<number> {
-  return page.evaluate(([k, n]) => {
-    const src = document.querySelector('#canvas-host canvas') as HTMLCanvasElement;
-    const c = document.createElement('canvas');
-    c.width = src.width;
-    c.height = src.height;
-    const g = c.getContext('2d')!;
-    g.drawImage(src, 0, 0);
-    const x0 = Math.floor((k! * c.width) / n!), x1 = Math.floor(((k! + 1) * c.width) / n!);
-    const { data } = g.getImageData(x0, 0, x1 - x0, c.height);
-    let red = 0;
-    for (let i = 0; i < data.length; i += 4) if (data[i]! > 170 && data[i + 1]! < 90 && data[i + 2]! < 90) red++;
-    return red;
-  }, [k, n] as const);
+  return page.evaluate(
+    ([k, n]) => {
+      const src = document.querySelector('#canvas-host canvas') as HTMLCanvasElement;
+      const c = document.createElement('canvas');
+      c.width = src.width;
+      c.height = src.height;
+      const g = c.getContext('2d')!;
+      g.drawImage(src, 0, 0);
+      const x0 = Math.floor((k! * c.width) / n!),
+        x1 = Math.floor(((k! + 1) * c.width) / n!);
+      const { data } = g.getImageData(x0, 0, x1 - x0, c.height);
+      let red = 0;
+      for (let i = 0; i < data.length; i += 4) if (data[i]! > 170 && data[i + 1]! < 90 && data[i + 2]! < 90) red++;
+      return red;
+    },
+    [k, n] as const,
+  );
 }
 
 describe.skipIf(!CHROMIUM)('viewer tools in chromium', () => {

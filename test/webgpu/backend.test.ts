@@ -27,11 +27,16 @@ describe('the webgpu backend and its adapter', () => {
       { info: { vendor: 'google', architecture: 'swiftshader', isFallbackAdapter: true }, limits },
       { info: { vendor: 'mesa', architecture: '', description: 'llvmpipe (LLVM 15.0.6, 256 bits)' }, limits },
       { isFallbackAdapter: true, limits },
-    ]) expect(describeAdapter(a).software).toBe(true);
+    ])
+      expect(describeAdapter(a).software).toBe(true);
   });
 
   it('rq3d doctor --backend webgpu names the adapter and the WGSL kernels', () => {
-    const r = spawnSync(process.execPath, [path.join(repoRoot, 'bin/rq3d.js'), 'doctor', '--json', '--backend', 'webgpu'], { cwd: repoRoot, encoding: 'utf8', timeout: 300_000 });
+    const r = spawnSync(process.execPath, [path.join(repoRoot, 'bin/rq3d.js'), 'doctor', '--json', '--backend', 'webgpu'], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+      timeout: 300_000,
+    });
     expect(r.status, r.stderr).toBe(0);
     const d = JSON.parse(r.stdout) as DoctorReport;
     expect(d.backend).toBe('webgpu');

@@ -11,9 +11,15 @@ import type { BenchReport } from '../../src/cli/bench.ts';
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 describe('rq3d bench --backend webgpu', () => {
-  const r = spawnSync(process.execPath, [path.join(repoRoot, 'bin/rq3d.js'), 'bench', '--json', '--tiny', '--only', 'models,conv', '--models', 'lenet', '--backend', 'webgpu'], {
-    cwd: repoRoot, encoding: 'utf8', timeout: 600_000,
-  });
+  const r = spawnSync(
+    process.execPath,
+    [path.join(repoRoot, 'bin/rq3d.js'), 'bench', '--json', '--tiny', '--only', 'models,conv', '--models', 'lenet', '--backend', 'webgpu'],
+    {
+      cwd: repoRoot,
+      encoding: 'utf8',
+      timeout: 600_000,
+    },
+  );
 
   it('runs the tiny LeNet case, the matMul peak and the conv layer on webgpu, without failures', () => {
     expect(r.status, r.stderr).toBe(0);
@@ -34,7 +40,10 @@ describe('rq3d bench --backend webgpu', () => {
 
   it('refuses `--backend webgpu` with one line naming the reason when no adapter can start', () => {
     const bad = spawnSync(process.execPath, [path.join(repoRoot, 'bin/rq3d.js'), 'doctor', '--backend', 'webgpu'], {
-      cwd: repoRoot, encoding: 'utf8', timeout: 120_000, env: { ...process.env, VK_ICD_FILENAMES: '/nonexistent/icd.json' },
+      cwd: repoRoot,
+      encoding: 'utf8',
+      timeout: 120_000,
+      env: { ...process.env, VK_ICD_FILENAMES: '/nonexistent/icd.json' },
     });
     expect(bad.status).not.toBe(0);
     expect(bad.stdout).toBe('');

@@ -2,8 +2,19 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../../src/util/rng.ts';
 import {
-  addRelu, concatColumns, l2Normalize, segmentSoftmaxCrossEntropy,
-  kernelRegistered, ADD_RELU, CONCAT_COLS, L2_NORMALIZE, L2_NORMALIZE_GRAD, RELU_GRAD, SEGMENT_SOFTMAX_CE, SEGMENT_SOFTMAX_CE_GRAD, SLICE_COLS,
+  addRelu,
+  concatColumns,
+  l2Normalize,
+  segmentSoftmaxCrossEntropy,
+  kernelRegistered,
+  ADD_RELU,
+  CONCAT_COLS,
+  L2_NORMALIZE,
+  L2_NORMALIZE_GRAD,
+  RELU_GRAD,
+  SEGMENT_SOFTMAX_CE,
+  SEGMENT_SOFTMAX_CE_GRAD,
+  SLICE_COLS,
 } from '../../octree/ops/index.ts';
 import { randomRows } from '../kernels/helpers.ts';
 import { both, bitEqual, countReadSync, initWebGpu, on, relErr } from '../helpers/webgpu.ts';
@@ -16,7 +27,10 @@ beforeAll(async () => {
 });
 
 const rng = new Rng('webgpu-rows');
-const N = 23, D = 6, K = 5, SEGMENTS = 3;
+const N = 23,
+  D = 6,
+  K = 5,
+  SEGMENTS = 3;
 const xv = randomRows(rng, N, D);
 const protov = randomRows(rng, SEGMENTS * K, D);
 const probeND = randomRows(rng, N, D);
@@ -41,7 +55,8 @@ describe('fused row ops on webgpu', () => {
 
   it('l2Normalize (a zero row included) and its gradient within 1e-6', async () => {
     const { cpu, gpu } = await both(() => {
-      const x = xWithZeroRow(), probe = tf.tensor2d(probeND, [N, D]);
+      const x = xWithZeroRow(),
+        probe = tf.tensor2d(probeND, [N, D]);
       return {
         y: l2Normalize(x),
         dx: tf.grad((a: tf.Tensor) => tf.sum(tf.mul(l2Normalize(a as tf.Tensor2D), probe)))(x),
@@ -56,7 +71,9 @@ describe('fused row ops on webgpu', () => {
 
   it('segment softmax cross-entropy: loss, logits and dx (loss and a use of the logits) within 1e-6', async () => {
     const { cpu, gpu } = await both(() => {
-      const x = tf.tensor2d(xv, [N, D]), protos = tf.tensor2d(protov, [SEGMENTS * K, D]), probe = tf.tensor2d(probeNK, [N, K]);
+      const x = tf.tensor2d(xv, [N, D]),
+        protos = tf.tensor2d(protov, [SEGMENTS * K, D]),
+        probe = tf.tensor2d(probeNK, [N, K]);
       const { loss, logits } = segmentSoftmaxCrossEntropy(x, protos, seg, label, K, 2.5);
       const dx = tf.grad((a: tf.Tensor) => {
         const r = segmentSoftmaxCrossEntropy(a as tf.Tensor2D, protos, seg, label, K, 2.5);
@@ -71,7 +88,8 @@ describe('fused row ops on webgpu', () => {
 
   it('segment softmax cross-entropy over no rows: loss 0, empty logits and dx', async () => {
     const gpu = await on('webgpu', () => {
-      const x = tf.zeros([0, D]) as tf.Tensor2D, protos = tf.tensor2d(protov, [SEGMENTS * K, D]);
+      const x = tf.zeros([0, D]) as tf.Tensor2D,
+        protos = tf.tensor2d(protov, [SEGMENTS * K, D]);
       const { loss, logits } = segmentSoftmaxCrossEntropy(x, protos, new Int32Array(0), new Int32Array(0), K, 1);
       const dx = tf.grad((a: tf.Tensor) => segmentSoftmaxCrossEntropy(a as tf.Tensor2D, protos, new Int32Array(0), new Int32Array(0), K, 1).loss)(x);
       return { loss, logits, dx };
@@ -94,7 +112,9 @@ describe('fused row ops on webgpu', () => {
 
   it('addRelu and its gradients (the ReLU mask on dy): bit-exact', async () => {
     const { cpu, gpu } = await both(() => {
-      const a = tf.tensor2d(xv, [N, D]), b = tf.tensor2d(probeND, [N, D]), probe = tf.tensor2d(randomRows(new Rng('p'), N, D), [N, D]);
+      const a = tf.tensor2d(xv, [N, D]),
+        b = tf.tensor2d(probeND, [N, D]),
+        probe = tf.tensor2d(randomRows(new Rng('p'), N, D), [N, D]);
       const [da, db] = tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.sum(tf.mul(addRelu(p as tf.Tensor2D, q as tf.Tensor2D), probe)))([a, b]);
       return { y: addRelu(a, b), da: da!, db: db! };
     });
@@ -107,7 +127,8 @@ describe('fused row ops on webgpu', () => {
     const before = tf.memory().numTensors;
     const reads = await countReadSync(async () => {
       const { value, grads } = tf.variableGrads(() => {
-        const x = tf.tensor2d(xv, [N, D]), protos = tf.tensor2d(protov, [SEGMENTS * K, D]);
+        const x = tf.tensor2d(xv, [N, D]),
+          protos = tf.tensor2d(protov, [SEGMENTS * K, D]);
         const h = addRelu(tf.matMul(x, w), x);
         const z = l2Normalize(concatColumns([tf.slice(h, [0, 0], [N, 2]) as tf.Tensor2D, tf.slice(h, [0, 2], [N, D - 2]) as tf.Tensor2D]));
         return segmentSoftmaxCrossEntropy(z, protos, seg, label, K, 2).loss;

@@ -11,7 +11,14 @@ import { segmentCategory } from '../../src/downstream/segment.ts';
 import { HRNET_PRESETS } from '../../src/models/mid-hrnet.ts';
 import { Rng } from '../../src/util/rng.ts';
 import {
-  ADD_RELU, CONCAT_COLS, L2_NORMALIZE, L2_NORMALIZE_GRAD, RELU_GRAD, SEGMENT_SOFTMAX_CE, SEGMENT_SOFTMAX_CE_GRAD, SLICE_COLS,
+  ADD_RELU,
+  CONCAT_COLS,
+  L2_NORMALIZE,
+  L2_NORMALIZE_GRAD,
+  RELU_GRAD,
+  SEGMENT_SOFTMAX_CE,
+  SEGMENT_SOFTMAX_CE_GRAD,
+  SLICE_COLS,
 } from '../../octree/ops/index.ts';
 import { countKernels, countReadSync, initWebGpu } from '../helpers/webgpu.ts';
 
@@ -34,7 +41,9 @@ const rel = (a: number, b: number): number => Math.abs(a - b) / Math.max(1e-6, M
 const FUSED = [L2_NORMALIZE, L2_NORMALIZE_GRAD, SEGMENT_SOFTMAX_CE, SEGMENT_SOFTMAX_CE_GRAD, CONCAT_COLS, SLICE_COLS, ADD_RELU, RELU_GRAD];
 
 /** Runs f on cpu, then on webgpu counting synchronous read-backs there; counts the fused kernels run on each. */
-async function cpuAndGpu<T>(f: () => Promise<T>): Promise<{ cpu: T; gpu: T; reads: number; fused: { cpu: Record<string, number>; gpu: Record<string, number> } }> {
+async function cpuAndGpu<T>(
+  f: () => Promise<T>,
+): Promise<{ cpu: T; gpu: T; reads: number; fused: { cpu: Record<string, number>; gpu: Record<string, number> } }> {
   await tf.setBackend('cpu');
   const { result: cpu, counts: cpuCounts } = await countKernels(FUSED, f);
   await tf.setBackend('webgpu');
@@ -59,7 +68,11 @@ describe('training end to end on webgpu', async () => {
     const run = async (): Promise<Array<{ loss: number; shapeLoss: number; pointLoss: number }>> => {
       const out = tmp();
       await pretrain(cfg, { out, quiet: true, shapes: pre, maxSteps: 3 });
-      return fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { loss: number; shapeLoss: number; pointLoss: number });
+      return fs
+        .readFileSync(path.join(out, 'metrics.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { loss: number; shapeLoss: number; pointLoss: number });
     };
     const written: string[] = [];
     const write = process.stderr.write.bind(process.stderr);
@@ -94,14 +107,16 @@ describe('training end to end on webgpu', async () => {
   it('fits the linear probe to the same accuracy and weights', async () => {
     const rng = new Rng(2);
     const make = (n: number): { x: Float32Array; y: number[] } => {
-      const x = new Float32Array(n * 8), y: number[] = [];
+      const x = new Float32Array(n * 8),
+        y: number[] = [];
       for (let i = 0; i < n; i++) {
         y.push(i % 4);
         for (let d = 0; d < 8; d++) x[i * 8 + d] = rng.normal() * 0.5 + (d === i % 4 ? 1 : 0);
       }
       return { x, y };
     };
-    const tr = make(64), te = make(64);
+    const tr = make(64),
+      te = make(64);
     const o = { lr: 0.1, momentum: 0.9, weightDecay: 0, batchSize: 16, steps: 10, decayAt: [0.7], seed: 0 };
     const { cpu, gpu, reads } = await cpuAndGpu(() => trainLinearProbe(tr, te, 8, 4, o));
     expect(reads).toBe(0);
@@ -112,7 +127,18 @@ describe('training end to end on webgpu', async () => {
   it(`fine-tunes a classifier (3 steps): final loss equal cpu within ${LOSS_TOL} relative`, async () => {
     const { cpu, gpu, reads } = await cpuAndGpu(() =>
       finetuneClassifier(tiny, data, train, test, {
-        init: 'scratch', mode: 'full', steps: 3, lr: 0.05, backboneLrScale: 0.1, momentum: 0.9, weightDecay: 5e-4, batchSize: 4, decayAt: [], seed: 0, workers: 0, quiet: true,
+        init: 'scratch',
+        mode: 'full',
+        steps: 3,
+        lr: 0.05,
+        backboneLrScale: 0.1,
+        momentum: 0.9,
+        weightDecay: 5e-4,
+        batchSize: 4,
+        decayAt: [],
+        seed: 0,
+        workers: 0,
+        quiet: true,
       }),
     );
     expect(reads).toBe(0);
@@ -122,11 +148,25 @@ describe('training end to end on webgpu', async () => {
 
   it(`segments one category (2 steps): same IoUs as cpu within ${LOSS_TOL}`, async () => {
     const c = shapes.classes.indexOf('chair');
-    const tr = train.filter((i) => shapes.items[i]!.label === c), te = test.filter((i) => shapes.items[i]!.label === c);
+    const tr = train.filter((i) => shapes.items[i]!.label === c),
+      te = test.filter((i) => shapes.items[i]!.label === c);
     const { cpu, gpu, reads } = await cpuAndGpu(() =>
       segmentCategory(tiny, shapes.clouds, shapes.parts!.chair!.length, tr, te, {
-        init: 'scratch', mode: 'finetune', steps: 2, lr: 0.05, backboneLrScale: 0.1, momentum: 0.9, weightDecay: 5e-4, batchSize: 2, decayAt: [], seed: 0, workers: 0, quiet: true,
-        saveDir: tmp(), category: 'chair', partNames: shapes.parts!.chair,
+        init: 'scratch',
+        mode: 'finetune',
+        steps: 2,
+        lr: 0.05,
+        backboneLrScale: 0.1,
+        momentum: 0.9,
+        weightDecay: 5e-4,
+        batchSize: 2,
+        decayAt: [],
+        seed: 0,
+        workers: 0,
+        quiet: true,
+        saveDir: tmp(),
+        category: 'chair',
+        partNames: shapes.parts!.chair,
       }),
     );
     expect(reads).toBe(0);

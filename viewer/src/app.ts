@@ -1,8 +1,6 @@
 import type { PointCloud } from '../../src/data/pointcloud.ts';
 import { fetchCatalog, fetchCheckpointFile, fetchInfo, fetchShapeBytes, fetchText, type CatalogItem, type ServerInfo } from './api.ts';
-import {
-  axisRange, categoryHex, colorsFromHeight, colorsFromLabels, colorsFromNormals, leafColors, plainColors, ramp,
-} from './colors.ts';
+import { axisRange, categoryHex, colorsFromHeight, colorsFromLabels, colorsFromNormals, leafColors, plainColors, ramp } from './colors.ts';
 import { DatasetBrowser } from './dataset-browser.ts';
 import { kmeans } from '../../src/ssl/kmeans.ts';
 import { computeView, loadShape, MAX_POINT_BUDGET, normalizeMesh, parseLabelLines, type LoadedShape, type ViewData, type ViewStats } from './pipeline.ts';
@@ -14,9 +12,7 @@ import { shapeIoU } from '../../src/downstream/metrics.ts';
 import { chooseFeatureModel, classFromFileName, localGroundTruth, modelLabel } from './predict/models.ts';
 import { loadDefaultProvider, type FeatureRun, type PredictionContext, type PredictionProvider, type PredictionRun } from './predict/provider.ts';
 import { SplitView, STANDARD_VIEWS, type StandardView } from './split-view.ts';
-import {
-  BUDGET_CHOICES, decodeState, DEFAULT_STATE, encodeState, isVariant, type BoxMode, type ColorMode, type LayoutMode, type ViewState,
-} from './state.ts';
+import { BUDGET_CHOICES, decodeState, DEFAULT_STATE, encodeState, isVariant, type BoxMode, type ColorMode, type LayoutMode, type ViewState } from './state.ts';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
   const el = document.getElementById(id);
@@ -194,8 +190,13 @@ export class App {
     });
     if (this.state.cam) this.view.setCameraPosition(this.state.cam);
     this.browser = new DatasetBrowser(
-      $('browser'), $<HTMLSelectElement>('shape-list'), $<HTMLSelectElement>('filter-category'),
-      $<HTMLSelectElement>('filter-split'), $('shape-counter'), $<HTMLButtonElement>('prev'), $<HTMLButtonElement>('next'),
+      $('browser'),
+      $<HTMLSelectElement>('shape-list'),
+      $<HTMLSelectElement>('filter-category'),
+      $<HTMLSelectElement>('filter-split'),
+      $('shape-counter'),
+      $<HTMLButtonElement>('prev'),
+      $<HTMLButtonElement>('next'),
     );
     this.browser.onSelect = (it) => void this.openItem(it);
     this.browser.onFilter = (category, split) => {
@@ -245,7 +246,14 @@ export class App {
       features: () => {
         const f = this.currentFeatures();
         return f
-          ? { points: f.input.length / 3, channels: f.run.channels, model: f.run.model?.dir ?? null, backend: f.run.backend, explained: f.explained, colors: Array.from(f.input) }
+          ? {
+              points: f.input.length / 3,
+              channels: f.run.channels,
+              model: f.run.model?.dir ?? null,
+              backend: f.run.backend,
+              explained: f.explained,
+              colors: Array.from(f.input),
+            }
           : null;
       },
       lastPick: () => this.pick,
@@ -320,10 +328,7 @@ export class App {
     this.loading = true;
     this.setStatus(`loading ${item.path}…`);
     try {
-      const [bytes, labelText] = await Promise.all([
-        fetchShapeBytes(item.path),
-        item.labels ? fetchText(item.labels) : Promise.resolve(null),
-      ]);
+      const [bytes, labelText] = await Promise.all([fetchShapeBytes(item.path), item.labels ? fetchText(item.labels) : Promise.resolve(null)]);
       if (token !== this.loadToken) return;
       const name = item.path.split('/').pop() ?? item.path;
       this.shapeClass = item.category || classFromFileName(item.path);
@@ -396,7 +401,16 @@ export class App {
   private compute(): void {
     if (!this.base) return;
     const s = this.state;
-    this.data = computeView(this.base, { bins: s.bins, seed: s.seed, variant: s.variant, p: s.p, mid: s.mid, normalize: s.normalize, depth: s.depth, up: s.up });
+    this.data = computeView(this.base, {
+      bins: s.bins,
+      seed: s.seed,
+      variant: s.variant,
+      p: s.p,
+      mid: s.mid,
+      normalize: s.normalize,
+      depth: s.depth,
+      up: s.up,
+    });
     this.dataVersion++;
     this.predictions = null;
     this.featureColors = null;
@@ -514,10 +528,24 @@ export class App {
   private rqViews(d: ViewData, yr: [number, number]): ViewContent[] {
     const s = this.state;
     return [
-      { pc: d.input, tree: d.inputOctree, which: 'input', colors: this.colorsFor(d.input, 'input', d, yr), mesh: true, name: 'original',
-        title: s.mid ? 'original + MID-Net base transform' : 'original' },
-      { pc: d.quantized, tree: d.quantizedOctree, which: 'quantized', colors: this.colorsFor(d.quantized, 'quantized', d, yr), mesh: false, name: 'quantized',
-        title: d.applied ? `quantized · n = ${s.bins} · ${s.variant} · seed ${s.seed}` : `not quantized this draw (p = ${s.p})` },
+      {
+        pc: d.input,
+        tree: d.inputOctree,
+        which: 'input',
+        colors: this.colorsFor(d.input, 'input', d, yr),
+        mesh: true,
+        name: 'original',
+        title: s.mid ? 'original + MID-Net base transform' : 'original',
+      },
+      {
+        pc: d.quantized,
+        tree: d.quantizedOctree,
+        which: 'quantized',
+        colors: this.colorsFor(d.quantized, 'quantized', d, yr),
+        mesh: false,
+        name: 'quantized',
+        title: d.applied ? `quantized · n = ${s.bins} · ${s.variant} · seed ${s.seed}` : `not quantized this draw (p = ${s.p})`,
+      },
     ];
   }
 
@@ -529,7 +557,8 @@ export class App {
     if (!p) this.requestPredictions(d);
     const gt = d.input.labels ? this.groundTruthFor(d.input.labels, p?.run ?? null) : null;
     const err = new Float32Array(3 * n);
-    let wrong = 0, judged = 0;
+    let wrong = 0,
+      judged = 0;
     for (let i = 0; i < n; i++) {
       const t = gt?.[i] ?? -1;
       const rgb = !p || t < 0 ? [0.85, 0.86, 0.88] : p.input[i] === t ? [0.72, 0.76, 0.82] : [0.86, 0.12, 0.14];
@@ -539,12 +568,33 @@ export class App {
       }
       err.set(rgb, 3 * i);
     }
-    const model = p?.run?.model ? modelLabel(p.run.model) : this.provider?.name ?? '';
+    const model = p?.run?.model ? modelLabel(p.run.model) : (this.provider?.name ?? '');
     const base = { pc: d.input, tree: d.inputOctree, which: 'input' as const, mesh: false };
     return [
-      { ...base, name: 'ground truth', colors: gt ? colorsFromLabels(gt) : plainColors(n, grey), title: gt ? 'ground truth' : 'ground truth: this shape has no per-point labels' },
-      { ...base, name: 'prediction', colors: p ? colorsFromLabels(p.input) : plainColors(n, grey), title: p ? `prediction · ${model}` : !this.provider ? 'prediction: no checkpoint' : this.failedKey === this.predictionKey() ? 'prediction: none (the panel says why)' : 'prediction: running…' },
-      { ...base, name: 'error', colors: err, title: p && judged ? `errors: ${wrong} of ${judged} points (${((100 * wrong) / judged).toFixed(1)} %)` : 'errors' },
+      {
+        ...base,
+        name: 'ground truth',
+        colors: gt ? colorsFromLabels(gt) : plainColors(n, grey),
+        title: gt ? 'ground truth' : 'ground truth: this shape has no per-point labels',
+      },
+      {
+        ...base,
+        name: 'prediction',
+        colors: p ? colorsFromLabels(p.input) : plainColors(n, grey),
+        title: p
+          ? `prediction · ${model}`
+          : !this.provider
+            ? 'prediction: no checkpoint'
+            : this.failedKey === this.predictionKey()
+              ? 'prediction: none (the panel says why)'
+              : 'prediction: running…',
+      },
+      {
+        ...base,
+        name: 'error',
+        colors: err,
+        title: p && judged ? `errors: ${wrong} of ${judged} points (${((100 * wrong) / judged).toFixed(1)} %)` : 'errors',
+      },
     ];
   }
 
@@ -651,12 +701,13 @@ export class App {
       key: tree.keys[depth]![tree.nemptyIndex(depth)[leaf]!]!,
       label: labels ? labels[i]! : null,
       prediction: p ? p[v.which][i]! : null,
-      quantized: d.axes.length && paired
-        ? d.axes.map((q, a) => {
-          const bin = binOf(q.cuts, d.input.points[3 * i + a]!);
-          return { axis: axisNames[a]!, bin, bins: q.values.length, lo: q.left[bin]!, hi: q.right[bin]!, value: d.quantized.points[3 * i + a]! };
-        })
-        : null,
+      quantized:
+        d.axes.length && paired
+          ? d.axes.map((q, a) => {
+              const bin = binOf(q.cuts, d.input.points[3 * i + a]!);
+              return { axis: axisNames[a]!, bin, bins: q.values.length, lo: q.left[bin]!, hi: q.right[bin]!, value: d.quantized.points[3 * i + a]! };
+            })
+          : null,
     };
   }
 
@@ -672,7 +723,10 @@ export class App {
     this.view.sides.forEach((side, k) => {
       const v = this.shownViews[k];
       const i = p && (paired || k === p.view || v?.which === this.shownViews[p.view]?.which) ? p.index : -1;
-      side.mark(v && i >= 0 && i < v.pc.points.length / 3 ? [v.pc.points[3 * i]!, v.pc.points[3 * i + 1]!, v.pc.points[3 * i + 2]!] : null, Math.max(0.01, side.cloud.size * 0.75));
+      side.mark(
+        v && i >= 0 && i < v.pc.points.length / 3 ? [v.pc.points[3 * i]!, v.pc.points[3 * i + 1]!, v.pc.points[3 * i + 2]!] : null,
+        Math.max(0.01, side.cloud.size * 0.75),
+      );
     });
     this.view.requestRender();
     if (!p) {
@@ -828,7 +882,8 @@ export class App {
       const counts = new Map<number, number>();
       for (const v of ids) counts.set(v, (counts.get(v) ?? 0) + 1);
       const entries = [...counts.entries()].sort((a, b) => a[0] - b[0]);
-      for (const [id, c] of entries.slice(0, 32)) legend.append(swatch(categoryHex(id), `${id < 0 ? 'none' : `${name} ${id}${names?.[id] ? ` ${names[id]}` : ''}`} (${c})`));
+      for (const [id, c] of entries.slice(0, 32))
+        legend.append(swatch(categoryHex(id), `${id < 0 ? 'none' : `${name} ${id}${names?.[id] ? ` ${names[id]}` : ''}`} (${c})`));
       if (entries.length > 32) legend.append(`… ${entries.length - 32} more`);
     };
     if (s.color === 'label') categorical(d.input.labels, 'part');
@@ -836,8 +891,7 @@ export class App {
     else if (s.color === 'prediction') {
       const p = this.currentPredictions();
       categorical(p?.input ?? null, 'class', p?.run?.model?.partNames ?? null);
-    }
-    else if (s.color === 'features') {
+    } else if (s.color === 'features') {
       const f = this.currentFeatures();
       if (!this.provider) legend.textContent = 'no checkpoint: start with rq3d view --checkpoint RUN/checkpoint (pretraining or fine-tuned)';
       else if (!f) legend.textContent = this.featuring ? 'computing point features…' : '';
@@ -846,13 +900,18 @@ export class App {
         legend.textContent = `RGB = the 3 principal components of ${f.run.channels} point features (${(100 * f.explained).toFixed(0)} % of their variance) of ${m ? modelLabel(m) : 'the model'} · tfjs ${f.run.backend} · ${f.run.ms.toFixed(0)} ms; one basis for both views`;
       }
     } else if (s.color === 'height') {
-      const stops = [0, 0.25, 0.5, 0.75, 1].map((t) => ramp(t).map((c) => Math.round(c * 255)).join(','));
+      const stops = [0, 0.25, 0.5, 0.75, 1].map((t) =>
+        ramp(t)
+          .map((c) => Math.round(c * 255))
+          .join(','),
+      );
       const bar = document.createElement('div');
       bar.style.cssText = `width:100%;height:10px;border-radius:3px;background:linear-gradient(90deg,${stops.map((c) => `rgb(${c})`).join(',')})`;
       const [lo, hi] = axisRange(d.input.points, this.upAxis());
       const ends = document.createElement('div');
       ends.className = 'ramp-ends';
-      const a = document.createElement('span'), b = document.createElement('span');
+      const a = document.createElement('span'),
+        b = document.createElement('span');
       a.textContent = `${s.up} = ${lo.toFixed(2)}`;
       b.textContent = `${s.up} = ${hi.toFixed(2)}`;
       ends.append(a, b);
@@ -925,9 +984,14 @@ export class App {
     };
     onInput('bins', (e) => (s().bins = clampInt(e.value, 1, 64, DEFAULT_STATE.bins)), true);
     onInput('seed', (e) => (s().seed = clampInt(e.value, 0, 2 ** 31 - 1, 0)), true, 'change');
-    onInput('variant', (e) => {
-      if (isVariant(e.value)) s().variant = e.value;
-    }, true, 'change');
+    onInput(
+      'variant',
+      (e) => {
+        if (isVariant(e.value)) s().variant = e.value;
+      },
+      true,
+      'change',
+    );
     onInput('p', (e) => (s().p = Number(e.value)), true);
     onInput('mid', (e) => (s().mid = e.checked), true, 'change');
     onInput('normalize', (e) => (s().normalize = e.value === 'bbox' ? 'bbox' : 'sphere'), true, 'change');
@@ -1067,7 +1131,11 @@ export class App {
     this.screenshotCanvas().toBlob((blob) => {
       if (!blob) return;
       const a = document.createElement('a');
-      const stem = (this.state.file ?? this.baseName).split('/').pop()?.replace(/\.[^.]*$/, '') ?? 'shape';
+      const stem =
+        (this.state.file ?? this.baseName)
+          .split('/')
+          .pop()
+          ?.replace(/\.[^.]*$/, '') ?? 'shape';
       a.download = `rq3d-${stem}-n${this.state.bins}-s${this.state.seed}-${this.state.variant}.png`;
       a.href = URL.createObjectURL(blob);
       a.click();

@@ -2,8 +2,26 @@
 
 /** 20 well-separated colours (Tableau 20 order: strong then light). */
 export const PALETTE: readonly string[] = [
-  '#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac',
-  '#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#bcbd22', '#7f7f7f',
+  '#4e79a7',
+  '#f28e2b',
+  '#e15759',
+  '#76b7b2',
+  '#59a14f',
+  '#edc948',
+  '#b07aa1',
+  '#ff9da7',
+  '#9c755f',
+  '#bab0ac',
+  '#1f77b4',
+  '#ff7f0e',
+  '#2ca02c',
+  '#d62728',
+  '#9467bd',
+  '#8c564b',
+  '#e377c2',
+  '#17becf',
+  '#bcbd22',
+  '#7f7f7f',
 ];
 export const UNLABELLED = '#c8c8c8';
 
@@ -37,14 +55,19 @@ export function colorsFromNormals(normals: Float32Array | null, n: number): Floa
 
 /** A perceptual ramp (viridis-like, 5 stops) for height. */
 const RAMP: ReadonlyArray<[number, number, number]> = [
-  [0.267, 0.005, 0.329], [0.229, 0.322, 0.546], [0.128, 0.567, 0.551], [0.369, 0.789, 0.383], [0.993, 0.906, 0.144],
+  [0.267, 0.005, 0.329],
+  [0.229, 0.322, 0.546],
+  [0.128, 0.567, 0.551],
+  [0.369, 0.789, 0.383],
+  [0.993, 0.906, 0.144],
 ];
 
 export function ramp(t: number): [number, number, number] {
   const x = Math.min(1, Math.max(0, t)) * (RAMP.length - 1);
   const i = Math.min(RAMP.length - 2, Math.floor(x));
   const f = x - i;
-  const a = RAMP[i]!, b = RAMP[i + 1]!;
+  const a = RAMP[i]!,
+    b = RAMP[i + 1]!;
   return [a[0] + f * (b[0] - a[0]), a[1] + f * (b[1] - a[1]), a[2] + f * (b[2] - a[2])];
 }
 
@@ -58,7 +81,8 @@ export function colorsFromHeight(points: Float32Array, lo: number, hi: number, a
 }
 
 export function axisRange(points: Float32Array, axis = 1): [number, number] {
-  let lo = Infinity, hi = -Infinity;
+  let lo = Infinity,
+    hi = -Infinity;
   for (let i = axis; i < points.length; i += 3) {
     if (points[i]! < lo) lo = points[i]!;
     if (points[i]! > hi) hi = points[i]!;

@@ -53,13 +53,24 @@ export class DatasetBrowser {
       sel.disabled = values.length === 0;
     };
     const uniq = (f: (it: CatalogItem) => string): string[] => [...new Set(items.map(f).filter((v) => v !== ''))].sort();
-    fill(this.category, uniq((it) => it.category), 'all classes', category);
-    fill(this.split, uniq((it) => it.split), 'all splits', split);
+    fill(
+      this.category,
+      uniq((it) => it.category),
+      'all classes',
+      category,
+    );
+    fill(
+      this.split,
+      uniq((it) => it.split),
+      'all splits',
+      split,
+    );
     this.applyFilter();
   }
 
   private applyFilter(): void {
-    const c = this.category.value, s = this.split.value;
+    const c = this.category.value,
+      s = this.split.value;
     this.filtered = this.items.filter((it) => (!c || it.category === c) && (!s || it.split === s));
     const opts = this.filtered.map((it) => {
       const o = new Option(itemLabel(it), it.path);

@@ -7,7 +7,13 @@ import * as THREE from 'three';
 export class MeshLayer {
   readonly object: THREE.Mesh;
   private readonly material = new THREE.MeshStandardMaterial({
-    color: 0xc4c9d2, roughness: 0.75, metalness: 0, side: THREE.DoubleSide, polygonOffset: true, polygonOffsetFactor: 1, polygonOffsetUnits: 1,
+    color: 0xc4c9d2,
+    roughness: 0.75,
+    metalness: 0,
+    side: THREE.DoubleSide,
+    polygonOffset: true,
+    polygonOffsetFactor: 1,
+    polygonOffsetUnits: 1,
   });
 
   constructor() {

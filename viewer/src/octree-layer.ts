@@ -9,8 +9,10 @@ function cubeEdges(): Float32Array {
     const [b, d] = [(a + 1) % 3, (a + 2) % 3];
     for (const u of c) {
       for (const v of c) {
-        const p = [0, 0, 0], q = [0, 0, 0];
-        p[a] = -0.5; q[a] = 0.5;
+        const p = [0, 0, 0],
+          q = [0, 0, 0];
+        p[a] = -0.5;
+        q[a] = 0.5;
         p[b] = q[b] = u;
         p[d] = q[d] = v;
         out.push(...p, ...q);

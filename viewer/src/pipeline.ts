@@ -7,7 +7,14 @@
  * y-up as the datasets' loader turns it, shown back in the file's frame.
  */
 import { parseShape, shapeToCloud } from '../../src/data/shape.ts';
-import { applyNormalization, bboxNormalization, normalizeCloud, sphereNormalization, type Normalization, type NormalizeMode } from '../../src/data/normalize.ts';
+import {
+  applyNormalization,
+  bboxNormalization,
+  normalizeCloud,
+  sphereNormalization,
+  type Normalization,
+  type NormalizeMode,
+} from '../../src/data/normalize.ts';
 import type { Mesh, PointCloud } from '../../src/data/pointcloud.ts';
 import { randomizedQuantize, rqVariantOptions, type AxisQuantizer, type RqVariant } from '../../src/augment/randomized-quantization.ts';
 import { fromYUp, toYUp, type UpAxis } from '../../src/data/up-axis.ts';
@@ -97,7 +104,10 @@ export function loadCloud(bytes: Uint8Array, fileName: string, labels: Int32Arra
 
 /** Integer labels, one per line (ShapeNet Part v0 `.seg`). */
 export function parseLabelLines(text: string): Int32Array {
-  const vals = text.split(/\s+/).filter((s) => s !== '').map(Number);
+  const vals = text
+    .split(/\s+/)
+    .filter((s) => s !== '')
+    .map(Number);
   if (vals.some((v) => !Number.isInteger(v))) throw new Error('label file holds a value that is not an integer');
   return Int32Array.from(vals);
 }
@@ -113,10 +123,7 @@ export function distinctPerAxis(points: Float32Array): [number, number, number] 
 }
 
 export function cloudOctree(pc: PointCloud, depth: number): Octree {
-  return buildOctree(
-    { points: pc.points, normals: pc.normals, labels: pc.labels },
-    { depth, fullDepth: Math.min(depth, 2), bounds: 'clamp' },
-  );
+  return buildOctree({ points: pc.points, normals: pc.normals, labels: pc.labels }, { depth, fullDepth: Math.min(depth, 2), bounds: 'clamp' });
 }
 
 /** The normalized cloud: the left view and the input of RQ without the MID-Net transform. */
@@ -145,7 +152,10 @@ export function normalizeMesh(mesh: Mesh, t: Normalization): Float32Array {
  * The MID-Net view: the shape turned y-up and normalized to the bounding sphere (MID-Net's normalization, as
  * the runs load it), then exactly the training sample's clouds for this seed, mapped back to the file's frame.
  */
-export function midSample(base: PointCloud, q: Pick<QuantizeParams, 'bins' | 'seed' | 'variant' | 'p' | 'up'>): { input: PointCloud; quantized: PointCloud; applied: boolean } {
+export function midSample(
+  base: PointCloud,
+  q: Pick<QuantizeParams, 'bins' | 'seed' | 'variant' | 'p' | 'up'>,
+): { input: PointCloud; quantized: PointCloud; applied: boolean } {
   const up = q.up ?? 'y';
   const s = sampleClouds(normalizeCloud(toYUp(base, up), 'sphere'), { transform: 'midnet', rq: { bins: q.bins, variant: q.variant, p: q.p } }, q.seed);
   return { input: fromYUp(s.base, up), quantized: fromYUp(s.points, up), applied: s.params.rq?.applied ?? false };

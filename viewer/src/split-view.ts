@@ -43,10 +43,7 @@ export class Side {
     const sun = new THREE.DirectionalLight(0xffffff, 1.2);
     sun.position.set(2, 4, 3);
     this.scene.add(sun);
-    this.frame = new THREE.LineSegments(
-      new THREE.EdgesGeometry(new THREE.BoxGeometry(2, 2, 2)),
-      new THREE.LineBasicMaterial({ color: 0xb8bec8 }),
-    );
+    this.frame = new THREE.LineSegments(new THREE.EdgesGeometry(new THREE.BoxGeometry(2, 2, 2)), new THREE.LineBasicMaterial({ color: 0xb8bec8 }));
     this.marker.visible = false;
     this.marker.renderOrder = 10;
     this.content.add(this.frame, this.axes, this.mesh.object, this.cloud.object, this.octree.object, this.marker);

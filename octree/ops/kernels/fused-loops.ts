@@ -6,8 +6,17 @@
  */
 
 /** Per-channel s and t of the forward, from stats = [mean | variance | invStd] (each c long). */
-function scaleShift(stats: Float32Array, so: number, gamma: Float32Array, go: number, beta: Float32Array, bo: number, c: number): { s: Float32Array; t: Float32Array } {
-  const s = new Float32Array(c), t = new Float32Array(c);
+function scaleShift(
+  stats: Float32Array,
+  so: number,
+  gamma: Float32Array,
+  go: number,
+  beta: Float32Array,
+  bo: number,
+  c: number,
+): { s: Float32Array; t: Float32Array } {
+  const s = new Float32Array(c),
+    t = new Float32Array(c);
   for (let k = 0; k < c; k++) {
     s[k] = Math.fround(stats[so + 2 * c + k]! * gamma[go + k]!);
     t[k] = beta[bo + k]! - stats[so + k]! * s[k]!;
@@ -17,13 +26,24 @@ function scaleShift(stats: Float32Array, so: number, gamma: Float32Array, go: nu
 
 /** y = relu?((x − mean)·invStd·gamma + beta) over rows of x [n, c]; writes stats [3, c]. */
 export function bnForwardRows(
-  x: Float32Array, xo: number, n: number, c: number,
-  gamma: Float32Array, go: number, beta: Float32Array, bo: number,
-  eps: number, relu: boolean,
-  y: Float32Array, yo: number, stats: Float32Array, so: number,
+  x: Float32Array,
+  xo: number,
+  n: number,
+  c: number,
+  gamma: Float32Array,
+  go: number,
+  beta: Float32Array,
+  bo: number,
+  eps: number,
+  relu: boolean,
+  y: Float32Array,
+  yo: number,
+  stats: Float32Array,
+  so: number,
 ): void {
   const nn = Math.max(1, n);
-  const mean = new Float64Array(c), sq = new Float64Array(c);
+  const mean = new Float64Array(c),
+    sq = new Float64Array(c);
   for (let i = 0; i < n; i++) for (let k = 0; k < c; k++) mean[k] += x[xo + i * c + k]!;
   for (let k = 0; k < c; k++) mean[k] /= nn;
   for (let i = 0; i < n; i++) {
@@ -49,14 +69,32 @@ export function bnForwardRows(
 
 /** dx, dgamma, dbeta of bnForwardRows, from dy, x and the forward's stats. */
 export function bnBackwardRows(
-  dy: Float32Array, dyo: number, x: Float32Array, xo: number, n: number, c: number,
-  gamma: Float32Array, go: number, beta: Float32Array, bo: number, stats: Float32Array, so: number, relu: boolean,
-  dx: Float32Array, dxo: number, dgamma: Float32Array, dgo: number, dbeta: Float32Array, dbo: number,
+  dy: Float32Array,
+  dyo: number,
+  x: Float32Array,
+  xo: number,
+  n: number,
+  c: number,
+  gamma: Float32Array,
+  go: number,
+  beta: Float32Array,
+  bo: number,
+  stats: Float32Array,
+  so: number,
+  relu: boolean,
+  dx: Float32Array,
+  dxo: number,
+  dgamma: Float32Array,
+  dgo: number,
+  dbeta: Float32Array,
+  dbo: number,
 ): void {
   const nn = Math.max(1, n);
   const { s, t } = scaleShift(stats, so, gamma, go, beta, bo, c);
-  const sumG = new Float64Array(c), sumGH = new Float64Array(c);
-  const mean = stats.subarray(so, so + c), inv = stats.subarray(so + 2 * c, so + 3 * c);
+  const sumG = new Float64Array(c),
+    sumGH = new Float64Array(c);
+  const mean = stats.subarray(so, so + c),
+    inv = stats.subarray(so + 2 * c, so + 3 * c);
   // (inlined rather than helper closures: this is the cpu backend's hot loop)
   for (let i = 0; i < n; i++) {
     const o = i * c;
@@ -67,7 +105,8 @@ export function bnBackwardRows(
       sumGH[k] += g * Math.fround(Math.fround(xv - mean[k]!) * inv[k]!);
     }
   }
-  const b = new Float32Array(c), e = new Float32Array(c);
+  const b = new Float32Array(c),
+    e = new Float32Array(c);
   for (let k = 0; k < c; k++) {
     dbeta[dbo + k] = sumG[k]!;
     dgamma[dgo + k] = sumGH[k]!;
@@ -116,7 +155,20 @@ export function siblingMaxGradRows(dy: Float32Array, dyo: number, arg: Int32Arra
  * Float32 products and sums (the product rounded to float32, then the float32 add), the arithmetic of
  * weightedRows in ./wasm/kernels.wat, so both paths give the same bits.
  */
-export function weightedRowsLoop(x: Float32Array, xo: number, offsets: Int32Array, oo: number, src: Int32Array, so: number, weight: Float32Array, wo: number, rows: number, c: number, out: Float32Array, outo: number): void {
+export function weightedRowsLoop(
+  x: Float32Array,
+  xo: number,
+  offsets: Int32Array,
+  oo: number,
+  src: Int32Array,
+  so: number,
+  weight: Float32Array,
+  wo: number,
+  rows: number,
+  c: number,
+  out: Float32Array,
+  outo: number,
+): void {
   out.fill(0, outo, outo + rows * c);
   for (let r = 0; r < rows; r++) {
     const o = outo + r * c;

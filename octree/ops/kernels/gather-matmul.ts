@@ -74,10 +74,14 @@ function matMul(backendName: string, backend: unknown, a: TensorInfo, b: TensorI
 
 function gatherMatMulKernel(backendName: string): tf.KernelFunc {
   return ({ inputs, backend, attrs }) => {
-    const x = input(inputs, 'x', GATHER_MATMUL), idx = input(inputs, 'idx', GATHER_MATMUL), w = input(inputs, 'w', GATHER_MATMUL);
+    const x = input(inputs, 'x', GATHER_MATMUL),
+      idx = input(inputs, 'idx', GATHER_MATMUL),
+      w = input(inputs, 'w', GATHER_MATMUL);
     const h = hostOf(backendName, backend);
-    const c = x.shape[1]!, [kc, cout] = w.shape as [number, number];
-    const k = kc / c, n = idx.shape[0]! / k;
+    const c = x.shape[1]!,
+      [kc, cout] = w.shape as [number, number];
+    const k = kc / c,
+      n = idx.shape[0]! / k;
     h.checkIdx(idx, x.shape[0]!, GATHER_MATMUL);
     if (n === 0 || kc === 0) return h.zeros([n, cout]);
     const rowsPer = Math.min(n, blockRowsFor(kc, cout, blockAttr(attrs, GATHER_MATMUL)), bindingRows(h, kc));
@@ -104,10 +108,14 @@ function gatherMatMulKernel(backendName: string): tf.KernelFunc {
 
 function gatherTMatMulKernel(backendName: string): tf.KernelFunc {
   return ({ inputs, backend, attrs }) => {
-    const x = input(inputs, 'x', GATHER_T_MATMUL), idx = input(inputs, 'idx', GATHER_T_MATMUL), dy = input(inputs, 'dy', GATHER_T_MATMUL);
+    const x = input(inputs, 'x', GATHER_T_MATMUL),
+      idx = input(inputs, 'idx', GATHER_T_MATMUL),
+      dy = input(inputs, 'dy', GATHER_T_MATMUL);
     const h = hostOf(backendName, backend);
-    const c = x.shape[1]!, [n, cout] = dy.shape as [number, number];
-    const k = idx.shape[0]! / n, kc = k * c;
+    const c = x.shape[1]!,
+      [n, cout] = dy.shape as [number, number];
+    const k = idx.shape[0]! / n,
+      kc = k * c;
     h.checkIdx(idx, x.shape[0]!, GATHER_T_MATMUL);
     if (n === 0 || kc === 0) return h.zeros([kc, cout]);
     const rowsPer = Math.min(n, blockRowsFor(kc, cout, blockAttr(attrs, GATHER_T_MATMUL)), bindingRows(h, kc));
@@ -175,9 +183,18 @@ export function runGatherTMatMul(x: tf.Tensor, idx: tf.Tensor, dy: tf.Tensor, bl
  * same symmetric table, carry dy back to x.
  */
 export function mirrorWeights(w: tf.Tensor, c: number, gatherRows: (x: tf.Tensor, idx: tf.Tensor) => tf.Tensor): tf.Tensor {
-  const k = w.shape[0]! / c, cout = w.shape[1]!;
+  const k = w.shape[0]! / c,
+    cout = w.shape[1]!;
   // The block reversal is a row gather (tf.reverse takes ~130 ms for 27·256·256 floats on wasm).
-  const reversed = tf.tidy(() => gatherRows(tf.reshape(w, [k, c * cout]), tf.tensor1d(Int32Array.from({ length: k }, (_, i) => k - 1 - i), 'int32')));
+  const reversed = tf.tidy(() =>
+    gatherRows(
+      tf.reshape(w, [k, c * cout]),
+      tf.tensor1d(
+        Int32Array.from({ length: k }, (_, i) => k - 1 - i),
+        'int32',
+      ),
+    ),
+  );
   return tf.reshape(tf.transpose(tf.reshape(reversed, [k, c, cout]), [0, 2, 1]), [k * cout, c]);
 }
 
@@ -203,10 +220,11 @@ export function gatherMatMulGradients(r: GradRunners): tf.GradConfig[] {
         const c = x.shape[1]!;
         const blockElements = (attrs.blockElements as number | undefined) ?? 0;
         return {
-          x: () => attrBool(attrs, 'mirror')
-            ? runGatherMatMul(g, idx, mirrorWeights(w, c, r.gather), { mirror: true, blockElements })
-            // dX = scatter-add of dCol = dy·Wᵀ viewed as [N·K, C] rows.
-            : r.scatterAdd(tf.reshape(r.matMulNN(g, tf.transpose(w)), [idx.shape[0]!, c]), idx, x.shape[0]!),
+          x: () =>
+            attrBool(attrs, 'mirror')
+              ? runGatherMatMul(g, idx, mirrorWeights(w, c, r.gather), { mirror: true, blockElements })
+              : // dX = scatter-add of dCol = dy·Wᵀ viewed as [N·K, C] rows.
+                r.scatterAdd(tf.reshape(r.matMulNN(g, tf.transpose(w)), [idx.shape[0]!, c]), idx, x.shape[0]!),
           w: () => runGatherTMatMul(x, idx, g, blockElements),
         };
       },

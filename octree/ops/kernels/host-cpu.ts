@@ -38,7 +38,8 @@ export function cpuHost(backend: unknown): Host {
     scatterAdd: (y, idx, m, dst, numRows) => scatterAddRows(floats(b, y), 0, ints(b, idx), 0, m, floats(b, dst), 0, y.shape[1]!, numRows),
     copy: (src, so, dst, d, count) => floats(b, dst).set(floats(b, src).subarray(so, so + count), d),
     addInto: (src, dst, count) => {
-      const s = floats(b, src), d = floats(b, dst);
+      const s = floats(b, src),
+        d = floats(b, dst);
       for (let i = 0; i < count; i++) d[i]! += s[i]!;
     },
     bnForward: (x, gamma, beta, eps, relu, y, stats) => {
@@ -47,7 +48,27 @@ export function cpuHost(backend: unknown): Host {
     },
     bnBackward: (dy, x, gamma, beta, stats, relu, dx, dg, db) => {
       const [n, c] = x.shape as [number, number];
-      bnBackwardRows(floats(b, dy), 0, floats(b, x), 0, n, c, floats(b, gamma), 0, floats(b, beta), 0, floats(b, stats), 0, relu, floats(b, dx), 0, floats(b, dg), 0, floats(b, db), 0);
+      bnBackwardRows(
+        floats(b, dy),
+        0,
+        floats(b, x),
+        0,
+        n,
+        c,
+        floats(b, gamma),
+        0,
+        floats(b, beta),
+        0,
+        floats(b, stats),
+        0,
+        relu,
+        floats(b, dx),
+        0,
+        floats(b, dg),
+        0,
+        floats(b, db),
+        0,
+      );
     },
     siblingMax: (x, out, arg) => {
       const [p, c] = out.shape as [number, number];

@@ -110,7 +110,8 @@ export function wasmHost(backend: unknown): Host {
     },
     addInto: (src, dst, count) => {
       const { f } = heapViews(b);
-      const s = ptr(src) >>> 2, d = ptr(dst) >>> 2;
+      const s = ptr(src) >>> 2,
+        d = ptr(dst) >>> 2;
       for (let i = 0; i < count; i++) f[d + i]! += f[s + i]!;
     },
     bnForward: (x, gamma, beta, eps, relu, y, stats) => {
@@ -126,7 +127,27 @@ export function wasmHost(backend: unknown): Host {
       if (k) withScratch(c, (s) => k.bnBackward(ptr(dy), ptr(x), n, c, ptr(gamma), ptr(beta), ptr(stats), relu ? 1 : 0, ptr(dx), ptr(dg), ptr(db), s));
       else {
         const { f } = heapViews(b);
-        bnBackwardRows(f, ptr(dy) >>> 2, f, ptr(x) >>> 2, n, c, f, ptr(gamma) >>> 2, f, ptr(beta) >>> 2, f, ptr(stats) >>> 2, relu, f, ptr(dx) >>> 2, f, ptr(dg) >>> 2, f, ptr(db) >>> 2);
+        bnBackwardRows(
+          f,
+          ptr(dy) >>> 2,
+          f,
+          ptr(x) >>> 2,
+          n,
+          c,
+          f,
+          ptr(gamma) >>> 2,
+          f,
+          ptr(beta) >>> 2,
+          f,
+          ptr(stats) >>> 2,
+          relu,
+          f,
+          ptr(dx) >>> 2,
+          f,
+          ptr(dg) >>> 2,
+          f,
+          ptr(db) >>> 2,
+        );
       }
     },
     siblingMax: (x, out, arg) => {

@@ -48,7 +48,17 @@ export interface Host {
   /** Training-mode batch norm of x [n, c]: y [n, c] and stats [3, c] = mean | biased variance | 1/sqrt(var + eps). */
   bnForward(x: TensorInfo, gamma: TensorInfo, beta: TensorInfo, eps: number, relu: boolean, y: TensorInfo, stats: TensorInfo): void;
   /** dx [n, c], dgamma [c], dbeta [c] of bnForward from dy and the forward's stats. */
-  bnBackward(dy: TensorInfo, x: TensorInfo, gamma: TensorInfo, beta: TensorInfo, stats: TensorInfo, relu: boolean, dx: TensorInfo, dgamma: TensorInfo, dbeta: TensorInfo): void;
+  bnBackward(
+    dy: TensorInfo,
+    x: TensorInfo,
+    gamma: TensorInfo,
+    beta: TensorInfo,
+    stats: TensorInfo,
+    relu: boolean,
+    dx: TensorInfo,
+    dgamma: TensorInfo,
+    dbeta: TensorInfo,
+  ): void;
   /** out [p, c] = max over the rows 8i..8i+7 of x [8p, c]; arg [p, c] int32 = the slot of the first maximum. */
   siblingMax(x: TensorInfo, out: TensorInfo, arg: TensorInfo): void;
   /** dx [8p, c] = dy[i, k] at row 8i + arg[i, k], zero elsewhere. */

@@ -19,8 +19,27 @@ registerOctKernels();
 
 export { octGather, octScatterAdd, matMulNN, octGatherT, gatherMatMul, octGatherReference, octScatterAddReference, matMulReference } from './row-ops.ts';
 export { registerOctKernels, ensureMatMulNN } from './register.ts';
-export { OCT_GATHER, OCT_SCATTER_ADD, MATMUL_NN, OCT_GATHER_T, GATHER_MATMUL, GATHER_T_MATMUL, BATCH_NORM, BATCH_NORM_GRAD, SIBLING_MAX, SIBLING_MAX_GRAD, WEIGHTED_GATHER,
-  L2_NORMALIZE, L2_NORMALIZE_GRAD, SEGMENT_SOFTMAX_CE, SEGMENT_SOFTMAX_CE_GRAD, CONCAT_COLS, SLICE_COLS, ADD_RELU, RELU_GRAD, BATCH_NORM_RUNNING,
+export {
+  OCT_GATHER,
+  OCT_SCATTER_ADD,
+  MATMUL_NN,
+  OCT_GATHER_T,
+  GATHER_MATMUL,
+  GATHER_T_MATMUL,
+  BATCH_NORM,
+  BATCH_NORM_GRAD,
+  SIBLING_MAX,
+  SIBLING_MAX_GRAD,
+  WEIGHTED_GATHER,
+  L2_NORMALIZE,
+  L2_NORMALIZE_GRAD,
+  SEGMENT_SOFTMAX_CE,
+  SEGMENT_SOFTMAX_CE_GRAD,
+  CONCAT_COLS,
+  SLICE_COLS,
+  ADD_RELU,
+  RELU_GRAD,
+  BATCH_NORM_RUNNING,
 } from './names.ts';
 export { kernelRegistered } from './dispatch.ts';
 export { hostBackends } from './host.ts';

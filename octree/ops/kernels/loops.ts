@@ -27,11 +27,7 @@ export function checkIndices(idx: IndexArray, idxOff: number, m: number, numRows
 }
 
 /** dst[dstOff + i*c .. +c] = src row idx[i] (zeros when idx[i] < 0), for i < m. */
-export function gatherRows(
-  src: Float32Array, srcOff: number,
-  idx: IndexArray, idxOff: number, m: number,
-  dst: Float32Array, dstOff: number, c: number,
-): void {
+export function gatherRows(src: Float32Array, srcOff: number, idx: IndexArray, idxOff: number, m: number, dst: Float32Array, dstOff: number, c: number): void {
   if (c === 0) return;
   if (src === dst && c >= COPY_WITHIN_MIN_C) {
     for (let i = 0; i < m; i++) {
@@ -63,9 +59,15 @@ export function gatherRows(
  * Accumulates in float32 in input order, so results are deterministic.
  */
 export function scatterAddRows(
-  src: Float32Array, srcOff: number,
-  idx: IndexArray, idxOff: number, m: number,
-  dst: Float32Array, dstOff: number, c: number, numRows: number,
+  src: Float32Array,
+  srcOff: number,
+  idx: IndexArray,
+  idxOff: number,
+  m: number,
+  dst: Float32Array,
+  dstOff: number,
+  c: number,
+  numRows: number,
 ): void {
   dst.fill(0, dstOff, dstOff + numRows * c);
   if (c === 0) return;
@@ -96,9 +98,15 @@ const TRANSPOSE_I_BLOCK = 256;
  * TRANSPOSE_ROW_BLOCK output rows are written at a time, each in a contiguous run.
  */
 export function gatherRowsTransposed(
-  src: Float32Array, srcOff: number,
-  idx: IndexArray, idxOff: number, n: number, k: number,
-  dst: Float32Array, dstOff: number, c: number,
+  src: Float32Array,
+  srcOff: number,
+  idx: IndexArray,
+  idxOff: number,
+  n: number,
+  k: number,
+  dst: Float32Array,
+  dstOff: number,
+  c: number,
 ): void {
   for (let i0 = 0; i0 < n; i0 += TRANSPOSE_I_BLOCK) {
     const i1 = Math.min(n, i0 + TRANSPOSE_I_BLOCK);

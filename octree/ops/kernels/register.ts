@@ -29,9 +29,7 @@ import { webgpuHost } from './webgpu/host.ts';
 import { gatherMatMulGradients, gatherMatMulKernels } from './gather-matmul.ts';
 import { registerRowKernels } from './row-kernels.ts';
 import { shareIdentityOnWasm } from './identity.ts';
-import {
-  BATCH_NORM, BATCH_NORM_GRAD, MATMUL_NN, OCT_GATHER, OCT_GATHER_T, OCT_SCATTER_ADD, SIBLING_MAX, SIBLING_MAX_GRAD, WEIGHTED_GATHER,
-} from './names.ts';
+import { BATCH_NORM, BATCH_NORM_GRAD, MATMUL_NN, OCT_GATHER, OCT_GATHER_T, OCT_SCATTER_ADD, SIBLING_MAX, SIBLING_MAX_GRAD, WEIGHTED_GATHER } from './names.ts';
 
 defineHost('cpu', cpuHost);
 defineHost('wasm', wasmHost);
@@ -73,7 +71,8 @@ function onHost(backendName: string, f: HostKernel): tf.KernelFunc {
 // ---- gather / transposed gather / scatter-add ----------------------------------------------------
 
 const gather: HostKernel = (h, inputs) => {
-  const x = input(inputs, 'x', OCT_GATHER), idx = input(inputs, 'idx', OCT_GATHER);
+  const x = input(inputs, 'x', OCT_GATHER),
+    idx = input(inputs, 'idx', OCT_GATHER);
   const m = idx.shape[0]!;
   h.checkIdx(idx, x.shape[0]!, OCT_GATHER);
   const out = h.alloc([m, x.shape[1]!]);
@@ -82,7 +81,8 @@ const gather: HostKernel = (h, inputs) => {
 };
 
 const gatherT: HostKernel = (h, inputs, attrs) => {
-  const x = input(inputs, 'x', OCT_GATHER_T), idx = input(inputs, 'idx', OCT_GATHER_T);
+  const x = input(inputs, 'x', OCT_GATHER_T),
+    idx = input(inputs, 'idx', OCT_GATHER_T);
   const k = positiveIntAttr(attrs, 'k', OCT_GATHER_T);
   const n = idx.shape[0]! / k;
   h.checkIdx(idx, x.shape[0]!, OCT_GATHER_T);
@@ -92,7 +92,8 @@ const gatherT: HostKernel = (h, inputs, attrs) => {
 };
 
 const scatterAdd: HostKernel = (h, inputs, attrs) => {
-  const y = input(inputs, 'y', OCT_SCATTER_ADD), idx = input(inputs, 'idx', OCT_SCATTER_ADD);
+  const y = input(inputs, 'y', OCT_SCATTER_ADD),
+    idx = input(inputs, 'idx', OCT_SCATTER_ADD);
   const numRows = numRowsAttr(attrs);
   h.checkIdx(idx, numRows, OCT_SCATTER_ADD);
   const out = h.alloc([numRows, y.shape[1]!]);
@@ -103,18 +104,27 @@ const scatterAdd: HostKernel = (h, inputs, attrs) => {
 // ---- batch norm, sibling max, weighted gather -----------------------------------------------------
 
 const batchNorm: HostKernel = (h, inputs, attrs) => {
-  const x = typed(inputs, 'x', BATCH_NORM), gamma = typed(inputs, 'gamma', BATCH_NORM), beta = typed(inputs, 'beta', BATCH_NORM);
+  const x = typed(inputs, 'x', BATCH_NORM),
+    gamma = typed(inputs, 'gamma', BATCH_NORM),
+    beta = typed(inputs, 'beta', BATCH_NORM);
   const [n, c] = rowsOf(x, BATCH_NORM);
-  const y = h.alloc([n, c]), stats = h.alloc([3, c]);
+  const y = h.alloc([n, c]),
+    stats = h.alloc([3, c]);
   h.bnForward(x, gamma, beta, attrs!.eps as number, attrs!.relu as boolean, y, stats);
   return [y, stats];
 };
 
 const batchNormGrad: HostKernel = (h, inputs, attrs) => {
   const k = BATCH_NORM_GRAD;
-  const dy = typed(inputs, 'dy', k), x = typed(inputs, 'x', k), gamma = typed(inputs, 'gamma', k), beta = typed(inputs, 'beta', k), stats = typed(inputs, 'stats', k);
+  const dy = typed(inputs, 'dy', k),
+    x = typed(inputs, 'x', k),
+    gamma = typed(inputs, 'gamma', k),
+    beta = typed(inputs, 'beta', k),
+    stats = typed(inputs, 'stats', k);
   const [n, c] = rowsOf(x, k);
-  const dx = h.alloc([n, c]), dg = h.alloc([c]), db = h.alloc([c]);
+  const dx = h.alloc([n, c]),
+    dg = h.alloc([c]),
+    db = h.alloc([c]);
   h.bnBackward(dy, x, gamma, beta, stats, attrs!.relu as boolean, dx, dg, db);
   return [dx, dg, db];
 };
@@ -123,13 +133,15 @@ const siblingMax: HostKernel = (h, inputs) => {
   const x = typed(inputs, 'x', SIBLING_MAX);
   const [rows, c] = rowsOf(x, SIBLING_MAX);
   if (rows % 8 !== 0) throw new RangeError(`siblingMax: rows (${rows}) must be a multiple of 8`);
-  const out = h.alloc([rows / 8, c]), arg = h.alloc([rows / 8, c], 'int32');
+  const out = h.alloc([rows / 8, c]),
+    arg = h.alloc([rows / 8, c], 'int32');
   h.siblingMax(x, out, arg);
   return [out, arg];
 };
 
 const siblingMaxGrad: HostKernel = (h, inputs) => {
-  const dy = typed(inputs, 'dy', SIBLING_MAX_GRAD), arg = typed(inputs, 'arg', SIBLING_MAX_GRAD, 'int32');
+  const dy = typed(inputs, 'dy', SIBLING_MAX_GRAD),
+    arg = typed(inputs, 'arg', SIBLING_MAX_GRAD, 'int32');
   const [p, c] = rowsOf(dy, SIBLING_MAX_GRAD);
   const dx = h.alloc([8 * p, c]);
   h.siblingMaxGrad(dy, arg, dx);
@@ -138,7 +150,10 @@ const siblingMaxGrad: HostKernel = (h, inputs) => {
 
 const weightedGather: HostKernel = (h, inputs) => {
   const k = WEIGHTED_GATHER;
-  const x = typed(inputs, 'x', k), offsets = typed(inputs, 'offsets', k, 'int32'), src = typed(inputs, 'src', k, 'int32'), weight = typed(inputs, 'weight', k);
+  const x = typed(inputs, 'x', k),
+    offsets = typed(inputs, 'offsets', k, 'int32'),
+    src = typed(inputs, 'src', k, 'int32'),
+    weight = typed(inputs, 'weight', k);
   const out = h.alloc([offsets.shape[0]! - 1, x.shape[1]!]);
   h.weightedRows(x, offsets, src, weight, out);
   return out;
@@ -198,7 +213,15 @@ export interface RowTable {
 }
 
 function runWeightedGather(x: tf.Tensor, table: RowTable, transposed: RowTable): tf.Tensor {
-  const inputs = { x, offsets: table.offsets, src: table.src, weight: table.weight, tOffsets: transposed.offsets, tSrc: transposed.src, tWeight: transposed.weight };
+  const inputs = {
+    x,
+    offsets: table.offsets,
+    src: table.src,
+    weight: table.weight,
+    tOffsets: transposed.offsets,
+    tSrc: transposed.src,
+    tWeight: transposed.weight,
+  };
   return tf.engine().runKernel(WEIGHTED_GATHER, inputs, {}) as tf.Tensor;
 }
 
@@ -308,7 +331,9 @@ export function registerOctKernels(): void {
       inputsToSave: ['offsets', 'src', 'weight', 'tOffsets', 'tSrc', 'tWeight'],
       gradFunc: (dy, saved) => {
         const [offsets, src, weight, tOffsets, tSrc, tWeight] = saved as tf.Tensor1D[];
-        return { x: () => runWeightedGather(dy as tf.Tensor, { offsets: tOffsets!, src: tSrc!, weight: tWeight! }, { offsets: offsets!, src: src!, weight: weight! }) };
+        return {
+          x: () => runWeightedGather(dy as tf.Tensor, { offsets: tOffsets!, src: tSrc!, weight: tWeight! }, { offsets: offsets!, src: src!, weight: weight! }),
+        };
       },
     },
     ...gatherMatMulGradients({ gather: runGather, scatterAdd: runScatterAdd, matMulNN: runMatMulNN }),

@@ -23,18 +23,45 @@
  * no NT products on wasm (XNNPACK serves NN only), no one-hot and no concat of the per-shape logits.
  */
 import * as tf from '@tensorflow/tfjs';
-import { ADD_RELU, BATCH_NORM_RUNNING, CONCAT_COLS, L2_NORMALIZE, L2_NORMALIZE_GRAD, RELU_GRAD, SEGMENT_SOFTMAX_CE, SEGMENT_SOFTMAX_CE_GRAD, SLICE_COLS } from './names.ts';
 import {
-  addReluRows, batchNormRunningRows, checkRange, copyColsRows, l2NormalizeGradRows, l2NormalizeRows, reluGradRows, segmentAxpyRows, segmentDotRows,
-  softmaxCrossEntropyCoef, softmaxCrossEntropyRows,
+  ADD_RELU,
+  BATCH_NORM_RUNNING,
+  CONCAT_COLS,
+  L2_NORMALIZE,
+  L2_NORMALIZE_GRAD,
+  RELU_GRAD,
+  SEGMENT_SOFTMAX_CE,
+  SEGMENT_SOFTMAX_CE_GRAD,
+  SLICE_COLS,
+} from './names.ts';
+import {
+  addReluRows,
+  batchNormRunningRows,
+  checkRange,
+  copyColsRows,
+  l2NormalizeGradRows,
+  l2NormalizeRows,
+  reluGradRows,
+  segmentAxpyRows,
+  segmentDotRows,
+  softmaxCrossEntropyCoef,
+  softmaxCrossEntropyRows,
 } from './row-loops.ts';
 import { heapKernels } from './wasm/index.ts';
 import { heapViews, type CpuBackendLike, type WasmBackendLike } from './backend-types.ts';
 import { zeroProgram, type GpuProgram, type UniformValue } from './webgpu/programs.ts';
 import type { WebGpuBackendLike } from './webgpu/host.ts';
 import {
-  addReluProgram, copyColsProgram, crossEntropyRowsProgram, l2NormalizeGradProgram, l2NormalizeProgram, meanProgram, reluGradProgram,
-  segmentLogitsProgram, segmentSoftmaxCEGradProgram, softmaxRowsProgram,
+  addReluProgram,
+  copyColsProgram,
+  crossEntropyRowsProgram,
+  l2NormalizeGradProgram,
+  l2NormalizeProgram,
+  meanProgram,
+  reluGradProgram,
+  segmentLogitsProgram,
+  segmentSoftmaxCEGradProgram,
+  softmaxRowsProgram,
 } from './webgpu/row-programs.ts';
 
 type TensorInfo = tf.TensorInfo;
@@ -64,7 +91,14 @@ function numAttr(attrs: tf.NamedAttrMap | undefined, name: string, kernel: strin
 }
 
 /** The shape checks of Rq3dSegmentSoftmaxCE: n, d, k and the number of segments. */
-function segmentShape(x: TensorInfo, protos: TensorInfo, seg: TensorInfo, label: TensorInfo, k: number, kernel: string): { n: number; d: number; segments: number } {
+function segmentShape(
+  x: TensorInfo,
+  protos: TensorInfo,
+  seg: TensorInfo,
+  label: TensorInfo,
+  k: number,
+  kernel: string,
+): { n: number; d: number; segments: number } {
   const [n, d] = rows2(x, kernel);
   const [pr, pd] = rows2(protos, kernel);
   if (pd !== d) throw new RangeError(`${kernel}: protos have ${pd} columns, x has ${d}`);
@@ -125,17 +159,21 @@ function kernels(backendName: string): tf.KernelConfig[] {
     const x = get(inputs, 'x', L2_NORMALIZE);
     const [n, c] = rows2(x, L2_NORMALIZE);
     const y = m.alloc([n, c]);
-    const [xv, xo] = m.f(x), [yv, yo] = m.f(y);
+    const [xv, xo] = m.f(x),
+      [yv, yo] = m.f(y);
     l2NormalizeRows(xv, xo, n, c, numAttr(attrs, 'eps', L2_NORMALIZE), yv, yo);
     return y;
   };
 
   const l2Grad: tf.KernelFunc = ({ inputs, backend, attrs }) => {
     const m = memOf(backendName, backend);
-    const dy = get(inputs, 'dy', L2_NORMALIZE_GRAD), x = get(inputs, 'x', L2_NORMALIZE_GRAD);
+    const dy = get(inputs, 'dy', L2_NORMALIZE_GRAD),
+      x = get(inputs, 'x', L2_NORMALIZE_GRAD);
     const [n, c] = rows2(x, L2_NORMALIZE_GRAD);
     const dx = m.alloc([n, c]);
-    const [dyv, dyo] = m.f(dy), [xv, xo] = m.f(x), [dxv, dxo] = m.f(dx);
+    const [dyv, dyo] = m.f(dy),
+      [xv, xo] = m.f(x),
+      [dxv, dxo] = m.f(dx);
     l2NormalizeGradRows(dyv, dyo, xv, xo, n, c, numAttr(attrs, 'eps', L2_NORMALIZE_GRAD), dxv, dxo);
     return dx;
   };
@@ -143,21 +181,34 @@ function kernels(backendName: string): tf.KernelConfig[] {
   const segCe: tf.KernelFunc = ({ inputs, backend, attrs }) => {
     const kn = SEGMENT_SOFTMAX_CE;
     const m = memOf(backendName, backend);
-    const x = get(inputs, 'x', kn), protos = get(inputs, 'protos', kn), seg = get(inputs, 'seg', kn, 'int32'), label = get(inputs, 'label', kn, 'int32');
-    const k = intAttr(attrs, 'k', kn, 1), scale = numAttr(attrs, 'scale', kn);
+    const x = get(inputs, 'x', kn),
+      protos = get(inputs, 'protos', kn),
+      seg = get(inputs, 'seg', kn, 'int32'),
+      label = get(inputs, 'label', kn, 'int32');
+    const k = intAttr(attrs, 'k', kn, 1),
+      scale = numAttr(attrs, 'scale', kn);
     const { n, d, segments } = segmentShape(x, protos, seg, label, k, kn);
     {
-      const [sv, so] = m.i(seg), [lv, lo] = m.i(label);
+      const [sv, so] = m.i(seg),
+        [lv, lo] = m.i(label);
       checkRange(sv, so, n, segments, `${kn}: seg`);
       checkRange(lv, lo, n, k, `${kn}: label`);
     }
-    const logits = m.alloc([n, k]), loss = m.alloc([]), prob = m.alloc([n, k]);
+    const logits = m.alloc([n, k]),
+      loss = m.alloc([]),
+      prob = m.alloc([n, k]);
     if (m.wasm) m.wasm.k.segmentDot(m.wasm.at(x), n, d, m.wasm.at(protos), m.wasm.at(seg), k, m.wasm.at(logits));
     else {
-      const [xv, xo] = m.f(x), [pv, po] = m.f(protos), [sv, so] = m.i(seg), [ov, oo] = m.f(logits);
+      const [xv, xo] = m.f(x),
+        [pv, po] = m.f(protos),
+        [sv, so] = m.i(seg),
+        [ov, oo] = m.f(logits);
       segmentDotRows(xv, xo, n, d, pv, po, sv, so, k, ov, oo);
     }
-    const [ov, oo] = m.f(logits), [lv, lo] = m.i(label), [lsv, lso] = m.f(loss), [pv, po] = m.f(prob);
+    const [ov, oo] = m.f(logits),
+      [lv, lo] = m.i(label),
+      [lsv, lso] = m.f(loss),
+      [pv, po] = m.f(prob);
     lsv[lso] = softmaxCrossEntropyRows(ov, oo, scale, lv, lo, n, k, pv, po);
     return [loss, logits, prob];
   };
@@ -165,20 +216,33 @@ function kernels(backendName: string): tf.KernelConfig[] {
   const segCeGrad: tf.KernelFunc = ({ inputs, backend, attrs }) => {
     const kn = SEGMENT_SOFTMAX_CE_GRAD;
     const m = memOf(backendName, backend);
-    const dLoss = get(inputs, 'dLoss', kn), dLogits = get(inputs, 'dLogits', kn), prob = get(inputs, 'prob', kn);
-    const protos = get(inputs, 'protos', kn), seg = get(inputs, 'seg', kn, 'int32'), label = get(inputs, 'label', kn, 'int32');
-    const k = intAttr(attrs, 'k', kn, 1), scale = numAttr(attrs, 'scale', kn);
+    const dLoss = get(inputs, 'dLoss', kn),
+      dLogits = get(inputs, 'dLogits', kn),
+      prob = get(inputs, 'prob', kn);
+    const protos = get(inputs, 'protos', kn),
+      seg = get(inputs, 'seg', kn, 'int32'),
+      label = get(inputs, 'label', kn, 'int32');
+    const k = intAttr(attrs, 'k', kn, 1),
+      scale = numAttr(attrs, 'scale', kn);
     const [n] = rows2(prob, kn);
     const d = protos.shape[1]!;
-    const dx = m.alloc([n, d]), coef = m.alloc([n, k]);
+    const dx = m.alloc([n, d]),
+      coef = m.alloc([n, k]);
     try {
       {
-        const [pv, po] = m.f(prob), [lv, lo] = m.i(label), [dlv, dlo] = m.f(dLoss), [dgv, dgo] = m.f(dLogits), [cv, co] = m.f(coef);
+        const [pv, po] = m.f(prob),
+          [lv, lo] = m.i(label),
+          [dlv, dlo] = m.f(dLoss),
+          [dgv, dgo] = m.f(dLogits),
+          [cv, co] = m.f(coef);
         softmaxCrossEntropyCoef(pv, po, lv, lo, n, k, dlv[dlo]!, dgv, dgo, scale, cv, co);
       }
       if (m.wasm) m.wasm.k.segmentAxpy(m.wasm.at(coef), n, k, m.wasm.at(protos), m.wasm.at(seg), d, m.wasm.at(dx));
       else {
-        const [cv, co] = m.f(coef), [pv, po] = m.f(protos), [sv, so] = m.i(seg), [dxv, dxo] = m.f(dx);
+        const [cv, co] = m.f(coef),
+          [pv, po] = m.f(protos),
+          [sv, so] = m.i(seg),
+          [dxv, dxo] = m.f(dx);
         segmentAxpyRows(cv, co, n, k, pv, po, sv, so, d, dxv, dxo);
       }
     } finally {
@@ -204,7 +268,8 @@ function kernels(backendName: string): tf.KernelConfig[] {
       const c = p.shape[1]!;
       if (m.wasm) m.wasm.k.copyCols(m.wasm.at(p), c, m.wasm.at(out) + 4 * col, width, n, c);
       else {
-        const [sv, so] = m.f(p), [dv, dOff] = m.f(out);
+        const [sv, so] = m.f(p),
+          [dv, dOff] = m.f(out);
         copyColsRows(sv, so, c, dv, dOff + col, width, n, c);
       }
       col += c;
@@ -216,12 +281,14 @@ function kernels(backendName: string): tf.KernelConfig[] {
     const m = memOf(backendName, backend);
     const x = get(inputs, 'x', SLICE_COLS);
     const [n, c] = rows2(x, SLICE_COLS);
-    const begin = intAttr(attrs, 'begin', SLICE_COLS, 0), size = intAttr(attrs, 'size', SLICE_COLS, 0);
+    const begin = intAttr(attrs, 'begin', SLICE_COLS, 0),
+      size = intAttr(attrs, 'size', SLICE_COLS, 0);
     if (begin + size > c) throw new RangeError(`${SLICE_COLS}: columns [${begin}, ${begin + size}) exceed ${c}`);
     const out = m.alloc([n, size]);
     if (m.wasm) m.wasm.k.copyCols(m.wasm.at(x) + 4 * begin, c, m.wasm.at(out), size, n, size);
     else {
-      const [sv, so] = m.f(x), [dv, dOff] = m.f(out);
+      const [sv, so] = m.f(x),
+        [dv, dOff] = m.f(out);
       copyColsRows(sv, so + begin, c, dv, dOff, size, n, size);
     }
     return out;
@@ -231,27 +298,33 @@ function kernels(backendName: string): tf.KernelConfig[] {
 
   const addRelu: tf.KernelFunc = ({ inputs, backend }) => {
     const m = memOf(backendName, backend);
-    const a = get(inputs, 'a', ADD_RELU), b = get(inputs, 'b', ADD_RELU);
+    const a = get(inputs, 'a', ADD_RELU),
+      b = get(inputs, 'b', ADD_RELU);
     if (a.shape.join() !== b.shape.join()) throw new RangeError(`${ADD_RELU}: shapes [${a.shape.join(', ')}] and [${b.shape.join(', ')}] differ`);
     const y = m.alloc([...a.shape]);
     if (m.wasm) {
       m.wasm.k.addRelu(m.wasm.at(a), m.wasm.at(b), sizeOf(a), m.wasm.at(y));
       return y;
     }
-    const [av, ao] = m.f(a), [bv, bo] = m.f(b), [yv, yo] = m.f(y);
+    const [av, ao] = m.f(a),
+      [bv, bo] = m.f(b),
+      [yv, yo] = m.f(y);
     addReluRows(av, ao, bv, bo, sizeOf(a), yv, yo);
     return y;
   };
 
   const reluGrad: tf.KernelFunc = ({ inputs, backend }) => {
     const m = memOf(backendName, backend);
-    const dy = get(inputs, 'dy', RELU_GRAD), y = get(inputs, 'y', RELU_GRAD);
+    const dy = get(inputs, 'dy', RELU_GRAD),
+      y = get(inputs, 'y', RELU_GRAD);
     const dx = m.alloc([...y.shape]);
     if (m.wasm) {
       m.wasm.k.reluGrad(m.wasm.at(dy), m.wasm.at(y), sizeOf(y), m.wasm.at(dx));
       return dx;
     }
-    const [dv, dOff] = m.f(dy), [yv, yo] = m.f(y), [xv, xo] = m.f(dx);
+    const [dv, dOff] = m.f(dy),
+      [yv, yo] = m.f(y),
+      [xv, xo] = m.f(dx);
     reluGradRows(dv, dOff, yv, yo, sizeOf(y), xv, xo);
     return dx;
   };
@@ -259,10 +332,15 @@ function kernels(backendName: string): tf.KernelConfig[] {
   const bnRunning: tf.KernelFunc = ({ inputs, backend, attrs }) => {
     const kn = BATCH_NORM_RUNNING;
     const m = memOf(backendName, backend);
-    const stats = get(inputs, 'stats', kn), mean = get(inputs, 'mean', kn), variance = get(inputs, 'variance', kn);
+    const stats = get(inputs, 'stats', kn),
+      mean = get(inputs, 'mean', kn),
+      variance = get(inputs, 'variance', kn);
     const c = mean.shape[0]!;
-    if (rows2(stats, kn)[1] !== c || stats.shape[0]! < 2 || variance.shape[0] !== c) throw new RangeError(`${kn}: stats [${stats.shape.join(', ')}] do not match ${c} channels`);
-    const [sv, so] = m.f(stats), [mv, mo] = m.f(mean), [vv, vo] = m.f(variance);
+    if (rows2(stats, kn)[1] !== c || stats.shape[0]! < 2 || variance.shape[0] !== c)
+      throw new RangeError(`${kn}: stats [${stats.shape.join(', ')}] do not match ${c} channels`);
+    const [sv, so] = m.f(stats),
+      [mv, mo] = m.f(mean),
+      [vv, vo] = m.f(variance);
     batchNormRunningRows(sv, so, c, mv, mo, vv, vo, numAttr(attrs, 'momentum', kn), numAttr(attrs, 'unbias', kn));
     return [];
   };
@@ -299,8 +377,7 @@ function webgpuKernels(): tf.KernelConfig[] {
   const gpu = (backend: unknown): WebGpuBackendLike => backend as WebGpuBackendLike;
   const sizeOf = (t: TensorInfo): number => t.shape.reduce((p, v) => p * v, 1);
   /** A float32 output; an empty one gets its (empty) values now: no program writes it, so none would exist to read. */
-  const alloc = (b: WebGpuBackendLike, shape: number[]): TensorInfo =>
-    b.makeTensorInfo(shape, 'float32', shape.includes(0) ? new Float32Array(0) : undefined);
+  const alloc = (b: WebGpuBackendLike, shape: number[]): TensorInfo => b.makeTensorInfo(shape, 'float32', shape.includes(0) ? new Float32Array(0) : undefined);
 
   const l2: tf.KernelFunc = ({ inputs, backend, attrs }) => {
     const b = gpu(backend);
@@ -313,7 +390,8 @@ function webgpuKernels(): tf.KernelConfig[] {
 
   const l2Grad: tf.KernelFunc = ({ inputs, backend, attrs }) => {
     const b = gpu(backend);
-    const dy = get(inputs, 'dy', L2_NORMALIZE_GRAD), x = get(inputs, 'x', L2_NORMALIZE_GRAD);
+    const dy = get(inputs, 'dy', L2_NORMALIZE_GRAD),
+      x = get(inputs, 'x', L2_NORMALIZE_GRAD);
     const [n, c] = rows2(x, L2_NORMALIZE_GRAD);
     const dx = alloc(b, [n, c]);
     run(b, l2NormalizeGradProgram(dx.shape, n), [dy, x], dx, n * c > 0 ? n : 0, [i32(n), f32(numAttr(attrs, 'eps', L2_NORMALIZE_GRAD))]);
@@ -323,10 +401,16 @@ function webgpuKernels(): tf.KernelConfig[] {
   const segCe: tf.KernelFunc = ({ inputs, backend, attrs }) => {
     const kn = SEGMENT_SOFTMAX_CE;
     const b = gpu(backend);
-    const x = get(inputs, 'x', kn), protos = get(inputs, 'protos', kn), seg = get(inputs, 'seg', kn, 'int32'), label = get(inputs, 'label', kn, 'int32');
-    const k = intAttr(attrs, 'k', kn, 1), scale = numAttr(attrs, 'scale', kn);
+    const x = get(inputs, 'x', kn),
+      protos = get(inputs, 'protos', kn),
+      seg = get(inputs, 'seg', kn, 'int32'),
+      label = get(inputs, 'label', kn, 'int32');
+    const k = intAttr(attrs, 'k', kn, 1),
+      scale = numAttr(attrs, 'scale', kn);
     const { n } = segmentShape(x, protos, seg, label, k, kn);
-    const logits = alloc(b, [n, k]), loss = b.makeTensorInfo([], 'float32'), prob = alloc(b, [n, k]);
+    const logits = alloc(b, [n, k]),
+      loss = b.makeTensorInfo([], 'float32'),
+      prob = alloc(b, [n, k]);
     if (n === 0) {
       run(b, zeroProgram([1], 1), [], loss, 1, [i32(1)]);
       return [loss, logits, prob];
@@ -346,9 +430,14 @@ function webgpuKernels(): tf.KernelConfig[] {
   const segCeGrad: tf.KernelFunc = ({ inputs, backend, attrs }) => {
     const kn = SEGMENT_SOFTMAX_CE_GRAD;
     const b = gpu(backend);
-    const dLoss = get(inputs, 'dLoss', kn), dLogits = get(inputs, 'dLogits', kn), prob = get(inputs, 'prob', kn);
-    const protos = get(inputs, 'protos', kn), seg = get(inputs, 'seg', kn, 'int32'), label = get(inputs, 'label', kn, 'int32');
-    const k = intAttr(attrs, 'k', kn, 1), scale = numAttr(attrs, 'scale', kn);
+    const dLoss = get(inputs, 'dLoss', kn),
+      dLogits = get(inputs, 'dLogits', kn),
+      prob = get(inputs, 'prob', kn);
+    const protos = get(inputs, 'protos', kn),
+      seg = get(inputs, 'seg', kn, 'int32'),
+      label = get(inputs, 'label', kn, 'int32');
+    const k = intAttr(attrs, 'k', kn, 1),
+      scale = numAttr(attrs, 'scale', kn);
     const [n] = rows2(prob, kn);
     const d = protos.shape[1]!;
     const dx = alloc(b, [n, d]);
@@ -385,7 +474,8 @@ function webgpuKernels(): tf.KernelConfig[] {
     const b = gpu(backend);
     const x = get(inputs, 'x', SLICE_COLS);
     const [n, c] = rows2(x, SLICE_COLS);
-    const begin = intAttr(attrs, 'begin', SLICE_COLS, 0), size = intAttr(attrs, 'size', SLICE_COLS, 0);
+    const begin = intAttr(attrs, 'begin', SLICE_COLS, 0),
+      size = intAttr(attrs, 'size', SLICE_COLS, 0);
     if (begin + size > c) throw new RangeError(`${SLICE_COLS}: columns [${begin}, ${begin + size}) exceed ${c}`);
     const out = alloc(b, [n, size]);
     copyCols(b, x, begin, c, out, 0, size, n, size);
@@ -394,7 +484,8 @@ function webgpuKernels(): tf.KernelConfig[] {
 
   const addRelu: tf.KernelFunc = ({ inputs, backend }) => {
     const b = gpu(backend);
-    const a = get(inputs, 'a', ADD_RELU), bb = get(inputs, 'b', ADD_RELU);
+    const a = get(inputs, 'a', ADD_RELU),
+      bb = get(inputs, 'b', ADD_RELU);
     if (a.shape.join() !== bb.shape.join()) throw new RangeError(`${ADD_RELU}: shapes [${a.shape.join(', ')}] and [${bb.shape.join(', ')}] differ`);
     const y = alloc(b, [...a.shape]);
     run(b, addReluProgram(y.shape, sizeOf(y)), [a, bb], y, sizeOf(y), [i32(sizeOf(y))]);
@@ -403,7 +494,8 @@ function webgpuKernels(): tf.KernelConfig[] {
 
   const reluGrad: tf.KernelFunc = ({ inputs, backend }) => {
     const b = gpu(backend);
-    const dy = get(inputs, 'dy', RELU_GRAD), y = get(inputs, 'y', RELU_GRAD);
+    const dy = get(inputs, 'dy', RELU_GRAD),
+      y = get(inputs, 'y', RELU_GRAD);
     const dx = alloc(b, [...y.shape]);
     run(b, reluGradProgram(dx.shape, sizeOf(dx)), [dy, y], dx, sizeOf(dx), [i32(sizeOf(dx))]);
     return dx;
@@ -450,7 +542,12 @@ export function registerRowKernels(): void {
         const [dLoss, dLogits] = dys as tf.Tensor[];
         const [, protos, seg, label, prob] = saved as tf.Tensor[];
         return {
-          x: () => run(SEGMENT_SOFTMAX_CE_GRAD, { dLoss: dLoss!, dLogits: dLogits!, prob: prob!, protos: protos!, seg: seg!, label: label! }, { k: attrs.k as number, scale: attrs.scale as number }),
+          x: () =>
+            run(
+              SEGMENT_SOFTMAX_CE_GRAD,
+              { dLoss: dLoss!, dLogits: dLogits!, prob: prob!, protos: protos!, seg: seg!, label: label! },
+              { k: attrs.k as number, scale: attrs.scale as number },
+            ),
         };
       },
     },

@@ -21,7 +21,17 @@ export function l2NormalizeRows(x: Float32Array, xo: number, n: number, c: numbe
  * dx of l2NormalizeRows: (dy − y·(y·dy)) / ‖x‖ where ‖x‖ > eps, dy / eps where the norm is clamped
  * (there y = x / eps is linear in x).
  */
-export function l2NormalizeGradRows(dy: Float32Array, dyo: number, x: Float32Array, xo: number, n: number, c: number, eps: number, dx: Float32Array, dxo: number): void {
+export function l2NormalizeGradRows(
+  dy: Float32Array,
+  dyo: number,
+  x: Float32Array,
+  xo: number,
+  n: number,
+  c: number,
+  eps: number,
+  dx: Float32Array,
+  dxo: number,
+): void {
   for (let i = 0; i < n; i++) {
     const o = i * c;
     let s = 0;
@@ -46,16 +56,27 @@ const fr = Math.fround;
  * of the SIMD loop in kernels.wat. (The scale is applied by softmaxCrossEntropyRows.)
  */
 export function segmentDotRows(
-  x: Float32Array, xo: number, n: number, d: number,
-  protos: Float32Array, po: number, seg: Int32Array, so: number, k: number,
-  out: Float32Array, oo: number,
+  x: Float32Array,
+  xo: number,
+  n: number,
+  d: number,
+  protos: Float32Array,
+  po: number,
+  seg: Int32Array,
+  so: number,
+  k: number,
+  out: Float32Array,
+  oo: number,
 ): void {
   const d4 = d & ~3;
   for (let i = 0; i < n; i++) {
     const xr = xo + i * d;
     let pr = po + seg[so + i]! * k * d;
     for (let j = 0; j < k; j++) {
-      let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+      let a0 = 0,
+        a1 = 0,
+        a2 = 0,
+        a3 = 0;
       let c = 0;
       for (; c < d4; c += 4) {
         a0 = fr(a0 + fr(x[xr + c]! * protos[pr + c]!));
@@ -73,9 +94,17 @@ export function segmentDotRows(
 
 /** dx row i = Σ_j coef[i, j] · protos row seg[i]·k + j, in j order, float32 arithmetic. */
 export function segmentAxpyRows(
-  coef: Float32Array, co: number, n: number, k: number,
-  protos: Float32Array, po: number, seg: Int32Array, so: number, d: number,
-  dx: Float32Array, dxo: number,
+  coef: Float32Array,
+  co: number,
+  n: number,
+  k: number,
+  protos: Float32Array,
+  po: number,
+  seg: Int32Array,
+  so: number,
+  d: number,
+  dx: Float32Array,
+  dxo: number,
 ): void {
   dx.fill(0, dxo, dxo + n * d);
   for (let i = 0; i < n; i++) {
@@ -95,12 +124,21 @@ export function segmentAxpyRows(
  * prob (the backward's input: no second pass of exponentials).
  */
 export function softmaxCrossEntropyRows(
-  logits: Float32Array, lo: number, scale: number, label: Int32Array, lab: number, n: number, k: number, prob: Float32Array, po: number,
+  logits: Float32Array,
+  lo: number,
+  scale: number,
+  label: Int32Array,
+  lab: number,
+  n: number,
+  k: number,
+  prob: Float32Array,
+  po: number,
 ): number {
   const sc = fr(scale);
   let total = 0;
   for (let i = 0; i < n; i++) {
-    const o = lo + i * k, q = po + i * k;
+    const o = lo + i * k,
+      q = po + i * k;
     let m = -Infinity;
     for (let j = 0; j < k; j++) {
       logits[o + j] = logits[o + j]! * sc;
@@ -124,13 +162,24 @@ export function softmaxCrossEntropyRows(
  * segmentAxpyRows turns into dx.
  */
 export function softmaxCrossEntropyCoef(
-  prob: Float32Array, po: number, label: Int32Array, lab: number, n: number, k: number,
-  dLoss: number, dLogits: Float32Array | null, dlo: number, scale: number,
-  coef: Float32Array, co: number,
+  prob: Float32Array,
+  po: number,
+  label: Int32Array,
+  lab: number,
+  n: number,
+  k: number,
+  dLoss: number,
+  dLogits: Float32Array | null,
+  dlo: number,
+  scale: number,
+  coef: Float32Array,
+  co: number,
 ): void {
   const w = n > 0 ? dLoss / n : 0;
   for (let i = 0; i < n; i++) {
-    const q = po + i * k, c = co + i * k, y = label[lab + i]!;
+    const q = po + i * k,
+      c = co + i * k,
+      y = label[lab + i]!;
     for (let j = 0; j < k; j++) {
       const g = w * (prob[q + j]! - (j === y ? 1 : 0)) + (dLogits ? dLogits[dlo + i * k + j]! : 0);
       coef[c + j] = scale * g;
@@ -158,9 +207,19 @@ export function checkRange(v: Int32Array, vo: number, n: number, limit: number, 
  * `stats` holds the batch mean in its first c floats and the biased variance in the next c.
  */
 export function batchNormRunningRows(
-  stats: Float32Array, so: number, c: number, mean: Float32Array, mo: number, variance: Float32Array, vo: number, momentum: number, unbias: number,
+  stats: Float32Array,
+  so: number,
+  c: number,
+  mean: Float32Array,
+  mo: number,
+  variance: Float32Array,
+  vo: number,
+  momentum: number,
+  unbias: number,
 ): void {
-  const m = Math.fround(momentum), keep = Math.fround(1 - momentum), u = Math.fround(unbias);
+  const m = Math.fround(momentum),
+    keep = Math.fround(1 - momentum),
+    u = Math.fround(unbias);
   for (let k = 0; k < c; k++) {
     mean[mo + k] = Math.fround(Math.fround(mean[mo + k]! * keep) + Math.fround(stats[so + k]! * m));
     variance[vo + k] = Math.fround(Math.fround(variance[vo + k]! * keep) + Math.fround(Math.fround(stats[so + c + k]! * u) * m));

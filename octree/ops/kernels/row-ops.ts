@@ -100,7 +100,8 @@ export function gatherMatMul(x: tf.Tensor2D, idx: tf.Tensor1D, w: tf.Tensor2D, o
   checkRows(x, 'x', 'gatherMatMul');
   checkIndex(idx, 'gatherMatMul');
   checkRows(w, 'w', 'gatherMatMul');
-  const c = x.shape[1], kc = w.shape[0];
+  const c = x.shape[1],
+    kc = w.shape[0];
   if (c === 0 || kc % c !== 0) throw new RangeError(`gatherMatMul: w has ${kc} rows, not a positive multiple of C = ${c}`);
   const k = kc / c;
   if (idx.shape[0] % k !== 0) throw new RangeError(`gatherMatMul: idx length ${idx.shape[0]} is not a multiple of K = ${k}`);

@@ -75,7 +75,13 @@ export function resolvedUpAxis(ds: Pick<Dataset, 'upAxis'>, spec: Pick<Preproces
 }
 
 export function cacheKey(ds: Pick<Dataset, 'name' | 'source' | 'upAxis'>, spec: PreprocessSpec): string {
-  const json = JSON.stringify({ v: CACHE_VERSION, name: ds.name, source: ds.source ?? null, spec: resolvedSpec(spec), up: signedUpAxis(resolvedUpAxis(ds, spec)) });
+  const json = JSON.stringify({
+    v: CACHE_VERSION,
+    name: ds.name,
+    source: ds.source ?? null,
+    spec: resolvedSpec(spec),
+    up: signedUpAxis(resolvedUpAxis(ds, spec)),
+  });
   return createHash('sha256').update(json).digest('hex').slice(0, 16);
 }
 
@@ -90,7 +96,10 @@ export function itemFileName(item: DatasetItem): string {
  */
 export function canonicalCloud(raw: PointCloud, spec: PreprocessSpec, upAxis: UpAxis, seed: number, what: string): PointCloud {
   const r = resolvedSpec(spec);
-  const pc = shapeToCloud({ format: 'points', cloud: toYUp(raw, upAxis) }, { sample: r.sample ?? undefined, normals: r.normals, orient: r.orient, k: r.k, seed });
+  const pc = shapeToCloud(
+    { format: 'points', cloud: toYUp(raw, upAxis) },
+    { sample: r.sample ?? undefined, normals: r.normals, orient: r.orient, k: r.k, seed },
+  );
   if (pc.points.length === 0) throw new UserError(`${what}: shape has no points`);
   return normalizeCloud(pc, r.normalize, r.scale);
 }
@@ -169,16 +178,24 @@ async function runInWorkers(
 }
 
 /** The cache folder of a dataset and spec, created with its spec.json (the same bytes every time). */
-export async function openCacheFolder(ds: Pick<Dataset, 'name' | 'source' | 'upAxis'>, spec: PreprocessSpec, cacheDir: string): Promise<{ dir: string; key: string }> {
+export async function openCacheFolder(
+  ds: Pick<Dataset, 'name' | 'source' | 'upAxis'>,
+  spec: PreprocessSpec,
+  cacheDir: string,
+): Promise<{ dir: string; key: string }> {
   const key = cacheKey(ds, spec);
   const dir = path.join(cacheDir, `${ds.name}-${key}`);
   await fs.mkdir(dir, { recursive: true });
-  await writeFileAtomic(path.join(dir, 'spec.json'), JSON.stringify({ dataset: ds.name, source: ds.source ?? null, spec: resolvedSpec(spec), upAxis: resolvedUpAxis(ds, spec) }, null, 2) + '\n');
+  await writeFileAtomic(
+    path.join(dir, 'spec.json'),
+    JSON.stringify({ dataset: ds.name, source: ds.source ?? null, spec: resolvedSpec(spec), upAxis: resolvedUpAxis(ds, spec) }, null, 2) + '\n',
+  );
   return { dir, key };
 }
 
 export async function preprocessDataset(ds: Dataset, spec: PreprocessSpec, opts: CacheOptions): Promise<PreprocessedDataset> {
-  if (spec.sample !== undefined && (!Number.isInteger(spec.sample) || spec.sample < 1)) throw new UserError(`sample must be a positive integer, got ${spec.sample}`);
+  if (spec.sample !== undefined && (!Number.isInteger(spec.sample) || spec.sample < 1))
+    throw new UserError(`sample must be a positive integer, got ${spec.sample}`);
   const { dir, key } = await openCacheFolder(ds, spec, opts.cacheDir);
   const items = opts.items ?? ds.items;
   const fileOf = (item: DatasetItem): string => path.join(dir, itemFileName(item));

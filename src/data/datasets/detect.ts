@@ -24,7 +24,9 @@ export async function openDataFolder(dir: string): Promise<Dataset> {
   if (has('modelnet40_shape_names.txt') || has('modelnet10_shape_names.txt')) return modelNetResampled(dir);
   if (has('train_files.txt')) return modelNetH5(dir);
   // <class>/{train,test}/ folders make a ModelNet tree; anything else is a plain folder of shapes (ShapeNetCore ...)
-  const tree = fs.readdirSync(dir, { withFileTypes: true }).some((e) => e.isDirectory() && (fs.existsSync(path.join(dir, e.name, 'train')) || fs.existsSync(path.join(dir, e.name, 'test'))));
+  const tree = fs
+    .readdirSync(dir, { withFileTypes: true })
+    .some((e) => e.isDirectory() && (fs.existsSync(path.join(dir, e.name, 'train')) || fs.existsSync(path.join(dir, e.name, 'test'))));
   return tree ? modelNetTree(dir) : shapeFolder(dir);
 }
 

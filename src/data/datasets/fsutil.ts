@@ -9,9 +9,7 @@ export async function listDir(dir: string): Promise<{ name: string; isDir: boole
   } catch {
     throw fileError(dir, 'cannot list the folder (does it exist?)');
   }
-  return entries
-    .map((e) => ({ name: e.name, isDir: e.isDirectory() }))
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return entries.map((e) => ({ name: e.name, isDir: e.isDirectory() })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 export async function exists(p: string): Promise<boolean> {
@@ -33,7 +31,10 @@ export async function readTextFile(file: string): Promise<string> {
 
 /** Non-empty trimmed lines. */
 export async function readLines(file: string): Promise<string[]> {
-  return (await readTextFile(file)).split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length > 0);
+  return (await readTextFile(file))
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0);
 }
 
 export function codeUnitCompare(a: string, b: string): number {

@@ -101,7 +101,8 @@ export async function modelNetH5(root: string): Promise<Dataset> {
       const file = path.join(root, path.basename(listed));
       const b = await block(file);
       b.labels.forEach((label, i) => {
-        if (!Number.isInteger(label) || label < 0 || label >= classes.length) throw fileError(file, `label ${label} of shape ${i} is outside 0..${classes.length - 1}`);
+        if (!Number.isInteger(label) || label < 0 || label >= classes.length)
+          throw fileError(file, `label ${label} of shape ${i} is outside 0..${classes.length - 1}`);
         items.push({ id: `${path.basename(file)}#${i}`, file, label, split });
       });
     }

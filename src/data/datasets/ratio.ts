@@ -29,7 +29,10 @@ export function subsetByRatio<T extends DatasetItem>(items: readonly T[], ratio:
   const out: T[] = [];
   for (const label of [...byClass.keys()].sort((a, b) => a - b)) {
     const key = (it: T): string => (it.file ? `${path.basename(it.file)}#${it.id}` : it.id);
-    const list = byClass.get(label)!.slice().sort((a, b) => codeUnitCompare(key(a), key(b)));
+    const list = byClass
+      .get(label)!
+      .slice()
+      .sort((a, b) => codeUnitCompare(key(a), key(b)));
     out.push(...list.slice(0, ratioCount(list.length, ratio)));
   }
   return out;

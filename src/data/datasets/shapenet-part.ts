@@ -51,8 +51,7 @@ export async function shapeNetPart(root: string, partLabels: PartLabelMode = 'gl
   if (present.size === 0) throw fileError(root, 'no ShapeNet Part synset folders (e.g. 02691156) found');
   const firstSynset = [...present][0]!;
   const v0 = await exists(path.join(root, firstSynset, 'points'));
-  const fileOf = (synset: string, id: string): string =>
-    v0 ? path.join(root, synset, 'points', `${id}.pts`) : path.join(root, synset, `${id}.txt`);
+  const fileOf = (synset: string, id: string): string => (v0 ? path.join(root, synset, 'points', `${id}.pts`) : path.join(root, synset, `${id}.txt`));
   const items: DatasetItem[] = [];
   const add = (entry: string, split: Split, listName: string): void => {
     const parts = entry.split('/');
@@ -98,7 +97,8 @@ export async function shapeNetPart(root: string, partLabels: PartLabelMode = 'gl
       const labels = new Int32Array(n);
       for (let i = 0; i < n; i++) {
         const local = Number(toks[i]) - 1;
-        if (!Number.isInteger(local) || local < 0 || local >= hi - lo) throw fileError(segFile, `label ${JSON.stringify(toks[i])} is outside 1..${hi - lo}`, i + 1);
+        if (!Number.isInteger(local) || local < 0 || local >= hi - lo)
+          throw fileError(segFile, `label ${JSON.stringify(toks[i])} is outside 1..${hi - lo}`, i + 1);
         labels[i] = partLabels === 'local' ? local : local + lo;
       }
       pc.labels = labels;

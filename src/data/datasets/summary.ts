@@ -64,7 +64,8 @@ export async function datasetSummary(dir: string, opts: SummaryOptions = {}): Pr
   for (const it of ds.items) if (it.file && !absent.has(it.file) && !(await fileExists(it.file))) absent.add(it.file);
   const present = ds.items.filter((it) => !it.file || !absent.has(it.file));
   const counts: number[] = [];
-  let withNormals = 0, meshes = 0;
+  let withNormals = 0,
+    meshes = 0;
   for (const i of spread(present.length, opts.shapes ?? 200)) {
     const m = await measure(ds, present[i]!);
     counts.push(m.points);
@@ -79,7 +80,10 @@ export async function datasetSummary(dir: string, opts: SummaryOptions = {}): Pr
     name: ds.name,
     classes: ds.classes,
     splits: { train: ds.items.filter((i) => i.split === 'train').length, test: ds.items.filter((i) => i.split === 'test').length },
-    pointsPerShape: n > 0 ? { min: counts[0]!, median: n % 2 ? counts[(n - 1) / 2]! : (counts[n / 2 - 1]! + counts[n / 2]!) / 2, max: counts[n - 1]!, measured: n, meshes } : null,
+    pointsPerShape:
+      n > 0
+        ? { min: counts[0]!, median: n % 2 ? counts[(n - 1) / 2]! : (counts[n / 2 - 1]! + counts[n / 2]!) / 2, max: counts[n - 1]!, measured: n, meshes }
+        : null,
     normals: n === 0 ? null : withNormals === n ? 'all' : withNormals === 0 ? 'none' : 'some',
     upAxis: opts.upAxis ?? ds.upAxis,
     upAxisFrom: opts.upAxis ? 'override' : 'reader',

@@ -108,10 +108,14 @@ function parseHeader(bytes: Uint8Array, file: string): PcdHeader {
 function readValue(view: DataView, off: number, f: PcdField): number {
   if (f.type === 'F') return f.size === 4 ? view.getFloat32(off, true) : view.getFloat64(off, true);
   switch (f.size) {
-    case 1: return f.type === 'I' ? view.getInt8(off) : view.getUint8(off);
-    case 2: return f.type === 'I' ? view.getInt16(off, true) : view.getUint16(off, true);
-    case 4: return f.type === 'I' ? view.getInt32(off, true) : view.getUint32(off, true);
-    default: return Number(f.type === 'I' ? view.getBigInt64(off, true) : view.getBigUint64(off, true));
+    case 1:
+      return f.type === 'I' ? view.getInt8(off) : view.getUint8(off);
+    case 2:
+      return f.type === 'I' ? view.getInt16(off, true) : view.getUint16(off, true);
+    case 4:
+      return f.type === 'I' ? view.getInt32(off, true) : view.getUint32(off, true);
+    default:
+      return Number(f.type === 'I' ? view.getBigInt64(off, true) : view.getBigUint64(off, true));
   }
 }
 
@@ -222,8 +226,7 @@ export function encodePcd(pc: PointCloud, data: 'ascii' | 'binary' | 'binary_com
     `# .PCD v0.7 - Point Cloud Data file format\nVERSION 0.7\nFIELDS ${names.join(' ')}\nSIZE ${names.map(() => 4).join(' ')}\n` +
     `TYPE ${names.map((nm) => (nm === 'label' ? 'I' : 'F')).join(' ')}\nCOUNT ${names.map(() => 1).join(' ')}\n` +
     `WIDTH ${n}\nHEIGHT 1\nVIEWPOINT 0 0 0 1 0 0 0\nPOINTS ${n}\nDATA ${data}\n`;
-  const value = (i: number, f: number): number =>
-    f < 3 ? pc.points[3 * i + f]! : pc.normals && f < 6 ? pc.normals[3 * i + f - 3]! : pc.labels![i]!;
+  const value = (i: number, f: number): number => (f < 3 ? pc.points[3 * i + f]! : pc.normals && f < 6 ? pc.normals[3 * i + f - 3]! : pc.labels![i]!);
   if (data === 'ascii') {
     const rows = [head];
     for (let i = 0; i < n; i++) rows.push(names.map((_, f) => String(value(i, f))).join(' ') + '\n');

@@ -13,13 +13,32 @@ import { decodeText, parseNum, showToken, splitLines, tokens, IntList } from './
 type PlyType = 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'float32' | 'float64';
 
 const TYPE_ALIASES: Record<string, PlyType> = {
-  char: 'int8', int8: 'int8', uchar: 'uint8', uint8: 'uint8',
-  short: 'int16', int16: 'int16', ushort: 'uint16', uint16: 'uint16',
-  int: 'int32', int32: 'int32', uint: 'uint32', uint32: 'uint32',
-  float: 'float32', float32: 'float32', double: 'float64', float64: 'float64',
+  char: 'int8',
+  int8: 'int8',
+  uchar: 'uint8',
+  uint8: 'uint8',
+  short: 'int16',
+  int16: 'int16',
+  ushort: 'uint16',
+  uint16: 'uint16',
+  int: 'int32',
+  int32: 'int32',
+  uint: 'uint32',
+  uint32: 'uint32',
+  float: 'float32',
+  float32: 'float32',
+  double: 'float64',
+  float64: 'float64',
 };
 const TYPE_SIZE: Record<PlyType, number> = {
-  int8: 1, uint8: 1, int16: 2, uint16: 2, int32: 4, uint32: 4, float32: 4, float64: 8,
+  int8: 1,
+  uint8: 1,
+  int16: 2,
+  uint16: 2,
+  int32: 4,
+  uint32: 4,
+  float32: 4,
+  float64: 8,
 };
 
 interface PlyProperty {
@@ -250,14 +269,22 @@ function storeVertex(sink: PlySink, i: number, row: Float64Array, file: string, 
 
 function readScalar(view: DataView, off: number, type: PlyType, little: boolean): number {
   switch (type) {
-    case 'int8': return view.getInt8(off);
-    case 'uint8': return view.getUint8(off);
-    case 'int16': return view.getInt16(off, little);
-    case 'uint16': return view.getUint16(off, little);
-    case 'int32': return view.getInt32(off, little);
-    case 'uint32': return view.getUint32(off, little);
-    case 'float32': return view.getFloat32(off, little);
-    case 'float64': return view.getFloat64(off, little);
+    case 'int8':
+      return view.getInt8(off);
+    case 'uint8':
+      return view.getUint8(off);
+    case 'int16':
+      return view.getInt16(off, little);
+    case 'uint16':
+      return view.getUint16(off, little);
+    case 'int32':
+      return view.getInt32(off, little);
+    case 'uint32':
+      return view.getUint32(off, little);
+    case 'float32':
+      return view.getFloat32(off, little);
+    case 'float64':
+      return view.getFloat64(off, little);
   }
 }
 
@@ -380,7 +407,9 @@ export function encodePly(pc: PointCloud, opts: PlyWriteOptions = {}): Uint8Arra
   const head = [
     'ply',
     `format ${opts.ascii ? 'ascii' : 'binary_little_endian'} 1.0`,
-    ...(opts.comment === undefined ? [] : typeof opts.comment === 'string' ? [opts.comment] : opts.comment).filter((c) => c !== '').map((c) => `comment ${c.replace(/[\r\n]/g, ' ')}`),
+    ...(opts.comment === undefined ? [] : typeof opts.comment === 'string' ? [opts.comment] : opts.comment)
+      .filter((c) => c !== '')
+      .map((c) => `comment ${c.replace(/[\r\n]/g, ' ')}`),
     `element vertex ${n}`,
     'property float x',
     'property float y',

@@ -46,7 +46,10 @@ export function parsePoints(bytes: Uint8Array, file: string): Shape {
     const len = 4 * n * channels[k]!;
     const off = ptr[k]!;
     if (off < POINTS_HEADER_BYTES || off + len > bytes.length) {
-      throw fileError(file, `${['points', 'normals', 'features', 'labels'][k]} block (offset ${off}, ${len} bytes) lies outside the ${bytes.length}-byte file (truncated or bad header)`);
+      throw fileError(
+        file,
+        `${['points', 'normals', 'features', 'labels'][k]} block (offset ${off}, ${len} bytes) lies outside the ${bytes.length}-byte file (truncated or bad header)`,
+      );
     }
     const a = new Float32Array(n * channels[k]!);
     for (let i = 0; i < a.length; i++) a[i] = view.getFloat32(off + 4 * i, true);

@@ -12,28 +12,36 @@ export type V3 = readonly [number, number, number];
 /** Row-major Rz·Ry·Rx for angles in radians. */
 export function euler(angles: V3): Float64Array {
   const [ax, ay, az] = angles;
-  const cx = Math.cos(ax), sx = Math.sin(ax), cy = Math.cos(ay), sy = Math.sin(ay), cz = Math.cos(az), sz = Math.sin(az);
+  const cx = Math.cos(ax),
+    sx = Math.sin(ax),
+    cy = Math.cos(ay),
+    sy = Math.sin(ay),
+    cz = Math.cos(az),
+    sz = Math.sin(az);
   return new Float64Array([
-    cz * cy, cz * sy * sx - sz * cx, cz * sy * cx + sz * sx,
-    sz * cy, sz * sy * sx + cz * cx, sz * sy * cx - cz * sx,
-    -sy, cy * sx, cy * cx,
+    cz * cy,
+    cz * sy * sx - sz * cx,
+    cz * sy * cx + sz * sx,
+    sz * cy,
+    sz * sy * sx + cz * cx,
+    sz * sy * cx - cz * sx,
+    -sy,
+    cy * sx,
+    cy * cx,
   ]);
 }
 
 export function matMul(a: Float64Array, b: Float64Array): Float64Array {
   const c = new Float64Array(9);
-  for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) {
-    c[3 * i + j] = a[3 * i]! * b[j]! + a[3 * i + 1]! * b[3 + j]! + a[3 * i + 2]! * b[6 + j]!;
-  }
+  for (let i = 0; i < 3; i++)
+    for (let j = 0; j < 3; j++) {
+      c[3 * i + j] = a[3 * i]! * b[j]! + a[3 * i + 1]! * b[3 + j]! + a[3 * i + 2]! * b[6 + j]!;
+    }
   return c;
 }
 
 export function applyRot(m: Float64Array, v: V3): [number, number, number] {
-  return [
-    m[0]! * v[0] + m[1]! * v[1] + m[2]! * v[2],
-    m[3]! * v[0] + m[4]! * v[1] + m[5]! * v[2],
-    m[6]! * v[0] + m[7]! * v[1] + m[8]! * v[2],
-  ];
+  return [m[0]! * v[0] + m[1]! * v[1] + m[2]! * v[2], m[3]! * v[0] + m[4]! * v[1] + m[5]! * v[2], m[6]! * v[0] + m[7]! * v[1] + m[8]! * v[2]];
 }
 
 export interface Placement {
@@ -78,7 +86,10 @@ export class ShapeBuilder {
     const n = opts.points;
     const cum = new Float64Array(this.parts.length);
     let total = 0;
-    this.parts.forEach((p, i) => { total += p.sampler.area; cum[i] = total; });
+    this.parts.forEach((p, i) => {
+      total += p.sampler.area;
+      cum[i] = total;
+    });
     const points = new Float32Array(3 * n);
     const normals = new Float32Array(3 * n);
     const labels = new Int32Array(n);
@@ -86,18 +97,24 @@ export class ShapeBuilder {
     const pos = new Float64Array(3 * n);
     for (let i = 0; i < n; i++) {
       const u = rng.uniform() * total;
-      let lo = 0, hi = cum.length - 1;
+      let lo = 0,
+        hi = cum.length - 1;
       while (lo < hi) {
         const mid = (lo + hi) >>> 1;
-        if (cum[mid]! > u) hi = mid; else lo = mid + 1;
+        if (cum[mid]! > u) hi = mid;
+        else lo = mid + 1;
       }
       const part = this.parts[lo]!;
       part.sampler.sample(rng, tmp);
       const p = applyRot(part.rot, [tmp[0]!, tmp[1]!, tmp[2]!]);
       const q = [p[0] + part.at[0], p[1] + part.at[1], p[2] + part.at[2]];
       const nn = applyRot(part.rot, [tmp[3]!, tmp[4]!, tmp[5]!]);
-      pos[3 * i] = q[0]; pos[3 * i + 1] = q[1]; pos[3 * i + 2] = q[2];
-      normals[3 * i] = nn[0]; normals[3 * i + 1] = nn[1]; normals[3 * i + 2] = nn[2];
+      pos[3 * i] = q[0];
+      pos[3 * i + 1] = q[1];
+      pos[3 * i + 2] = q[2];
+      normals[3 * i] = nn[0];
+      normals[3 * i + 1] = nn[1];
+      normals[3 * i + 2] = nn[2];
       labels[i] = part.label;
     }
     // drawn after sampling, so that switching the rotation on changes nothing else about the shape
@@ -105,12 +122,17 @@ export class ShapeBuilder {
       const m = euler([0, rng.range(-Math.PI, Math.PI), 0]);
       for (let i = 0; i < 3 * n; i += 3) {
         const q = applyRot(m, [pos[i]!, pos[i + 1]!, pos[i + 2]!]);
-        pos[i] = q[0]; pos[i + 1] = q[1]; pos[i + 2] = q[2];
+        pos[i] = q[0];
+        pos[i + 1] = q[1];
+        pos[i + 2] = q[2];
         const nn = applyRot(m, [normals[i]!, normals[i + 1]!, normals[i + 2]!]);
-        normals[i] = nn[0]; normals[i + 1] = nn[1]; normals[i + 2] = nn[2];
+        normals[i] = nn[0];
+        normals[i + 1] = nn[1];
+        normals[i + 2] = nn[2];
       }
     }
-    const min = [Infinity, Infinity, Infinity], max = [-Infinity, -Infinity, -Infinity];
+    const min = [Infinity, Infinity, Infinity],
+      max = [-Infinity, -Infinity, -Infinity];
     for (let i = 0; i < 3 * n; i++) {
       const a = i % 3;
       if (pos[i]! < min[a]!) min[a] = pos[i]!;

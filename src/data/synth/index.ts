@@ -4,7 +4,14 @@
  * downloaded; the real-format readers live next to it in src/data.
  */
 export {
-  generateShape, globalPartId, partTable, SYNTH_CATEGORIES, SYNTH_PARTS, SYNTH_PART_OFFSETS, SYNTH_TOTAL_PARTS,
-  type CategoryRecipe, type GenerateOptions,
+  generateShape,
+  globalPartId,
+  partTable,
+  SYNTH_CATEGORIES,
+  SYNTH_PARTS,
+  SYNTH_PART_OFFSETS,
+  SYNTH_TOTAL_PARTS,
+  type CategoryRecipe,
+  type GenerateOptions,
 } from './registry.ts';
 export { synthDataset, synthSplit, synthItemRng, type SynthDataset, type SynthItem, type SynthDatasetOptions } from './dataset.ts';

@@ -27,20 +27,31 @@ export interface SurfaceSampler {
 }
 
 function unitGaussian(rng: Rng, out: Float64Array, o: number): void {
-  let x = 0, y = 0, z = 0, l = 0;
+  let x = 0,
+    y = 0,
+    z = 0,
+    l = 0;
   while (l < 1e-12) {
-    x = rng.normal(); y = rng.normal(); z = rng.normal();
+    x = rng.normal();
+    y = rng.normal();
+    z = rng.normal();
     l = x * x + y * y + z * z;
   }
   l = Math.sqrt(l);
-  out[o] = x / l; out[o + 1] = y / l; out[o + 2] = z / l;
+  out[o] = x / l;
+  out[o + 1] = y / l;
+  out[o + 2] = z / l;
 }
 
 function disk(rng: Rng, out: Float64Array, radius: number, y: number, ny: number): void {
   const r = radius * Math.sqrt(rng.uniform());
   const a = 2 * Math.PI * rng.uniform();
-  out[0] = r * Math.cos(a); out[1] = y; out[2] = r * Math.sin(a);
-  out[3] = 0; out[4] = ny; out[5] = 0;
+  out[0] = r * Math.cos(a);
+  out[1] = y;
+  out[2] = r * Math.sin(a);
+  out[3] = 0;
+  out[4] = ny;
+  out[5] = 0;
 }
 
 function capFlags(caps: CapMode | undefined): [boolean, boolean] {
@@ -74,7 +85,9 @@ export function makeSampler(spec: PrimitiveSpec): SurfaceSampler {
           out[1] = (rng.uniform() - 0.5) * sy;
           out[2] = (rng.uniform() - 0.5) * sz;
           out[axis] = (sign * spec.size[axis]!) / 2;
-          out[3] = 0; out[4] = 0; out[5] = 0;
+          out[3] = 0;
+          out[4] = 0;
+          out[5] = 0;
           out[3 + axis] = sign;
         },
       };
@@ -85,7 +98,9 @@ export function makeSampler(spec: PrimitiveSpec): SurfaceSampler {
         area: 4 * Math.PI * r * r,
         sample(rng, out) {
           unitGaussian(rng, out, 3);
-          out[0] = r * out[3]!; out[1] = r * out[4]!; out[2] = r * out[5]!;
+          out[0] = r * out[3]!;
+          out[1] = r * out[4]!;
+          out[2] = r * out[5]!;
         },
       };
     }
@@ -102,11 +117,17 @@ export function makeSampler(spec: PrimitiveSpec): SurfaceSampler {
           // accept a sphere point with probability proportional to it.
           for (;;) {
             unitGaussian(rng, out, 3);
-            const nx = out[3]! / a, ny = out[4]! / b, nz = out[5]! / c;
+            const nx = out[3]! / a,
+              ny = out[4]! / b,
+              nz = out[5]! / c;
             const g = Math.sqrt(nx * nx + ny * ny + nz * nz);
             if (rng.uniform() * gmax <= g) {
-              out[0] = a * out[3]!; out[1] = b * out[4]!; out[2] = c * out[5]!;
-              out[3] = nx / g; out[4] = ny / g; out[5] = nz / g;
+              out[0] = a * out[3]!;
+              out[1] = b * out[4]!;
+              out[2] = c * out[5]!;
+              out[3] = nx / g;
+              out[4] = ny / g;
+              out[5] = nz / g;
               return;
             }
           }
@@ -132,27 +153,39 @@ export function makeSampler(spec: PrimitiveSpec): SurfaceSampler {
           const t = r0 === r1 ? u : (Math.sqrt(r0 * r0 + u * (r1 * r1 - r0 * r0)) - r0) / (r1 - r0);
           const r = r0 + (r1 - r0) * t;
           const a = 2 * Math.PI * rng.uniform();
-          const c = Math.cos(a), s = Math.sin(a);
-          out[0] = r * c; out[1] = -h / 2 + t * h; out[2] = r * s;
-          out[3] = (h * c) / nl; out[4] = (r0 - r1) / nl; out[5] = (h * s) / nl;
+          const c = Math.cos(a),
+            s = Math.sin(a);
+          out[0] = r * c;
+          out[1] = -h / 2 + t * h;
+          out[2] = r * s;
+          out[3] = (h * c) / nl;
+          out[4] = (r0 - r1) / nl;
+          out[5] = (h * s) / nl;
         },
       };
     }
     case 'capsule': {
       const { radius: r, height: h } = spec;
-      const side = 2 * Math.PI * r * h, ends = 4 * Math.PI * r * r;
+      const side = 2 * Math.PI * r * h,
+        ends = 4 * Math.PI * r * r;
       return {
         area: side + ends,
         sample(rng, out) {
           if (rng.uniform() * (side + ends) < side) {
             const a = 2 * Math.PI * rng.uniform();
-            out[3] = Math.cos(a); out[4] = 0; out[5] = Math.sin(a);
-            out[0] = r * out[3]!; out[1] = (rng.uniform() - 0.5) * h; out[2] = r * out[5]!;
+            out[3] = Math.cos(a);
+            out[4] = 0;
+            out[5] = Math.sin(a);
+            out[0] = r * out[3]!;
+            out[1] = (rng.uniform() - 0.5) * h;
+            out[2] = r * out[5]!;
             return;
           }
           unitGaussian(rng, out, 3);
           const cy = out[4]! >= 0 ? h / 2 : -h / 2;
-          out[0] = r * out[3]!; out[1] = cy + r * out[4]!; out[2] = r * out[5]!;
+          out[0] = r * out[3]!;
+          out[1] = cy + r * out[4]!;
+          out[2] = r * out[5]!;
         },
       };
     }
@@ -167,9 +200,16 @@ export function makeSampler(spec: PrimitiveSpec): SurfaceSampler {
           do th = 2 * Math.PI * rng.uniform();
           while (rng.uniform() * (R + r) > R + r * Math.cos(th));
           const ph = p0 + (p1 - p0) * rng.uniform();
-          const ct = Math.cos(th), st = Math.sin(th), cp = Math.cos(ph), sp = Math.sin(ph);
-          out[3] = ct * cp; out[4] = st; out[5] = ct * sp;
-          out[0] = (R + r * ct) * cp; out[1] = r * st; out[2] = (R + r * ct) * sp;
+          const ct = Math.cos(th),
+            st = Math.sin(th),
+            cp = Math.cos(ph),
+            sp = Math.sin(ph);
+          out[3] = ct * cp;
+          out[4] = st;
+          out[5] = ct * sp;
+          out[0] = (R + r * ct) * cp;
+          out[1] = r * st;
+          out[2] = (R + r * ct) * sp;
         },
       };
     }

@@ -21,7 +21,11 @@ export {
  * The tensors of one manifest group (default 'model'), by name. The caller owns (disposes) them.
  * `dir` is the checkpoint folder relative to what `fetchFile` resolves ('' for its root).
  */
-export async function loadCheckpointTensors(dir: string, fetchFile: FetchFile, group = 'model'): Promise<{ json: CheckpointJson; tensors: Map<string, tf.Tensor> }> {
+export async function loadCheckpointTensors(
+  dir: string,
+  fetchFile: FetchFile,
+  group = 'model',
+): Promise<{ json: CheckpointJson; tensors: Map<string, tf.Tensor> }> {
   const where = joinPath(dir, MANIFEST_FILE);
   const json = parseCheckpointJson(new TextDecoder().decode(await fetchFile(where)), where);
   const tensors = new Map<string, tf.Tensor>();

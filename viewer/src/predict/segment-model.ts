@@ -43,7 +43,10 @@ export async function loadSegmenter(dir: string, fetchFile: FetchFile): Promise<
 }
 
 /** The network's inputs for one cloud, exactly as the segmentation pipeline builds them at test time. */
-export function segmenterInputs(cloud: PointCloud, meta: SegmentMeta): { octree: ReturnType<typeof buildOctree>; features: Float32Array; channels: number; pts: Float32Array } {
+export function segmenterInputs(
+  cloud: PointCloud,
+  meta: SegmentMeta,
+): { octree: ReturnType<typeof buildOctree>; features: Float32Array; channels: number; pts: Float32Array } {
   const pc = normalizeCloud(cloud, meta.normalize, meta.scale);
   const octree = buildOctree({ points: pc.points, normals: pc.normals }, { depth: meta.model.depth, fullDepth: meta.model.fullDepth, bounds: 'clamp' });
   const { data, channels } = inputFeature(octree, { letters: meta.features, nempty: false });

@@ -65,7 +65,10 @@ export class CheckpointPredictor {
   readonly segments: boolean;
   private readonly loaded = new Map<string, Promise<LoadedSegmenter>>();
   private readonly backbones = new Map<string, Promise<LoadedBackbone>>();
-  constructor(private readonly ckpt: CheckpointInfo, private readonly fetchFile: FetchFile) {
+  constructor(
+    private readonly ckpt: CheckpointInfo,
+    private readonly fetchFile: FetchFile,
+  ) {
     this.models = ckpt.models;
     if (!this.models.length) throw new Error(`checkpoint folder '${ckpt.name}' holds no model.json`);
     this.segments = this.models.some((m) => !m.error);
@@ -106,7 +109,8 @@ export class CheckpointPredictor {
 
   async predict(cloud: PointCloud, ctx: PredictionContext): Promise<PredictionRun> {
     const m = chooseModel(this.models, ctx.shapeClass, ctx.chosen);
-    if (!m && !this.segments) throw new Error(`'${this.ckpt.name}' holds no segmentation model (${this.models[0]!.error}): colour by network features (PCA) to see what it learned`);
+    if (!m && !this.segments)
+      throw new Error(`'${this.ckpt.name}' holds no segmentation model (${this.models[0]!.error}): colour by network features (PCA) to see what it learned`);
     if (!m) {
       const cls = ctx.shapeClass ? `class '${ctx.shapeClass}'` : 'this shape (class unknown)';
       throw new Error(`no model of '${this.ckpt.name}' fits ${cls}: choose one in the model list`);
@@ -120,9 +124,17 @@ export class CheckpointPredictor {
   }
 
   dispose(): void {
-    for (const p of this.loaded.values()) void p.then((s) => s.model.dispose(), () => {});
+    for (const p of this.loaded.values())
+      void p.then(
+        (s) => s.model.dispose(),
+        () => {},
+      );
     this.loaded.clear();
-    for (const p of this.backbones.values()) void p.then((b) => b.net.dispose(), () => {});
+    for (const p of this.backbones.values())
+      void p.then(
+        (b) => b.net.dispose(),
+        () => {},
+      );
     this.backbones.clear();
   }
 }

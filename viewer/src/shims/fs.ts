@@ -3,8 +3,15 @@ const unavailable = (): never => {
   throw new Error('file system access is not available in the browser');
 };
 export const promises = {
-  stat: unavailable, readFile: unavailable, open: unavailable, readdir: unavailable,
-  mkdir: unavailable, writeFile: unavailable, rename: unavailable, rm: unavailable, access: unavailable,
+  stat: unavailable,
+  readFile: unavailable,
+  open: unavailable,
+  readdir: unavailable,
+  mkdir: unavailable,
+  writeFile: unavailable,
+  rename: unavailable,
+  rm: unavailable,
+  access: unavailable,
 };
 // src/util/atomic.ts (imported with src/train/checkpoint.ts by the models the predictions run) names these.
 export const mkdirSync = unavailable;

@@ -16,7 +16,10 @@ export function dirname(p: string): string {
 }
 
 export function join(...parts: string[]): string {
-  return parts.filter((s) => s !== '').join('/').replace(/\/+/g, '/');
+  return parts
+    .filter((s) => s !== '')
+    .join('/')
+    .replace(/\/+/g, '/');
 }
 
 export const sep = '/';

@@ -12,7 +12,20 @@ export interface HeapKernels {
   gatherT(src: number, idx: number, n: number, k: number, dst: number, c: number, ld: number): void;
   /** scratch: 8c floats. */
   bnForward(x: number, n: number, c: number, gamma: number, beta: number, eps: number, relu: number, y: number, stats: number, scratch: number): void;
-  bnBackward(dy: number, x: number, n: number, c: number, gamma: number, beta: number, stats: number, relu: number, dx: number, dgamma: number, dbeta: number, scratch: number): void;
+  bnBackward(
+    dy: number,
+    x: number,
+    n: number,
+    c: number,
+    gamma: number,
+    beta: number,
+    stats: number,
+    relu: number,
+    dx: number,
+    dgamma: number,
+    dbeta: number,
+    scratch: number,
+  ): void;
   siblingMax(x: number, p: number, c: number, out: number, arg: number): void;
   siblingMaxGrad(dy: number, arg: number, p: number, c: number, dx: number): void;
   /** out [n, k] = x [n, d] · (protos rows seg[i]·k .. +k)ᵀ, row by row (../row-kernels.ts). */

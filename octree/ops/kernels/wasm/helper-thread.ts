@@ -16,7 +16,12 @@ import { Worker } from 'node:worker_threads';
 import { setRowHelperFactory, type RowHelperFactory } from './index.ts';
 import { HELPER_OPS, type HelperOp, type RowHelper } from './split.ts';
 
-const SEQ = 0, DONE = 1, OP = 2, FAIL = 3, ARGS = 4, MAX_ARGS = 12;
+const SEQ = 0,
+  DONE = 1,
+  OP = 2,
+  FAIL = 3,
+  ARGS = 4,
+  MAX_ARGS = 12;
 /** A helper that has not answered in this long is given up (its half is then never trusted again). */
 const ANSWER_TIMEOUT_MS = 120_000;
 

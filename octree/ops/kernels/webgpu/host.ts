@@ -7,9 +7,20 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { Host } from '../host.ts';
 import {
-  bnApplyProgram, bnGradInputProgram, bnGradSumsProgram, bnStatsProgram, copyProgram, gatherProgram, gatherTProgram,
-  scatterAddProgram, siblingMaxGradProgram, siblingMaxProgram, weightedRowsProgram, zeroProgram,
-  type GpuProgram, type UniformValue,
+  bnApplyProgram,
+  bnGradInputProgram,
+  bnGradSumsProgram,
+  bnStatsProgram,
+  copyProgram,
+  gatherProgram,
+  gatherTProgram,
+  scatterAddProgram,
+  siblingMaxGradProgram,
+  siblingMaxProgram,
+  weightedRowsProgram,
+  zeroProgram,
+  type GpuProgram,
+  type UniformValue,
 } from './programs.ts';
 
 type TensorInfo = tf.TensorInfo;
@@ -64,13 +75,15 @@ export function webgpuHost(backend: unknown): Host {
     copy: (src, so, dst, d, count) => copy(src, so, dst, d, count, false),
     addInto: (src, dst, count) => copy(src, 0, dst, 0, count, true),
     bnForward: (x, gamma, beta, eps, relu, y, stats) => {
-      const c = x.shape[1]!, count = size(x.shape);
+      const c = x.shape[1]!,
+        count = size(x.shape);
       if (c === 0) return;
       run(bnStatsProgram(c), [x], stats, c, [{ type: 'float32', data: [eps] }]);
       run(bnApplyProgram(y.shape, count), [x, gamma, beta, stats], y, count, [i32(count), i32(relu ? 1 : 0)]);
     },
     bnBackward: (dy, x, gamma, beta, stats, relu, dx, dg, db) => {
-      const c = x.shape[1]!, count = size(x.shape);
+      const c = x.shape[1]!,
+        count = size(x.shape);
       if (c === 0) return;
       const sums = alloc([2, c]);
       try {

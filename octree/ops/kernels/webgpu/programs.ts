@@ -38,7 +38,15 @@ export interface GpuProgram {
 export const WG = 64;
 
 /** A program with one invocation per element of `threads` (flat dispatch, 64 per workgroup). */
-export function flat(shaderKey: string, variableNames: string[], outputShape: number[], threads: number, uniforms: string, body: string, extra = ''): GpuProgram {
+export function flat(
+  shaderKey: string,
+  variableNames: string[],
+  outputShape: number[],
+  threads: number,
+  uniforms: string,
+  body: string,
+  extra = '',
+): GpuProgram {
   return {
     variableNames,
     outputShape,
@@ -53,13 +61,20 @@ export function flat(shaderKey: string, variableNames: string[], outputShape: nu
 
 /** result rows 0..m = x rows idx[idxOff + i] (zero rows for -1). Uniforms: count = m·c, idxOff. */
 export function gatherProgram(outputShape: number[], count: number): GpuProgram {
-  return flat('rq3dGather', ['x', 'idx'], outputShape, count, 'count : i32, idxOff : i32,', `
+  return flat(
+    'rq3dGather',
+    ['x', 'idx'],
+    outputShape,
+    count,
+    'count : i32, idxOff : i32,',
+    `
     let c = uniforms.xShape[1];
     let i = index / c;
     let r = idx[uniforms.idxOff + i];
     var v = 0.0;
     if (r >= 0) { v = x[r * c + index - i * c]; }
-    result[index] = v;`);
+    result[index] = v;`,
+  );
 }
 
 /**
@@ -67,7 +82,13 @@ export function gatherProgram(outputShape: number[], count: number): GpuProgram 
  * Uniforms: count = k·c·n, idxOff, k, n.
  */
 export function gatherTProgram(outputShape: number[], count: number): GpuProgram {
-  return flat('rq3dGatherT', ['x', 'idx'], outputShape, count, 'count : i32, idxOff : i32, k : i32, n : i32,', `
+  return flat(
+    'rq3dGatherT',
+    ['x', 'idx'],
+    outputShape,
+    count,
+    'count : i32, idxOff : i32, k : i32, n : i32,',
+    `
     let c = uniforms.xShape[1];
     let q = index / uniforms.n;
     let i = index - q * uniforms.n;
@@ -75,7 +96,8 @@ export function gatherTProgram(outputShape: number[], count: number): GpuProgram
     let r = idx[uniforms.idxOff + i * uniforms.k + kk];
     var v = 0.0;
     if (r >= 0) { v = x[r * c + q - kk * c]; }
-    result[index] = v;`);
+    result[index] = v;`,
+  );
 }
 
 /** result[0 .. count) = 0. */
@@ -88,11 +110,18 @@ export function zeroProgram(outputShape: number[], count: number): GpuProgram {
  * blocked conv products.
  */
 export function copyProgram(outputShape: number[], count: number): GpuProgram {
-  return flat('rq3dCopy', ['src'], outputShape, count, 'count : i32, srcOff : i32, dstOff : i32, add : i32,', `
+  return flat(
+    'rq3dCopy',
+    ['src'],
+    outputShape,
+    count,
+    'count : i32, srcOff : i32, dstOff : i32, add : i32,',
+    `
     let o = uniforms.dstOff + index;
     var v = src[uniforms.srcOff + index];
     if (uniforms.add != 0) { v = v + result[o]; }
-    result[o] = v;`);
+    result[o] = v;`,
+  );
 }
 
 /**
@@ -100,7 +129,13 @@ export function copyProgram(outputShape: number[], count: number): GpuProgram {
  * the float's bits (result must hold zeros first). Order-dependent: the only such program.
  */
 export function scatterAddProgram(outputShape: number[], count: number): GpuProgram {
-  const p = flat('rq3dScatterAdd', ['y', 'idx'], outputShape, count, 'count : i32,', `
+  const p = flat(
+    'rq3dScatterAdd',
+    ['y', 'idx'],
+    outputShape,
+    count,
+    'count : i32,',
+    `
     let c = uniforms.yShape[1];
     let i = index / c;
     let r = idx[i];
@@ -113,7 +148,8 @@ export function scatterAddProgram(outputShape: number[], count: number): GpuProg
         if (got.exchanged) { break; }
         old = got.old_value;
       }
-    }`);
+    }`,
+  );
   p.atomic = true;
   return p;
 }
@@ -161,7 +197,13 @@ ${body}
 
 /** stats [3, c] = mean | biased variance | 1/sqrt(var + eps) of x [n, c] (two passes, f32 tree sums). */
 export function bnStatsProgram(c: number): GpuProgram {
-  return perChannel('rq3dBnStats', ['x'], [3, c], c, 'eps : f32,', `
+  return perChannel(
+    'rq3dBnStats',
+    ['x'],
+    [3, c],
+    c,
+    'eps : f32,',
+    `
   var s = 0.0;
   for (var i0 = 0; i0 < n; i0 = i0 + ${WG}) {
     let i = i0 + lane;
@@ -178,7 +220,8 @@ export function bnStatsProgram(c: number): GpuProgram {
     result[k] = mean;
     result[c + k] = v;
     result[2 * c + k] = 1.0 / sqrt(v + uniforms.eps);
-  }`);
+  }`,
+  );
 }
 
 /** The scale s = invStd·gamma and shift t = beta − mean·s of channel k (the cpu loops' formula). */
@@ -188,17 +231,30 @@ const SCALE_SHIFT = `
 
 /** y = relu?(x·s + t) over x [n, c]. Uniforms: count = n·c, relu. */
 export function bnApplyProgram(outputShape: number[], count: number): GpuProgram {
-  return flat('rq3dBnApply', ['x', 'gamma', 'beta', 'stats'], outputShape, count, 'count : i32, relu : i32,', `
+  return flat(
+    'rq3dBnApply',
+    ['x', 'gamma', 'beta', 'stats'],
+    outputShape,
+    count,
+    'count : i32, relu : i32,',
+    `
     let c = uniforms.xShape[1];
     let k = index - (index / c) * c;${SCALE_SHIFT}
     var v = x[index] * s + t;
     if (uniforms.relu != 0 && v < 0.0) { v = 0.0; }
-    result[index] = v;`);
+    result[index] = v;`,
+  );
 }
 
 /** sums [2, c] = Σ g | Σ g·x̂ per channel, g = dy masked by the ReLU rebuilt from s and t. */
 export function bnGradSumsProgram(c: number): GpuProgram {
-  return perChannel('rq3dBnGradSums', ['dy', 'x', 'gamma', 'beta', 'stats'], [2, c], c, 'relu : i32,', `${SCALE_SHIFT}
+  return perChannel(
+    'rq3dBnGradSums',
+    ['dy', 'x', 'gamma', 'beta', 'stats'],
+    [2, c],
+    c,
+    'relu : i32,',
+    `${SCALE_SHIFT}
   let mean = stats[k];
   let inv = stats[2 * c + k];
   var sg = 0.0;
@@ -218,12 +274,19 @@ export function bnGradSumsProgram(c: number): GpuProgram {
   if (lane == 0) {
     result[k] = a;
     result[c + k] = b;
-  }`);
+  }`,
+  );
 }
 
 /** dx = (s·g − s·Σg/n) − x̂·s·Σgx̂/n over [n, c]. Uniforms: count = n·c, relu. */
 export function bnGradInputProgram(outputShape: number[], count: number): GpuProgram {
-  return flat('rq3dBnGradInput', ['dy', 'x', 'gamma', 'beta', 'stats', 'sums'], outputShape, count, 'count : i32, relu : i32,', `
+  return flat(
+    'rq3dBnGradInput',
+    ['dy', 'x', 'gamma', 'beta', 'stats', 'sums'],
+    outputShape,
+    count,
+    'count : i32, relu : i32,',
+    `
     let c = uniforms.xShape[1];
     let n = f32(max(uniforms.xShape[0], 1));
     let k = index - (index / c) * c;${SCALE_SHIFT}
@@ -233,12 +296,19 @@ export function bnGradInputProgram(outputShape: number[], count: number): GpuPro
     let b = s * sums[k] / n;
     let e = s * sums[c + k] / n;
     let h = (xv - stats[k]) * stats[2 * c + k];
-    result[index] = (s * g - b) - h * e;`);
+    result[index] = (s * g - b) - h * e;`,
+  );
 }
 
 /** The max over each 8 sibling rows of x [8p, c] (`slot`: the slot 0..7 of the first maximum, int32). */
 export function siblingMaxProgram(outputShape: number[], count: number, slot: boolean): GpuProgram {
-  return flat(slot ? 'rq3dSiblingArg' : 'rq3dSiblingMax', ['x'], outputShape, count, 'count : i32,', `
+  return flat(
+    slot ? 'rq3dSiblingArg' : 'rq3dSiblingMax',
+    ['x'],
+    outputShape,
+    count,
+    'count : i32,',
+    `
     let c = uniforms.xShape[1];
     let i = index / c;
     let k = index - i * c;
@@ -248,24 +318,38 @@ export function siblingMaxProgram(outputShape: number[], count: number, slot: bo
       let v = x[(8 * i + s) * c + k];
       if (v > best) { best = v; bi = s; }
     }
-    result[index] = ${slot ? 'bi' : 'best'};`);
+    result[index] = ${slot ? 'bi' : 'best'};`,
+  );
 }
 
 /** dx [8p, c]: dy[i, k] at row 8i + arg[i, k], zero elsewhere (a gather: no atomics). */
 export function siblingMaxGradProgram(outputShape: number[], count: number): GpuProgram {
-  return flat('rq3dSiblingMaxGrad', ['dy', 'arg'], outputShape, count, 'count : i32,', `
+  return flat(
+    'rq3dSiblingMaxGrad',
+    ['dy', 'arg'],
+    outputShape,
+    count,
+    'count : i32,',
+    `
     let c = uniforms.dyShape[1];
     let row = index / c;
     let k = index - row * c;
     let i = row / 8;
     var v = 0.0;
     if (arg[i * c + k] == row - 8 * i) { v = dy[i * c + k]; }
-    result[index] = v;`);
+    result[index] = v;`,
+  );
 }
 
 /** out [R, c]: row r = Σ weight[e]·x[src[e]], e in offsets[r] .. offsets[r+1], in e order. */
 export function weightedRowsProgram(outputShape: number[], count: number): GpuProgram {
-  return flat('rq3dWeightedRows', ['x', 'offsets', 'src', 'weight'], outputShape, count, 'count : i32,', `
+  return flat(
+    'rq3dWeightedRows',
+    ['x', 'offsets', 'src', 'weight'],
+    outputShape,
+    count,
+    'count : i32,',
+    `
     let c = uniforms.xShape[1];
     let r = index / c;
     let j = index - r * c;
@@ -273,5 +357,6 @@ export function weightedRowsProgram(outputShape: number[], count: number): GpuPr
     for (var e = offsets[r]; e < offsets[r + 1]; e = e + 1) {
       acc = acc + weight[e] * x[src[e] * c + j];
     }
-    result[index] = acc;`);
+    result[index] = acc;`,
+  );
 }

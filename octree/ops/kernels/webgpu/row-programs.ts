@@ -9,13 +9,20 @@ import { REDUCE, WG, flat, type GpuProgram } from './programs.ts';
 
 /** y row i = x row i / max(‖x row i‖, eps); one invocation per row. Uniforms: count = n, eps. */
 export function l2NormalizeProgram(outputShape: number[], n: number): GpuProgram {
-  return flat('rq3dL2Normalize', ['x'], outputShape, n, 'count : i32, eps : f32,', `
+  return flat(
+    'rq3dL2Normalize',
+    ['x'],
+    outputShape,
+    n,
+    'count : i32, eps : f32,',
+    `
     let c = uniforms.xShape[1];
     let o = index * c;
     var s = 0.0;
     for (var j = 0; j < c; j = j + 1) { let v = x[o + j]; s = s + v * v; }
     let r = max(sqrt(s), uniforms.eps);
-    for (var j = 0; j < c; j = j + 1) { result[o + j] = x[o + j] / r; }`);
+    for (var j = 0; j < c; j = j + 1) { result[o + j] = x[o + j] / r; }`,
+  );
 }
 
 /**
@@ -23,7 +30,13 @@ export function l2NormalizeProgram(outputShape: number[], n: number): GpuProgram
  * is clamped (the cpu loop's formula). Uniforms: count = n, eps.
  */
 export function l2NormalizeGradProgram(outputShape: number[], n: number): GpuProgram {
-  return flat('rq3dL2NormalizeGrad', ['dy', 'x'], outputShape, n, 'count : i32, eps : f32,', `
+  return flat(
+    'rq3dL2NormalizeGrad',
+    ['dy', 'x'],
+    outputShape,
+    n,
+    'count : i32, eps : f32,',
+    `
     let c = uniforms.xShape[1];
     let o = index * c;
     var s = 0.0;
@@ -35,7 +48,8 @@ export function l2NormalizeGradProgram(outputShape: number[], n: number): GpuPro
     } else {
       let a = dot / (r * r);
       for (var j = 0; j < c; j = j + 1) { result[o + j] = (dy[o + j] - x[o + j] * a) / r; }
-    }`);
+    }`,
+  );
 }
 
 /**
@@ -43,7 +57,13 @@ export function l2NormalizeGradProgram(outputShape: number[], n: number): GpuPro
  * order. Uniforms: count = n·k, k, scale.
  */
 export function segmentLogitsProgram(outputShape: number[], count: number): GpuProgram {
-  return flat('rq3dSegmentLogits', ['x', 'protos', 'seg'], outputShape, count, 'count : i32, k : i32, scale : f32,', `
+  return flat(
+    'rq3dSegmentLogits',
+    ['x', 'protos', 'seg'],
+    outputShape,
+    count,
+    'count : i32, k : i32, scale : f32,',
+    `
     let d = uniforms.xShape[1];
     let k = uniforms.k;
     let i = index / k;
@@ -52,7 +72,8 @@ export function segmentLogitsProgram(outputShape: number[], count: number): GpuP
     let pr = (seg[i] * k + j) * d;
     var s = 0.0;
     for (var c = 0; c < d; c = c + 1) { s = s + x[xr + c] * protos[pr + c]; }
-    result[index] = s * uniforms.scale;`);
+    result[index] = s * uniforms.scale;`,
+  );
 }
 
 /** The max-shifted exponentials of logits row i and their sum (WGSL snippet; defines o, m, s). */
@@ -66,14 +87,28 @@ const ROW_LSE = `
 
 /** prob [n, k] = softmax of each logits row; one invocation per row. Uniforms: count = n. */
 export function softmaxRowsProgram(outputShape: number[], n: number): GpuProgram {
-  return flat('rq3dSoftmaxRows', ['logits'], outputShape, n, 'count : i32,', `${ROW_LSE}
-    for (var j = 0; j < k; j = j + 1) { result[o + j] = exp(logits[o + j] - m) / s; }`);
+  return flat(
+    'rq3dSoftmaxRows',
+    ['logits'],
+    outputShape,
+    n,
+    'count : i32,',
+    `${ROW_LSE}
+    for (var j = 0; j < k; j = j + 1) { result[o + j] = exp(logits[o + j] - m) / s; }`,
+  );
 }
 
 /** ce [n] = −log softmax(logits row i)[label[i]] = log Σ exp + max − logit; one invocation per row. */
 export function crossEntropyRowsProgram(outputShape: number[], n: number): GpuProgram {
-  return flat('rq3dCrossEntropyRows', ['logits', 'label'], outputShape, n, 'count : i32,', `${ROW_LSE}
-    result[index] = log(s) + m - logits[o + label[index]];`);
+  return flat(
+    'rq3dCrossEntropyRows',
+    ['logits', 'label'],
+    outputShape,
+    n,
+    'count : i32,',
+    `${ROW_LSE}
+    result[index] = log(s) + m - logits[o + label[index]];`,
+  );
 }
 
 /** result[0] = mean of v [n] (n ≥ 1): one workgroup, lanes strided over n, then the 64-lane tree sum. */
@@ -108,8 +143,13 @@ fn main(index : i32) {
  * dLogits[i, j]) · protos[seg[i]·k + j, c], in j order. Uniforms: count = n·d, k, scale.
  */
 export function segmentSoftmaxCEGradProgram(outputShape: number[], count: number): GpuProgram {
-  return flat('rq3dSegmentSoftmaxCEGrad', ['dLoss', 'dLogits', 'prob', 'protos', 'seg', 'label'], outputShape, count,
-    'count : i32, k : i32, scale : f32,', `
+  return flat(
+    'rq3dSegmentSoftmaxCEGrad',
+    ['dLoss', 'dLogits', 'prob', 'protos', 'seg', 'label'],
+    outputShape,
+    count,
+    'count : i32, k : i32, scale : f32,',
+    `
     let d = uniforms.protosShape[1];
     let k = uniforms.k;
     let n = uniforms.probShape[0];
@@ -124,7 +164,8 @@ export function segmentSoftmaxCEGradProgram(outputShape: number[], count: number
       let g = w * (prob[q + j] - select(0.0, 1.0, j == y)) + dLogits[q + j];
       acc = acc + (uniforms.scale * g) * protos[pr + j * d];
     }
-    result[index] = acc;`);
+    result[index] = acc;`,
+  );
 }
 
 /**
@@ -132,22 +173,42 @@ export function segmentSoftmaxCEGradProgram(outputShape: number[], count: number
  * of a concatenation, or a column slice). Uniforms: count = n·width, width, srcOff, srcStride, dstOff, dstStride.
  */
 export function copyColsProgram(outputShape: number[], count: number): GpuProgram {
-  return flat('rq3dCopyCols', ['src'], outputShape, count,
-    'count : i32, width : i32, srcOff : i32, srcStride : i32, dstOff : i32, dstStride : i32,', `
+  return flat(
+    'rq3dCopyCols',
+    ['src'],
+    outputShape,
+    count,
+    'count : i32, width : i32, srcOff : i32, srcStride : i32, dstOff : i32, dstStride : i32,',
+    `
     let i = index / uniforms.width;
     let j = index - i * uniforms.width;
-    result[uniforms.dstOff + i * uniforms.dstStride + j] = src[uniforms.srcOff + i * uniforms.srcStride + j];`);
+    result[uniforms.dstOff + i * uniforms.dstStride + j] = src[uniforms.srcOff + i * uniforms.srcStride + j];`,
+  );
 }
 
 /** y = a + b where positive, else 0 (NaN too, as the cpu loop). Uniforms: count. */
 export function addReluProgram(outputShape: number[], count: number): GpuProgram {
-  return flat('rq3dAddRelu', ['a', 'b'], outputShape, count, 'count : i32,', `
+  return flat(
+    'rq3dAddRelu',
+    ['a', 'b'],
+    outputShape,
+    count,
+    'count : i32,',
+    `
     let v = a[index] + b[index];
-    result[index] = select(0.0, v, v > 0.0);`);
+    result[index] = select(0.0, v, v > 0.0);`,
+  );
 }
 
 /** dx = dy where y > 0, else 0. Uniforms: count. */
 export function reluGradProgram(outputShape: number[], count: number): GpuProgram {
-  return flat('rq3dReluGrad', ['dy', 'y'], outputShape, count, 'count : i32,', `
-    result[index] = select(0.0, dy[index], y[index] > 0.0);`);
+  return flat(
+    'rq3dReluGrad',
+    ['dy', 'y'],
+    outputShape,
+    count,
+    'count : i32,',
+    `
+    result[index] = select(0.0, dy[index], y[index] > 0.0);`,
+  );
 }
