@@ -159,7 +159,8 @@ export function claimVerdict(cfg: FewshotConfig, out: string, cells: readonly Ce
     if (a.go.instance === null || a.go.knnRising === null || a.go.linear === null) pending.push(name);
   }
   const diffs = Object.entries(differences).flatMap(([p, byR]) =>
-    Object.entries(byR).map(([r, d]) => `${p} ${+(100 * Number(r)).toFixed(2)} %: ${(100 * d.diff).toFixed(1)}`),
+    // two decimals and a sign: a difference of one test shape (0.04 points on 908 x 3) must not print as 0.0 / -0.0
+    Object.entries(byR).map(([r, d]) => `${p} ${+(100 * Number(r)).toFixed(2)} %: ${signed(100 * d.diff)}`),
   );
   let verdict: Verdict;
   let reason: string;
@@ -175,4 +176,10 @@ export function claimVerdict(cfg: FewshotConfig, out: string, cells: readonly Ce
     reason = `${c.treatment} - ${c.control} (points): ${diffs.join('; ')}`;
   }
   return { statement: c.statement, rule: ruleText(c), verdict, reason, differences, arms };
+}
+
+/** A difference in points: two decimals, always signed. */
+function signed(points: number): string {
+  const v = points.toFixed(2);
+  return points > 0 && v !== '0.00' ? `+${v}` : v;
 }

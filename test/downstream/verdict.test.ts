@@ -132,6 +132,18 @@ describe('claim verdict', () => {
     expect(v.reason).toContain('finetune 1 %: -5.0');
   });
 
+  it('prints each difference signed to two decimals, so one test shape either way still shows', async () => {
+    const dir = tmp();
+    const cfg = writeConfig(dir);
+    writeArm(path.join(dir, 'runs/mid'), { epochs: 4, instance: 0.2, knn: [0.5, 0.55, 0.6, 0.62], knnInit: 0.5 });
+    writeArm(path.join(dir, 'runs/rq'), { epochs: 4, instance: 0.2, knn: [0.5, 0.6, 0.65, 0.7], knnInit: 0.5 });
+    writeAllCells(dir, (b, p, r) => (r === 1 ? 0.85 : b === 'rq' ? (p === 'finetune' ? 0.4996 : 0.5004) : 0.5));
+    const v = claimVerdict(cfg, dir, (await import('../../src/downstream/cells.ts')).readCells(dir))!;
+    expect(v.verdict).toBe('preliminary: does not hold');
+    expect(v.reason).toContain('linear 1 %: +0.04');
+    expect(v.reason).toContain('finetune 1 %: -0.04');
+  });
+
   it('is no-go when an arm fails a go figure (kNN falling, instance accuracy near chance, weak linear probe)', async () => {
     const dir = tmp();
     const cfg = writeConfig(dir);
