@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import { z } from 'zod';
 import { UserError } from '../util/errors.ts';
 import { HRNetSchema } from '../train/config.ts';
-import type { HRNetConfig } from '../models/presets.ts';
+import { validateBackboneSpec, type BackboneSpec as ModelSpec } from '../models/backbones.ts';
 import { describeIssues, type IssueWhere } from '../util/config-issues.ts';
 import { resolveConfig, type ConfigKind, type ResolvedConfig } from '../config/load.ts';
 import { findPreset, PRESETS } from '../config/presets.ts';
@@ -108,17 +108,30 @@ const PresetName = z.enum(SHORT_NAMES as [string, ...string[]]);
  * A preset name or an HRNet config object. Checked by whichever form the value has, so a bad name still reads
  * "must be one of paper, cpu, tiny" (a zod union would only say that no form matched).
  */
-const FewshotModel = z.custom<string | z.infer<typeof HRNetSchema>>().superRefine((v, ctx) => {
+const FewshotModel = z.custom<string | z.infer<typeof HRNetSchema> | (ModelSpec & Record<string, unknown>)>().superRefine((v, ctx) => {
   if (typeof v === 'string' && findPreset('model', v)) return;
+  // another registered type is checked by its own registry entry (its fields, its one-line message)
+  if (v !== null && typeof v === 'object' && typeof (v as { type?: unknown }).type === 'string' && (v as { type: string }).type !== 'mid-hrnet') {
+    try {
+      validateBackboneSpec(v as ModelSpec, 'model');
+    } catch (e) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: (e as Error).message });
+    }
+    return;
+  }
   const r = (v !== null && typeof v === 'object' ? HRNetSchema : PresetName).safeParse(v);
   if (!r.success) for (const issue of r.error.issues) ctx.addIssue(issue as z.IssueData);
 });
 
-/** The HRNet config a grid's `model` names. */
-export function fewshotModel(model: FewshotConfig['model']): HRNetConfig {
-  if (typeof model === 'string') return structuredClone(findPreset('model', model)!.json) as unknown as HRNetConfig;
+/**
+ * The backbone config a grid's `model` names, for its scratch and random backbones: a MID HRNet preset or
+ * config (without its `type`, as before the registry, so cell hashes stay), or any other registered type as given.
+ */
+export function fewshotModel(model: FewshotConfig['model']): ModelSpec {
+  if (typeof model === 'string') return structuredClone(findPreset('model', model)!.json) as unknown as ModelSpec;
+  if (typeof model.type === 'string' && model.type !== 'mid-hrnet') return structuredClone(model) as ModelSpec;
   const { type: _type, ...cfg } = model;
-  return cfg;
+  return cfg as ModelSpec;
 }
 
 export const FewshotConfigSchema = z
@@ -129,8 +142,8 @@ export const FewshotConfigSchema = z
     task: z.enum(['classification', 'segmentation']),
     data: DataSchema,
     /**
-     * MID HRNet for scratch backbones (pretrained ones use their checkpoint's config): a preset name, or the
-     * config itself, `{ "type": "mid-hrnet", ...fields }`.
+     * The network of scratch and random backbones (pretrained ones use their checkpoint's config): a MID HRNet
+     * preset name, its config `{ "type": "mid-hrnet", ...fields }`, or any registered type's config.
      */
     model: FewshotModel,
     backbones: z.record(z.string(), Backbone),

@@ -411,6 +411,32 @@ describe('the toy backbone through the downstream path (issue 12 item 2)', () =>
     await expect(checkpointModelConfig(bad)).rejects.toThrow(new RegExp(`^${bad}: model.type 'nope' is not a registered backbone \\(registered: .*toy-conv`));
   });
 
+  it("a few-shot grid's `model` may be any registered type: its scratch and random backbones build it", async () => {
+    const out = tmp();
+    const cfg = FewshotConfigSchema.parse({
+      name: 'toy-scratch',
+      task: 'classification',
+      data: { source: 'synth:5', points: 256 },
+      model: toy,
+      backbones: { scratch: { from: 'scratch' }, random: { from: 'random' } },
+      protocols: ['linear'],
+      ratios: [1],
+      seeds: [0],
+      linear: { ...DEFAULT_HYPER.linear, baseSteps: 10, minSteps: 5 },
+      finetune: { ...DEFAULT_HYPER.finetune, baseSteps: 2, minSteps: 1, batchSize: 8 },
+      workers: 0,
+    });
+    await runFewshot(cfg, { out, quiet: true });
+    const cells = readCells(out);
+    expect(cells.find((c) => c.backbone === 'scratch')!.recipe).toBe(RECIPES.scratch);
+    expect(cells.find((c) => c.backbone === 'random')!.recipe).toBe(RECIPES.random);
+    // the random probe read the toy's global features (2 x width columns), not MID HRNet's fc1
+    expect(fs.statSync(path.join(out, 'features', 'random.bin')).size).toBe(50 * 2 * toy.width * 4);
+    // the type's own checks apply to the grid's model, and an unregistered type is named
+    expect(() => FewshotConfigSchema.parse({ ...cfg, model: { ...toy, width: 0 } })).toThrow(/width/);
+    expect(() => FewshotConfigSchema.parse({ ...cfg, model: { ...toy, type: 'nope' } })).toThrow(/'nope' is not a registered backbone/);
+  });
+
   it('the wasm heap check is a registry hook: a type without one runs unchecked and says so; one with it is checked', async () => {
     expect(hasStepHeapEstimate(toy)).toBe(false);
     expect(hasStepHeapEstimate(HRNET_PRESETS.tiny)).toBe(true);
