@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { runCli } from '../../src/cli/main.ts';
+import { runCliCaptured } from '../helpers/cli.ts';
 
 /**
  * Issue 12 item 4 / issue 16 item 6: `--set key.path=value` on the training commands, validated by the
@@ -15,19 +15,7 @@ beforeAll(() => {
   process.env.RQ3D_CACHE = path.join(dir, 'cache');
 });
 
-async function cli(...argv: string[]): Promise<{ code: number; stderr: string }> {
-  let stderr = '';
-  const ow = process.stdout.write.bind(process.stdout);
-  const ew = process.stderr.write.bind(process.stderr);
-  process.stdout.write = (() => true) as typeof process.stdout.write;
-  process.stderr.write = ((s: string) => ((stderr += s), true)) as typeof process.stderr.write;
-  try {
-    return { code: await runCli(argv), stderr };
-  } finally {
-    process.stdout.write = ow;
-    process.stderr.write = ew;
-  }
-}
+const cli = runCliCaptured;
 const saved = (d: string): Record<string, any> => JSON.parse(fs.readFileSync(path.join(d, 'config.json'), 'utf8'));
 
 describe('--set key.path=value', () => {

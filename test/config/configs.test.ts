@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli/main.ts';
+import { runCliCaptured } from '../helpers/cli.ts';
 import { gridFromFile } from '../../src/cli/downstream.ts';
 import { MAIN_CONFIG } from '../../src/cli/main-job.ts';
 import { resolveConfig } from '../../src/config/load.ts';
@@ -33,19 +33,7 @@ function write(rel: string, content: unknown): string {
   return file;
 }
 
-async function cli(...argv: string[]): Promise<{ code: number; stderr: string }> {
-  let stderr = '';
-  const ow = process.stdout.write.bind(process.stdout);
-  const ew = process.stderr.write.bind(process.stderr);
-  process.stdout.write = (() => true) as typeof process.stdout.write;
-  process.stderr.write = ((s: string) => ((stderr += s), true)) as typeof process.stderr.write;
-  try {
-    return { code: await runCli(argv), stderr };
-  } finally {
-    process.stdout.write = ow;
-    process.stderr.write = ew;
-  }
-}
+const cli = runCliCaptured;
 const saved = (d: string): Record<string, any> => JSON.parse(fs.readFileSync(path.join(d, 'config.json'), 'utf8'));
 
 /** A tiny classification grid: one scratch backbone, a few fine-tune steps. */
