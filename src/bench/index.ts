@@ -6,7 +6,7 @@ export type { MatMulResult } from './matmul.ts';
 export { sphereShellTable, morton3 } from './sphere-shell.ts';
 export type { NeighbourTable } from './sphere-shell.ts';
 export { median, timeRuns } from './timing.ts';
-export { runModelBench, defaultModelCases, caseKey, vmHwmBytes } from './models.ts';
+export { runModelBench, defaultModelCases, caseKey, vmHwmBytes } from './whole-model.ts';
 export type {
   ModelBenchResult,
   ModelBenchEntry,
@@ -17,7 +17,7 @@ export type {
   StepTiming,
   PipelineTiming,
   MemoryPeak,
-} from './models.ts';
+} from './whole-model.ts';
 export { PEER_YARDSTICKS, PEER_OCNN_MODELS, PEER_OCNN_HRNET, PEER_TORCH_CONV } from './peer.ts';
 export type { PeerModelFigures, PeerConvFigures } from './peer.ts';
 export { watchMachine } from './machine.ts';

@@ -9,7 +9,7 @@ import type { BackendInfo } from '../backend.ts';
 import type { ConvBenchResult, ConvVariant } from '../bench/conv-layer.ts';
 import type { MachineInfo } from '../bench/machine.ts';
 import type { MatMulResult } from '../bench/matmul.ts';
-import type { BenchModel, ModelBenchEntry, RqEffect } from '../bench/models.ts';
+import type { BenchModel, ModelBenchEntry, RqEffect } from '../bench/whole-model.ts';
 import type { OctreeBenchResult } from '../bench/octree.ts';
 import type { PEER_YARDSTICKS, PeerConvFigures, PeerSource } from '../bench/peer.ts';
 import { UsageError } from '../util/errors.ts';
@@ -133,7 +133,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
     import('../bench/conv-layer.ts'),
     import('../bench/machine.ts'),
     import('../bench/matmul.ts'),
-    import('../bench/models.ts'),
+    import('../bench/whole-model.ts'),
     import('../bench/octree.ts'),
     import('../bench/peer.ts'),
   ]);

@@ -8,7 +8,8 @@ import { buildBackbone, downstreamParts, type Backbone, type BackboneSpec } from
 import { createProgress } from '../train/progress.ts';
 import { chunks, trainingBatches } from './batches.ts';
 import { meanClassAccuracy, overallAccuracy, confusionMatrix } from './metrics.ts';
-import { Classifier, loadPretrained } from './models.ts';
+import { Classifier } from './heads.ts';
+import { loadPretrained } from './pretrained.ts';
 import { saveCheckpoint } from '../train/checkpoint.ts';
 
 /**

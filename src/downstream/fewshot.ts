@@ -13,7 +13,8 @@ import { backboneProtocols, fewshotModel, stepsFor, type BackboneSpec, type Fews
 import { aggregateIoU } from './metrics.ts';
 import { cellFile, readCell, type CellResult } from './cells.ts';
 import { backboneIdentity, backbonePretrainConfig, cellConfigHash, pretrainDir, type CellCoords } from './cell-id.ts';
-import { checkpointModelConfig, Classifier, loadPretrained } from './models.ts';
+import { Classifier } from './heads.ts';
+import { checkpointModelConfig, loadPretrained } from './pretrained.ts';
 import { segmentCategory } from './segment.ts';
 import { writeFewshotReport } from './report.ts';
 import { updateHeadline } from './headline.ts';

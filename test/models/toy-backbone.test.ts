@@ -16,7 +16,8 @@ import {
 } from '../../src/models/backbones.ts';
 import { Conv1x1Bn, convBnRelu, type Linear, type OctreeConvBn } from '../../src/models/layers.ts';
 import { Params, type ForwardContext } from '../../src/models/params.ts';
-import { checkpointModelConfig, Classifier, loadPretrained, Segmenter } from '../../src/downstream/models.ts';
+import { Classifier, Segmenter } from '../../src/downstream/heads.ts';
+import { checkpointModelConfig, loadPretrained } from '../../src/downstream/pretrained.ts';
 import { classifierSelection, extractFc1, finetuneClassifier, trainLinearProbe } from '../../src/downstream/classify.ts';
 import { segmentCategory, segmenterSelection } from '../../src/downstream/segment.ts';
 import { lrFactors } from '../../src/downstream/train-loop.ts';

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inputFeature } from '../../octree/features.ts';
 import { normalizeCloud } from '../../src/data/normalize.ts';
 import { synthDataset } from '../../src/data/synth/index.ts';
-import { MidSegmenter } from '../../src/downstream/models.ts';
+import { MidSegmenter } from '../../src/downstream/heads.ts';
 import { segmentCategory } from '../../src/downstream/segment.ts';
 import { HRNET_PRESETS } from '../../src/models/mid-hrnet.ts';
 import { prepareSample } from '../../src/pipeline/sample.ts';
@@ -19,7 +19,7 @@ import { assignVariables, disposeLoaded, loadCheckpoint } from '../../src/train/
 import { loadShapes } from '../../src/train/shapes.ts';
 import { listCheckpointModels } from '../../src/view/models.ts';
 import { segmentMeta } from '../../viewer/src/predict/checkpoint-format.ts';
-import { chooseFeatureModel, chooseModel, localGroundTruth, modelLabel } from '../../viewer/src/predict/models.ts';
+import { chooseFeatureModel, chooseModel, localGroundTruth, modelLabel } from '../../viewer/src/predict/model-choice.ts';
 import { loadBackbone, pointFeatures } from '../../viewer/src/predict/feature-model.ts';
 import { loadSegmenter, predictParts, segmenterLogits } from '../../viewer/src/predict/segment-model.ts';
 
