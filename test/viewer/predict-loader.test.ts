@@ -17,7 +17,7 @@ import { HRNET_PRESETS } from '../../src/models/mid-hrnet.ts';
 import { prepareSample } from '../../src/pipeline/sample.ts';
 import { assignVariables, disposeLoaded, loadCheckpoint } from '../../src/train/checkpoint.ts';
 import { loadShapes } from '../../src/train/shapes.ts';
-import { listCheckpointModels } from '../../src/view/models.ts';
+import { listCheckpointModels } from '../../src/viewer-server/checkpoint-models.ts';
 import { segmentMeta } from '../../viewer/src/predict/checkpoint-format.ts';
 import { chooseFeatureModel, chooseModel, localGroundTruth, modelLabel } from '../../viewer/src/predict/model-choice.ts';
 import { loadBackbone, pointFeatures } from '../../viewer/src/predict/feature-model.ts';
