@@ -1,4 +1,7 @@
-/** Benchmark pieces for `rq3d bench` (owned by the CLI) and the standalone conv-main.ts script. */
+/** Benchmark pieces for `rq3d bench` (run.ts runs them, format.ts prints the report) and the standalone conv-main.ts script. */
+export { runBench, BENCH_PARTS, BENCH_MODELS, BENCH_CONV_VARIANTS } from './run.ts';
+export type { BenchOptions, BenchReport, BenchPart, ConvRow } from './run.ts';
+export { formatBench } from './format.ts';
 export { runConvBench, benchConvCase, makeConvLayer, DEFAULT_CONV_CASES, CONV_VARIANTS } from './conv-layer.ts';
 export type { ConvBenchResult, ConvBenchOptions, ConvCase, ConvVariant } from './conv-layer.ts';
 export { matmulPeak, timeMatMul } from './matmul.ts';
