@@ -5,7 +5,7 @@ import { buildBackbone, type BackboneSpec as ModelConfig } from '../models/backb
 import { initBackend } from '../backend.ts';
 import { pretrain } from '../train/pretrain.ts';
 import { checkpointExists, readCheckpointMeta } from '../train/checkpoint.ts';
-import { loadShapes, type ShapeCollection } from '../train/shapes.ts';
+import { loadShapes, type ShapeCollection } from '../data/sources.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { UserError } from '../util/errors.ts';
 import { calibrateBatchNorm, extractFc1, finetuneClassifier, trainLinearProbe, type LinearProbeOptions } from './classify.ts';

@@ -11,7 +11,7 @@ import { FewshotConfigSchema, stepsFor, DEFAULT_HYPER } from '../../src/downstre
 import { runFewshot } from '../../src/downstream/fewshot.ts';
 import { readCells } from '../../src/downstream/cells.ts';
 import { HRNET_PRESETS } from '../../src/models/mid-hrnet.ts';
-import { loadShapes } from '../../src/train/shapes.ts';
+import { loadShapes } from '../../src/data/sources.ts';
 import { loadCheckpoint, disposeLoaded } from '../../src/train/checkpoint.ts';
 import { Rng } from '../../src/util/rng.ts';
 

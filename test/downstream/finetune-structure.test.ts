@@ -13,7 +13,7 @@ import { backboneIdentity, cellConfigHash } from '../../src/downstream/cell-id.t
 import { MidClassifier, MidSegmenter } from '../../src/downstream/heads.ts';
 import { MidHRNet, HRNET_PRESETS } from '../../src/models/mid-hrnet.ts';
 import { disposeLoaded, loadCheckpoint, saveCheckpoint } from '../../src/train/checkpoint.ts';
-import { loadShapes } from '../../src/train/shapes.ts';
+import { loadShapes } from '../../src/data/sources.ts';
 
 process.env.RQ3D_CACHE ??= fs.mkdtempSync(path.join(os.tmpdir(), 'rq3d-cache-'));
 process.env.RQ3D_BACKEND ??= 'cpu';

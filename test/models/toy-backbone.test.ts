@@ -32,7 +32,7 @@ import { loadSegmenter, predictParts } from '../../viewer/src/predict/segment-mo
 import { disposeLoaded, loadCheckpoint, readCheckpointMeta, saveCheckpoint } from '../../src/train/checkpoint.ts';
 import { PRETRAIN_PRESETS, resolvePretrainConfig, validatePretrainConfig } from '../../src/train/config.ts';
 import { pretrain } from '../../src/train/pretrain.ts';
-import { loadShapes } from '../../src/train/shapes.ts';
+import { loadShapes } from '../../src/data/sources.ts';
 import { UserError } from '../../src/util/errors.ts';
 import { prepareSample } from '../../src/pipeline/sample.ts';
 import { inputFeature } from '../../octree/index.ts';

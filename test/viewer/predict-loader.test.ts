@@ -16,7 +16,7 @@ import { segmentCategory } from '../../src/downstream/segment.ts';
 import { HRNET_PRESETS } from '../../src/models/mid-hrnet.ts';
 import { prepareSample } from '../../src/pipeline/sample.ts';
 import { assignVariables, disposeLoaded, loadCheckpoint } from '../../src/train/checkpoint.ts';
-import { loadShapes } from '../../src/train/shapes.ts';
+import { loadShapes } from '../../src/data/sources.ts';
 import { listCheckpointModels } from '../../src/viewer-server/checkpoint-models.ts';
 import { segmentMeta } from '../../viewer/src/predict/checkpoint-format.ts';
 import { chooseFeatureModel, chooseModel, localGroundTruth, modelLabel } from '../../viewer/src/predict/model-choice.ts';
