@@ -4,7 +4,7 @@
  * (rq3d fewshot, rq3d segment); the server lists them (src/viewer-server/checkpoint-models.ts) and the viewer picks the model of
  * the shape's class, or the one the user chose.
  */
-import { PART_OFFSETS, SHAPENET_PART_CATEGORIES } from '../../../src/data/shapenet-parts.ts';
+import { PART_OFFSETS, SHAPENET_PART_CATEGORIES } from '../../../src/data/shapenet-part-labels.ts';
 
 /** One model.json under the checkpoint folder, as the server describes it (src/train/checkpoint-format.ts). */
 import type { CheckpointModel } from '../../../src/train/checkpoint-format.ts';
