@@ -16,12 +16,12 @@ import * as path from 'node:path';
 import { HRNET_PRESETS } from '../models/presets.ts';
 import { prepareSample, sampleSeed } from '../pipeline/sample.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
-import { CLASSES, HRNET_CLUSTERS, RQ, defaultModelCases, specOf, caseKey } from './models.ts';
+import { CLASSES, HRNET_CLUSTERS, RQ, defaultModelCases, specOf, caseKey } from './whole-model.ts';
 import { syntheticShapes } from './octree.ts';
 import { sphereShellTable } from './sphere-shell.ts';
 import { DEFAULT_CONV_CASES } from './conv-layer.ts';
 
-/** The bench's input settings (src/bench/models.ts runModelBench defaults). */
+/** The bench's input settings (src/bench/whole-model.ts runModelBench defaults). */
 export const BENCH_INPUTS = { shapes: 32, seed: 1, points: 3000, fullDepth: 2, reps: 5, warmup: 2 } as const;
 export const TABLE_SIZES = [20000, 5000, 1000, 100000] as const;
 

@@ -12,7 +12,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend.ts';
 import { syntheticShapes } from './octree.ts';
-import { specOf, withGridLabels } from './models.ts';
+import { specOf, withGridLabels } from './whole-model.ts';
 import { buildPart, finishBatch } from '../pipeline/assemble.ts';
 import { sampleSeed } from '../pipeline/sample.ts';
 import { SgdMomentum } from '../train/sgd.ts';

@@ -16,7 +16,7 @@ import { initBackend } from '../backend.ts';
 import { prepareSample, sampleSeed, type SampleSpec } from '../pipeline/sample.ts';
 import { DEFAULT_CONV_CASES, runConvBench } from './conv-layer.ts';
 import { timeMatMul } from './matmul.ts';
-import { caseKey, runModelBench, tinyModelCases, type ModelCase } from './models.ts';
+import { caseKey, runModelBench, tinyModelCases, type ModelCase } from './whole-model.ts';
 import { syntheticShapes } from './octree.ts';
 import { sphereShellTable } from './sphere-shell.ts';
 

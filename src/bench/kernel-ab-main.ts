@@ -12,7 +12,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend.ts';
 import { syntheticShapes } from './octree.ts';
-import { buildBatch, makeNet, specOf, withGridLabels, type BenchModel } from './models.ts';
+import { buildBatch, makeNet, specOf, withGridLabels, type BenchModel } from './whole-model.ts';
 import { SgdMomentum } from '../train/sgd.ts';
 import { trainableVariables } from '../train/trainer.ts';
 import { heapKernels, type HeapKernels, type WasmModuleLike } from '../../octree/ops/kernels/wasm/index.ts';

@@ -5,7 +5,7 @@
  * Reads {case, options} as JSON from argv[2] and prints the ModelBenchEntry as one JSON line.
  */
 import { initBackend } from '../backend.ts';
-import { runModelBench, type CaseSettings, type ModelCase } from './models.ts';
+import { runModelBench, type CaseSettings, type ModelCase } from './whole-model.ts';
 
 const arg = JSON.parse(process.argv[2] ?? '{}') as { case: ModelCase; options: CaseSettings };
 try {

@@ -39,7 +39,7 @@ try {
   const { initBackend } = await import('../backend.ts');
   const { PRETRAIN_PRESETS } = await import('../train/config.ts');
   const { HRNET_PRESETS } = await import('../models/mid-hrnet.ts');
-  const { loadShapes } = await import('../train/shapes.ts');
+  const { loadShapes } = await import('../data/sources.ts');
   const { loadCheckpoint, disposeLoaded } = await import('../train/checkpoint.ts');
   const { SgdMomentum } = await import('../train/sgd.ts');
   // every optimizer update's time: the interval between two updates is one step in either arm

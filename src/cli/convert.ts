@@ -5,7 +5,7 @@ import { UsageError, UserError } from '../util/errors.ts';
 import { parseIntOption, parseNumberOption } from './options.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { formatFromExtension, readShape, shapeToCloud, type NormalsMode } from '../data/shape.ts';
-import { createProgress } from '../train/progress.ts';
+import { createProgress } from '../util/progress.ts';
 import { applyNormalization, bboxNormalization, sphereNormalization, type Normalization, type NormalizeMode } from '../data/normalize.ts';
 import { encodePly } from '../data/formats/ply.ts';
 import { encodePoints } from '../data/formats/points.ts';

@@ -89,7 +89,7 @@ export function registerSupervised(program: Command): void {
       const claim = claimRunFolder(String(o.out), { resume: o.resume === true, force: o.force === true, sameConfig: { kind: 'supervised', ...cfg } });
       const { initBackend } = await import('../backend.ts');
       const { trainSupervised } = await import('../downstream/supervised.ts');
-      const { loadShapes } = await import('../train/shapes.ts');
+      const { loadShapes } = await import('../data/sources.ts');
       const backend = await initBackend({ backend: typeof o.backend === 'string' ? o.backend : undefined });
       const shapes = await loadShapes(cfg.data, { normalize: 'bbox', quiet: o.quiet === true, skipMissing: cfg.skipMissing });
       await writeFileAtomic(path.join(claim.dir, 'config.json'), `${JSON.stringify({ kind: 'supervised', ...cfg }, null, 2)}\n`);

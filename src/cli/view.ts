@@ -3,8 +3,8 @@ import { accessSync, constants, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import { UsageError, UserError } from '../util/errors.ts';
-import { ensureViewerBuilt } from '../view/build.ts';
-import { DEFAULT_VIEW_PORT, startViewServer } from '../view/server.ts';
+import { ensureViewerBuilt } from '../viewer-server/build.ts';
+import { DEFAULT_VIEW_PORT, startViewServer } from '../viewer-server/server.ts';
 import { parseIntOption } from './options.ts';
 
 interface ViewOptions {

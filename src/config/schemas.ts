@@ -14,7 +14,7 @@ import { UP_AXES } from '../data/up-axis.ts';
  */
 export const UpAxisField = z.enum(UP_AXES);
 
-/** A data source: synth | synth:<perClass> | modelnet10 | a folder (src/train/shapes.ts reads it). */
+/** A data source: synth | synth:<perClass> | modelnet10 | a folder (src/data/sources.ts reads it). */
 export const DataSourceField = z.string().min(1);
 
 /** Go on without the shapes a dataset lists but whose files are absent (default: an error listing them). */

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { initBackend } from '../backend.ts';
 import { lineChart, type Series } from '../train/plot.ts';
-import { loadShapes } from '../train/shapes.ts';
+import { loadShapes } from '../data/sources.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { UserError } from '../util/errors.ts';
 import { readCell, type CellResult } from './cells.ts';

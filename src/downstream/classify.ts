@@ -5,10 +5,11 @@ import { SgdMomentum, stepLr } from '../train/sgd.ts';
 import { trainDownstream, type TrainingHyper, type TrainSelection } from './train-loop.ts';
 import { evalSampleSpec, fc1Features } from '../train/knn-monitor.ts';
 import { buildBackbone, downstreamParts, type Backbone, type BackboneSpec } from '../models/backbones.ts';
-import { createProgress } from '../train/progress.ts';
+import { createProgress } from '../util/progress.ts';
 import { chunks, trainingBatches } from './batches.ts';
 import { meanClassAccuracy, overallAccuracy, confusionMatrix } from './metrics.ts';
-import { Classifier, loadPretrained } from './models.ts';
+import { Classifier } from './heads.ts';
+import { loadPretrained } from './pretrained.ts';
 import { saveCheckpoint } from '../train/checkpoint.ts';
 
 /**

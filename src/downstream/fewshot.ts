@@ -5,7 +5,7 @@ import { buildBackbone, type BackboneSpec as ModelConfig } from '../models/backb
 import { initBackend } from '../backend.ts';
 import { pretrain } from '../train/pretrain.ts';
 import { checkpointExists, readCheckpointMeta } from '../train/checkpoint.ts';
-import { loadShapes, type ShapeCollection } from '../train/shapes.ts';
+import { loadShapes, type ShapeCollection } from '../data/sources.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { UserError } from '../util/errors.ts';
 import { calibrateBatchNorm, extractFc1, finetuneClassifier, trainLinearProbe, type LinearProbeOptions } from './classify.ts';
@@ -13,7 +13,8 @@ import { backboneProtocols, fewshotModel, stepsFor, type BackboneSpec, type Fews
 import { aggregateIoU } from './metrics.ts';
 import { cellFile, readCell, type CellResult } from './cells.ts';
 import { backboneIdentity, backbonePretrainConfig, cellConfigHash, pretrainDir, type CellCoords } from './cell-id.ts';
-import { checkpointModelConfig, Classifier, loadPretrained } from './models.ts';
+import { Classifier } from './heads.ts';
+import { checkpointModelConfig, loadPretrained } from './pretrained.ts';
 import { segmentCategory } from './segment.ts';
 import { writeFewshotReport } from './report.ts';
 import { updateHeadline } from './headline.ts';

@@ -13,7 +13,7 @@ import type { Backbone } from '../models/backbone.ts';
  * - Segmenter: backbone -> point features at the input points (MID HRNet: the point head's first FC,
  *   restored from pretraining) -> a new dense layer to the parts (`seg/fc`).
  * The heads live in the backbone's Params, so variable names match the pretraining checkpoint and
- * `loadPretrained` (./models.ts) restores everything but the new head. MidClassifier / MidSegmenter build MID
+ * `loadPretrained` (./pretrained.ts) restores everything but the new head. MidClassifier / MidSegmenter build MID
  * HRNet. Nothing here reads files: the viewer builds its predictors from this module.
  */
 export class Classifier<B extends Backbone = Backbone> {

@@ -6,7 +6,8 @@ import { trainDownstream, type TrainingHyper, type TrainSelection } from './trai
 import { saveCheckpoint } from '../train/checkpoint.ts';
 import { chunks } from './batches.ts';
 import { shapeIoU } from './metrics.ts';
-import { loadPretrained, Segmenter } from './models.ts';
+import { Segmenter } from './heads.ts';
+import { loadPretrained } from './pretrained.ts';
 import { octGather } from '../../octree/ops/kernels/index.ts';
 
 /**

@@ -16,7 +16,7 @@ import { UserError } from '../util/errors.ts';
 import { backendInfo, backendRecord } from '../backend.ts';
 import { lineChart } from '../train/plot.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
-import type { ShapeCollection } from '../train/shapes.ts';
+import type { ShapeCollection } from '../data/sources.ts';
 import { chunks, trainingEpochs } from './batches.ts';
 import { confusionMatrix, meanClassAccuracy, overallAccuracy, perClassAccuracy } from './metrics.ts';
 import { confusionSvg, confusionTable } from './confusion.ts';

@@ -5,7 +5,7 @@ import { stableJson, type CellCoords } from '../downstream/cell-id.ts';
 import type { CellResult } from '../downstream/cells.ts';
 import type { BackboneSpec, FewshotConfig } from '../downstream/fewshot-config.ts';
 import { computeGridCells } from '../downstream/fewshot.ts';
-import { cacheDir } from '../train/shapes.ts';
+import { cacheDir } from '../data/sources.ts';
 import { fetchCheckpoint } from './blobs.ts';
 
 /**

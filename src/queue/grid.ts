@@ -7,7 +7,7 @@ import type { FewshotConfig } from '../downstream/fewshot-config.ts';
 import { listGridCells, resolveBackbone, selectGrid, type FewshotOptions } from '../downstream/fewshot.ts';
 import { updateHeadline } from '../downstream/headline.ts';
 import { writeFewshotReport, type FailedCell } from '../downstream/report.ts';
-import { createProgress } from '../train/progress.ts';
+import { createProgress } from '../util/progress.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { putCheckpoint } from './blobs.ts';
 import { checkReachable, queueConnection, QUEUE_NAME } from './connection.ts';

@@ -6,7 +6,7 @@ import { itemFileName } from '../data/datasets/cache.ts';
 import { missingWork, openPlanFolder, type PreparePlan } from '../data/prepare.ts';
 import { stableJson } from '../downstream/cell-id.ts';
 import { clusterSeed, writeClusters } from '../ssl/clusters.ts';
-import { createProgress } from '../train/progress.ts';
+import { createProgress } from '../util/progress.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { UserError } from '../util/errors.ts';
 import { checkReachable, queueConnection, QUEUE_NAME } from './connection.ts';

@@ -1,6 +1,6 @@
 /**
  * The rq3d checkpoint format, in one place and without Node imports, so the trainer (./checkpoint.ts, which
- * adds the disk and the atomic folder swap), the viewer's server (src/view/models.ts) and the viewer itself
+ * adds the disk and the atomic folder swap), the viewer's server (src/viewer-server/checkpoint-models.ts) and the viewer itself
  * (viewer/src/predict/) read and write the same thing by construction.
  *
  * A checkpoint is a folder in the tfjs layout:

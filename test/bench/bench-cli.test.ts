@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { formatBench, type BenchReport } from '../../src/cli/bench.ts';
+import { formatBench } from '../../src/bench/format.ts';
+import type { BenchReport } from '../../src/bench/run.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 

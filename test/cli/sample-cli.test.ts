@@ -9,7 +9,7 @@ import { encodePly } from '../../src/data/formats/ply.ts';
 import { boundingBox, makePointCloud } from '../../src/data/pointcloud.ts';
 import { parseShape } from '../../src/data/shape.ts';
 import { prepareSample } from '../../src/pipeline/sample.ts';
-import { loadShapes } from '../../src/train/shapes.ts';
+import { loadShapes } from '../../src/data/sources.ts';
 import { Rng } from '../../src/util/rng.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

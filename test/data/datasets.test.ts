@@ -20,7 +20,7 @@ import {
   localToGlobal,
   OCNN_TEST_COUNTS,
   OCNN_TRAINVAL_COUNTS,
-} from '../../src/data/shapenet-parts.ts';
+} from '../../src/data/shapenet-part-labels.ts';
 import { fixture, sharedData } from './helpers.ts';
 
 let tmp = '';

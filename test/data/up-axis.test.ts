@@ -9,7 +9,7 @@ import { boundingBox, makePointCloud } from '../../src/data/pointcloud.ts';
 import { fromYUp, toYUp, upRotation, UP_AXES } from '../../src/data/up-axis.ts';
 import { validatePretrainConfig, PRETRAIN_PRESETS } from '../../src/train/config.ts';
 import { loadFewshotConfig } from '../../src/downstream/fewshot-config.ts';
-import { loadShapes } from '../../src/train/shapes.ts';
+import { loadShapes } from '../../src/data/sources.ts';
 import { UserError } from '../../src/util/errors.ts';
 import { fixture, repoRoot } from './helpers.ts';
 

@@ -5,13 +5,13 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { aggregateIoU, meanStd, overallAccuracy, shapeIoU } from '../../src/downstream/metrics.ts';
 import { extractFc1, finetuneClassifier, trainLinearProbe } from '../../src/downstream/classify.ts';
-import { MidClassifier } from '../../src/downstream/models.ts';
+import { MidClassifier } from '../../src/downstream/heads.ts';
 import { segmentCategory } from '../../src/downstream/segment.ts';
 import { FewshotConfigSchema, stepsFor, DEFAULT_HYPER } from '../../src/downstream/fewshot-config.ts';
 import { runFewshot } from '../../src/downstream/fewshot.ts';
 import { readCells } from '../../src/downstream/cells.ts';
 import { HRNET_PRESETS } from '../../src/models/mid-hrnet.ts';
-import { loadShapes } from '../../src/train/shapes.ts';
+import { loadShapes } from '../../src/data/sources.ts';
 import { loadCheckpoint, disposeLoaded } from '../../src/train/checkpoint.ts';
 import { Rng } from '../../src/util/rng.ts';
 

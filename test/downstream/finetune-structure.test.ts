@@ -10,10 +10,10 @@ import { DEFAULT_HYPER, FewshotConfigSchema } from '../../src/downstream/fewshot
 import { finetuneMode, RECIPES, runFewshot } from '../../src/downstream/fewshot.ts';
 import { readCells } from '../../src/downstream/cells.ts';
 import { backboneIdentity, cellConfigHash } from '../../src/downstream/cell-id.ts';
-import { MidClassifier, MidSegmenter } from '../../src/downstream/models.ts';
+import { MidClassifier, MidSegmenter } from '../../src/downstream/heads.ts';
 import { MidHRNet, HRNET_PRESETS } from '../../src/models/mid-hrnet.ts';
 import { disposeLoaded, loadCheckpoint, saveCheckpoint } from '../../src/train/checkpoint.ts';
-import { loadShapes } from '../../src/train/shapes.ts';
+import { loadShapes } from '../../src/data/sources.ts';
 
 process.env.RQ3D_CACHE ??= fs.mkdtempSync(path.join(os.tmpdir(), 'rq3d-cache-'));
 process.env.RQ3D_BACKEND ??= 'cpu';

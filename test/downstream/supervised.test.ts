@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend.ts';
 import { trainSupervised, type SupervisedOptions } from '../../src/downstream/supervised.ts';
 import { trainingBatches, trainingEpochs } from '../../src/downstream/batches.ts';
-import { loadShapes, type ShapeCollection } from '../../src/train/shapes.ts';
+import { loadShapes, type ShapeCollection } from '../../src/data/sources.ts';
 import { loadCheckpoint, disposeLoaded } from '../../src/train/checkpoint.ts';
 
 process.env.RQ3D_CACHE ??= fs.mkdtempSync(path.join(os.tmpdir(), 'rq3d-cache-'));

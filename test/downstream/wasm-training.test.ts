@@ -7,7 +7,7 @@ import { initBackend } from '../../src/backend.ts';
 import { finetuneClassifier } from '../../src/downstream/classify.ts';
 import { segmentCategory } from '../../src/downstream/segment.ts';
 import { HRNET_PRESETS } from '../../src/models/mid-hrnet.ts';
-import { loadShapes } from '../../src/train/shapes.ts';
+import { loadShapes } from '../../src/data/sources.ts';
 
 // The downstream training steps on the wasm backend (the default), where some built-in gradients
 // (tf.gather's UnsortedSegmentSum) do not exist: the other downstream tests run on cpu.

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { backbonePreset, backboneTypes, buildBackbone, registerBackbone } from '../../src/models/backbones.ts';
 import { HRNET_PRESETS, MidHRNet, type HRNetConfig } from '../../src/models/mid-hrnet.ts';
-import { Classifier, MidClassifier, MidSegmenter, Segmenter } from '../../src/downstream/models.ts';
+import { Classifier, MidClassifier, MidSegmenter, Segmenter } from '../../src/downstream/heads.ts';
 import { inputFeature } from '../../octree/index.ts';
 import { smallBatch } from '../ops/helpers.ts';
 import { DEFAULT_HYPER, FewshotConfigSchema, fewshotModel } from '../../src/downstream/fewshot-config.ts';

@@ -16,7 +16,8 @@ import {
 } from '../../src/models/backbones.ts';
 import { Conv1x1Bn, convBnRelu, type Linear, type OctreeConvBn } from '../../src/models/layers.ts';
 import { Params, type ForwardContext } from '../../src/models/params.ts';
-import { checkpointModelConfig, Classifier, loadPretrained, Segmenter } from '../../src/downstream/models.ts';
+import { Classifier, Segmenter } from '../../src/downstream/heads.ts';
+import { checkpointModelConfig, loadPretrained } from '../../src/downstream/pretrained.ts';
 import { classifierSelection, extractFc1, finetuneClassifier, trainLinearProbe } from '../../src/downstream/classify.ts';
 import { segmentCategory, segmenterSelection } from '../../src/downstream/segment.ts';
 import { lrFactors } from '../../src/downstream/train-loop.ts';
@@ -31,7 +32,7 @@ import { loadSegmenter, predictParts } from '../../viewer/src/predict/segment-mo
 import { disposeLoaded, loadCheckpoint, readCheckpointMeta, saveCheckpoint } from '../../src/train/checkpoint.ts';
 import { PRETRAIN_PRESETS, resolvePretrainConfig, validatePretrainConfig } from '../../src/train/config.ts';
 import { pretrain } from '../../src/train/pretrain.ts';
-import { loadShapes } from '../../src/train/shapes.ts';
+import { loadShapes } from '../../src/data/sources.ts';
 import { UserError } from '../../src/util/errors.ts';
 import { prepareSample } from '../../src/pipeline/sample.ts';
 import { inputFeature } from '../../octree/index.ts';

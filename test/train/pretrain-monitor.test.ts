@@ -8,8 +8,9 @@ import { pretrain, pretrainLr, pretrainMilestones, readMonitorInit, splitMetricR
 import { cosineKnnAccuracy, knnSplit } from '../../src/train/knn-monitor.ts';
 import { disposeLoaded, loadCheckpoint } from '../../src/train/checkpoint.ts';
 import { MetricsLog } from '../../src/train/metrics.ts';
-import { loadShapes } from '../../src/train/shapes.ts';
-import { loadPretrained, MidClassifier } from '../../src/downstream/models.ts';
+import { loadShapes } from '../../src/data/sources.ts';
+import { MidClassifier } from '../../src/downstream/heads.ts';
+import { loadPretrained } from '../../src/downstream/pretrained.ts';
 import { Rng } from '../../src/util/rng.ts';
 
 process.env.RQ3D_CACHE ??= fs.mkdtempSync(path.join(os.tmpdir(), 'rq3d-cache-'));

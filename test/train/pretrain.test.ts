@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { PRETRAIN_PRESETS, resolvePretrainConfig, validatePretrainConfig } from '../../src/train/config.ts';
 import { pretrain } from '../../src/train/pretrain.ts';
 import { loadCheckpoint, disposeLoaded } from '../../src/train/checkpoint.ts';
-import { loadShapes } from '../../src/train/shapes.ts';
+import { loadShapes } from '../../src/data/sources.ts';
 
 process.env.RQ3D_CACHE ??= fs.mkdtempSync(path.join(os.tmpdir(), 'rq3d-cache-'));
 

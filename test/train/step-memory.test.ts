@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { HRNET_PRESETS } from '../../src/models/presets.ts';
 import { PRETRAIN_PRESETS } from '../../src/train/config.ts';
 import { pretrain } from '../../src/train/pretrain.ts';
-import { loadShapes } from '../../src/train/shapes.ts';
+import { loadShapes } from '../../src/data/sources.ts';
 import { WASM32_HEAP_LIMIT_BYTES, checkBatchFits, estimateStepHeapBytes } from '../../src/train/step-memory.ts';
 
 process.env.RQ3D_CACHE ??= fs.mkdtempSync(path.join(os.tmpdir(), 'rq3d-cache-'));

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 /**
  * Issue 12: the viewer builds its predictors through the backbone registry and the heads module
  * (src/models/backbones.ts, src/downstream/heads.ts), which read no files, so the browser bundle needs no
- * Node module for them (they used to reach node:fs through src/downstream/models.ts -> src/train/checkpoint.ts);
+ * Node module for them (they used to reach node:fs through the checkpoint loader, src/downstream/pretrained.ts -> src/train/checkpoint.ts);
  * and the library never imports from viewer/. Relative value imports are followed (`import type` is erased).
  */
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

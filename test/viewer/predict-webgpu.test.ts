@@ -15,7 +15,7 @@ import { encodePly } from '../../src/data/formats/ply.ts';
 import { synthDataset } from '../../src/data/synth/index.ts';
 import { segmentCategory } from '../../src/downstream/segment.ts';
 import { HRNET_PRESETS } from '../../src/models/mid-hrnet.ts';
-import { loadShapes } from '../../src/train/shapes.ts';
+import { loadShapes } from '../../src/data/sources.ts';
 import type { PredictionSummary } from '../../viewer/src/app.ts';
 import { CHROMIUM, CHROMIUM_ARGS, startViewer, stopViewer } from './browser-harness.ts';
 

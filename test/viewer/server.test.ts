@@ -4,10 +4,10 @@ import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listShapes } from '../../src/view/catalog.ts';
-import { splitRequestPath } from '../../src/view/safe-path.ts';
+import { listShapes } from '../../src/viewer-server/catalog.ts';
+import { splitRequestPath } from '../../src/viewer-server/safe-path.ts';
 import * as net from 'node:net';
-import { DEFAULT_VIEW_PORT, isAllowedHost, startViewServer, type ViewServer } from '../../src/view/server.ts';
+import { DEFAULT_VIEW_PORT, isAllowedHost, startViewServer, type ViewServer } from '../../src/viewer-server/server.ts';
 
 const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/data');
 

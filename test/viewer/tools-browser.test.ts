@@ -15,7 +15,7 @@ import { encodePly } from '../../src/data/formats/ply.ts';
 import { synthDataset } from '../../src/data/synth/index.ts';
 import { PRETRAIN_PRESETS } from '../../src/train/config.ts';
 import { pretrain } from '../../src/train/pretrain.ts';
-import { loadShapes } from '../../src/train/shapes.ts';
+import { loadShapes } from '../../src/data/sources.ts';
 import { canvasRegions, CHROMIUM, openPage, REPO, settled, startViewer, stopViewer } from './browser-harness.ts';
 
 const sigDiff = (a: number[], b: number[]): number => a.reduce((s, v, i) => s + Math.abs(v - b[i]!), 0);

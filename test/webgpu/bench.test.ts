@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { BenchReport } from '../../src/cli/bench.ts';
+import type { BenchReport } from '../../src/bench/run.ts';
 
 // `rq3d bench` end to end on webgpu: the tiny LeNet case (train and forward), the matMul peak and one conv
 // layer, on SwiftShader here (the figures mean nothing on a software adapter: they must exist). ResNet and

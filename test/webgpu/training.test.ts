@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PRETRAIN_PRESETS } from '../../src/train/config.ts';
 import { pretrain } from '../../src/train/pretrain.ts';
-import { loadShapes } from '../../src/train/shapes.ts';
+import { loadShapes } from '../../src/data/sources.ts';
 import { finetuneClassifier, trainLinearProbe } from '../../src/downstream/classify.ts';
 import { segmentCategory } from '../../src/downstream/segment.ts';
 import { HRNET_PRESETS } from '../../src/models/mid-hrnet.ts';

@@ -1,4 +1,4 @@
-/** The `rq3d view` server's endpoints (see src/view/server.ts). */
+/** The `rq3d view` server's endpoints (see src/viewer-server/server.ts). */
 import type { CheckpointInfo } from './predict/provider.ts';
 
 export interface ServerInfo {

@@ -9,7 +9,7 @@ import type { Octree } from '../../octree/octree.ts';
 import { fitPca, pcaColors } from './pca.ts';
 import * as THREE from 'three';
 import { shapeIoU } from '../../src/downstream/metrics.ts';
-import { chooseFeatureModel, classFromFileName, localGroundTruth, modelLabel } from './predict/models.ts';
+import { chooseFeatureModel, classFromFileName, localGroundTruth, modelLabel } from './predict/model-choice.ts';
 import { loadDefaultProvider, type FeatureRun, type PredictionContext, type PredictionProvider, type PredictionRun } from './predict/provider.ts';
 import { SplitView, STANDARD_VIEWS, type StandardView } from './split-view.ts';
 import { BUDGET_CHOICES, decodeState, DEFAULT_STATE, encodeState, isVariant, type BoxMode, type ColorMode, type LayoutMode, type ViewState } from './state.ts';

@@ -4,7 +4,7 @@ import { parseXyz } from '../formats/xyz.ts';
 import { decodeText } from '../formats/text.ts';
 import type { PointCloud } from '../pointcloud.ts';
 import { readShape } from '../shape.ts';
-import { PART_OFFSETS, PARTS_PER_CATEGORY, SHAPENET_PART_CATEGORIES, SHAPENET_PART_SYNSETS } from '../shapenet-parts.ts';
+import { PART_OFFSETS, PARTS_PER_CATEGORY, SHAPENET_PART_CATEGORIES, SHAPENET_PART_SYNSETS } from '../shapenet-part-labels.ts';
 import { exists, listDir, readLines, readTextFile } from './fsutil.ts';
 import type { Dataset, DatasetItem, Split } from './types.ts';
 import { promises as fs } from 'node:fs';
@@ -15,7 +15,7 @@ import { promises as fs } from 'node:fs';
  * - `..._v0`: `<synset>/points/<id>.pts` (xyz) + `<synset>/points_label/<id>.seg` (1-based local part ids).
  * Splits come from `train_test_split/shuffled_{train,val,test}_file_list.json` ("shape_data/<synset>/<id>"),
  * train = train + val in list order; without split files every shape is 'train' in sorted order.
- * Item labels are category indices (table order of shapenet-parts.ts); per-point labels are global part ids,
+ * Item labels are category indices (table order of ../shapenet-part-labels.ts); per-point labels are global part ids,
  * or local ones with `partLabels: 'local'`.
  */
 export type PartLabelMode = 'global' | 'local';

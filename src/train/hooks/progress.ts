@@ -1,7 +1,7 @@
-import { createProgress, type Progress } from '../progress.ts';
+import { createProgress, type Progress } from '../../util/progress.ts';
 import type { StepOutput, TrainContext, TrainerHook } from '../trainer.ts';
 
-/** The progress bar (or plain lines off a TTY, ../progress.ts), started in beforeTrain, updated per step. */
+/** The progress bar (or plain lines off a TTY, src/util/progress.ts), started in beforeTrain, updated per step. */
 export function progressHook<B, R>(
   label: string,
   o: { quiet?: boolean; total?: number; fields?: (ctx: TrainContext, out: StepOutput<R>) => Record<string, string | number>; showStart?: boolean },

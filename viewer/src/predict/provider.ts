@@ -4,7 +4,7 @@
  * the octree box) into one class id per point.
  */
 import type { PointCloud } from '../../../src/data/pointcloud.ts';
-import type { CheckpointModel } from './models.ts';
+import type { CheckpointModel } from './model-choice.ts';
 
 /** What the viewer knows about the shape when it asks for predictions. */
 export interface PredictionContext {

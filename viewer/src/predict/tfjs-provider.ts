@@ -14,7 +14,7 @@ import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.
 import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import type { PointCloud } from '../../../src/data/pointcloud.ts';
 import type { FetchFile } from './checkpoint-format.ts';
-import { chooseFeatureModel, chooseModel, type CheckpointModel } from './models.ts';
+import { chooseFeatureModel, chooseModel, type CheckpointModel } from './model-choice.ts';
 import type { CheckpointInfo, FeatureRun, PredictionContext, PredictionProvider, PredictionRun } from './provider.ts';
 import { loadBackbone, pointFeatures, type LoadedBackbone } from './feature-model.ts';
 import { loadSegmenter, predictParts, type LoadedSegmenter } from './segment-model.ts';

@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { formatFromExtension } from '../data/shape.ts';
-import { SHAPENET_PART_CATEGORIES, SHAPENET_PART_SYNSETS } from '../data/shapenet-parts.ts';
+import { SHAPENET_PART_CATEGORIES, SHAPENET_PART_SYNSETS } from '../data/shapenet-part-labels.ts';
 import { isInside } from './safe-path.ts';
 
 /**

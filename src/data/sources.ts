@@ -2,15 +2,15 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Dataset, DatasetItem } from '../data/datasets/index.ts';
-import { preprocessDataset, type PreprocessSpec } from '../data/datasets/cache.ts';
-import { openDataFolder } from '../data/datasets/detect.ts';
-import { normalizeCloud } from '../data/normalize.ts';
-import type { PointCloud } from '../data/pointcloud.ts';
-import { synthDataset } from '../data/synth/index.ts';
-import { signedUpAxis, toYUp, type UpAxis } from '../data/up-axis.ts';
+import type { Dataset, DatasetItem } from './datasets/index.ts';
+import { preprocessDataset, type PreprocessSpec } from './datasets/cache.ts';
+import { openDataFolder } from './datasets/detect.ts';
+import { normalizeCloud } from './normalize.ts';
+import type { PointCloud } from './pointcloud.ts';
+import { synthDataset } from './synth/index.ts';
+import { signedUpAxis, toYUp, type UpAxis } from './up-axis.ts';
 import { UserError } from '../util/errors.ts';
-import { createProgress } from './progress.ts';
+import { createProgress } from '../util/progress.ts';
 
 /**
  * The shapes a run trains on, loaded once into memory in canonical form: normalized into the octree box

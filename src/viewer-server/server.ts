@@ -3,7 +3,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { listShapes, type CatalogItem } from './catalog.ts';
-import { listCheckpointModels, type CheckpointModel } from './models.ts';
+import { listCheckpointModels, type CheckpointModel } from './checkpoint-models.ts';
 import { realRoot, resolveUnder } from './safe-path.ts';
 
 /**
@@ -34,7 +34,7 @@ export interface ViewInfo {
   name: string;
   /** For a single file: its name, the only path under /files/. */
   file: string | null;
-  /** `models`: every model.json at or below the checkpoint folder (see ./models.ts). */
+  /** `models`: every model.json at or below the checkpoint folder (see ./checkpoint-models.ts). */
   checkpoint: { name: string; files: string[]; models: CheckpointModel[] } | null;
 }
 

@@ -1,10 +1,10 @@
 /**
  * The models a checkpoint folder offers and which one fits a shape. `rq3d view --checkpoint DIR` takes one
  * model folder (DIR/model.json) or a results folder with `models/<protocol>/<backbone>/<category>/model.json`
- * (rq3d fewshot, rq3d segment); the server lists them (src/view/models.ts) and the viewer picks the model of
+ * (rq3d fewshot, rq3d segment); the server lists them (src/viewer-server/checkpoint-models.ts) and the viewer picks the model of
  * the shape's class, or the one the user chose.
  */
-import { PART_OFFSETS, SHAPENET_PART_CATEGORIES } from '../../../src/data/shapenet-parts.ts';
+import { PART_OFFSETS, SHAPENET_PART_CATEGORIES } from '../../../src/data/shapenet-part-labels.ts';
 
 /** One model.json under the checkpoint folder, as the server describes it (src/train/checkpoint-format.ts). */
 import type { CheckpointModel } from '../../../src/train/checkpoint-format.ts';

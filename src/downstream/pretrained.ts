@@ -2,8 +2,8 @@ import { assignVariables, loadCheckpoint, disposeLoaded, readCheckpointMeta } fr
 import { validateBackboneSpec, type Backbone, type BackboneSpec } from '../models/backbones.ts';
 import { UserError } from '../util/errors.ts';
 
-// the heads themselves (no file access, so the viewer can build them): ./heads.ts
-export { Classifier, MidClassifier, MidSegmenter, Segmenter } from './heads.ts';
+// The pretrained backbone as downstream work reads it from a pretraining checkpoint: its config and its
+// weights. The heads that wrap it read no files (so the viewer can build them) and live in ./heads.ts.
 
 /**
  * The backbone config stored in a pretraining checkpoint (`meta.model`): any registered type, checked by its
