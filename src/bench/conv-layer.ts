@@ -17,8 +17,8 @@ import { MIRROR_MIN_CIN } from '../../octree/ops/conv.ts';
 import { sphereShellTable, type NeighbourTable } from './sphere-shell.ts';
 import { median, round } from './timing.ts';
 
-export type ConvVariant = 'im2col' | 'fused' | 'whole';
-export const CONV_VARIANTS: readonly ConvVariant[] = ['im2col', 'fused', 'whole'];
+import { CONV_VARIANTS, type ConvVariant } from './cases.ts';
+export { CONV_VARIANTS, type ConvVariant };
 
 export interface ConvCase {
   n: number;

@@ -6,7 +6,8 @@
  * meanwhile) says how quiet the machine was. The command itself (flags, stdout) is src/cli/bench.ts.
  */
 import type { BackendInfo } from '../backend.ts';
-import type { ConvBenchResult, ConvVariant } from './conv-layer.ts';
+import { CONV_VARIANTS, type ConvVariant } from './cases.ts';
+import type { ConvBenchResult } from './conv-layer.ts';
 import type { MachineInfo } from './machine.ts';
 import type { MatMulResult } from './matmul.ts';
 import type { BenchModel, ModelBenchEntry, RqEffect } from './whole-model.ts';
@@ -19,7 +20,7 @@ import { round } from './timing.ts';
 export const BENCH_PARTS = ['models', 'conv', 'octree'] as const;
 export type BenchPart = (typeof BENCH_PARTS)[number];
 export const BENCH_MODELS: readonly BenchModel[] = ['lenet', 'resnet', 'hrnet'];
-export const BENCH_CONV_VARIANTS: readonly ConvVariant[] = ['im2col', 'fused', 'whole'];
+export const BENCH_CONV_VARIANTS: readonly ConvVariant[] = CONV_VARIANTS;
 
 export interface BenchOptions {
   quick?: boolean;

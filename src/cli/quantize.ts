@@ -4,7 +4,7 @@ import { buildOctree, OctreeError } from '../../octree/index.ts';
 import { randomizedQuantize, rqVariantOptions, isRqVariant, RQ_VARIANT_NAMES, type RqVariant } from '../augment/randomized-quantization.ts';
 import { encodePly } from '../data/formats/ply.ts';
 import { applyNormalization, bboxNormalization, sphereNormalization, type Normalization, type NormalizeMode } from '../data/normalize.ts';
-import { clonePointCloud, type PointCloud } from '../data/pointcloud.ts';
+import { clonePointCloud, distinctPerAxis, type PointCloud } from '../data/pointcloud.ts';
 import { loadPointCloud } from '../data/shape.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { UsageError, UserError } from '../util/errors.ts';
@@ -48,16 +48,6 @@ export interface QuantizeSummary {
   scale: number;
   frame: 'input' | 'normalized';
   out?: string;
-}
-
-function distinctPerAxis(pc: PointCloud): [number, number, number] {
-  const out: [number, number, number] = [0, 0, 0];
-  for (let a = 0; a < 3; a++) {
-    const s = new Set<number>();
-    for (let i = a; i < pc.points.length; i += 3) s.add(pc.points[i]!);
-    out[a] = s.size;
-  }
-  return out;
 }
 
 function leaves(pc: PointCloud, depth: number, file: string, strict: boolean): number | null {
@@ -128,7 +118,7 @@ export function registerQuantize(program: Command): void {
       const frame = o.frame;
       const summary: QuantizeSummary = {
         points: cloud.points.length / 3,
-        distinct: distinctPerAxis(rq.cloud),
+        distinct: distinctPerAxis(rq.cloud.points),
         leavesBefore: leaves(cloud, depth, file, normalize === 'none'),
         leavesAfter: leaves(rq.cloud, depth, file, normalize === 'none'),
         applied: rq.applied,

@@ -85,3 +85,14 @@ export function boundingBox(points: Float32Array): { min: [number, number, numbe
   }
   return { min, max };
 }
+
+/** Distinct coordinate values per axis of an [x, y, z, …] array (how many levels quantization left). */
+export function distinctPerAxis(points: Float32Array): [number, number, number] {
+  const out: [number, number, number] = [0, 0, 0];
+  for (let a = 0; a < 3; a++) {
+    const s = new Set<number>();
+    for (let i = a; i < points.length; i += 3) s.add(points[i]!);
+    out[a] = s.size;
+  }
+  return out;
+}

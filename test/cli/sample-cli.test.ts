@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { inspectSample, stageSpec } from '../../src/cli/sample.ts';
+import { inspectSample, stageSpec } from '../../src/pipeline/inspect.ts';
 import { encodePly } from '../../src/data/formats/ply.ts';
 import { boundingBox, makePointCloud } from '../../src/data/pointcloud.ts';
 import { parseShape } from '../../src/data/shape.ts';
