@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend.ts';
 import { tapeInternalsAvailable, variableGrads } from '../../src/train/tape-grads.ts';
 import { syntheticShapes } from '../../src/bench/octree.ts';
-import { buildBatch, makeNet, specOf, withGridLabels, type BenchModel } from '../../src/bench/models.ts';
+import { buildBatch, makeNet, specOf, withGridLabels, type BenchModel } from '../../src/bench/whole-model.ts';
 import { trainableVariables } from '../../src/train/trainer.ts';
 
 beforeAll(async () => {
