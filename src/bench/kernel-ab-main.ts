@@ -8,6 +8,8 @@
  *   rows     the weighted gather, ReLU sum and ReLU gradient as JS loops on heap views (before SIMD)
  *   bnrun    batch norm's running statistics as composed tfjs ops (Rq3dBatchNormRunning unregistered)
  *   block    the conv's column blocks at 2^24 floats (64 MB, the budget before) instead of the default 2^22
+ *   tape     tf.variableGrads, which keeps the whole tape to the end of the backward pass, instead of
+ *            rq3d's variableGrads (src/train/tape-grads.ts), which releases it as it goes
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend.ts';
@@ -15,6 +17,7 @@ import { syntheticShapes } from './octree.ts';
 import { buildBatch, makeNet, specOf, withGridLabels, type BenchModel } from './whole-model.ts';
 import { SgdMomentum } from '../train/sgd.ts';
 import { trainableVariables } from '../train/trainer.ts';
+import { variableGrads } from '../train/tape-grads.ts';
 import { heapKernels, type HeapKernels, type WasmModuleLike } from '../../octree/ops/kernels/wasm/index.ts';
 import { weightedRowsLoop } from '../../octree/ops/kernels/fused-loops.ts';
 import { addReluRows, reluGradRows } from '../../octree/ops/kernels/row-loops.ts';
@@ -48,7 +51,9 @@ const loops: RowExports = {
 
 const bnRunning = tf.getKernel(BATCH_NORM_RUNNING, 'wasm')!;
 
+let grads = variableGrads;
 function mode(m: 'old' | 'new'): void {
+  if (switches.has('tape')) grads = m === 'old' ? tf.variableGrads : variableGrads;
   if (switches.has('rows')) Object.assign(k!, m === 'old' ? loops : simd);
   if (switches.has('block')) setDefaultBlockElements(m === 'old' ? 1 << 24 : DEFAULT_BLOCK_ELEMENTS);
   if (switches.has('bnrun')) {
@@ -65,14 +70,20 @@ const opt = new SgdMomentum(0.9, 5e-4);
 const trainable = trainableVariables(net.params);
 opt.init(trainable);
 let s = 0;
+// CPU time of the process per step as well as wall time: on a shared machine it moves less with the load
+const cpu: Record<'old' | 'new', number[]> = { old: [], new: [] };
+let lastCpuMs = 0;
 const step = async (): Promise<number> => {
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   const o = batch.octree;
   const x = tf.tensor2d(batch.features.data, [o.nnum[depth]!, batch.features.channels]);
-  const { value, grads } = tf.variableGrads(() => net.loss(x, o, s++), [...trainable.values()]);
-  opt.apply(trainable, grads, 0.01);
+  const { value, grads: g } = grads(() => net.loss(x, o, s++), [...trainable.values()]);
+  opt.apply(trainable, g, 0.01);
   await value.data();
-  tf.dispose([x, value, ...Object.values(grads)]);
+  tf.dispose([x, value, ...Object.values(g)]);
+  const c1 = process.cpuUsage(c0);
+  lastCpuMs = (c1.user + c1.system) / 1000;
   return performance.now() - t0;
 };
 const res: Record<'old' | 'new', number[]> = { old: [], new: [] };
@@ -85,6 +96,7 @@ for (let r = 0; r < rounds; r++) {
   for (const m of (r % 2 ? ['new', 'old'] : ['old', 'new']) as ('old' | 'new')[]) {
     mode(m);
     res[m].push(await step());
+    cpu[m].push(lastCpuMs);
   }
 }
 mode('new');
@@ -104,6 +116,9 @@ console.log(
     medOld: Math.round(med(res.old)),
     medNew: Math.round(med(res.new)),
     speedupPerRound: res.old.map((v, j) => +(v / res.new[j]!).toFixed(2)),
+    cpuMedOld: Math.round(med(cpu.old)),
+    cpuMedNew: Math.round(med(cpu.new)),
+    cpuRatioPerRound: cpu.old.map((v, j) => +(v / cpu.new[j]!).toFixed(2)),
     heapMiB: Math.round(mod.HEAPU8.buffer.byteLength / 2 ** 20),
     load: (await import('node:os')).loadavg().map((v) => +v.toFixed(1)),
   }),

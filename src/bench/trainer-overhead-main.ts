@@ -8,6 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { Params } from '../models/params.ts';
 import { SgdMomentum } from './../train/sgd.ts';
+import { variableGrads } from '../train/tape-grads.ts';
 import { train, trainableVariables, type BatchSource, type TrainerHook } from '../train/trainer.ts';
 
 const steps = Number(process.argv[2] ?? 2000),
@@ -45,7 +46,7 @@ const byHand = async (): Promise<number> => {
   const vars = trainableVariables(p);
   for (let e = 0; e < 10; e++) {
     for await (const k of source.batches(e, 0, steps / 10, null)) {
-      const { value, grads } = tf.variableGrads(() => loss(k), [...vars.values()]);
+      const { value, grads } = variableGrads(() => loss(k), [...vars.values()]);
       opt.apply(vars, grads, 0.01);
       await value.data();
       tf.dispose([value, ...Object.values(grads)]);

@@ -3,6 +3,7 @@ import type { Params } from '../models/params.ts';
 import type { PointCloud } from '../data/pointcloud.ts';
 import { BatchPipeline, WorkerPool, type PipelineBatch, type SampleSpec, type WorkerPoolOptions } from '../pipeline/index.ts';
 import { SgdMomentum } from './sgd.ts';
+import { variableGrads } from './tape-grads.ts';
 
 /**
  * The one training loop of rq3d (pretraining, the supervised baseline, fine-tuning / segmentation and the
@@ -187,7 +188,8 @@ export async function train<B, R = LossRow>(o: TrainerOptions<B, R>): Promise<Tr
         for (const h of hooks) await h.beforeStep?.(ctx, batch);
         let kept: tf.Tensor[] = [];
         const inputs = o.task.inputs?.(batch, state) ?? [];
-        const { value, grads } = tf.variableGrads(() => {
+        // the tape's tensors are released as the backward pass goes (./tape-grads.ts): the step's peak memory
+        const { value, grads } = variableGrads(() => {
           const l = o.task.loss(batch, state, inputs);
           if (l instanceof tf.Tensor) return l;
           kept = l.keep.map((t) => tf.keep(t));
