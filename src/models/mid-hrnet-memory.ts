@@ -6,13 +6,19 @@ import type { HRNetConfig } from './presets.ts';
  * wasm32 limit with it).
  *
  * The estimate counts the float activations the forward keeps for the backward, per row of each depth
- * (rows of all nodes; the point head's rows are the non-empty finest nodes), and scales them by a factor
- * measured on this code (gradients, im2col blocks and allocator slack live at the same time as the saved
- * activations): see docs/performance.md, "paper preset".
+ * (rows of all nodes; the point head's rows are the non-empty finest nodes), in three parts (the front at
+ * the finest depth, the branches, the point head), each scaled by a factor measured on this code: the
+ * losses, im2col blocks, the backward's transient gradients and allocator slack live beside the saved
+ * activations, and not in the same proportion in each part. The backward frees the tape as it goes
+ * (src/train/tape-grads.ts), so the peak is the forward's own. See docs/performance.md, "paper preset".
  */
 
-/** Measured: peak heap / (4 bytes · counted floats), paper and cpu presets at batches 1-16 (0.9-1.1 of it). */
-const HEAP_PER_COUNTED_BYTE = 2.6;
+/**
+ * Measured by src/bench/step-heap-main.ts (one step, fresh process; paper batch 4 and 8, cpu batch 16 and
+ * 32, with and without RQ30): a least-squares fit of the heap above BASE_BYTES to the three parts' bytes.
+ * The estimate is within 0.95-1.08 of the measured heap on all seven cases.
+ */
+const HEAP_PER_BYTE = { front: 2.1, branches: 0.79, pointRows: 1.93 };
 /** The heap before the first step (tfjs, variables, the wasm module's own). */
 const BASE_BYTES = 64 * 2 ** 20;
 
@@ -49,6 +55,7 @@ function floatsPerRow(cfg: HRNetConfig): { front: number; branch: [number, numbe
 export function midHrnetStepHeapBytes(cfg: HRNetConfig, nnum: ArrayLike<number>, nnumNempty: ArrayLike<number>): number {
   const D = cfg.depth;
   const w = floatsPerRow(cfg);
-  const floats = w.front * nnum[D]! + w.branch[0] * nnum[D - 1]! + w.branch[1] * nnum[D - 2]! + w.branch[2] * nnum[D - 3]! + w.pointRow * nnumNempty[D]!;
-  return BASE_BYTES + HEAP_PER_COUNTED_BYTE * 4 * floats;
+  const branches = w.branch[0] * nnum[D - 1]! + w.branch[1] * nnum[D - 2]! + w.branch[2] * nnum[D - 3]!;
+  const bytes = HEAP_PER_BYTE.front * w.front * nnum[D]! + HEAP_PER_BYTE.branches * branches + HEAP_PER_BYTE.pointRows * w.pointRow * nnumNempty[D]!;
+  return BASE_BYTES + 4 * bytes;
 }

@@ -23,7 +23,7 @@ import { evaluationHook } from './hooks/evaluation.ts';
 import { metricsHook } from './hooks/metrics.ts';
 import { progressHook } from './hooks/progress.ts';
 import { watchdogHook } from './hooks/watchdog.ts';
-import { checkBatchFits, hasStepHeapEstimate } from './step-memory.ts';
+import { checkBatchFits, hasStepHeapEstimate, HEAP_HEADROOM } from './step-memory.ts';
 import { prepareSample, sampleSeed } from '../pipeline/sample.ts';
 import { knnMonitor } from './knn-monitor.ts';
 
@@ -166,7 +166,7 @@ function checkStepFitsWasm(cfg: PretrainConfig, shapes: ShapeCollection, B: numb
   const gib = (b: number): string => (b / 2 ** 30).toFixed(1);
   const size = backboneEntry(model).describeSize?.(model);
   throw new UserError(
-    `pretrain: a step of batch ${B} at depth ${D}${size ? ` (${size})` : ''} needs about ${gib(fit.estimatedBytes)} GiB of wasm heap, over the ${gib(fit.limitBytes)} GiB wasm32 limit; ` +
+    `pretrain: a step of batch ${B} at depth ${D}${size ? ` (${size})` : ''} needs about ${gib(fit.estimatedBytes)} GiB of wasm heap${fit.estimatedBytes <= fit.limitBytes ? ` (${gib(fit.neededBytes)} with the estimate's ${Math.round((HEAP_HEADROOM - 1) * 100)} % margin)` : ''}, over the ${gib(fit.limitBytes)} GiB wasm32 limit; ` +
       (fit.largestBatch > 0
         ? `the largest batch that fits is about ${fit.largestBatch}: pass --batch-size ${fit.largestBatch} (or set optim.batchSize in a config file)`
         : 'not even one shape fits: use a smaller model or depth'),

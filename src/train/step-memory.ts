@@ -27,6 +27,8 @@ export function estimateStepHeapBytes(cfg: BackboneSpec, nnum: ArrayLike<number>
 export interface BatchFit {
   batch: number;
   estimatedBytes: number;
+  /** The estimate with its headroom (HEAP_HEADROOM): what must stay under the limit. */
+  neededBytes: number;
   limitBytes: number;
   fits: boolean;
   /** The largest batch whose estimate is under the limit, at the same nodes per shape (0: not even one). */
@@ -37,6 +39,13 @@ export interface BatchFit {
  * Whether a batch of `batch` shapes fits, from the node counts of a sample of shapes (e.g. the first
  * batch, or its first shapes): per-shape means scaled to `batch`.
  */
+/**
+ * A batch fits when its estimate times this stays under the limit: the estimate is within 0.95-1.08 of the
+ * measured heap (src/models/mid-hrnet-memory.ts), and an allocation failure near the cap is not a clean
+ * error in tfjs-backend-wasm (docs/performance.md), so a batch at the edge is refused rather than tried.
+ */
+export const HEAP_HEADROOM = 1.1;
+
 export function checkBatchFits(
   cfg: BackboneSpec,
   sampleNnum: ArrayLike<number>,
@@ -48,7 +57,8 @@ export function checkBatchFits(
   const scaled = (a: ArrayLike<number>, b: number): number[] => Array.from(a, (v) => (v / sampleShapes) * b);
   const at = (b: number): number => estimateStepHeapBytes(cfg, scaled(sampleNnum, b), scaled(sampleNnumNempty, b));
   let largest = 0;
-  while (largest < 4096 && at(largest + 1) <= limitBytes) largest++;
+  while (largest < 4096 && at(largest + 1) * HEAP_HEADROOM <= limitBytes) largest++;
   const estimatedBytes = at(batch);
-  return { batch, estimatedBytes, limitBytes, fits: estimatedBytes <= limitBytes, largestBatch: largest };
+  const neededBytes = estimatedBytes * HEAP_HEADROOM;
+  return { batch, estimatedBytes, neededBytes, limitBytes, fits: neededBytes <= limitBytes, largestBatch: largest };
 }
