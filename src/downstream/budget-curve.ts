@@ -95,7 +95,9 @@ export async function runBudgetCurve(cfg: FewshotConfig, opts: BudgetCurveOption
     for (const { name, bb, protocol, ratio, seed } of cells) {
       const file = pointFile(out, name, seg ? protocol : null, ratio, seed, steps);
       if (readCell(file)) continue;
-      const label = `budget ${name}${seg ? ` ${protocol}` : ''} r=${ratio} s=${seed} n=${steps}`;
+      // scratch runs once whatever the protocol (its points are filed under the first): no protocol in its label
+      const shown = seg && bb.kind !== 'scratch' ? ` ${protocol}` : '';
+      const label = `budget ${name}${shown} r=${ratio} s=${seed} n=${steps}`;
       const r = seg
         ? await segmentationCell(cfg, h, shapes, cats, bb, protocol as '2fc' | 'finetune', ratio, seed, steps, (cat) => `${label} ${cat}`, quiet)
         : await finetuneCell(cfg, h, data, bb, ratioSubset(shapes, train, ratio, 'per-class'), test, ratio, seed, steps, label, quiet);
@@ -104,7 +106,7 @@ export async function runBudgetCurve(cfg: FewshotConfig, opts: BudgetCurveOption
       if (!quiet) {
         const v = seg ? `C.mIoU ${(100 * p.cmiou!).toFixed(1)} I.mIoU ${(100 * p.imiou!).toFixed(1)}` : `OA ${(100 * p.oa!).toFixed(2)} %`;
         process.stderr.write(
-          `budget ${name}${seg ? ` ${protocol}` : ''} ratio ${ratio} seed ${seed} ${steps} steps${seg ? ' per category' : ''}: ${v} (${r.trainShapes} shapes, ${r.seconds.toFixed(0)} s)\n`,
+          `budget ${name}${shown} ratio ${ratio} seed ${seed} ${steps} steps${seg ? ' per category' : ''}: ${v} (${r.trainShapes} shapes, ${r.seconds.toFixed(0)} s)\n`,
         );
       }
     }
