@@ -5,8 +5,7 @@ import { lineChart, type Series } from '../train/plot.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { UserError } from '../util/errors.ts';
 import { readCell, type CellResult } from './cells.ts';
-import type { FewshotConfig } from './fewshot-config.ts';
-import { backboneProtocols } from './fewshot-config.ts';
+import { backboneProtocols, type FewshotConfig } from './fewshot-config.ts';
 import {
   finetuneCell,
   loadGridShapes,
