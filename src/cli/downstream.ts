@@ -255,7 +255,9 @@ export function registerDownstream(program: Command): void {
     );
   program
     .command('budget-curve')
-    .description("fine-tune accuracy vs step budget for cells of a grid config with a 'budgetCurve' section; resumable")
+    .description(
+      "fine-tune accuracy (segmentation: C.mIoU, steps per category) vs step budget for cells of a grid config with a 'budgetCurve' section; resumable",
+    )
     .requiredOption('--config <file>', 'experiment config with budgetCurve.steps (experiments/probes/*.json)')
     .option('--out <dir>', 'results folder (default <config folder>/results/<name>)')
     .option('--backbones <list>', 'only these backbones')

@@ -155,18 +155,7 @@ export async function computeGridCells(cfg: FewshotConfig, opts: FewshotOptions)
   const { part, backbones, protocols } = selectGrid(cfg, opts.only);
   await writeFileAtomic(path.join(out, 'config.json'), `${JSON.stringify(cfg, null, 2)}\n`);
   const seg = cfg.task === 'segmentation';
-  const shapes = await loadShapes(cfg.data.source, {
-    split: 'all',
-    points: cfg.data.points,
-    synthPerClass: cfg.data.synthPerClass,
-    upAxis: cfg.data.upAxis,
-    skipMissing: cfg.data.skipMissing,
-    normalize: 'sphere',
-    // segmentation is evaluated on every input point: keep the canonical shape clear of the box edge
-    scale: seg ? 0.95 : 1,
-    quiet,
-  });
-  if (seg && !shapes.hasPartLabels) throw new UserError(`${cfg.data.source}: segmentation needs per-point part labels`);
+  const shapes = await loadGridShapes(cfg, quiet);
   checkSplits(shapes, cfg);
   const results: CellResult[] = [];
   for (const [name, spec] of backbones) {
@@ -180,6 +169,24 @@ export async function computeGridCells(cfg: FewshotConfig, opts: FewshotOptions)
     }
   }
   return results;
+}
+
+/** The shapes of a grid's dataset as its cells train and test on them (segmentation: with part labels). */
+export async function loadGridShapes(cfg: FewshotConfig, quiet: boolean): Promise<ShapeCollection> {
+  const seg = cfg.task === 'segmentation';
+  const shapes = await loadShapes(cfg.data.source, {
+    split: 'all',
+    points: cfg.data.points,
+    synthPerClass: cfg.data.synthPerClass,
+    upAxis: cfg.data.upAxis,
+    skipMissing: cfg.data.skipMissing,
+    normalize: 'sphere',
+    // segmentation is evaluated on every input point: keep the canonical shape clear of the box edge
+    scale: seg ? 0.95 : 1,
+    quiet,
+  });
+  if (seg && !shapes.hasPartLabels) throw new UserError(`${cfg.data.source}: segmentation needs per-point part labels`);
+  return shapes;
 }
 
 /**
@@ -422,9 +429,49 @@ async function runSegmentation(
   hashOf: (cell: CellCoords) => string,
 ): Promise<CellResult[]> {
   const h = cfg.segment as HyperParams;
+  const cats = segmentationCategories(cfg, shapes);
+  return forEachCell(
+    cfg,
+    protocol,
+    backbone,
+    out,
+    quiet,
+    hashOf,
+    async (cell) => {
+      const { ratio, seed } = cell;
+      const shared = bb.kind === 'scratch' ? sharedScratchCell(cfg, out, cell, hashOf) : null;
+      if (shared) return shared;
+      // the models of the last cell of the grid are kept for the viewer (rq3d view --checkpoint <out>/models/...)
+      const saveModels = ratio === cfg.ratios[cfg.ratios.length - 1] && seed === cfg.seeds[cfg.seeds.length - 1];
+      return {
+        ...cell,
+        ...(await segmentationCell(
+          cfg,
+          h,
+          shapes,
+          cats,
+          bb,
+          protocol,
+          ratio,
+          seed,
+          stepsFor(h, ratio),
+          (cat) => `${protocol} ${backbone} ${cat} r=${ratio} s=${seed}`,
+          quiet,
+          saveModels ? path.join(out, 'models', protocol, backbone) : undefined,
+        )),
+      };
+    },
+    acceptFor(bb),
+  );
+}
+
+/**
+ * The categories a segmentation grid trains one model each for: the config's (matched without case: 'chair'
+ * names ShapeNet Part's 'Chair'), else every class that has shapes in both splits (a ShapeNet Part folder may
+ * hold only some of the 16 categories).
+ */
+export function segmentationCategories(cfg: FewshotConfig, shapes: ShapeCollection): string[] {
   const { train, test } = splitIndices(shapes);
-  // categories: the config's (matched without case: 'chair' names ShapeNet Part's 'Chair'), else every class
-  // that has shapes in both splits (a ShapeNet Part folder may hold only some of the 16 categories)
   const inSplit = (c: number, idx: number[]): boolean => idx.some((i) => shapes.items[i]!.label === c);
   const cats = cfg.categories
     ? cfg.categories.map((cat) => {
@@ -438,78 +485,84 @@ async function runSegmentation(
       })
     : shapes.classes.filter((_, c) => inSplit(c, train) && inSplit(c, test));
   if (cats.length === 0) throw new UserError(`${shapes.name}: no category has both training and test shapes`);
-  return forEachCell(
-    cfg,
-    protocol,
-    backbone,
-    out,
-    quiet,
-    hashOf,
-    async (cell) => {
-      const { ratio, seed } = cell;
-      const t0 = performance.now();
-      const shared = bb.kind === 'scratch' ? sharedScratchCell(cfg, out, cell, hashOf) : null;
-      if (shared) return shared;
-      // scratch: the whole network from random init in either protocol; a pretrained backbone fine-tuned below
-      // headOnlyBelow trains the head only (the reference has no such switch for segmentation: default 0)
-      const mode: '2fc' | 'finetune' = bb.kind === 'scratch' ? 'finetune' : protocol === 'finetune' && ratio < h.headOnlyBelow ? '2fc' : protocol;
-      const saveModels = ratio === cfg.ratios[cfg.ratios.length - 1] && seed === cfg.seeds[cfg.seeds.length - 1];
-      const byCat: Record<string, number[]> = {};
-      const byCatPn: Record<string, number[]> = {};
-      let trainShapes = 0;
-      let steps = 0;
-      for (const cat of cats) {
-        const c = shapes.classes.indexOf(cat);
-        const tr = ratioSubset(
-          shapes,
-          train.filter((i) => shapes.items[i]!.label === c),
-          ratio,
-          'first',
-        );
-        const te = test.filter((i) => shapes.items[i]!.label === c);
-        const parts = shapes.parts?.[cat]?.length ?? 1 + Math.max(...te.concat(tr).map((i) => Math.max(...shapes.clouds[i]!.labels!)));
-        const r = await segmentCategory(bb.model, shapes.clouds, parts, tr, te, {
-          init: bb.checkpoint ? { checkpoint: bb.checkpoint } : 'scratch',
-          mode,
-          steps: stepsFor(h, ratio),
-          lr: h.lr,
-          backboneLrScale: h.backboneLrScale,
-          momentum: h.momentum,
-          weightDecay: h.weightDecay,
-          batchSize: h.batchSize,
-          decayAt: h.decayAt,
-          seed,
-          workers: cfg.workers,
-          quiet,
-          label: `${protocol} ${backbone} ${cat} r=${ratio} s=${seed}`,
-          // the models of the last cell of the grid are kept for the viewer (rq3d view --checkpoint <out>/models/...)
-          saveDir: saveModels ? path.join(out, 'models', protocol, backbone, cat) : undefined,
-          category: cat,
-          partNames: shapes.parts?.[cat],
-        });
-        byCat[cat] = r.ious;
-        byCatPn[cat] = r.iousPointNet;
-        trainShapes += tr.length;
-        steps += r.steps;
-      }
-      const a = aggregateIoU(byCat);
-      const b = aggregateIoU(byCatPn);
-      const res: CellResult = {
-        ...cell,
-        trainShapes,
-        steps,
-        seconds: (performance.now() - t0) / 1000,
-        recipe: bb.kind === 'scratch' ? RECIPES.scratch : mode === '2fc' ? RECIPES.seg2fc : RECIPES.segFinetune,
-        cmiou: a.cmiou,
-        imiou: a.imiou,
-        cmiouPointNet: b.cmiou,
-        imiouPointNet: b.imiou,
-        perCategory: a.perCategory,
-      };
-      return res;
-    },
-    acceptFor(bb),
-  );
+  return cats;
+}
+
+/**
+ * One segmentation cell: a model per category of `cats`, each trained `steps` steps (per category) on the
+ * ratio's first training shapes of its category, with the structure for the backbone, protocol and ratio;
+ * the IoUs of all categories aggregated (C.mIoU, I.mIoU). `label(cat)` names a category's run in the
+ * progress; with `saveDir` each category's model is kept in `<saveDir>/<cat>` (the viewer loads it).
+ */
+export async function segmentationCell(
+  cfg: FewshotConfig,
+  h: HyperParams,
+  shapes: ShapeCollection,
+  cats: readonly string[],
+  bb: ResolvedBackbone,
+  protocol: '2fc' | 'finetune',
+  ratio: number,
+  seed: number,
+  steps: number,
+  label: (cat: string) => string,
+  quiet: boolean,
+  saveDir?: string,
+): Promise<Pick<CellResult, 'trainShapes' | 'steps' | 'seconds' | 'recipe' | 'cmiou' | 'imiou' | 'cmiouPointNet' | 'imiouPointNet' | 'perCategory'>> {
+  const { train, test } = splitIndices(shapes);
+  const t0 = performance.now();
+  // scratch: the whole network from random init in either protocol; a pretrained backbone fine-tuned below
+  // headOnlyBelow trains the head only (the reference has no such switch for segmentation: default 0)
+  const mode: '2fc' | 'finetune' = bb.kind === 'scratch' ? 'finetune' : protocol === 'finetune' && ratio < h.headOnlyBelow ? '2fc' : protocol;
+  const byCat: Record<string, number[]> = {};
+  const byCatPn: Record<string, number[]> = {};
+  let trainShapes = 0;
+  let total = 0;
+  for (const cat of cats) {
+    const c = shapes.classes.indexOf(cat);
+    const tr = ratioSubset(
+      shapes,
+      train.filter((i) => shapes.items[i]!.label === c),
+      ratio,
+      'first',
+    );
+    const te = test.filter((i) => shapes.items[i]!.label === c);
+    const parts = shapes.parts?.[cat]?.length ?? 1 + Math.max(...te.concat(tr).map((i) => Math.max(...shapes.clouds[i]!.labels!)));
+    const r = await segmentCategory(bb.model, shapes.clouds, parts, tr, te, {
+      init: bb.checkpoint ? { checkpoint: bb.checkpoint } : 'scratch',
+      mode,
+      steps,
+      lr: h.lr,
+      backboneLrScale: h.backboneLrScale,
+      momentum: h.momentum,
+      weightDecay: h.weightDecay,
+      batchSize: h.batchSize,
+      decayAt: h.decayAt,
+      seed,
+      workers: cfg.workers,
+      quiet,
+      label: label(cat),
+      saveDir: saveDir ? path.join(saveDir, cat) : undefined,
+      category: cat,
+      partNames: shapes.parts?.[cat],
+    });
+    byCat[cat] = r.ious;
+    byCatPn[cat] = r.iousPointNet;
+    trainShapes += tr.length;
+    total += r.steps;
+  }
+  const a = aggregateIoU(byCat);
+  const b = aggregateIoU(byCatPn);
+  return {
+    trainShapes,
+    steps: total,
+    seconds: (performance.now() - t0) / 1000,
+    recipe: bb.kind === 'scratch' ? RECIPES.scratch : mode === '2fc' ? RECIPES.seg2fc : RECIPES.segFinetune,
+    cmiou: a.cmiou,
+    imiou: a.imiou,
+    cmiouPointNet: b.cmiou,
+    imiouPointNet: b.imiou,
+    perCategory: a.perCategory,
+  };
 }
 
 /**
