@@ -131,7 +131,9 @@ export async function trainDownstream<T>(
               model: net.params.variables,
               restore: (ck) => {
                 if (ck.meta.kind !== 'downstream-partial' || ck.meta.id !== p.id || ck.meta.totalSteps !== r.steps)
-                  throw new UserError(`${p.dir}: this partial checkpoint belongs to another run (its config changed); remove the folder to start the run afresh`);
+                  throw new UserError(
+                    `${p.dir}: this partial checkpoint belongs to another run (its config changed); remove the folder to start the run afresh`,
+                  );
                 priorSeconds = Number(ck.meta.seconds);
                 finalLoss = Number(ck.meta.finalLoss);
               },
