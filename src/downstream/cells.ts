@@ -33,6 +33,22 @@ export function cellFile(out: string, c: { protocol: string; backbone: string; r
   return path.join(out, 'cells', c.protocol, c.backbone, `r${c.ratio.toFixed(2)}-s${c.seed}.json`);
 }
 
+/**
+ * Where a cell's unfinished training run keeps its checkpoint (train-loop.ts, PartialRun): one folder per cell
+ * and config hash, so a cell whose config changed never continues an old run's partial state.
+ */
+export function partialDir(out: string, c: { protocol: string; backbone: string; ratio: number; seed: number }, hash: string): string {
+  return path.join(out, 'partial', c.protocol, c.backbone, `r${c.ratio.toFixed(2)}-s${c.seed}-${hash}`);
+}
+
+/** Removes every partial folder of a cell (any hash): called once the cell's result is stored. */
+export function removePartials(out: string, c: { protocol: string; backbone: string; ratio: number; seed: number }): void {
+  const dir = path.join(out, 'partial', c.protocol, c.backbone);
+  const prefix = `r${c.ratio.toFixed(2)}-s${c.seed}-`;
+  if (!fs.existsSync(dir)) return;
+  for (const f of fs.readdirSync(dir)) if (f.startsWith(prefix)) fs.rmSync(path.join(dir, f), { recursive: true, force: true });
+}
+
 export function readCell(file: string): CellResult | null {
   try {
     return JSON.parse(fs.readFileSync(file, 'utf8')) as CellResult;

@@ -256,64 +256,69 @@ export async function finetuneClassifier(
 ): Promise<FinetuneResult> {
   const t0 = performance.now();
   const model = new Classifier(buildBackbone(cfg, `${o.seed}/finetune`), data.classes);
-  if (o.init !== 'scratch') await loadPretrained(model.net, o.init.checkpoint, ['cls/']);
-  if (o.headInit) {
-    const dim = model.net.globalChannels;
-    const x = await extractFc1(model, data, trainIdx, { quiet: true, workers: o.workers });
-    const lp = await fitLinearProbe({ x, y: trainIdx.map((i) => data.labels[i]!) }, dim, data.classes, o.headInit);
-    tf.tidy(() => {
-      model.head.weights.assign(tf.tensor2d(lp.weights, [dim, data.classes]));
-      model.head.bias!.assign(tf.tensor1d(lp.bias));
-    });
+  // disposed however the run ends: a failed cell must not leave its network's tensors behind
+  try {
+    if (o.init !== 'scratch') await loadPretrained(model.net, o.init.checkpoint, ['cls/']);
+    if (o.headInit) {
+      const dim = model.net.globalChannels;
+      const x = await extractFc1(model, data, trainIdx, { quiet: true, workers: o.workers });
+      const lp = await fitLinearProbe({ x, y: trainIdx.map((i) => data.labels[i]!) }, dim, data.classes, o.headInit);
+      tf.tidy(() => {
+        model.head.weights.assign(tf.tensor2d(lp.weights, [dim, data.classes]));
+        model.head.bias!.assign(tf.tensor1d(lp.bias));
+      });
+    }
+    const {
+      steps,
+      finalLoss,
+      evaluation: pred,
+      priorSeconds,
+    } = await trainDownstream(
+      model.net,
+      classifierSelection(o.mode, model.net),
+      data.clouds,
+      trainIdx,
+      { ...o, pretrained: o.init !== 'scratch', label: o.label ?? 'finetune' },
+      (b, x) => {
+        const y = tf.oneHot(
+          tf.tensor1d(
+            Int32Array.from(b.indices, (i) => data.labels[i]!),
+            'int32',
+          ),
+          data.classes,
+        );
+        // training mode in both modes: in head-only mode the frozen backbone's batch norms still adapt their
+        // running statistics (the reference's UPDATE_OPS), only its weights get no step
+        return tf.losses.softmaxCrossEntropy(y, model.logits(x, b.octree, { training: true })) as tf.Scalar;
+      },
+      async (pool) => {
+        let pred: number[] = [];
+        const pipe = new BatchPipeline({ load: (i) => data.clouds[i]!, batches: chunks(testIdx, 16), spec: evalSpec(cfg), pool, seed: 0 });
+        for await (const b of pipe) {
+          const x = tf.tensor2d(b.features.data, [b.octree.nnum[cfg.depth]!, b.features.channels]);
+          const p = tf.tidy(() => tf.argMax(model.logits(x, b.octree, { training: false }), 1));
+          pred = pred.concat(Array.from(await p.data()));
+          tf.dispose([x, p]);
+        }
+        return pred;
+      },
+    );
+    const truth = testIdx.map((i) => data.labels[i]!);
+    if (o.saveDir) {
+      await saveCheckpoint(o.saveDir, {
+        meta: { kind: 'classify', model: cfg, classes: data.classes, mode: o.mode, trainShapes: trainIdx.length, steps },
+        groups: { model: model.net.params.variables },
+      });
+    }
+    return {
+      oa: overallAccuracy(pred, truth),
+      macc: meanClassAccuracy(pred, truth, data.classes),
+      confusion: confusionMatrix(pred, truth, data.classes),
+      steps,
+      seconds: priorSeconds + (performance.now() - t0) / 1000,
+      finalLoss,
+    };
+  } finally {
+    model.dispose();
   }
-  const {
-    steps,
-    finalLoss,
-    evaluation: pred,
-  } = await trainDownstream(
-    model.net,
-    classifierSelection(o.mode, model.net),
-    data.clouds,
-    trainIdx,
-    { ...o, pretrained: o.init !== 'scratch', label: o.label ?? 'finetune' },
-    (b, x) => {
-      const y = tf.oneHot(
-        tf.tensor1d(
-          Int32Array.from(b.indices, (i) => data.labels[i]!),
-          'int32',
-        ),
-        data.classes,
-      );
-      // training mode in both modes: in head-only mode the frozen backbone's batch norms still adapt their
-      // running statistics (the reference's UPDATE_OPS), only its weights get no step
-      return tf.losses.softmaxCrossEntropy(y, model.logits(x, b.octree, { training: true })) as tf.Scalar;
-    },
-    async (pool) => {
-      let pred: number[] = [];
-      const pipe = new BatchPipeline({ load: (i) => data.clouds[i]!, batches: chunks(testIdx, 16), spec: evalSpec(cfg), pool, seed: 0 });
-      for await (const b of pipe) {
-        const x = tf.tensor2d(b.features.data, [b.octree.nnum[cfg.depth]!, b.features.channels]);
-        const p = tf.tidy(() => tf.argMax(model.logits(x, b.octree, { training: false }), 1));
-        pred = pred.concat(Array.from(await p.data()));
-        tf.dispose([x, p]);
-      }
-      return pred;
-    },
-  );
-  const truth = testIdx.map((i) => data.labels[i]!);
-  if (o.saveDir) {
-    await saveCheckpoint(o.saveDir, {
-      meta: { kind: 'classify', model: cfg, classes: data.classes, mode: o.mode, trainShapes: trainIdx.length, steps },
-      groups: { model: model.net.params.variables },
-    });
-  }
-  model.dispose();
-  return {
-    oa: overallAccuracy(pred, truth),
-    macc: meanClassAccuracy(pred, truth, data.classes),
-    confusion: confusionMatrix(pred, truth, data.classes),
-    steps,
-    seconds: (performance.now() - t0) / 1000,
-    finalLoss,
-  };
 }

@@ -88,68 +88,72 @@ export async function segmentCategory(
 ): Promise<SegResult> {
   const t0 = performance.now();
   const model = new Segmenter(buildBackbone(cfg, `${o.seed}/segment`), parts);
-  if (o.init !== 'scratch') await loadPretrained(model.net, o.init.checkpoint, ['seg/']);
-  const ious: number[] = [];
-  const iousPointNet: number[] = [];
-  const { steps, finalLoss } = await trainDownstream(
-    model.net,
-    segmenterSelection(o.mode, model.net),
-    clouds,
-    trainIdx,
-    { ...o, pretrained: o.init !== 'scratch', label: o.label ?? 'segment' },
-    (b, x) => {
-      const { pts, labels } = batchPoints(b);
-      const keep = Int32Array.from(labels.keys()).filter((i) => labels[i]! >= 0);
-      const y = tf.oneHot(
-        tf.tensor1d(
-          Int32Array.from(keep, (i) => labels[i]!),
-          'int32',
-        ),
-        parts,
-      );
-      // 2fc: the frozen backbone's batch norms still run in training mode, as in the reference.
-      // octGather, not tf.gather: the latter's gradient (UnsortedSegmentSum) does not exist on wasm.
-      return tf.losses.softmaxCrossEntropy(y, octGather(model.logits(x, b.octree, pts, { training: true }), tf.tensor1d(keep, 'int32'))) as tf.Scalar;
-    },
-    async (pool) => {
-      const evalSpec: SampleSpec = { depth: cfg.depth, fullDepth: cfg.fullDepth, transform: 'none', rq: null, features: 'ND', nempty: false };
-      const pipe = new BatchPipeline({ load: (i) => clouds[i]!, batches: chunks(testIdx, 8), spec: evalSpec, pool, seed: 0 });
-      for await (const b of pipe) {
-        const x = tf.tensor2d(b.features.data, [b.octree.nnum[cfg.depth]!, b.features.channels]);
+  // disposed however the run ends: a failed category must not leave its network's tensors behind
+  try {
+    if (o.init !== 'scratch') await loadPretrained(model.net, o.init.checkpoint, ['seg/']);
+    const ious: number[] = [];
+    const iousPointNet: number[] = [];
+    const { steps, finalLoss, priorSeconds } = await trainDownstream(
+      model.net,
+      segmenterSelection(o.mode, model.net),
+      clouds,
+      trainIdx,
+      { ...o, pretrained: o.init !== 'scratch', label: o.label ?? 'segment' },
+      (b, x) => {
         const { pts, labels } = batchPoints(b);
-        const predT = tf.tidy(() => tf.argMax(model.logits(x, b.octree, pts, { training: false }), 1));
-        const pred = await predT.data();
-        predT.dispose();
-        let off = 0;
-        for (const c of b.clouds) {
-          const m = c.points.length / 3;
-          const p = pred.subarray(off, off + m);
-          const t = labels.subarray(off, off + m);
-          ious.push(shapeIoU(p, t, parts, 'ocnn'));
-          iousPointNet.push(shapeIoU(p, t, parts, 'pointnet'));
-          off += m;
-        }
-        x.dispose();
-      }
-    },
-  );
-  if (o.saveDir) {
-    await saveCheckpoint(o.saveDir, {
-      meta: {
-        kind: 'segment',
-        category: o.category ?? null,
-        parts,
-        partNames: o.partNames ?? null,
-        model: cfg,
-        features: 'ND',
-        normalize: 'sphere',
-        scale: 0.95,
-        trainShapes: trainIdx.length,
-        mIoU: ious.reduce((a, b) => a + b, 0) / Math.max(1, ious.length),
+        const keep = Int32Array.from(labels.keys()).filter((i) => labels[i]! >= 0);
+        const y = tf.oneHot(
+          tf.tensor1d(
+            Int32Array.from(keep, (i) => labels[i]!),
+            'int32',
+          ),
+          parts,
+        );
+        // 2fc: the frozen backbone's batch norms still run in training mode, as in the reference.
+        // octGather, not tf.gather: the latter's gradient (UnsortedSegmentSum) does not exist on wasm.
+        return tf.losses.softmaxCrossEntropy(y, octGather(model.logits(x, b.octree, pts, { training: true }), tf.tensor1d(keep, 'int32'))) as tf.Scalar;
       },
-      groups: { model: model.net.params.variables },
-    });
+      async (pool) => {
+        const evalSpec: SampleSpec = { depth: cfg.depth, fullDepth: cfg.fullDepth, transform: 'none', rq: null, features: 'ND', nempty: false };
+        const pipe = new BatchPipeline({ load: (i) => clouds[i]!, batches: chunks(testIdx, 8), spec: evalSpec, pool, seed: 0 });
+        for await (const b of pipe) {
+          const x = tf.tensor2d(b.features.data, [b.octree.nnum[cfg.depth]!, b.features.channels]);
+          const { pts, labels } = batchPoints(b);
+          const predT = tf.tidy(() => tf.argMax(model.logits(x, b.octree, pts, { training: false }), 1));
+          const pred = await predT.data();
+          predT.dispose();
+          let off = 0;
+          for (const c of b.clouds) {
+            const m = c.points.length / 3;
+            const p = pred.subarray(off, off + m);
+            const t = labels.subarray(off, off + m);
+            ious.push(shapeIoU(p, t, parts, 'ocnn'));
+            iousPointNet.push(shapeIoU(p, t, parts, 'pointnet'));
+            off += m;
+          }
+          x.dispose();
+        }
+      },
+    );
+    if (o.saveDir) {
+      await saveCheckpoint(o.saveDir, {
+        meta: {
+          kind: 'segment',
+          category: o.category ?? null,
+          parts,
+          partNames: o.partNames ?? null,
+          model: cfg,
+          features: 'ND',
+          normalize: 'sphere',
+          scale: 0.95,
+          trainShapes: trainIdx.length,
+          mIoU: ious.reduce((a, b) => a + b, 0) / Math.max(1, ious.length),
+        },
+        groups: { model: model.net.params.variables },
+      });
+    }
+    return { ious, iousPointNet, steps, seconds: priorSeconds + (performance.now() - t0) / 1000, finalLoss };
+  } finally {
+    model.dispose();
   }
-  model.dispose();
-  return { ious, iousPointNet, steps, seconds: (performance.now() - t0) / 1000, finalLoss };
 }

@@ -6,6 +6,8 @@ import { stepLr } from '../train/sgd.ts';
 import { pipelineSource, train } from '../train/trainer.ts';
 import { evaluationHook } from '../train/hooks/evaluation.ts';
 import { progressHook } from '../train/hooks/progress.ts';
+import { checkpointHook, resumeHook } from '../train/hooks/checkpoint.ts';
+import { UserError } from '../util/errors.ts';
 import { trainingEpochs } from './batches.ts';
 
 /**
@@ -27,11 +29,27 @@ export interface TrainingHyper {
   seed: number;
   workers?: number;
   quiet?: boolean;
+  /** Checkpoint the run while it trains and resume from there (see PartialRun). */
+  partial?: PartialRun;
 }
 
 export interface DownstreamRecipe extends TrainingHyper {
   pretrained: boolean;
   label: string;
+}
+
+/**
+ * A downstream run that survives an interruption: every `every` steps its variables (batch-norm statistics
+ * included) and velocities are saved in `dir` (the shared checkpoint hooks), and a run that finds a checkpoint
+ * there continues from its step. Batches and augmentations are functions of (seed, epoch, batch), so the
+ * resumed run ends bit-identical to an uninterrupted one. `id` names the run the checkpoint belongs to (a
+ * grid cell's config hash): a checkpoint of another run is refused, not continued. The caller removes `dir`
+ * once the run's result is stored.
+ */
+export interface PartialRun {
+  dir: string;
+  every: number;
+  id: string;
 }
 
 export interface TrainSelection {
@@ -80,13 +98,17 @@ export async function trainDownstream<T>(
   r: DownstreamRecipe,
   stepLoss: (b: PipelineBatch, x: tf.Tensor2D) => tf.Scalar,
   evaluate: (pool: WorkerPool) => Promise<T>,
-): Promise<{ steps: number; finalLoss: number; evaluation: T }> {
+): Promise<{ steps: number; finalLoss: number; evaluation: T; priorSeconds: number }> {
   const cfg = net.config;
   const factors = lrFactors(net.params.trainable, sel, r);
   const spec: SampleSpec = { depth: cfg.depth, fullDepth: cfg.fullDepth, transform: 'finetune', rq: null, features: 'ND', nempty: false };
   const epochs = trainingEpochs(trainIdx, r.batchSize, r.steps, r.seed);
   let finalLoss = NaN;
+  // seconds the earlier pieces of a resumed run trained
+  let priorSeconds = 0;
+  const t0 = performance.now();
   const evaluation = evaluationHook({ epochs: false, end: 'always' }, ({ pool }) => evaluate(pool!));
+  const p = r.partial;
   const { steps } = await train<PipelineBatch>({
     params: net.params,
     include: (n) => factors.has(n),
@@ -102,10 +124,46 @@ export async function trainDownstream<T>(
     weightDecay: r.weightDecay,
     pool: { workers: r.workers ?? 1 },
     hooks: [
+      ...(p
+        ? [
+            resumeHook({
+              dir: p.dir,
+              model: net.params.variables,
+              restore: (ck) => {
+                if (ck.meta.kind !== 'downstream-partial' || ck.meta.id !== p.id || ck.meta.totalSteps !== r.steps)
+                  throw new UserError(
+                    `${p.dir}: this partial checkpoint belongs to another run (its config changed); remove the folder to start the run afresh`,
+                  );
+                priorSeconds = Number(ck.meta.seconds);
+                finalLoss = Number(ck.meta.finalLoss);
+              },
+              onResumed: (state) => {
+                if (!r.quiet) process.stderr.write(`${r.label}: resuming at step ${state.step} of ${r.steps} (${p.dir})\n`);
+              },
+            }),
+          ]
+        : []),
       progressHook(r.label, { quiet: r.quiet, total: epochs.reduce((n, e) => n + e.length, 0), fields: (_ctx, out) => ({ loss: out.row.loss }) }),
       { name: 'final-loss', afterStep: (_ctx, _b, out) => void (finalLoss = out.row.loss) },
+      ...(p
+        ? [
+            checkpointHook({
+              dir: p.dir,
+              every: p.every,
+              model: net.params.variables,
+              meta: (state) => ({
+                kind: 'downstream-partial',
+                id: p.id,
+                step: state.step,
+                totalSteps: r.steps,
+                seconds: priorSeconds + (performance.now() - t0) / 1000,
+                finalLoss,
+              }),
+            }),
+          ]
+        : []),
       evaluation,
     ],
   });
-  return { steps, finalLoss, evaluation: evaluation.last as T };
+  return { steps, finalLoss, evaluation: evaluation.last as T, priorSeconds };
 }
