@@ -6,7 +6,9 @@ import { writeFileAtomic } from '../util/atomic.ts';
 import { UserError } from '../util/errors.ts';
 import { readCell, type CellResult } from './cells.ts';
 import { backboneProtocols, type FewshotConfig } from './fewshot-config.ts';
+import { backboneIdentity, cellConfigHash } from './cell-id.ts';
 import {
+  PARTIAL_EVERY,
   finetuneCell,
   loadGridShapes,
   ratioSubset,
@@ -43,6 +45,11 @@ export interface CurvePoint extends CellResult {
 /** A point's file: classification `<backbone>/r..-s..-n...json`, segmentation `<backbone>/<protocol>-r..-s..-n...json`. */
 function pointFile(out: string, backbone: string, protocol: string | null, ratio: number, seed: number, steps: number): string {
   return path.join(out, 'curve', backbone, `${protocol ? `${protocol}-` : ''}r${ratio.toFixed(2)}-s${seed}-n${steps}.json`);
+}
+
+/** Where a point's unfinished run keeps its checkpoint (PartialRun); removed once the point's file is written. */
+function pointPartialDir(out: string, backbone: string, protocol: string | null, ratio: number, seed: number, steps: number): string {
+  return path.join(out, 'partial', backbone, `${protocol ? `${protocol}-` : ''}r${ratio.toFixed(2)}-s${seed}-n${steps}`);
 }
 
 /** One curve cell: a backbone in one protocol (segmentation) at one (ratio, seed). */
@@ -89,6 +96,7 @@ export async function runBudgetCurve(cfg: FewshotConfig, opts: BudgetCurveOption
     for (const protocol of bb.kind === 'scratch' ? protocols.slice(0, 1) : protocols)
       for (const ratio of ratios) for (const seed of seeds) cells.push({ name, bb, protocol, ratio, seed });
   }
+  const identities: Record<string, unknown> = {};
   // small budgets of every cell first: an interrupted probe has the cheap end of every curve
   for (const steps of [...cfg.budgetCurve.steps].sort((x, y) => x - y)) {
     for (const { name, bb, protocol, ratio, seed } of cells) {
@@ -97,11 +105,30 @@ export async function runBudgetCurve(cfg: FewshotConfig, opts: BudgetCurveOption
       // scratch runs once whatever the protocol (its points are filed under the first): no protocol in its label
       const shown = seg && bb.kind !== 'scratch' ? ` ${protocol}` : '';
       const label = `budget ${name}${shown} r=${ratio} s=${seed} n=${steps}`;
+      // a long point checkpoints as it trains; its id is the grid cell's config hash and the step count
+      const partialAt = pointPartialDir(out, name, seg ? protocol : null, ratio, seed, steps);
+      const identity = (identities[name] ??= backboneIdentity(cfg, cfg.backbones[name]!));
+      const partial = { dir: partialAt, every: PARTIAL_EVERY, id: `${cellConfigHash(cfg, { protocol, backbone: name, ratio, seed }, identity)}-n${steps}` };
       const r = seg
-        ? await segmentationCell(cfg, h, shapes, cats, bb, protocol as '2fc' | 'finetune', ratio, seed, steps, (cat) => `${label} ${cat}`, quiet)
-        : await finetuneCell(cfg, h, data, bb, ratioSubset(shapes, train, ratio, 'per-class'), test, ratio, seed, steps, label, quiet);
+        ? await segmentationCell(
+            cfg,
+            h,
+            shapes,
+            cats,
+            bb,
+            protocol as '2fc' | 'finetune',
+            ratio,
+            seed,
+            steps,
+            (cat) => `${label} ${cat}`,
+            quiet,
+            undefined,
+            partial,
+          )
+        : await finetuneCell(cfg, h, data, bb, ratioSubset(shapes, train, ratio, 'per-class'), test, ratio, seed, steps, label, quiet, partial);
       const p: CurvePoint = { protocol, backbone: name, ratio, seed, budget: steps, ...r };
       await writeFileAtomic(file, `${JSON.stringify(p, null, 2)}\n`);
+      fs.rmSync(partialAt, { recursive: true, force: true });
       if (!quiet) {
         const v = seg ? `C.mIoU ${(100 * p.cmiou!).toFixed(1)} I.mIoU ${(100 * p.imiou!).toFixed(1)}` : `OA ${(100 * p.oa!).toFixed(2)} %`;
         process.stderr.write(

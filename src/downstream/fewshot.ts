@@ -15,7 +15,7 @@ import { cellFile, partialDir, readCell, removePartials, type CellResult } from 
 import { backboneIdentity, backbonePretrainConfig, cellConfigHash, pretrainDir, type CellCoords } from './cell-id.ts';
 import { Classifier } from './heads.ts';
 import { checkpointModelConfig, loadPretrained } from './pretrained.ts';
-import { segmentCategory } from './segment.ts';
+import { segmentCategory, type SegResult } from './segment.ts';
 import { writeFewshotReport } from './report.ts';
 import type { PartialRun } from './train-loop.ts';
 import { updateHeadline } from './headline.ts';
@@ -451,7 +451,7 @@ async function runSegmentation(
     out,
     quiet,
     hashOf,
-    async (cell) => {
+    async (cell, hash) => {
       const { ratio, seed } = cell;
       const shared = bb.kind === 'scratch' ? sharedScratchCell(cfg, out, cell, hashOf) : null;
       if (shared) return shared;
@@ -472,6 +472,7 @@ async function runSegmentation(
           (cat) => `${protocol} ${backbone} ${cat} r=${ratio} s=${seed}`,
           quiet,
           saveModels ? path.join(out, 'models', protocol, backbone) : undefined,
+          { dir: partialDir(out, cell, hash), every: PARTIAL_EVERY, id: hash },
         )),
       };
     },
@@ -521,9 +522,13 @@ export async function segmentationCell(
   label: (cat: string) => string,
   quiet: boolean,
   saveDir?: string,
+  /**
+   * Keep the cell's progress here: each finished category as `<dir>/<cat>.json`, the running one's training
+   * under `<dir>/<cat>/` (PartialRun); an interrupted cell continues with its unfinished categories.
+   */
+  partial?: PartialRun,
 ): Promise<Pick<CellResult, 'trainShapes' | 'steps' | 'seconds' | 'recipe' | 'cmiou' | 'imiou' | 'cmiouPointNet' | 'imiouPointNet' | 'perCategory'>> {
   const { train, test } = splitIndices(shapes);
-  const t0 = performance.now();
   // scratch: the whole network from random init in either protocol; a pretrained backbone fine-tuned below
   // headOnlyBelow trains the head only (the reference has no such switch for segmentation: default 0)
   const mode: '2fc' | 'finetune' = bb.kind === 'scratch' ? 'finetune' : protocol === 'finetune' && ratio < h.headOnlyBelow ? '2fc' : protocol;
@@ -531,6 +536,7 @@ export async function segmentationCell(
   const byCatPn: Record<string, number[]> = {};
   let trainShapes = 0;
   let total = 0;
+  let seconds = 0;
   for (const cat of cats) {
     const c = shapes.classes.indexOf(cat);
     const tr = ratioSubset(
@@ -541,24 +547,35 @@ export async function segmentationCell(
     );
     const te = test.filter((i) => shapes.items[i]!.label === c);
     const parts = shapes.parts?.[cat]?.length ?? 1 + Math.max(...te.concat(tr).map((i) => Math.max(...shapes.clouds[i]!.labels!)));
-    const r = await segmentCategory(bb.model, shapes.clouds, parts, tr, te, {
-      init: bb.checkpoint ? { checkpoint: bb.checkpoint } : 'scratch',
-      mode,
-      steps,
-      lr: h.lr,
-      backboneLrScale: h.backboneLrScale,
-      momentum: h.momentum,
-      weightDecay: h.weightDecay,
-      batchSize: h.batchSize,
-      decayAt: h.decayAt,
-      seed,
-      workers: cfg.workers,
-      quiet,
-      label: label(cat),
-      saveDir: saveDir ? path.join(saveDir, cat) : undefined,
-      category: cat,
-      partNames: shapes.parts?.[cat],
-    });
+    const doneFile = partial ? path.join(partial.dir, `${cat}.json`) : null;
+    const stored = doneFile ? readCategoryResult(doneFile, `${partial!.id}/${cat}`) : null;
+    const r =
+      stored ??
+      (await segmentCategory(bb.model, shapes.clouds, parts, tr, te, {
+        init: bb.checkpoint ? { checkpoint: bb.checkpoint } : 'scratch',
+        mode,
+        steps,
+        lr: h.lr,
+        backboneLrScale: h.backboneLrScale,
+        momentum: h.momentum,
+        weightDecay: h.weightDecay,
+        batchSize: h.batchSize,
+        decayAt: h.decayAt,
+        seed,
+        workers: cfg.workers,
+        quiet,
+        label: label(cat),
+        saveDir: saveDir ? path.join(saveDir, cat) : undefined,
+        category: cat,
+        partNames: shapes.parts?.[cat],
+        partial: partial ? { dir: path.join(partial.dir, cat), every: partial.every, id: `${partial.id}/${cat}` } : undefined,
+      }));
+    if (doneFile && !stored) {
+      const { ious, iousPointNet, steps: n, seconds: sec, finalLoss } = r;
+      await writeFileAtomic(doneFile, `${JSON.stringify({ id: `${partial!.id}/${cat}`, ious, iousPointNet, steps: n, seconds: sec, finalLoss })}\n`);
+      fs.rmSync(path.join(partial!.dir, cat), { recursive: true, force: true });
+    }
+    seconds += r.seconds;
     byCat[cat] = r.ious;
     byCatPn[cat] = r.iousPointNet;
     trainShapes += tr.length;
@@ -569,7 +586,8 @@ export async function segmentationCell(
   return {
     trainShapes,
     steps: total,
-    seconds: (performance.now() - t0) / 1000,
+    // the categories' training and test time (an interrupted cell's earlier pieces included)
+    seconds,
     recipe: bb.kind === 'scratch' ? RECIPES.scratch : mode === '2fc' ? RECIPES.seg2fc : RECIPES.segFinetune,
     cmiou: a.cmiou,
     imiou: a.imiou,
@@ -577,6 +595,16 @@ export async function segmentationCell(
     imiouPointNet: b.imiou,
     perCategory: a.perCategory,
   };
+}
+
+/** A category finished by an earlier piece of its cell (segmentationCell's partial); null if absent or another run's. */
+function readCategoryResult(file: string, id: string): SegResult | null {
+  try {
+    const r = JSON.parse(fs.readFileSync(file, 'utf8')) as SegResult & { id?: string };
+    return r.id === id ? r : null;
+  } catch {
+    return null;
+  }
 }
 
 /**

@@ -34,6 +34,10 @@ describe('fine-tune budget curve', () => {
     expect(pts.every((p) => p.oa! >= 0 && p.oa! <= 1 && p.recipe!.startsWith('whole network from random init'))).toBe(true);
     expect(fs.readFileSync(path.join(out, 'curve.md'), 'utf8')).toContain('| scratch (end to end from random init), 100 %, seed 0 |');
     expect(fs.existsSync(path.join(out, 'curve.svg'))).toBe(true);
+    // each point checkpointed under partial/ while it trained; nothing is left once its file is written
+    const left = (fs.readdirSync(path.join(out, 'partial'), { recursive: true }) as string[]).filter((f) => fs.statSync(path.join(out, 'partial', f)).isFile());
+    expect(left).toEqual([]);
+    expect(fs.readdirSync(path.join(out, 'partial', 'scratch'))).toEqual([]);
     // a finished point is not recomputed
     const f = path.join(out, 'curve', 'scratch', 'r1.00-s0-n3.json');
     const p = JSON.parse(fs.readFileSync(f, 'utf8')) as { oa: number };

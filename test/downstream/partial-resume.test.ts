@@ -5,7 +5,8 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { finetuneClassifier, type FinetuneOptions } from '../../src/downstream/classify.ts';
 import { DEFAULT_HYPER, FewshotConfigSchema } from '../../src/downstream/fewshot-config.ts';
-import { runFewshot } from '../../src/downstream/fewshot.ts';
+import { loadGridShapes, runFewshot, segmentationCategories, segmentationCell } from '../../src/downstream/fewshot.ts';
+import type { PartialRun } from '../../src/downstream/train-loop.ts';
 import { readCells } from '../../src/downstream/cells.ts';
 import { backboneIdentity, cellConfigHash } from '../../src/downstream/cell-id.ts';
 import { HRNET_PRESETS } from '../../src/models/mid-hrnet.ts';
@@ -117,6 +118,80 @@ describe('a fine-tune run checkpoints as it trains and an interrupted run resume
       new RegExp(`${part.replace(/[/\\.]/g, '\\$&')}: this partial checkpoint belongs to another run`),
     );
   }, 60_000);
+});
+
+describe('a segmentation cell keeps its finished categories and its running one (PartialRun per category)', () => {
+  it('a cell killed in its second category continues there and ends bit-identical', async () => {
+    const cfg = FewshotConfigSchema.parse({
+      name: 'partial-seg',
+      task: 'segmentation',
+      data: { source: 'synth:5', points: 256 },
+      model: 'tiny',
+      backbones: { scratch: { from: 'scratch' } },
+      protocols: ['finetune'],
+      ratios: [1],
+      seeds: [0],
+      segment: { ...DEFAULT_HYPER.segment, batchSize: 4 },
+      categories: ['chair', 'airplane'],
+      workers: 0,
+    });
+    const shapes = await loadGridShapes(cfg, true);
+    const cats = segmentationCategories(cfg, shapes);
+    const bb = { kind: 'scratch' as const, checkpoint: null, model: tiny };
+    const run = (s: typeof shapes, partial?: PartialRun) =>
+      segmentationCell(cfg, cfg.segment!, s, cats, bb, 'finetune', 1, 0, 4, (c) => c, true, undefined, partial);
+    const ref = await run(shapes);
+    // the second category's model fails after its first checkpoint (each category trains on 4 shapes a step)
+    const dir = path.join(tmp(), 'partial');
+    const chair = shapes.classes.indexOf('chair');
+    let airplaneLoads = 0;
+    const failing = {
+      ...shapes,
+      clouds: new Proxy(shapes.clouds as PointCloud[], {
+        get(target, key, recv) {
+          if (typeof key === 'string' && /^\d+$/.test(key) && shapes.items[Number(key)]!.label !== chair && ++airplaneLoads > 10)
+            throw new Error('simulated crash in the second category');
+          return Reflect.get(target, key, recv) as unknown;
+        },
+      }),
+    };
+    const before = tf.memory().numTensors;
+    await expect(run(failing, { dir, every: 2, id: 'cell-s' })).rejects.toThrow(/simulated crash/);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(fs.existsSync(path.join(dir, 'chair.json'))).toBe(true);
+    expect(Number((await readCheckpointMeta(path.join(dir, 'airplane'))).step)).toBe(2);
+    // the resumed cell loads no chair shape (its result is stored) and only the airplane steps after step 2
+    let chairLoads = 0;
+    let planeLoads = 0;
+    const counted = {
+      ...shapes,
+      clouds: new Proxy(shapes.clouds as PointCloud[], {
+        get(target, key, recv) {
+          if (typeof key === 'string' && /^\d+$/.test(key)) void (shapes.items[Number(key)]!.label === chair ? chairLoads++ : planeLoads++);
+          return Reflect.get(target, key, recv) as unknown;
+        },
+      }),
+    };
+    const again = await run(counted, { dir, every: 2, id: 'cell-s' });
+    expect(chairLoads).toBe(0);
+    const plane = shapes.classes.indexOf('airplane');
+    const testShapes = shapes.items.filter((it) => it.split === 'test' && it.label === plane).length;
+    expect(planeLoads).toBe(2 * 4 + testShapes);
+    expect(again.perCategory).toEqual(ref.perCategory);
+    expect([again.cmiou, again.imiou, again.cmiouPointNet, again.steps, again.trainShapes]).toEqual([
+      ref.cmiou,
+      ref.imiou,
+      ref.cmiouPointNet,
+      ref.steps,
+      ref.trainShapes,
+    ]);
+    // each finished category's checkpoint folder is gone; its result stays until the grid stores the cell
+    expect(fs.readdirSync(dir).sort()).toEqual(['airplane.json', 'chair.json']);
+    // a stored category of another run is not reused
+    const other = await run(shapes, { dir, every: 2, id: 'cell-t' });
+    expect(other.perCategory).toEqual(ref.perCategory);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'chair.json'), 'utf8')).id).toBe('cell-t/chair');
+  }, 120_000);
 });
 
 describe('a grid keeps a cell’s partial run only until the cell is stored', () => {
