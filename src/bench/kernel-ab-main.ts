@@ -13,10 +13,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend.ts';
-import { syntheticShapes } from './octree.ts';
-import { buildBatch, makeNet, specOf, withGridLabels, type BenchModel } from './whole-model.ts';
-import { SgdMomentum } from '../train/sgd.ts';
-import { trainableVariables } from '../train/trainer.ts';
+import { benchTrainStep, type BenchModel } from './whole-model.ts';
 import { variableGrads } from '../train/tape-grads.ts';
 import { heapKernels, type HeapKernels, type WasmModuleLike } from '../../octree/ops/kernels/wasm/index.ts';
 import { weightedRowsLoop } from '../../octree/ops/kernels/fused-loops.ts';
@@ -62,26 +59,14 @@ function mode(m: 'old' | 'new'): void {
   }
 }
 
-const c = { model: model as BenchModel, depth, batch: B, rq, pipeline: false, memory: false };
-const shapes = syntheticShapes(B, 1, 3000);
-const batch = buildBatch(model === 'hrnet' ? shapes.map(withGridLabels) : shapes, specOf(c, 2), 1, 0);
-const net = makeNet(c, 1);
-const opt = new SgdMomentum(0.9, 5e-4);
-const trainable = trainableVariables(net.params);
-opt.init(trainable);
-let s = 0;
+const { net, step: trainStep } = benchTrainStep({ model: model as BenchModel, depth, batch: B, rq, pipeline: false, memory: false });
 // CPU time of the process per step as well as wall time: on a shared machine it moves less with the load
 const cpu: Record<'old' | 'new', number[]> = { old: [], new: [] };
 let lastCpuMs = 0;
 const step = async (): Promise<number> => {
   const c0 = process.cpuUsage();
   const t0 = performance.now();
-  const o = batch.octree;
-  const x = tf.tensor2d(batch.features.data, [o.nnum[depth]!, batch.features.channels]);
-  const { value, grads: g } = grads(() => net.loss(x, o, s++), [...trainable.values()]);
-  opt.apply(trainable, g, 0.01);
-  await value.data();
-  tf.dispose([x, value, ...Object.values(g)]);
+  await trainStep(grads);
   const c1 = process.cpuUsage(c0);
   lastCpuMs = (c1.user + c1.system) / 1000;
   return performance.now() - t0;

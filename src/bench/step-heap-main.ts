@@ -8,12 +8,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend.ts';
 import { HRNET_PRESETS } from '../models/presets.ts';
-import { SgdMomentum } from '../train/sgd.ts';
 import { estimateStepHeapBytes } from '../train/step-memory.ts';
-import { variableGrads } from '../train/tape-grads.ts';
-import { trainableVariables } from '../train/trainer.ts';
-import { syntheticShapes } from './octree.ts';
-import { buildBatch, makeNet, specOf, withGridLabels, type ModelCase } from './whole-model.ts';
+import { benchTrainStep, type ModelCase } from './whole-model.ts';
 
 const [presetArg = 'cpu', batchArg = '16', rqArg = '0'] = process.argv.slice(2);
 const preset = presetArg as 'cpu' | 'paper' | 'tiny';
@@ -24,18 +20,11 @@ const heap = (): number => (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Ar
 
 const cfg = HRNET_PRESETS[preset];
 const c: ModelCase = { model: 'hrnet', preset, depth: cfg.depth, batch: Number(batchArg), rq: rqArg === '1', pipeline: false, memory: false };
-const batch = buildBatch(syntheticShapes(c.batch, 1, 3000).map(withGridLabels), specOf(c, 2), 1, 0);
-const o = batch.octree;
 const heapBefore = heap();
-const net = makeNet(c, 1);
-const opt = new SgdMomentum(0.9, 5e-4);
-const trainable = trainableVariables(net.params);
-opt.init(trainable);
-const x = tf.tensor2d(batch.features.data, [o.nnum[c.depth]!, batch.features.channels]);
-const { value, grads } = variableGrads(() => net.loss(x, o, 0), [...trainable.values()]);
-opt.apply(trainable, grads, 0.01);
-await value.data();
-tf.dispose([x, value, ...Object.values(grads)]);
+// the batch is built in JS memory: the heap grows with the net, the velocities and the step
+const { batch, net, step } = benchTrainStep(c);
+const o = batch.octree;
+await step();
 const nnum = Array.from(o.nnum);
 const nnumNempty = Array.from(o.nnumNempty);
 const estimate = estimateStepHeapBytes(cfg, nnum, nnumNempty);

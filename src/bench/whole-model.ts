@@ -29,6 +29,8 @@ import type { WorkerPoolOptions } from '../pipeline/worker-pool.ts';
 import { MemoryBank } from '../ssl/memory-bank.ts';
 import { midLosses } from '../ssl/mid-loss.ts';
 import { train, trainableVariables, type BatchSource, type StepTask, type TrainerHook } from '../train/trainer.ts';
+import { SgdMomentum } from '../train/sgd.ts';
+import { variableGrads } from '../train/tape-grads.ts';
 import { syntheticShapes } from './octree.ts';
 import { STORED_PEER, peerFiguresFor, type PeerModelFigures, type PeerSource } from './peer.ts';
 import { median, round } from './timing.ts';
@@ -261,6 +263,35 @@ function hrnetTargets(o: Octree, depth: number): { ids: Int32Array; nodeLabels: 
 }
 
 /** Per-point cluster ids for the HRNet's point loss: a 4x4x4 grid over the box, folded into 50 ids. */
+/**
+ * One train step of the model bench outside its loop, for the in-process scripts (kernel-ab-main.ts,
+ * step-heap-main.ts): the bench's batch of synthetic 3,000-point shapes (grid part labels for the HRNet's
+ * point loss), the net, SGD with momentum; `step` runs one step with the given gradient function (default
+ * rq3d's tape-releasing one) and resolves after its read-back, every tensor it made disposed.
+ */
+export function benchTrainStep(c: ModelCase): {
+  batch: Batch;
+  net: Net;
+  step: (grads?: typeof variableGrads) => Promise<void>;
+} {
+  const shapes = syntheticShapes(c.batch, 1, 3000);
+  const batch = buildBatch(c.model === 'hrnet' ? shapes.map(withGridLabels) : shapes, specOf(c, 2), 1, 0);
+  const net = makeNet(c, 1);
+  const opt = new SgdMomentum(0.9, 5e-4);
+  const trainable = trainableVariables(net.params);
+  opt.init(trainable);
+  let s = 0;
+  const step = async (grads: typeof variableGrads = variableGrads): Promise<void> => {
+    const o = batch.octree;
+    const x = tf.tensor2d(batch.features.data, [o.nnum[c.depth]!, batch.features.channels]);
+    const { value, grads: g } = grads(() => net.loss(x, o, s++), [...trainable.values()]);
+    opt.apply(trainable, g, 0.01);
+    await value.data();
+    tf.dispose([x, value, ...Object.values(g)]);
+  };
+  return { batch, net, step };
+}
+
 export function withGridLabels(pc: PointCloud): PointCloud {
   const n = pc.points.length / 3;
   const labels = new Int32Array(n);
