@@ -17,7 +17,7 @@ import { Classifier } from './heads.ts';
 import { checkpointModelConfig, loadPretrained } from './pretrained.ts';
 import { segmentCategory, type SegResult } from './segment.ts';
 import { writeFewshotReport } from './report.ts';
-import type { PartialRun } from './train-loop.ts';
+import type { PartialRun, TrainingHyper } from './train-loop.ts';
 import { updateHeadline } from './headline.ts';
 
 /**
@@ -341,21 +341,10 @@ export async function finetuneCell(
 ): Promise<Pick<CellResult, 'trainShapes' | 'steps' | 'seconds' | 'recipe' | 'oa' | 'macc' | 'confusion'>> {
   const mode = finetuneMode(bb, ratio, h);
   const m = await finetuneClassifier(bb.model, data, subset, test, {
-    init: bb.checkpoint ? { checkpoint: bb.checkpoint } : 'scratch',
+    ...trainingHyper(cfg, h, bb, steps, seed, quiet, partial),
     mode,
-    steps,
-    lr: h.lr,
-    backboneLrScale: h.backboneLrScale,
-    momentum: h.momentum,
-    weightDecay: h.weightDecay,
     headInit: h.headInit === 'linear-probe' ? linearRecipe(cfg.linear!, ratio, seed) : undefined,
-    batchSize: h.batchSize,
-    decayAt: h.decayAt,
-    seed,
-    workers: cfg.workers,
-    quiet,
     label,
-    partial,
   });
   return {
     trainShapes: subset.length,
@@ -365,6 +354,32 @@ export async function finetuneCell(
     oa: m.oa,
     macc: m.macc,
     confusion: m.confusion,
+  };
+}
+
+/** A downstream run's hyper-parameters from its grid section, as every cell (classification, segmentation) passes them. */
+function trainingHyper(
+  cfg: FewshotConfig,
+  h: HyperParams,
+  bb: ResolvedBackbone,
+  steps: number,
+  seed: number,
+  quiet: boolean,
+  partial: PartialRun | undefined,
+): TrainingHyper & { init: 'scratch' | { checkpoint: string } } {
+  return {
+    init: bb.checkpoint ? { checkpoint: bb.checkpoint } : 'scratch',
+    steps,
+    lr: h.lr,
+    backboneLrScale: h.backboneLrScale,
+    momentum: h.momentum,
+    weightDecay: h.weightDecay,
+    batchSize: h.batchSize,
+    decayAt: h.decayAt,
+    seed,
+    workers: cfg.workers,
+    quiet,
+    partial,
   };
 }
 
@@ -552,23 +567,20 @@ export async function segmentationCell(
     const r =
       stored ??
       (await segmentCategory(bb.model, shapes.clouds, parts, tr, te, {
-        init: bb.checkpoint ? { checkpoint: bb.checkpoint } : 'scratch',
+        ...trainingHyper(
+          cfg,
+          h,
+          bb,
+          steps,
+          seed,
+          quiet,
+          partial ? { dir: path.join(partial.dir, cat), every: partial.every, id: `${partial.id}/${cat}` } : undefined,
+        ),
         mode,
-        steps,
-        lr: h.lr,
-        backboneLrScale: h.backboneLrScale,
-        momentum: h.momentum,
-        weightDecay: h.weightDecay,
-        batchSize: h.batchSize,
-        decayAt: h.decayAt,
-        seed,
-        workers: cfg.workers,
-        quiet,
         label: label(cat),
         saveDir: saveDir ? path.join(saveDir, cat) : undefined,
         category: cat,
         partNames: shapes.parts?.[cat],
-        partial: partial ? { dir: path.join(partial.dir, cat), every: partial.every, id: `${partial.id}/${cat}` } : undefined,
       }));
     if (doneFile && !stored) {
       const { ious, iousPointNet, steps: n, seconds: sec, finalLoss } = r;
