@@ -41,8 +41,11 @@ export async function writeFewshotReport(cfg: FewshotConfig, out: string, failed
 
   const main = (seg ? summary.cmiou : summary.oa) as ReturnType<typeof summarizeCells>;
   const second = seg ? (summary.imiou as ReturnType<typeof summarizeCells>) : null;
-  const pct = (v: { mean: number; std: number; seeds: number } | undefined): string =>
-    v ? `${(100 * v.mean).toFixed(1)}${v.seeds > 1 ? ` ± ${(100 * v.std).toFixed(1)}` : ''}` : '–';
+  // a cell run for fewer seeds than its protocol's others says so, so a lone value does not pass for a mean
+  const pct = (v: { mean: number; std: number; seeds: number } | undefined, seedsRun: number): string =>
+    v
+      ? `${(100 * v.mean).toFixed(1)}${v.seeds > 1 ? ` ± ${(100 * v.std).toFixed(1)}` : ''}${v.seeds < seedsRun ? ` (${v.seeds} seed${v.seeds > 1 ? 's' : ''})` : ''}`
+      : '–';
   const lines: string[] = [
     `# ${cfg.name}`,
     '',
@@ -64,7 +67,7 @@ export async function writeFewshotReport(cfg: FewshotConfig, out: string, failed
       const row = cfg.ratios.map((r) => {
         const a = main[protocol]![backbone]![r.toFixed(2)];
         const b = second?.[protocol]?.[backbone]?.[r.toFixed(2)];
-        return b ? `${pct(a)} / ${pct(b)}` : pct(a);
+        return b ? `${pct(a, seeds.length)} / ${pct(b, seeds.length)}` : pct(a, seeds.length);
       });
       lines.push(`| ${backboneLabel(cfg, backbone)} | ${row.join(' | ')} |`);
     }
