@@ -132,10 +132,14 @@ export function listGridCells(
   return list;
 }
 
-/** A cell file's result when it was computed under `hash` (files from before hashes were kept count as current). */
+/**
+ * A cell file's result when it was computed under `hash`. A file without a hash (written before hashes were
+ * kept) is never current: such cells came from the pipeline issue 13 found biased, and a grid re-run in their
+ * folder must recompute them rather than mix them into new tables.
+ */
 function currentCell(file: string, hash: string): CellResult | null {
   const r = readCell(file);
-  return r && (r.configHash === undefined || r.configHash === hash) ? r : null;
+  return r?.configHash === hash ? r : null;
 }
 
 export async function runFewshot(cfg: FewshotConfig, opts: FewshotOptions): Promise<CellResult[]> {

@@ -253,6 +253,15 @@ describe('fine-tuning runs with that structure (tiny network, synthetic shapes)'
     await runFewshot(cfg, { out, quiet: true });
     expect((JSON.parse(fs.readFileSync(f, 'utf8')) as { oa: number; recipe: string }).recipe).toBe(RECIPES.scratch);
     expect((JSON.parse(fs.readFileSync(f, 'utf8')) as { oa: number }).oa).not.toBe(0.123);
+    // nor is any cell without a config hash (written by the pipeline before hashes, the biased one): recomputed
+    const g = path.join(out, 'cells', 'linear', 'rand', 'r1.00-s0.json');
+    const hashless = JSON.parse(fs.readFileSync(g, 'utf8')) as Record<string, unknown>;
+    delete hashless.configHash;
+    hashless.oa = 0.123;
+    fs.writeFileSync(g, JSON.stringify(hashless));
+    await runFewshot(cfg, { out, quiet: true });
+    expect((JSON.parse(fs.readFileSync(g, 'utf8')) as { oa: number; configHash?: string }).configHash).toMatch(/^[0-9a-f]{16}$/);
+    expect((JSON.parse(fs.readFileSync(g, 'utf8')) as { oa: number }).oa).not.toBe(0.123);
     // a scratch cell's identity follows the fine-tune recipe it trains with, in the linear protocol too
     const id = backboneIdentity(cfg, cfg.backbones.scratch!);
     const lc = { protocol: 'linear', backbone: 'scratch', ratio: 1, seed: 0 };
