@@ -219,12 +219,7 @@ export function registerDownstream(program: Command): void {
           ...(o.skipMissing ? [{ flag: '--skip-missing', path: ['data', 'skipMissing'], value: true }] : []),
           ...parseSets(o.set),
         ]);
-        const only = validateFlags(OnlyFlags, {
-          backbones: o.backbones === undefined ? undefined : { flag: '--backbones', value: o.backbones.split(',') },
-          protocols: o.protocols === undefined ? undefined : { flag: '--protocols', value: o.protocols.split(',') },
-          ratios: o.ratios === undefined ? undefined : { flag: '--ratios', value: listValue(o.ratios) },
-          seeds: o.seeds === undefined ? undefined : { flag: '--seeds', value: listValue(o.seeds) },
-        });
+        const only = onlyOf(o);
         const backend = await backendOf(o.backend);
         const attempts = parseIntOption(o.attempts, '--attempts');
         if (attempts < 1) throw new UsageError(`--attempts must be at least 1, got ${attempts}`);
@@ -261,6 +256,7 @@ export function registerDownstream(program: Command): void {
     .requiredOption('--config <file>', 'experiment config with budgetCurve.steps (experiments/probes/*.json)')
     .option('--out <dir>', 'results folder (default <config folder>/results/<name>)')
     .option('--backbones <list>', 'only these backbones')
+    .option('--protocols <list>', 'only these protocols (segmentation: 2fc, finetune; scratch runs once for either)')
     .option('--ratios <list>', "only these of the config's ratios")
     .option('--seeds <list>', "only these of the config's seeds")
     .option('--set <key=value>', SET_HELP, collectSet)
@@ -271,6 +267,7 @@ export function registerDownstream(program: Command): void {
         config: string;
         out?: string;
         backbones?: string;
+        protocols?: string;
         ratios?: string;
         seeds?: string;
         set?: string[];
@@ -278,11 +275,7 @@ export function registerDownstream(program: Command): void {
         quiet?: boolean;
       }) => {
         const cfg = gridFromFile(o.config, parseSets(o.set));
-        const only = validateFlags(OnlyFlags, {
-          backbones: o.backbones === undefined ? undefined : { flag: '--backbones', value: o.backbones.split(',') },
-          ratios: o.ratios === undefined ? undefined : { flag: '--ratios', value: listValue(o.ratios) },
-          seeds: o.seeds === undefined ? undefined : { flag: '--seeds', value: listValue(o.seeds) },
-        });
+        const only = onlyOf(o);
         const out = o.out ?? path.join(path.dirname(path.resolve(o.config)), 'results', cfg.name);
         const { runBudgetCurve, writeBudgetCurveReport } = await import('../downstream/budget-curve.ts');
         if (o.reportOnly) {
@@ -318,3 +311,13 @@ const OnlyFlags = z
   })
   .partial()
   .strict();
+
+/** The `--backbones / --protocols / --ratios / --seeds` filters of `fewshot` and `budget-curve`, validated. */
+function onlyOf(o: { backbones?: string; protocols?: string; ratios?: string; seeds?: string }): z.infer<typeof OnlyFlags> {
+  return validateFlags(OnlyFlags, {
+    backbones: o.backbones === undefined ? undefined : { flag: '--backbones', value: o.backbones.split(',') },
+    protocols: o.protocols === undefined ? undefined : { flag: '--protocols', value: o.protocols.split(',') },
+    ratios: o.ratios === undefined ? undefined : { flag: '--ratios', value: listValue(o.ratios) },
+    seeds: o.seeds === undefined ? undefined : { flag: '--seeds', value: listValue(o.seeds) },
+  });
+}

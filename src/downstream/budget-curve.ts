@@ -34,7 +34,7 @@ import { backboneLabel } from './report.ts';
 export interface BudgetCurveOptions {
   out: string;
   quiet?: boolean;
-  only?: { backbones?: string[]; ratios?: number[]; seeds?: number[] };
+  only?: { backbones?: string[]; protocols?: string[]; ratios?: number[]; seeds?: number[] };
 }
 
 export interface CurvePoint extends CellResult {
@@ -72,6 +72,11 @@ export async function runBudgetCurve(cfg: FewshotConfig, opts: BudgetCurveOption
     if (!cfg.ratios.some((x) => Math.abs(x - r) < 1e-9)) throw new UserError(`ratio ${r} is not in the config's ratios (${cfg.ratios.join(', ')})`);
   for (const sd of opts.only?.seeds ?? [])
     if (!cfg.seeds.includes(sd)) throw new UserError(`seed ${sd} is not in the config's seeds (${cfg.seeds.join(', ')})`);
+  // a classification curve probes the finetune protocol only (the linear protocol has no step budget)
+  const probed = seg ? cfg.protocols : ['finetune'];
+  for (const p of opts.only?.protocols ?? [])
+    if (!probed.includes(p)) throw new UserError(`--protocols: '${p}' is not a protocol this budget curve probes (${probed.join(', ')})`);
+  const wanted = (p: string): boolean => !opts.only?.protocols || opts.only.protocols.includes(p);
   // the grid's own checks (a random frozen backbone has no segmentation protocol, scratch needs its section)
   selectGrid(cfg, { backbones: opts.only?.backbones });
   await initBackend();
@@ -93,8 +98,10 @@ export async function runBudgetCurve(cfg: FewshotConfig, opts: BudgetCurveOption
     if (bb.kind === 'random') continue;
     // classification probes the finetune protocol; segmentation every protocol, scratch once (the same recipe in each)
     const protocols = seg ? backboneProtocols(spec, cfg.protocols) : ['finetune'];
-    for (const protocol of bb.kind === 'scratch' ? protocols.slice(0, 1) : protocols)
-      for (const ratio of ratios) for (const seed of seeds) cells.push({ name, bb, protocol, ratio, seed });
+    // scratch's points stay filed under its first protocol whichever of its protocols was asked for, so that a
+    // filtered probe and a whole one share them
+    const chosen = bb.kind === 'scratch' ? (protocols.some(wanted) ? protocols.slice(0, 1) : []) : protocols.filter(wanted);
+    for (const protocol of chosen) for (const ratio of ratios) for (const seed of seeds) cells.push({ name, bb, protocol, ratio, seed });
   }
   const identities: Record<string, unknown> = {};
   // small budgets of every cell first: an interrupted probe has the cheap end of every curve

@@ -81,6 +81,19 @@ describe('segmentation budget curve', () => {
     expect(again.length).toBe(6);
     fs.writeFileSync(f, JSON.stringify({ ...read(f), cmiou: pts.find((x) => x.protocol === 'finetune' && x.budget === 2 && x.backbone === 'pre')!.cmiou }));
 
+    // --protocols finetune in a fresh folder: the pretrained backbone's finetune points and scratch's (still filed
+    // under 2fc, so a whole probe would reuse them), the same numbers as the whole probe's
+    const ftOut = tmp();
+    const onlyFt = await runBudgetCurve(cfg, { out: ftOut, quiet: true, only: { ratios: [1], protocols: ['finetune'] } });
+    expect(fs.readdirSync(path.join(ftOut, 'curve', 'pre')).sort()).toEqual(['finetune-r1.00-s0-n1.json', 'finetune-r1.00-s0-n2.json']);
+    expect(fs.readdirSync(path.join(ftOut, 'curve', 'scratch')).sort()).toEqual(['2fc-r1.00-s0-n1.json', '2fc-r1.00-s0-n2.json']);
+    expect(onlyFt.map((p) => [p.backbone, p.protocol, p.budget, p.cmiou])).toEqual(
+      pts.filter((p) => p.backbone === 'scratch' || p.protocol === 'finetune').map((p) => [p.backbone, p.protocol, p.budget, p.cmiou]),
+    );
+    await expect(runBudgetCurve(cfg, { out, quiet: true, only: { protocols: ['linear'] } })).rejects.toThrow(
+      /--protocols: 'linear' is not a protocol this budget curve probes \(2fc, finetune\)/,
+    );
+
     // the grid's cells at ratio 1 (2 steps per category) are the curve's 2-step points: one shared computation
     const grid = tmp();
     await runFewshot(cfg, { out: grid, quiet: true, only: { ratios: [1] } });

@@ -46,6 +46,10 @@ describe('fine-tune budget curve', () => {
     const again = await runBudgetCurve(cfg, { out, quiet: true, only: { ratios: [1] } });
     expect(again.find((x) => x.budget === 3)!.oa).toBe(0.321);
     await expect(runBudgetCurve(cfg, { out, quiet: true, only: { ratios: [0.3] } })).rejects.toThrow(/ratio 0.3 is not in the config/);
+    // the linear protocol has no step budget: a classification curve probes finetune only
+    await expect(runBudgetCurve(cfg, { out, quiet: true, only: { protocols: ['linear'] } })).rejects.toThrow(
+      /--protocols: 'linear' is not a protocol this budget curve probes \(finetune\)/,
+    );
   }, 120_000);
 
   it('the committed probe config loads', () => {
