@@ -12,6 +12,7 @@ import { calibrateBatchNorm, extractFc1, finetuneClassifier, trainLinearProbe, t
 import { backboneProtocols, fewshotModel, stepsFor, type BackboneSpec, type FewshotConfig, type HyperParams } from './fewshot-config.ts';
 import { aggregateIoU } from './metrics.ts';
 import { cellFile, partialDir, readCell, removePartials, type CellResult } from './cells.ts';
+import { GridTally } from './grid-tally.ts';
 import { backboneIdentity, backbonePretrainConfig, cellConfigHash, pretrainDir, type CellCoords } from './cell-id.ts';
 import { Classifier } from './heads.ts';
 import { checkpointModelConfig, loadPretrained } from './pretrained.ts';
@@ -163,14 +164,16 @@ export async function computeGridCells(cfg: FewshotConfig, opts: FewshotOptions)
   const shapes = await loadGridShapes(cfg, quiet);
   checkSplits(shapes, cfg);
   const results: CellResult[] = [];
+  const total = backbones.reduce((n, [, spec]) => n + backboneProtocols(spec, protocols).length, 0) * part.ratios.length * part.seeds.length;
+  const tally = new GridTally(cfg.name, total, quiet);
   for (const [name, spec] of backbones) {
     const identity = opts.configHash ? null : backboneIdentity(cfg, spec);
     const hashOf = (cell: CellCoords): string => opts.configHash?.(cell) ?? cellConfigHash(cfg, cell, identity);
     const bb = await resolveBackbone(name, spec, cfg, out, quiet);
     // a frozen random network fine-tuned would be the scratch baseline: 'random' is a probe only
     for (const protocol of backboneProtocols(spec, protocols)) {
-      if (seg) results.push(...(await runSegmentation(part, shapes, name, bb, protocol as '2fc' | 'finetune', out, quiet, hashOf)));
-      else results.push(...(await runClassification(part, shapes, name, bb, protocol as 'linear' | 'finetune', out, quiet, hashOf)));
+      if (seg) results.push(...(await runSegmentation(part, shapes, name, bb, protocol as '2fc' | 'finetune', out, quiet, hashOf, tally)));
+      else results.push(...(await runClassification(part, shapes, name, bb, protocol as 'linear' | 'finetune', out, quiet, hashOf, tally)));
     }
   }
   return results;
@@ -251,6 +254,7 @@ async function runClassification(
   out: string,
   quiet: boolean,
   hashOf: (cell: CellCoords) => string,
+  tally: GridTally,
 ): Promise<CellResult[]> {
   const { train, test } = splitIndices(shapes);
   const labels = shapes.items.map((it) => it.label);
@@ -265,6 +269,7 @@ async function runClassification(
     out,
     quiet,
     hashOf,
+    tally,
     async (cell, hash) => {
       const { ratio, seed } = cell;
       const subset = ratioSubset(shapes, train, ratio, 'per-class');
@@ -460,6 +465,7 @@ async function runSegmentation(
   out: string,
   quiet: boolean,
   hashOf: (cell: CellCoords) => string,
+  tally: GridTally,
 ): Promise<CellResult[]> {
   const h = cfg.segment as HyperParams;
   const cats = segmentationCategories(cfg, shapes);
@@ -470,6 +476,7 @@ async function runSegmentation(
     out,
     quiet,
     hashOf,
+    tally,
     async (cell, hash) => {
       const { ratio, seed } = cell;
       const shared = bb.kind === 'scratch' ? sharedScratchCell(cfg, out, cell, hashOf) : null;
@@ -634,6 +641,7 @@ async function forEachCell(
   out: string,
   quiet: boolean,
   hashOf: (cell: CellCoords) => string,
+  tally: GridTally,
   /** The cell's result; `hash` is its config hash (a long run checkpoints under partialDir(out, cell, hash)). */
   compute: (cell: { protocol: string; backbone: string; ratio: number; seed: number }, hash: string) => Promise<CellResult>,
   /** A stored result is reused only if this accepts it (scratch: only the end-to-end recipe, not an old probe). */
@@ -656,6 +664,7 @@ async function forEachCell(
           process.stderr.write(`${protocol} ${backbone} ratio ${ratio} seed ${seed}: ${v} (${r.trainShapes} shapes, ${r.seconds.toFixed(0)} s)\n`);
         }
       }
+      tally.cell(!done);
       results.push(r);
     }
   }
