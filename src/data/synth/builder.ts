@@ -4,32 +4,14 @@
  * shape.
  */
 import { makePointCloud, type PointCloud } from '../pointcloud.ts';
+import { rotationMatrix } from '../../augment/points-transform.ts';
 import type { Rng } from '../../util/rng.ts';
 import { makeSampler, type PrimitiveSpec, type SurfaceSampler } from './primitives.ts';
 
 export type V3 = readonly [number, number, number];
 
-/** Row-major Rz·Ry·Rx for angles in radians. */
-export function euler(angles: V3): Float64Array {
-  const [ax, ay, az] = angles;
-  const cx = Math.cos(ax),
-    sx = Math.sin(ax),
-    cy = Math.cos(ay),
-    sy = Math.sin(ay),
-    cz = Math.cos(az),
-    sz = Math.sin(az);
-  return new Float64Array([
-    cz * cy,
-    cz * sy * sx - sz * cx,
-    cz * sy * cx + sz * sx,
-    sz * cy,
-    sz * sy * sx + cz * cx,
-    sz * sy * cx - cz * sx,
-    -sy,
-    cy * sx,
-    cy * cx,
-  ]);
-}
+/** Row-major Rz·Ry·Rx for angles in radians: the augmentations' rotation, under the name the shape recipes use. */
+export const euler: (angles: V3) => Float64Array = rotationMatrix;
 
 export function matMul(a: Float64Array, b: Float64Array): Float64Array {
   const c = new Float64Array(9);
