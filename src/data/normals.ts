@@ -127,8 +127,8 @@ function pcaNormals(points: Float32Array, nbrs: Int32Array, k: number): Float32A
   return normals;
 }
 
-/** Flip normals to point away from the centroid. */
-export function orientOutward(points: Float32Array, normals: Float32Array): void {
+/** The mean of a packed xyz array. */
+function centroid(points: Float32Array): [number, number, number] {
   const n = points.length / 3;
   let cx = 0,
     cy = 0,
@@ -138,9 +138,13 @@ export function orientOutward(points: Float32Array, normals: Float32Array): void
     cy += points[3 * i + 1]!;
     cz += points[3 * i + 2]!;
   }
-  cx /= n;
-  cy /= n;
-  cz /= n;
+  return [cx / n, cy / n, cz / n];
+}
+
+/** Flip normals to point away from the centroid. */
+export function orientOutward(points: Float32Array, normals: Float32Array): void {
+  const n = points.length / 3;
+  const [cx, cy, cz] = centroid(points);
   for (let i = 0; i < n; i++) {
     const d = (points[3 * i]! - cx) * normals[3 * i]! + (points[3 * i + 1]! - cy) * normals[3 * i + 1]! + (points[3 * i + 2]! - cz) * normals[3 * i + 2]!;
     if (d < 0) {
@@ -235,17 +239,7 @@ export function orientByPropagation(points: Float32Array, normals: Float32Array,
         adj[fill[q]!++] = i;
       }
     }
-  let cx = 0,
-    cy = 0,
-    cz = 0;
-  for (let i = 0; i < n; i++) {
-    cx += points[3 * i]!;
-    cy += points[3 * i + 1]!;
-    cz += points[3 * i + 2]!;
-  }
-  cx /= n;
-  cy /= n;
-  cz /= n;
+  const [cx, cy, cz] = centroid(points);
   const done = new Uint8Array(n);
   // Seeds in decreasing z, so each new component starts at its own top point.
   const order = Array.from({ length: n }, (_, i) => i).sort((p, q) => points[3 * q + 2]! - points[3 * p + 2]!);
