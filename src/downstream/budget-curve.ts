@@ -12,6 +12,7 @@ import {
   finetuneCell,
   loadGridShapes,
   ratioSubset,
+  subsetDraw,
   resolveBackbone,
   segmentationCategories,
   segmentationCell,
@@ -132,7 +133,20 @@ export async function runBudgetCurve(cfg: FewshotConfig, opts: BudgetCurveOption
             undefined,
             partial,
           )
-        : await finetuneCell(cfg, h, data, bb, ratioSubset(shapes, train, ratio, 'per-class'), test, ratio, seed, steps, label, quiet, partial);
+        : await finetuneCell(
+            cfg,
+            h,
+            data,
+            bb,
+            ratioSubset(shapes, train, ratio, 'per-class', subsetDraw(cfg, seed)),
+            test,
+            ratio,
+            seed,
+            steps,
+            label,
+            quiet,
+            partial,
+          );
       const p: CurvePoint = { protocol, backbone: name, ratio, seed, budget: steps, ...r };
       await writeFileAtomic(file, `${JSON.stringify(p, null, 2)}\n`);
       fs.rmSync(partialAt, { recursive: true, force: true });

@@ -70,6 +70,9 @@ export function cellConfigHash(cfg: FewshotConfig, cell: CellCoords, identity: u
     backbone: identity,
     hyper,
     categories: seg ? (cfg.categories ?? null) : null,
+    // only a departure from the reference's fixed subsets enters the hash: the cells of grids written before
+    // the field existed (and of grids that name the default) stay current
+    subsets: cfg.subsets === 'per-seed' ? 'per-seed' : undefined,
     ratio: cell.ratio,
     seed: cell.seed,
   };

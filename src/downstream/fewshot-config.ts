@@ -172,6 +172,13 @@ export const FewshotConfigSchema = z
     supervisedBaseline: z.string().min(1).optional(),
     /** Segmentation: only these categories (default all). */
     categories: z.array(z.string()).optional(),
+    /**
+     * Which training shapes a ratio labels: "reference" (the default) the reference's fixed subset, the same for
+     * every seed (the first files per class in name order: cls_modelnet.py's lists; ShapeNet Part's list order);
+     * "per-seed" a subset of the same size per class drawn for each downstream seed, so that the spread over
+     * seeds includes which shapes were labelled (nested across ratios within a seed).
+     */
+    subsets: z.enum(['reference', 'per-seed']).optional(),
     workers: z.number().int().min(0).default(1),
   })
   .strict();

@@ -240,9 +240,19 @@ export function splitIndices(shapes: ShapeCollection): { train: number[]; test: 
   return { train, test };
 }
 
-export function ratioSubset(shapes: ShapeCollection, pool: readonly number[], ratio: number, mode: 'per-class' | 'first'): number[] {
+/**
+ * The labelled training shapes of a cell: the reference's fixed subset of the pool at this ratio, or with
+ * `draw` (subsetDraw: the grid asked for per-seed subsets) one drawn for that seed (subsetByRatio).
+ */
+export function ratioSubset(shapes: ShapeCollection, pool: readonly number[], ratio: number, mode: 'per-class' | 'first', draw?: string): number[] {
   const items = pool.map((i) => ({ ...shapes.items[i]!, index: i }));
-  return subsetByRatio(items, ratio, mode).map((it) => it.index);
+  return subsetByRatio(items, ratio, mode, draw).map((it) => it.index);
+}
+
+/** The subset draw of a cell's seed (and segmentation category), or none: the reference's fixed subsets. */
+export function subsetDraw(cfg: FewshotConfig, seed: number, category?: string): string | undefined {
+  if (cfg.subsets !== 'per-seed') return undefined;
+  return category === undefined ? `seed ${seed}` : `seed ${seed}/${category}`;
 }
 
 async function runClassification(
@@ -272,7 +282,7 @@ async function runClassification(
     tally,
     async (cell, hash) => {
       const { ratio, seed } = cell;
-      const subset = ratioSubset(shapes, train, ratio, 'per-class');
+      const subset = ratioSubset(shapes, train, ratio, 'per-class', subsetDraw(cfg, seed));
       const t0 = performance.now();
       let r: CellResult;
       const shared = bb.kind === 'scratch' ? sharedScratchCell(cfg, out, cell, hashOf) : null;
@@ -570,6 +580,7 @@ export async function segmentationCell(
       train.filter((i) => shapes.items[i]!.label === c),
       ratio,
       'first',
+      subsetDraw(cfg, seed, cat),
     );
     const te = test.filter((i) => shapes.items[i]!.label === c);
     const parts = shapes.parts?.[cat]?.length ?? 1 + Math.max(...te.concat(tr).map((i) => Math.max(...shapes.clouds[i]!.labels!)));

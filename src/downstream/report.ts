@@ -51,6 +51,11 @@ export async function writeFewshotReport(cfg: FewshotConfig, out: string, failed
     '',
     `${seg ? 'C.mIoU / I.mIoU' : 'Overall accuracy'} (%) on the test split of \`${cfg.data.source}\`, mean ± std over the seeds run.`,
     '',
+    // what the ± spans: with the reference's fixed subsets the seeds change initialization and batch order only
+    cfg.subsets === 'per-seed'
+      ? 'Labelled shapes: each seed draws its own subset at each ratio (`subsets: "per-seed"`), so the ± includes which shapes were labelled.'
+      : "Labelled shapes: the reference's fixed subset at each ratio, the same for every seed, so the ± covers initialization and batch order, not which shapes were labelled.",
+    '',
   ];
   if (cfg.notes) lines.push(cfg.notes, '');
   for (const protocol of Object.keys(main)) {

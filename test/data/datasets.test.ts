@@ -99,6 +99,34 @@ describe('ratio subsets', () => {
     expect(ratioCount(2348, 0.01)).toBe(24);
     expect(() => subsetByRatio(items, 0, 'first')).toThrow(UserError);
   });
+  it('a draw: the same counts per class from a seeded order, deterministic, its own per draw, nested across ratios', () => {
+    // two classes of 40 and 60, given out of order
+    const items = [
+      ...Array.from({ length: 40 }, (_, i) => mk(1, `b_${String(i).padStart(4, '0')}`)),
+      ...Array.from({ length: 60 }, (_, i) => mk(0, `a_${String(i).padStart(4, '0')}`)),
+    ].reverse();
+    const ids = (r: number, draw?: string) => subsetByRatio(items, r, 'per-class', draw).map((i) => i.id);
+    const perClass = (l: string[]) => [l.filter((x) => x.startsWith('a')).length, l.filter((x) => x.startsWith('b')).length];
+    for (const r of [0.05, 0.1, 0.5]) expect(perClass(ids(r, 'seed 0'))).toEqual(perClass(ids(r)));
+    expect(ids(0.1, 'seed 0')).toEqual(ids(0.1, 'seed 0'));
+    expect(ids(0.1, 'seed 0')).not.toEqual(ids(0.1, 'seed 1'));
+    expect(ids(0.1, 'seed 0')).not.toEqual(ids(0.1));
+    // within a draw the smaller ratio's shapes are among the larger's
+    const big = new Set(ids(0.5, 'seed 1'));
+    expect(ids(0.1, 'seed 1').every((x) => big.has(x))).toBe(true);
+    // classes stay in label order; at ratio 1 every shape, whatever the draw
+    expect(
+      ids(0.1, 'seed 2')
+        .slice(0, 6)
+        .every((x) => x.startsWith('a')),
+    ).toBe(true);
+    expect(new Set(ids(1, 'seed 2'))).toEqual(new Set(ids(1)));
+    // 'first': a shuffled prefix of the list
+    const first = subsetByRatio(items, 0.1, 'first', 'seed 0').map((i) => i.id);
+    expect(first).toHaveLength(10);
+    expect(first).not.toEqual(subsetByRatio(items, 0.1, 'first').map((i) => i.id));
+    expect(first.every((x) => subsetByRatio(items, 0.3, 'first', 'seed 0').some((i) => i.id === x))).toBe(true);
+  });
 });
 
 describe('ModelNet folder trees', () => {
