@@ -23,6 +23,7 @@ export function backbonePretrainConfig(spec: Extract<BackboneSpec, { pretrain: s
   if (spec.rq === false) pc.rq = null;
   else if (spec.rq) pc.rq = spec.rq;
   if (spec.epochs) pc.optim.epochs = spec.epochs;
+  if (spec.seed !== undefined) pc.seed = spec.seed;
   if (spec.data) pc.data.source = spec.data;
   return pc;
 }

@@ -42,6 +42,9 @@ const BackboneProtocols = z.array(Protocol).min(1);
  * whatever cells exist and writes the verdict whichever way it goes.
  * - holds when, in every one of `protocols` and at every one of `ratios`, the treatment's mean over the
  *   downstream seeds is above the control's;
+ * - with several pretraining seeds (`treatment` and `control` lists, paired by position: one pair per
+ *   pretraining seed) it holds when that is true for every pair and the pairs' mean difference is larger than
+ *   the spread between the pretraining seeds (the larger range of either arm's mean across them);
  * - no-go when a pretrained arm fails a go figure: its last epoch's mean shape-instance accuracy below
  *   `go.instanceOverChance` x chance, its kNN monitor not rising (last epoch below the random init +
  *   `go.knnRise`, or below its value at a quarter of the epochs), or its linear accuracy with all labels
@@ -50,8 +53,9 @@ const BackboneProtocols = z.array(Protocol).min(1);
 const Claim = z
   .object({
     statement: z.string(),
-    treatment: z.string(),
-    control: z.string(),
+    /** The treated arm's backbone, or one per pretraining seed (paired by position with `control`'s). */
+    treatment: z.union([z.string(), z.array(z.string()).min(2)]),
+    control: z.union([z.string(), z.array(z.string()).min(2)]),
     protocols: z.array(Protocol).min(1),
     ratios: z.array(z.number().gt(0).max(1)).min(1),
     go: z
@@ -90,6 +94,8 @@ const Backbone = z.union([
       protocols: BackboneProtocols.optional(),
       rq: z.union([z.literal(false), RqSchema]).optional(),
       epochs: z.number().int().positive().optional(),
+      /** The pretraining's seed (default: its config's): a second pretraining seed of an arm. */
+      seed: z.number().int().optional(),
       maxSteps: z.number().int().positive().optional(),
       data: z.string().optional(),
       /** Run folder of the pretraining (relative to the config file); default <results>/pretrain-<name>. */
@@ -184,6 +190,11 @@ export const FewshotConfigSchema = z
   .strict();
 
 export type FewshotConfig = z.infer<typeof FewshotConfigSchema>;
+
+/** A claim's treatment or control as a list: one backbone per pretraining seed. */
+export function armList(v: string | readonly string[]): string[] {
+  return typeof v === 'string' ? [v] : [...v];
+}
 export type HyperParams = z.infer<typeof Hyper>;
 export type BackboneSpec = z.infer<typeof Backbone>;
 export type ClaimSpec = z.infer<typeof Claim>;
@@ -268,9 +279,17 @@ export function checkFewshotConfig(c: FewshotConfig, where: string, file?: strin
   }
   if (c.claim) {
     for (const k of ['treatment', 'control'] as const) {
-      if (!(c.claim[k] in c.backbones))
-        throw new UserError(`${where}: claim.${k}: '${c.claim[k]}' is not a backbone of the grid (${Object.keys(c.backbones).join(', ')})`);
+      for (const name of armList(c.claim[k]))
+        if (!(name in c.backbones))
+          throw new UserError(`${where}: claim.${k}: '${name}' is not a backbone of the grid (${Object.keys(c.backbones).join(', ')})`);
     }
+    const [t, k] = [armList(c.claim.treatment), armList(c.claim.control)];
+    if (t.length !== k.length)
+      throw new UserError(
+        `${where}: claim.treatment has ${t.length} backbone${t.length > 1 ? 's' : ''} and claim.control ${k.length}: give one of each per pretraining seed, paired by position`,
+      );
+    const both = t.find((x) => k.includes(x)) ?? [...t, ...k].find((x, i, all) => all.indexOf(x) !== i);
+    if (both !== undefined) throw new UserError(`${where}: claim: backbone '${both}' appears twice in treatment / control (one arm per pretraining seed)`);
     for (const p of c.claim.protocols)
       if (!c.protocols.includes(p)) throw new UserError(`${where}: claim.protocols: '${p}' is not one of the grid's protocols`);
     for (const r of c.claim.ratios)

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { splitMetricRows } from '../train/pretrain.ts';
 import { backbonePretrainConfig, pretrainDir } from './cell-id.ts';
 import { summarizeCells, type CellResult } from './cells.ts';
-import type { ClaimSpec, FewshotConfig } from './fewshot-config.ts';
+import { armList, type ClaimSpec, type FewshotConfig } from './fewshot-config.ts';
 
 /**
  * The pre-registered claim of a grid applied to its cells (DESIGN.md "Experiments": the decision rule is in
@@ -30,7 +30,22 @@ export interface ArmFigures {
   go: { instance: boolean | null; knnRising: boolean | null; linear: boolean | null };
 }
 
-export type Verdict = 'preliminary: holds' | 'preliminary: does not hold' | 'no-go' | 'incomplete';
+/**
+ * 'preliminary: ...' with one pretraining seed (the pilot); 'holds' / 'does not hold' once the claim pairs
+ * arms of several pretraining seeds (the full campaign), whose spread the rule then weighs.
+ */
+export type Verdict = 'preliminary: holds' | 'preliminary: does not hold' | 'holds' | 'does not hold' | 'no-go' | 'incomplete';
+
+/** treatment − control at one protocol and ratio: means over the downstream seeds (and over the pairs). */
+export interface ClaimDifference {
+  treatment: number;
+  control: number;
+  diff: number;
+  seeds: number;
+  /** With several pretraining seeds: each pair's difference, and the spread between the pretraining seeds. */
+  perPretrainSeed?: Array<{ treatment: string; control: string; diff: number }>;
+  spread?: number;
+}
 
 export interface ClaimResult {
   statement: string;
@@ -39,7 +54,7 @@ export interface ClaimResult {
   /** Why, in one sentence with the numbers. */
   reason: string;
   /** treatment − control per protocol and ratio (means over the downstream seeds). */
-  differences: Record<string, Record<string, { treatment: number; control: number; diff: number; seeds: number }>>;
+  differences: Record<string, Record<string, ClaimDifference>>;
   arms: Record<string, ArmFigures>;
 }
 
@@ -110,10 +125,22 @@ export function armFigures(cfg: FewshotConfig, name: string, out: string, cells:
   };
 }
 
+/** The claim's (treatment, control) pairs: one per pretraining seed. */
+function claimPairs(c: ClaimSpec): Array<{ treatment: string; control: string }> {
+  const k = armList(c.control);
+  return armList(c.treatment).map((treatment, i) => ({ treatment, control: k[i]! }));
+}
+
 function ruleText(c: ClaimSpec): string {
   const ratios = c.ratios.map((r) => `${+(100 * r).toFixed(2)} %`).join(' and ');
+  const pairs = claimPairs(c);
+  const holds =
+    pairs.length === 1
+      ? `holds if mean(${c.treatment}) - mean(${c.control}) over the downstream seeds is > 0 at ${ratios} labels in ${c.protocols.join(' and ')}`
+      : `holds if, for each pretraining seed (${pairs.map((p) => `${p.treatment} vs ${p.control}`).join(', ')}), mean(treatment) - mean(control) over the downstream seeds is > 0 at ${ratios} labels in ${c.protocols.join(' and ')}, ` +
+        `and the mean of those differences is larger than the spread between the pretraining seeds (the larger range of either arm's mean across them)`;
   return (
-    `holds if mean(${c.treatment}) - mean(${c.control}) over the downstream seeds is > 0 at ${ratios} labels in ${c.protocols.join(' and ')}; ` +
+    `${holds}; ` +
     `no-go if a pretrained arm ends with shape-instance accuracy < ${c.go.instanceOverChance}x chance, a kNN monitor not rising ` +
     `(last epoch < random init + ${c.go.knnRise} or < its value at a quarter of the epochs), or linear accuracy with all labels < ${c.go.linearFull}`
   );
@@ -131,16 +158,33 @@ export function claimVerdict(cfg: FewshotConfig, out: string, cells: readonly Ce
   const oa = summarizeCells(cells, cfg.task === 'segmentation' ? 'cmiou' : 'oa');
   const differences: ClaimResult['differences'] = {};
   let missing = 0;
+  const pairs = claimPairs(c);
+  const mean = (v: number[]): number => v.reduce((a, b) => a + b, 0) / v.length;
+  const range = (v: number[]): number => Math.max(...v) - Math.min(...v);
   for (const p of c.protocols) {
     for (const r of c.ratios) {
       const key = r.toFixed(2);
-      const t = oa[p]?.[c.treatment]?.[key];
-      const k = oa[p]?.[c.control]?.[key];
-      if (!t || !k || t.seeds < cfg.seeds.length || k.seeds < cfg.seeds.length) {
+      const got = pairs.map(({ treatment, control }) => ({ t: oa[p]?.[treatment]?.[key], k: oa[p]?.[control]?.[key] }));
+      if (got.some(({ t, k }) => !t || !k || t.seeds < cfg.seeds.length || k.seeds < cfg.seeds.length)) {
         missing++;
         continue;
       }
-      (differences[p] ??= {})[key] = { treatment: t.mean, control: k.mean, diff: t.mean - k.mean, seeds: Math.min(t.seeds, k.seeds) };
+      const t = got.map((g) => g.t!);
+      const k = got.map((g) => g.k!);
+      const seeds = Math.min(...t.map((x) => x.seeds), ...k.map((x) => x.seeds));
+      if (pairs.length === 1) {
+        (differences[p] ??= {})[key] = { treatment: t[0]!.mean, control: k[0]!.mean, diff: t[0]!.mean - k[0]!.mean, seeds };
+        continue;
+      }
+      const perPretrainSeed = pairs.map((pr, i) => ({ ...pr, diff: t[i]!.mean - k[i]!.mean }));
+      (differences[p] ??= {})[key] = {
+        treatment: mean(t.map((x) => x.mean)),
+        control: mean(k.map((x) => x.mean)),
+        diff: mean(perPretrainSeed.map((x) => x.diff)),
+        seeds,
+        perPretrainSeed,
+        spread: Math.max(range(t.map((x) => x.mean)), range(k.map((x) => x.mean))),
+      };
     }
   }
   const fails: string[] = [];
@@ -160,7 +204,13 @@ export function claimVerdict(cfg: FewshotConfig, out: string, cells: readonly Ce
   }
   const diffs = Object.entries(differences).flatMap(([p, byR]) =>
     // two decimals and a sign: a difference of one test shape (0.04 points on 908 x 3) must not print as 0.0 / -0.0
-    Object.entries(byR).map(([r, d]) => `${p} ${+(100 * Number(r)).toFixed(2)} %: ${signed(100 * d.diff)}`),
+    Object.entries(byR).map(
+      ([r, d]) =>
+        `${p} ${+(100 * Number(r)).toFixed(2)} %: ${signed(100 * d.diff)}` +
+        (d.perPretrainSeed
+          ? ` (per pretraining seed ${d.perPretrainSeed.map((x) => signed(100 * x.diff)).join(', ')}; spread ${(100 * d.spread!).toFixed(2)})`
+          : ''),
+    ),
   );
   let verdict: Verdict;
   let reason: string;
@@ -171,9 +221,14 @@ export function claimVerdict(cfg: FewshotConfig, out: string, cells: readonly Ce
     verdict = 'incomplete';
     reason = `${missing} of ${c.protocols.length * c.ratios.length} comparisons lack cells for every seed${pending.length ? `; go figures pending for ${pending.join(', ')}` : ''}`;
   } else {
-    const holds = Object.values(differences).every((byR) => Object.values(byR).every((d) => d.diff > 0));
-    verdict = holds ? 'preliminary: holds' : 'preliminary: does not hold';
-    reason = `${c.treatment} - ${c.control} (points): ${diffs.join('; ')}`;
+    const all = Object.values(differences).flatMap((byR) => Object.values(byR));
+    if (pairs.length === 1) {
+      verdict = all.every((d) => d.diff > 0) ? 'preliminary: holds' : 'preliminary: does not hold';
+      reason = `${c.treatment} - ${c.control} (points): ${diffs.join('; ')}`;
+    } else {
+      verdict = all.every((d) => d.perPretrainSeed!.every((x) => x.diff > 0) && d.diff > d.spread!) ? 'holds' : 'does not hold';
+      reason = `treatment - control over ${pairs.length} pretraining seeds (points): ${diffs.join('; ')}`;
+    }
   }
   return { statement: c.statement, rule: ruleText(c), verdict, reason, differences, arms };
 }

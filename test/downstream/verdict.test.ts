@@ -178,6 +178,102 @@ describe('claim verdict', () => {
   });
 });
 
+describe('claim verdict over several pretraining seeds', () => {
+  const go = { instanceOverChance: 10, knnRise: 0.01, linearFull: 0.8 };
+  // the full campaign's form: one (treatment, control) pair per pretraining seed
+  const campaign = (dir: string): FewshotConfig =>
+    writeConfig(dir, {
+      claim: { statement: 'RQ helps', treatment: ['rq', 'rq_p1'], control: ['mid', 'mid_p1'], protocols: ['linear', 'finetune'], ratios: [0.01], go },
+      backbones: {
+        mid: { pretrain: 'tiny', rq: false, epochs: 4, out: 'runs/mid' },
+        rq: { pretrain: 'tiny', epochs: 4, out: 'runs/rq' },
+        mid_p1: { pretrain: 'tiny', rq: false, epochs: 4, seed: 1, out: 'runs/mid_p1' },
+        rq_p1: { pretrain: 'tiny', epochs: 4, seed: 1, out: 'runs/rq_p1' },
+      },
+    });
+  const arms = (dir: string): void => {
+    for (const a of ['mid', 'rq', 'mid_p1', 'rq_p1'])
+      writeArm(path.join(dir, 'runs', a), { epochs: 4, instance: 0.2, knn: [0.5, 0.55, 0.6, 0.62], knnInit: 0.5 });
+  };
+  const cells = (dir: string, oa: (b: string, p: string) => number): void => {
+    for (const b of ['mid', 'rq', 'mid_p1', 'rq_p1'])
+      for (const p of ['linear', 'finetune'])
+        for (const r of [0.01, 1]) for (const s of [0, 1]) writeCell(dir, { protocol: p, backbone: b, ratio: r, seed: s, oa: r === 1 ? 0.85 : oa(b, p) });
+  };
+  const verdict = async (cfg: FewshotConfig, dir: string) => claimVerdict(cfg, dir, (await import('../../src/downstream/cells.ts')).readCells(dir))!;
+
+  it('holds when every pretraining seed has the treatment ahead and the mean difference beats the spread between seeds', async () => {
+    const dir = tmp();
+    const cfg = campaign(dir);
+    arms(dir);
+    // differences +5 and +4 points; the arms move 1 point between pretraining seeds
+    cells(dir, (b) => ({ mid: 0.45, rq: 0.5, mid_p1: 0.46, rq_p1: 0.5 })[b]!);
+    const v = await verdict(cfg, dir);
+    expect(v.verdict).toBe('holds');
+    const d = v.differences.linear!['0.01']!;
+    expect(d.diff).toBeCloseTo(0.045, 9);
+    expect(d.spread).toBeCloseTo(0.01, 9);
+    expect(d.perPretrainSeed!.map((x) => [x.treatment, x.control])).toEqual([
+      ['rq', 'mid'],
+      ['rq_p1', 'mid_p1'],
+    ]);
+    expect(v.arms.rq_p1!.pretrainSeeds).toEqual([1]);
+    expect(v.arms.rq!.pretrainSeeds).toEqual([0]);
+    expect(v.rule).toContain('for each pretraining seed (rq vs mid, rq_p1 vs mid_p1)');
+    expect(v.reason).toBe(
+      'treatment - control over 2 pretraining seeds (points): linear 1 %: +4.50 (per pretraining seed +5.00, +4.00; spread 1.00); finetune 1 %: +4.50 (per pretraining seed +5.00, +4.00; spread 1.00)',
+    );
+  });
+
+  it('does not hold when one pretraining seed reverses the difference, or when the difference is within the spread between seeds', async () => {
+    const dir = tmp();
+    const cfg = campaign(dir);
+    arms(dir);
+    cells(dir, (b) => ({ mid: 0.45, rq: 0.5, mid_p1: 0.5, rq_p1: 0.49 })[b]!);
+    expect((await verdict(cfg, dir)).verdict).toBe('does not hold');
+    // both pairs ahead (+1 and +1 points), but the treatment arm itself moves 10 points between pretraining seeds
+    const dir2 = tmp();
+    const cfg2 = campaign(dir2);
+    arms(dir2);
+    cells(dir2, (b) => ({ mid: 0.45, rq: 0.46, mid_p1: 0.55, rq_p1: 0.56 })[b]!);
+    const v = await verdict(cfg2, dir2);
+    expect(v.differences.finetune!['0.01']!.perPretrainSeed!.every((x) => x.diff > 0)).toBe(true);
+    expect(v.differences.finetune!['0.01']!.spread).toBeCloseTo(0.1, 9);
+    expect(v.verdict).toBe('does not hold');
+  });
+
+  it('is incomplete while one pretraining seed lacks its cells; a second seed gives the pretraining another seed and identity', async () => {
+    const dir = tmp();
+    const cfg = campaign(dir);
+    arms(dir);
+    cells(dir, () => 0.5);
+    fs.rmSync(path.join(dir, 'cells', 'finetune', 'rq_p1'), { recursive: true });
+    expect((await verdict(cfg, dir)).verdict).toBe('incomplete');
+    const { backboneIdentity } = await import('../../src/downstream/cell-id.ts');
+    expect(backboneIdentity(cfg, cfg.backbones.rq_p1!)).not.toEqual(backboneIdentity(cfg, cfg.backbones.rq!));
+    expect((backboneIdentity(cfg, cfg.backbones.rq_p1!) as { pretrain: { seed: number } }).pretrain.seed).toBe(1);
+  });
+
+  it('refuses unpaired or repeated arms, naming the field', () => {
+    const dir = tmp();
+    const claim = { statement: 's', protocols: ['linear'], ratios: [0.01], go };
+    const bb = {
+      mid: { pretrain: 'tiny', rq: false, epochs: 4, out: 'runs/mid' },
+      rq: { pretrain: 'tiny', epochs: 4, out: 'runs/rq' },
+      rq_p1: { pretrain: 'tiny', epochs: 4, seed: 1, out: 'runs/rq_p1' },
+    };
+    expect(() => writeConfig(dir, { backbones: bb, claim: { ...claim, treatment: ['rq', 'rq_p1'], control: 'mid' } })).toThrow(
+      /claim.treatment has 2 backbones and claim.control 1: give one of each per pretraining seed/,
+    );
+    expect(() => writeConfig(dir, { backbones: bb, claim: { ...claim, treatment: ['rq', 'rq_p1'], control: ['mid', 'mid'] } })).toThrow(
+      /claim: backbone 'mid' appears twice/,
+    );
+    expect(() => writeConfig(dir, { backbones: bb, claim: { ...claim, treatment: ['rq', 'nope'], control: ['mid', 'rq_p1'] } })).toThrow(
+      /claim.treatment: 'nope' is not a backbone/,
+    );
+  });
+});
+
 describe('claim and backbone protocols in the config', () => {
   it('refuses a claim whose arms or ratios are not in the grid, naming the field', () => {
     const dir = tmp();
