@@ -198,6 +198,8 @@ export function registerDownstream(program: Command): void {
     .option('--attempts <n>', 'with --queue: attempts per cell before it counts as failed', '3')
     .option('--skip-missing', 'go on without the shapes a dataset lists but whose files are absent (default: an error listing them)')
     .option('--force', 'start the results folder afresh (its cells are kept only where their config is unchanged otherwise)')
+    .option('--plan', 'say where the grid stands (pretraining, cells stored / partial / to run, training steps left) and exit: nothing is trained or written')
+    .option('--json', 'with --plan: the plan as one JSON object')
     .option('--quiet', 'no progress output')
     .action(
       async (o: {
@@ -213,6 +215,8 @@ export function registerDownstream(program: Command): void {
         attempts: string;
         skipMissing?: boolean;
         force?: boolean;
+        plan?: boolean;
+        json?: boolean;
         quiet?: boolean;
       }) => {
         const cfg = gridFromFile(o.config, [
@@ -220,10 +224,17 @@ export function registerDownstream(program: Command): void {
           ...parseSets(o.set),
         ]);
         const only = onlyOf(o);
+        const out = o.out ?? path.join(path.dirname(path.resolve(o.config)), 'results', cfg.name);
+        if (o.json && !o.plan) throw new UsageError('--json goes with --plan (a grid writes its results as summary.json)');
+        if (o.plan) {
+          const { gridPlan, formatPlan } = await import('../downstream/plan.ts');
+          const plan = await gridPlan(cfg, out, only);
+          process.stdout.write(o.json ? `${JSON.stringify(plan)}\n` : formatPlan(plan));
+          return;
+        }
         const backend = await backendOf(o.backend);
         const attempts = parseIntOption(o.attempts, '--attempts');
         if (attempts < 1) throw new UsageError(`--attempts must be at least 1, got ${attempts}`);
-        const out = o.out ?? path.join(path.dirname(path.resolve(o.config)), 'results', cfg.name);
         // a grid resumes by design: its cells are keyed by the hash of their resolved config (src/downstream/cell-id.ts),
         // so a changed config recomputes what changed and never mixes results; --force starts the folder afresh
         // the grid's own pretraining folders (backbones whose `out` lies in the grid folder) mark it as this grid's
