@@ -14,9 +14,9 @@ import type { DatasetItem } from './types.ts';
  *
  * With `draw` (a label naming the downstream seed, and for 'first' what the list is: a grid's
  * `subsets: "per-seed"`) the same counts are taken from an order shuffled by a generator seeded with the draw
- * (and the class, for 'per-class'), instead of the reference's fixed order: each seed labels its own shapes, so the spread over seeds includes the choice of
- * the labelled shapes. The order does not depend on the ratio, so one draw's subsets are nested (its 1 % shapes
- * are among its 2 % shapes), as the reference's are.
+ * (and the class, for 'per-class'), instead of the reference's fixed order: each seed labels its own shapes,
+ * so the spread over seeds includes the choice of the labelled shapes. The order does not depend on the ratio,
+ * so one draw's subsets are nested (its 1 % shapes are among its 2 % shapes), as the reference's are.
  */
 export type RatioMode = 'per-class' | 'first';
 
