@@ -124,6 +124,7 @@ const TABLE: Record<string, { base: string[]; values: Record<string, string[]> }
       '--config': PATH,
       '--out': OUT,
       '--backbones': ['', 'nope'],
+      '--protocols': ['', 'nope', 'linear'],
       '--ratios': ['', '0', '1.5', 'abc'],
       '--seeds': ['', '1.5', 'abc'],
       '--set': ['', 'nope=1', 'ratios=[2]', 'finetune.lr=-1'],
