@@ -2,7 +2,9 @@ import cliProgress from 'cli-progress';
 
 /**
  * Progress of long work: a bar with rate and ETA on a TTY, plain lines (every `every` steps and at the
- * end) otherwise, so logs of CI and nohup runs stay readable. Silent when `quiet`.
+ * end) otherwise, so logs of CI and nohup runs stay readable. Silent when `quiet`. `start` is the work
+ * already done when the bar is made (a resumed run): the rate and ETA count only what this process does,
+ * otherwise a run resumed at step 6,250 of 8,000 reports thousands of steps per second and an ETA of 0.
  */
 export interface Progress {
   update(done: number, fields?: Record<string, string | number>): void;
@@ -12,11 +14,13 @@ export interface Progress {
 export function createProgress(
   label: string,
   total: number,
-  opts: { quiet?: boolean; every?: number; stream?: NodeJS.WriteStream; unit?: string } = {},
+  opts: { quiet?: boolean; every?: number; stream?: NodeJS.WriteStream; unit?: string; start?: number } = {},
 ): Progress {
   const stream = opts.stream ?? process.stderr;
   if (opts.quiet) return { update: () => undefined, stop: () => undefined };
   const unit = opts.unit ?? 'steps';
+  const start = opts.start ?? 0;
+  const rateOf = (done: number, t0: number): number => Math.max(0, done - start) / Math.max(1e-3, (Date.now() - t0) / 1000);
   if (stream.isTTY) {
     const bar = new cliProgress.SingleBar(
       { format: `${label} {bar} {value}/{total} ${unit} | {rate}/s | ETA {eta_formatted} | {info}`, stream, hideCursor: true, etaBuffer: 20 },
@@ -26,7 +30,7 @@ export function createProgress(
     let started = false;
     return {
       update(done, fields = {}) {
-        const rate = (done / Math.max(1e-3, (Date.now() - t0) / 1000)).toFixed(2);
+        const rate = rateOf(done, t0).toFixed(2);
         const info = Object.entries(fields)
           .map(([k, v]) => `${k} ${typeof v === 'number' ? fmt(v) : v}`)
           .join(' ');
@@ -47,13 +51,13 @@ export function createProgress(
     update(done, fields = {}) {
       if (done !== total && done - last < every) return;
       last = done;
-      const secs = (Date.now() - t0) / 1000;
-      const rate = done / Math.max(1e-3, secs);
-      const eta = rate > 0 ? (total - done) / rate : 0;
+      const rate = rateOf(done, t0);
+      // no step of this process yet (a resumed run's first line): the ETA is unknown, not 0
+      const eta = done >= total ? '0s' : rate > 0 ? `${((total - done) / rate).toFixed(0)}s` : '?';
       const info = Object.entries(fields)
         .map(([k, v]) => `${k}=${typeof v === 'number' ? fmt(v) : v}`)
         .join(' ');
-      stream.write(`${label} ${done}/${total} ${unit} ${rate.toFixed(2)}/s eta ${eta.toFixed(0)}s ${info}\n`);
+      stream.write(`${label} ${done}/${total} ${unit} ${rate.toFixed(2)}/s eta ${eta} ${info}\n`);
     },
     stop: () => undefined,
   };

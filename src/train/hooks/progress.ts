@@ -10,7 +10,7 @@ export function progressHook<B, R>(
   return {
     name: 'progress',
     beforeTrain(ctx) {
-      bar = createProgress(label, o.total ?? ctx.state.totalSteps, { quiet: o.quiet });
+      bar = createProgress(label, o.total ?? ctx.state.totalSteps, { quiet: o.quiet, start: ctx.state.step });
       // a resumed run's bar starts where it stands
       if (o.showStart) bar.update(ctx.state.step);
     },
